@@ -1,0 +1,1 @@
+"""Default configuration files (packaged as pipeline._configs)."""

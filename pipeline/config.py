@@ -1,0 +1,213 @@
+"""Configuration: YAML files validated into frozen pydantic models, merged in one place.
+
+Order of precedence: packaged defaults (configs/*.yaml) < a site file given with --config.
+A site file holds any subset of the defaults' keys, under the same section names; it is
+deep-merged over the defaults and the result validated as a whole. An unknown key or a bad
+value raises `ConfigError` naming the file, the dotted key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ConfigError
+
+__all__ = [
+    "Options",
+    "IngestOptions",
+    "VadOptions",
+    "TranscribeOptions",
+    "ModelsOptions",
+    "PipelineConfig",
+    "configs_dir",
+    "read_yaml",
+    "validate_model",
+    "load_yaml_model",
+    "load_config",
+    "config_hash",
+]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class Options(BaseModel):
+    """Base of every options object: frozen, and unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IngestOptions(Options):
+    min_duration_s: float = Field(1.0, gt=0, description="Shorter recordings are rejected as bad input.")
+    max_duration_s: float = Field(4 * 3600.0, gt=0, description="Longer recordings are rejected as bad input.")
+    min_sample_rate: int = Field(8000, ge=1000)
+    max_sample_rate: int = Field(48000, ge=8000)
+    max_channels: int = Field(2, ge=1, le=8)
+    max_file_mb: float = Field(2048.0, gt=0, description="Files larger than this are rejected before decoding.")
+    default_channel_type: Literal["telephone", "face_to_face", "digital"] = "telephone"
+
+
+class VadOptions(Options):
+    """Silero VAD parameters, passed to faster-whisper's `vad_parameters`."""
+
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    min_speech_duration_ms: int = Field(250, ge=0)
+    min_silence_duration_ms: int = Field(500, ge=0)
+    speech_pad_ms: int = Field(200, ge=0)
+
+
+class TranscribeOptions(Options):
+    model: str = Field("tiny.en", description="Model name from models/manifest.yaml.")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: Literal["auto", "int8", "int8_float16", "float16", "float32"] = "auto"
+    cpu_threads: int = Field(1, ge=0, description="CTranslate2 intra-op threads on CPU (0 = library default).")
+    language: str | None = Field("en", description="Force a language; None to detect it.")
+    beam_size: int = Field(5, ge=1, le=20)
+    batch_size: int = Field(8, ge=1, description="Batch size of the batched pipeline (GPU only).")
+    vad: bool = True
+    vad_parameters: VadOptions = VadOptions()
+    condition_on_previous_text: bool = Field(
+        False, description="False stops one hallucinated segment from seeding repetition loops."
+    )
+    temperature: list[float] = Field(default_factory=lambda: [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    compression_ratio_threshold: float = Field(2.4, gt=0)
+    log_prob_threshold: float = -1.0
+    no_speech_threshold: float = Field(0.6, ge=0, le=1)
+    hallucination_silence_threshold: float | None = Field(
+        2.0, description="Skip silent stretches longer than this (s) around a suspected hallucination."
+    )
+    repetition_penalty: float = Field(1.0, ge=1.0)
+    no_repeat_ngram_size: int = Field(0, ge=0)
+    initial_prompt: str | None = None
+    # Guards applied after decoding (see transcribe.py).
+    drop_no_speech_prob: float = Field(
+        0.6, ge=0, le=1, description="Drop a segment whose no_speech_prob exceeds this and whose avg_logprob is below -0.7."
+    )
+    drop_compression_ratio: float = Field(2.4, gt=0, description="Drop a segment more repetitive than this.")
+    min_word_probability: float = Field(
+        0.0, ge=0, le=1, description="Drop a segment whose words' mean probability is below this."
+    )
+
+
+class ModelsOptions(Options):
+    manifest: str | None = Field(None, description="Path of a site manifest; default: the packaged one.")
+    store_dir: str | None = Field(
+        None, description="Where assembled / pulled weights live; default $CALLQA_MODEL_STORE or models/store."
+    )
+    verify_hashes: bool = True
+
+
+class PipelineConfig(Options):
+    """The whole effective configuration of a run."""
+
+    version: Literal[1] = 1
+    ingest: IngestOptions = IngestOptions()
+    transcribe: TranscribeOptions = TranscribeOptions()
+    models: ModelsOptions = ModelsOptions()
+
+
+def configs_dir() -> Path:
+    """The packaged configs/ folder."""
+    return Path(str(importlib.resources.files("pipeline._configs")))
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping, raising ConfigError (never a parser traceback) when it is not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read the file ({e.strerror}); check the path", file=str(path)) from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}", file=str(path)) from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping of keys at the top level, got {type(data).__name__}", file=str(path))
+    return data
+
+
+def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """Names the keys allowed at `loc` in `model`, for 'unknown key' messages."""
+    current: Any = model
+    for part in loc[:-1]:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return ""
+        annotation = fields[part].annotation
+        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if current is None:
+            return ""
+    fields = getattr(current, "model_fields", None)
+    return ", ".join(sorted(fields)) if fields else ""
+
+
+def validate_model(model: type[T], data: dict[str, Any], *, file: str) -> T:
+    """Validate `data` into `model`; on failure raise ConfigError naming file, key and what is allowed."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or None
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed(model, loc)
+            message = "unknown key" + (f"; allowed here: {allowed}" if allowed else "")
+        else:
+            message = err["msg"]
+            # Never echo the offending value: a config is hostile input and may hold anything.
+            ctx = err.get("ctx") or {}
+            if "expected" in ctx:
+                message = f"{message} (allowed: {ctx['expected']})"
+        more = len(e.errors()) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise ConfigError(message, file=file, key=key) from None
+
+
+def load_yaml_model(model: type[T], path: Path, *, overrides: dict[str, Any] | None = None) -> T:
+    """Load one YAML file into `model`, deep-merging `overrides` over it first."""
+    data = read_yaml(path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return validate_model(model, data, file=str(path))
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """A new dict: `override` merged over `base`, recursing into nested mappings."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(site_file: Path | None = None) -> PipelineConfig:
+    """The effective configuration: packaged configs/pipeline.yaml, with a site file over it.
+
+    Raises:
+        ConfigError: a file is unreadable, not YAML, or has an unknown key or bad value.
+    """
+    defaults_path = configs_dir() / "pipeline.yaml"
+    defaults = read_yaml(defaults_path)
+    config = validate_model(PipelineConfig, defaults, file=str(defaults_path))
+    if site_file is None:
+        return config
+    return validate_model(PipelineConfig, deep_merge(defaults, read_yaml(site_file)), file=str(site_file))
+
+
+def config_hash(config: BaseModel) -> str:
+    """SHA-256 of a configuration's canonical JSON: part of every cache key."""
+    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

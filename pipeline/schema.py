@@ -1,0 +1,437 @@
+"""The output contract of callqa: every record a stage produces, as frozen pydantic models.
+
+`CallResult` is what `out/<call_id>/result.json` holds and what other tools and audits read.
+Times are seconds from the start of the recording, rounded to the millisecond. Text fields
+inside a `CallResult` are always redacted text; no model here ever holds a PII value (a
+finding carries an HMAC of its value, never the value).
+
+Bump `SCHEMA_VERSION` on any change that a reader of result.json would notice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "EVENT_KINDS",
+    "PII_TYPES",
+    "ChannelType",
+    "Speaker",
+    "Seconds",
+    "RecordingMetadata",
+    "Source",
+    "Recording",
+    "Word",
+    "Segment",
+    "Transcript",
+    "Turn",
+    "PiiFinding",
+    "Event",
+    "Silence",
+    "Overtalk",
+    "Hold",
+    "Metrics",
+    "SlaResult",
+    "EvidenceRef",
+    "ScorecardItem",
+    "Scorecard",
+    "ModelRef",
+    "PipelineInfo",
+    "CallResult",
+    "TranscriptInput",
+    "TranscriptInputTurn",
+    "call_result_json_schema",
+]
+
+SCHEMA_VERSION = "1.0"
+
+# The event taxonomy of datasets/SCHEMA.md; detectors may emit nothing outside it.
+EVENT_KINDS: tuple[str, ...] = (
+    "complaint.raised",
+    "lass.listen",
+    "lass.apologise",
+    "lass.solve",
+    "lass.satisfy",
+    "call.greeting",
+    "call.recording_notice",
+    "call.idv",
+    "call.hold_request",
+    "call.hold_return",
+    "call.summary",
+    "call.closing",
+    "needs.probing_question",
+    "sales.cross_sell",
+    "sales.up_sell",
+    "sales.objection_handling",
+    "commitment.timescale",
+    "escalation.offered",
+    "empathy",
+)
+
+PII_TYPES: tuple[str, ...] = (
+    "PERSON",
+    "PHONE_NUMBER",
+    "EMAIL_ADDRESS",
+    "UK_POSTCODE",
+    "STREET_ADDRESS",
+    "DATE_OF_BIRTH",
+    "CREDIT_CARD",
+    "CARD_SECURITY_CODE",
+    "CARD_EXPIRY",
+    "UK_SORT_CODE",
+    "UK_BANK_ACCOUNT",
+    "UK_NINO",
+    "UK_NHS",
+    "ACCOUNT_NUMBER",
+)
+
+ChannelType = Literal["telephone", "face_to_face", "digital"]
+Speaker = Literal["agent", "customer", "unknown"]
+EventKind = Literal[EVENT_KINDS]  # type: ignore[valid-type]
+
+# A call id becomes a directory name and a database key: keep it to a safe alphabet so that a
+# hostile sidecar cannot walk out of the output directory.
+CALL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_CALL_ID_RE = re.compile(CALL_ID_PATTERN)
+
+
+def _ms(value: float) -> float:
+    return round(float(value), 3)
+
+
+Seconds = Annotated[float, Field(ge=0.0), AfterValidator(_ms)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Record(BaseModel):
+    """Base of every schema record: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def is_valid_call_id(value: str) -> bool:
+    return bool(_CALL_ID_RE.match(value)) and ".." not in value
+
+
+CallId = Annotated[str, Field(pattern=CALL_ID_PATTERN, description="Safe identifier: letters, digits, '.', '_', '-'.")]
+
+
+# --------------------------------------------------------------------------------------- ingest
+
+
+class RecordingMetadata(_Record):
+    """Metadata from a recording's sidecar `<recording>.json`; every field optional.
+
+    Only these keys are kept: a sidecar is hostile input and may carry personal data in keys
+    callqa does not know, so unknown keys are dropped (with a warning naming the key).
+    """
+
+    call_id: CallId | None = Field(None, description="Identifier of the interaction; defaults to the file stem.")
+    agent_id: str | None = Field(None, max_length=128, description="The agent's identifier in the site's systems.")
+    team_id: str | None = Field(None, max_length=128, description="The agent's team.")
+    channel_type: ChannelType | None = Field(None, description="telephone | face_to_face | digital.")
+    channel_map: list[Speaker] | None = Field(
+        None, description="Speaker on each audio channel, in channel order (stereo recordings)."
+    )
+    started_at: str | None = Field(None, max_length=64, description="ISO 8601 start time of the interaction.")
+    queue: str | None = Field(None, max_length=128, description="Queue or skill the call came through.")
+    direction: Literal["inbound", "outbound"] | None = Field(None, description="Who placed the call.")
+    organisation: str | None = Field(None, max_length=128, description="Organisation the agent represents.")
+    language: str | None = Field(None, max_length=16, description="Language code, e.g. 'en'.")
+
+
+class Source(_Record):
+    """The input file a result was made from."""
+
+    path: str = Field(description="Path of the input as given to the run.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file's bytes.")
+    format: str = Field(description="Container/codec as decoded (wav, flac, mp3, ogg, m4a, transcript-json).")
+    duration_s: Seconds | None = Field(description="Length of the audio; None for a transcript input.")
+    sample_rate: int | None = Field(description="Original sample rate in Hz; None for a transcript input.")
+    channels: int | None = Field(description="Original channel count; None for a transcript input.")
+
+
+class Recording(BaseModel):
+    """A decoded recording: what ingest hands to the audio stages.
+
+    Not part of result.json (the audio is not serialised); `source` and `metadata` are.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    call_id: CallId = Field(description="Identifier of the interaction.")
+    channel_type: ChannelType = Field(description="telephone | face_to_face | digital.")
+    source: Source
+    metadata: RecordingMetadata
+    audio: np.ndarray = Field(
+        description="float32 samples at `sample_rate`, shape (channels, samples), one row per channel.",
+        exclude=True,
+        repr=False,
+    )
+    sample_rate: int = Field(16000, description="Sample rate of `audio` (always 16 kHz after ingest).")
+
+    @field_validator("audio")
+    @classmethod
+    def _two_dimensional(cls, value: np.ndarray) -> np.ndarray:
+        if value.ndim != 2 or value.dtype != np.float32:
+            raise ValueError(f"audio must be float32 of shape (channels, samples), got {value.dtype} {value.shape}")
+        return value
+
+    @property
+    def duration_s(self) -> float:
+        return self.audio.shape[1] / self.sample_rate
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.audio.shape[0])
+
+
+# ----------------------------------------------------------------------------------- transcribe
+
+
+class Word(_Record):
+    """One recognised word with its time span and the model's probability."""
+
+    start_s: Seconds
+    end_s: Seconds
+    text: str = Field(description="The word as written (redacted inside a CallResult), without surrounding spaces.")
+    probability: Probability = Field(description="Mean token probability the model gave the word.")
+
+
+class Segment(_Record):
+    """One decoded segment of one channel, as faster-whisper returns it."""
+
+    channel: int = Field(ge=0, description="Audio channel the segment was decoded from.")
+    start_s: Seconds
+    end_s: Seconds
+    text: str
+    words: list[Word]
+    avg_logprob: float = Field(description="Mean log-probability of the segment's tokens.")
+    no_speech_prob: Probability = Field(description="Probability the segment holds no speech.")
+    compression_ratio: float = Field(ge=0.0, description="gzip compression ratio of the text (high = repetitive).")
+
+
+class Transcript(_Record):
+    """Output of transcribe: segments of every channel, merged and ordered by start time."""
+
+    language: str
+    language_probability: Probability
+    duration_s: Seconds = Field(description="Length of the audio that was transcribed.")
+    segments: list[Segment] = Field(description="All channels' segments, ordered by (start_s, channel).")
+    dropped_segments: int = Field(
+        0, ge=0, description="Segments removed by the hallucination and repetition guards."
+    )
+
+
+class Turn(_Record):
+    """One speaker's turn. Inside a CallResult its text and words are redacted."""
+
+    index: int = Field(ge=0, description="Position in the call; turns[i].index == i.")
+    speaker: Speaker
+    start_s: Seconds | None = Field(description="None only for transcript inputs without times.")
+    end_s: Seconds | None
+    text: str
+    words: list[Word] = Field(default_factory=list, description="Empty for transcript inputs.")
+    channel: int | None = Field(None, description="Audio channel of the turn (stereo), else None.")
+
+
+# --------------------------------------------------------------------------------------- redact
+
+
+class PiiFinding(_Record):
+    """One piece of personal data found and removed. Never holds the value itself."""
+
+    entity_type: str = Field(description="One of PII_TYPES (or a site-defined type).")
+    turn_index: int = Field(ge=0)
+    char_start: int = Field(ge=0, description="Start offset in the turn's original (unredacted) text.")
+    char_end: int = Field(ge=0)
+    start_s: Seconds | None
+    end_s: Seconds | None
+    recognizer: str = Field(description="Name of the recogniser that found it.")
+    score: Probability
+    value_hmac: str = Field(description="HMAC-SHA256 of the normalised value with the site key (hex).")
+
+
+# --------------------------------------------------------------------------------------- detect
+
+
+class Event(_Record):
+    """One detected behaviour or occurrence, with its evidence."""
+
+    kind: EventKind
+    turn_index: int | None = Field(ge=0, description="Turn the evidence comes from; None for call-level events.")
+    start_s: Seconds | None
+    end_s: Seconds | None
+    speaker: Speaker
+    evidence: str = Field(description="Redacted quote that supports the event.")
+    confidence: Probability
+    detector: str = Field(description="Name (and version) of the detector.")
+    basis: Literal["objective", "interpretive"] = Field(
+        description="objective: measured (a 9 s silence); interpretive: judged (an apology)."
+    )
+
+
+class Silence(_Record):
+    start_s: Seconds
+    end_s: Seconds
+    duration_s: Seconds
+    turn_owner: Speaker = Field(description="Whose turn it was to speak (who left the dead air).")
+
+
+class Overtalk(_Record):
+    start_s: Seconds
+    end_s: Seconds
+    duration_s: Seconds
+    interrupter: Speaker
+    interrupted: Speaker
+
+
+class Hold(_Record):
+    start_s: Seconds
+    end_s: Seconds
+    duration_s: Seconds
+    permission_asked: bool
+    return_thanked: bool
+    detected_from: list[Literal["words", "silence", "music"]] = Field(default_factory=list)
+
+
+class Metrics(_Record):
+    """Timing metrics from turn times (None where the input has no times)."""
+
+    call_length_s: Seconds | None = None
+    talk_time_s: dict[Speaker, Seconds] = Field(default_factory=dict)
+    talk_ratio: dict[Speaker, Probability] = Field(default_factory=dict)
+    greeting_latency_s: Seconds | None = None
+    silences: list[Silence] = Field(default_factory=list)
+    overtalk: list[Overtalk] = Field(default_factory=list)
+    overtalk_count: int = 0
+    overtalk_s: Seconds = 0.0
+    holds: list[Hold] = Field(default_factory=list)
+    longest_agent_monologue_s: Seconds | None = None
+    agent_response_latency_s: Seconds | None = Field(None, description="Mean gap from a customer turn to the agent's reply.")
+
+
+class SlaResult(_Record):
+    rule: str
+    threshold: float | str | bool | None
+    observed: float | str | bool | None
+    met: bool | None = Field(description="None when the rule does not apply to this call.")
+
+
+# ---------------------------------------------------------------------------------------- score
+
+
+class EvidenceRef(_Record):
+    """A pointer from a scorecard item to the event (or SLA result) that supports it."""
+
+    event_index: int | None = Field(None, ge=0, description="Index into CallResult.events.")
+    sla_rule: str | None = Field(None, description="Name of an SLA result, when that is the evidence.")
+    kind: str
+    quote: str = Field(description="Redacted quote.")
+    start_s: Seconds | None
+    confidence: Probability
+
+
+class ScorecardItem(_Record):
+    id: str
+    section: str
+    question: str
+    standard_ref: str | None = Field(None, description="The organisation standard or SLA clause the item checks.")
+    weight: float = Field(ge=0.0)
+    critical: bool = False
+    suggestion: Literal["yes", "no", "partial", "n/a"] | None = Field(
+        description="None when the item needs the assessor's own observation."
+    )
+    confidence: Probability
+    evidence: list[EvidenceRef] = Field(default_factory=list)
+    status: Literal["pending", "confirmed", "overridden"] = "pending"
+    assessor_value: Literal["yes", "no", "partial", "n/a"] | None = None
+    assessor_reason: str | None = None
+
+
+class Scorecard(_Record):
+    template: str
+    channel_type: ChannelType
+    items: list[ScorecardItem]
+    strengths: list[str] = Field(default_factory=list)
+    development_points: list[str] = Field(default_factory=list)
+    score: float | None = Field(None, description="Weighted score of decided items, 0-100.")
+    critical_failed: bool = False
+    pending: int = Field(0, ge=0, description="Items still awaiting an assessor decision.")
+
+
+# -------------------------------------------------------------------------------------- results
+
+
+class ModelRef(_Record):
+    name: str
+    version: str
+    sha256: str
+
+
+class PipelineInfo(_Record):
+    version: str = Field(description="callqa version.")
+    config_hash: str = Field(description="SHA-256 of the effective configuration.")
+    models: list[ModelRef] = Field(default_factory=list)
+    timings_s: dict[str, Seconds] = Field(default_factory=dict, description="Wall time per stage.")
+    device: str | None = Field(None, description="Device transcription ran on (cpu / cuda).")
+
+
+class CallResult(_Record):
+    """Everything callqa concluded about one interaction: out/<call_id>/result.json."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    call_id: CallId
+    channel_type: ChannelType
+    source: Source
+    metadata: RecordingMetadata
+    pipeline: PipelineInfo
+    turns: list[Turn]
+    pii: list[PiiFinding] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    metrics: Metrics = Field(default_factory=Metrics)
+    sla: list[SlaResult] = Field(default_factory=list)
+    scorecard: Scorecard | None = None
+    stages_run: list[str] = Field(default_factory=list, description="Stages that ran, in order.")
+    warnings: list[str] = Field(default_factory=list, description="Things corrected or skipped; never PII.")
+
+    @field_validator("turns")
+    @classmethod
+    def _indexed_in_order(cls, turns: list[Turn]) -> list[Turn]:
+        for position, turn in enumerate(turns):
+            if turn.index != position:
+                raise ValueError(f"turns[{position}] has index {turn.index}; turn indices must be 0..n-1 in order")
+        return turns
+
+
+# ----------------------------------------------------------------------------- transcript input
+
+
+class TranscriptInputTurn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    speaker: Literal["agent", "customer"]
+    text: str = Field(max_length=100_000)
+    start_s: Seconds | None = None
+    end_s: Seconds | None = None
+
+
+class TranscriptInput(BaseModel):
+    """A chat, email or externally transcribed call: the JSON input format of DESIGN.md."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    call_id: CallId
+    channel_type: ChannelType
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    turns: list[TranscriptInputTurn] = Field(min_length=1)
+
+
+def call_result_json_schema() -> dict[str, Any]:
+    """JSON Schema of `CallResult`, as `callqa schema` prints it."""
+    return CallResult.model_json_schema(mode="serialization")
