@@ -39,6 +39,7 @@ __all__ = [
     "SlaResult",
     "EvidenceRef",
     "ScorecardItem",
+    "SectionScore",
     "Scorecard",
     "ModelRef",
     "PipelineInfo",
@@ -352,6 +353,24 @@ class ScorecardItem(_Record):
     status: Literal["pending", "confirmed", "overridden"] = "pending"
     assessor_value: Literal["yes", "no", "partial", "n/a"] | None = None
     assessor_reason: str | None = None
+    # Added for the score stage (additive; defaults keep older result.json files valid).
+    needs_observation: bool = Field(
+        False, description="Audio cannot judge this item (e.g. eye contact): never pre-filled, the assessor observes."
+    )
+    rule: str | None = Field(None, description="How the suggestion was derived (the template rule that fired).")
+
+
+class SectionScore(_Record):
+    """Totals of one scorecard section (n/a items leave the totals)."""
+
+    section: str
+    score: float | None = Field(None, description="Weighted score of the section's decided items, 0-100.")
+    suggested_score: float | None = Field(
+        None, description="Weighted score if every pending suggestion were accepted, 0-100."
+    )
+    weight: float = Field(0.0, ge=0.0, description="Weight of the section's applicable items.")
+    items: int = Field(0, ge=0, description="Items in the section.")
+    pending: int = Field(0, ge=0, description="Items still awaiting an assessor decision.")
 
 
 class Scorecard(_Record):
@@ -363,6 +382,14 @@ class Scorecard(_Record):
     score: float | None = Field(None, description="Weighted score of decided items, 0-100.")
     critical_failed: bool = False
     pending: int = Field(0, ge=0, description="Items still awaiting an assessor decision.")
+    # Added for the score stage (additive).
+    suggested_score: float | None = Field(
+        None, description="Weighted score if every pending suggestion were accepted, 0-100."
+    )
+    sections: list[SectionScore] = Field(default_factory=list, description="Totals per section, in template order.")
+    purpose: Literal["formative", "summative"] = Field(
+        "formative", description="formative: coaching; summative: performance review."
+    )
 
 
 # -------------------------------------------------------------------------------------- results

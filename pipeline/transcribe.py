@@ -1,0 +1,213 @@
+"""Transcribe: faster-whisper over each channel, with word timestamps and hallucination guards.
+
+CUDA float16 with faster-whisper's BatchedInferencePipeline when a GPU is present, CPU int8
+otherwise. Stereo recordings are transcribed per channel (one party each) and merged by time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline.config import ModelsOptions, TranscribeOptions
+from pipeline.errors import ModelUnavailableError, StageError
+from pipeline.models import ResolvedModel, resolve_model
+from pipeline.schema import Recording, Segment, Transcript, Word
+
+__all__ = ["WhisperHandle", "load_whisper", "pick_device", "transcribe", "is_hallucination"]
+
+log = logging.getLogger(__name__)
+
+# Text Whisper is known to produce on silence, music and noise (subtitle credits from its
+# training data). A segment made only of one of these is dropped.
+_HALLUCINATIONS = re.compile(
+    r"^\s*(?:(?:thanks?|thank you) (?:so much )?for watching[.!]*|please subscribe[.!]*|"
+    r"(?:like and )?subscribe(?: to (?:my|the|our) channel)?[.!]*|subtitles? by .*|"
+    r"transcri(?:bed|ption) by .*|amara\.org.*|you\.?|\.+|[\W_]*|(?:♪|♫|\[music\]|\(music\))[\s♪♫]*)\s*$",
+    re.IGNORECASE,
+)
+
+# Quiet below this RMS (about -60 dBFS) is taken as no speech at all, and is not decoded:
+# Whisper invents text on empty input.
+_SILENT_RMS = 1e-3
+
+Hook = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class WhisperHandle:
+    """A loaded model: the faster-whisper objects plus what result.json records about them."""
+
+    model: Any  # faster_whisper.WhisperModel
+    batched: Any | None  # faster_whisper.BatchedInferencePipeline on GPU, else None
+    device: str
+    compute_type: str
+    resolved: ResolvedModel
+
+
+def pick_device(options: TranscribeOptions) -> tuple[str, str]:
+    """(device, compute_type) for these options: CUDA float16 when asked or found, else CPU int8."""
+    device = options.device
+    if device == "auto":
+        import ctranslate2
+
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    compute = options.compute_type
+    if compute == "auto":
+        compute = "float16" if device == "cuda" else "int8"
+    return device, compute
+
+
+def load_whisper(options: TranscribeOptions, models: ModelsOptions | None = None) -> WhisperHandle:
+    """Load the configured Whisper model once (call per worker process, not per call).
+
+    Raises:
+        ModelUnavailableError: the model is unknown, missing, fails its hash check or will not load.
+    """
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    resolved = resolve_model(options.model, models)
+    if resolved.entry.kind != "whisper":
+        raise ModelUnavailableError(f"is a {resolved.entry.kind} model, not a whisper model", model=options.model)
+    device, compute = pick_device(options)
+    try:
+        model = WhisperModel(
+            str(resolved.path),
+            device=device,
+            compute_type=compute,
+            cpu_threads=options.cpu_threads,
+            local_files_only=True,
+        )
+    except (RuntimeError, ValueError, OSError) as e:
+        raise ModelUnavailableError(f"failed to load on {device}/{compute}: {e}", model=options.model) from e
+    batched = BatchedInferencePipeline(model=model) if device == "cuda" else None
+    return WhisperHandle(model=model, batched=batched, device=device, compute_type=compute, resolved=resolved)
+
+
+def is_hallucination(text: str) -> bool:
+    """True for text Whisper produces from silence or music rather than speech."""
+    return bool(_HALLUCINATIONS.match(text))
+
+
+def _decode_options(options: TranscribeOptions) -> dict[str, Any]:
+    return dict(
+        language=options.language,
+        beam_size=options.beam_size,
+        word_timestamps=True,
+        vad_filter=options.vad,
+        vad_parameters=options.vad_parameters.model_dump() if options.vad else None,
+        condition_on_previous_text=options.condition_on_previous_text,
+        temperature=list(options.temperature),
+        compression_ratio_threshold=options.compression_ratio_threshold,
+        log_prob_threshold=options.log_prob_threshold,
+        no_speech_threshold=options.no_speech_threshold,
+        repetition_penalty=options.repetition_penalty,
+        no_repeat_ngram_size=options.no_repeat_ngram_size,
+        initial_prompt=options.initial_prompt,
+    )
+
+
+def _keep(segment: Any, options: TranscribeOptions) -> bool:
+    """The post-decoding guards: drop text that is not speech."""
+    if is_hallucination(segment.text):
+        return False
+    if segment.no_speech_prob > options.drop_no_speech_prob and segment.avg_logprob < -0.7:
+        return False
+    if segment.compression_ratio > options.drop_compression_ratio:
+        return False
+    words = segment.words or []
+    if not words:
+        return False
+    mean_p = sum(w.probability for w in words) / len(words)
+    return mean_p >= options.min_word_probability
+
+
+def _to_segment(segment: Any, channel: int, duration: float) -> Segment:
+    def clip(t: float) -> float:
+        return min(max(float(t), 0.0), duration)
+
+    words = [
+        Word(start_s=clip(w.start), end_s=max(clip(w.end), clip(w.start)), text=w.word.strip(), probability=min(max(float(w.probability), 0.0), 1.0))
+        for w in segment.words
+        if w.word.strip()
+    ]
+    return Segment(
+        channel=channel,
+        start_s=clip(segment.start),
+        end_s=max(clip(segment.end), clip(segment.start)),
+        text=segment.text.strip(),
+        words=words,
+        avg_logprob=float(segment.avg_logprob),
+        no_speech_prob=min(max(float(segment.no_speech_prob), 0.0), 1.0),
+        compression_ratio=float(segment.compression_ratio),
+    )
+
+
+def _transcribe_channel(audio: np.ndarray, options: TranscribeOptions, whisper: WhisperHandle) -> tuple[list[Any], Any]:
+    kwargs = _decode_options(options)
+    if whisper.batched is not None:
+        # The batched pipeline needs VAD to cut the audio into chunks; it ignores
+        # condition_on_previous_text by design.
+        kwargs.pop("condition_on_previous_text")
+        kwargs["vad_filter"] = True
+        segments, info = whisper.batched.transcribe(audio, batch_size=options.batch_size, **kwargs)
+    else:
+        segments, info = whisper.model.transcribe(
+            audio, hallucination_silence_threshold=options.hallucination_silence_threshold, **kwargs
+        )
+    # faster-whisper returns a generator: materialise it here so the work happens in this stage.
+    return list(segments), info
+
+
+def transcribe(
+    recording: Recording, options: TranscribeOptions, whisper: WhisperHandle, hook: Hook | None = None
+) -> Transcript:
+    """Transcribe every channel of a recording and merge the segments by time.
+
+    Args:
+        recording: 16 kHz audio from ingest.
+        options: decoding settings and guards.
+        whisper: the loaded model (`load_whisper`).
+        hook: optional progress callback (step, completed, total), once per channel.
+
+    Returns:
+        The transcript; an all-silent recording gives no segments.
+
+    Raises:
+        StageError: faster-whisper failed on this audio.
+    """
+    duration = recording.duration_s
+    segments: list[Segment] = []
+    dropped = 0
+    language, language_p = options.language or "en", 1.0 if options.language else 0.0
+    for channel in range(recording.n_channels):
+        audio = recording.audio[channel]
+        if float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < _SILENT_RMS:
+            log.debug("%s channel %d is silent; not decoded", recording.call_id, channel)
+        else:
+            try:
+                raw, info = _transcribe_channel(audio, options, whisper)
+            except (RuntimeError, ValueError) as e:
+                raise StageError(f"faster-whisper failed on channel {channel}: {type(e).__name__}", stage="transcribe", call_id=recording.call_id) from e
+            if options.language is None and info.language_probability > language_p:
+                language, language_p = info.language, float(info.language_probability)
+            for s in raw:
+                if _keep(s, options):
+                    segments.append(_to_segment(s, channel, duration))
+                else:
+                    dropped += 1
+        if hook:
+            hook("transcribe", channel + 1, recording.n_channels)
+    segments.sort(key=lambda s: (s.start_s, s.channel))
+    return Transcript(
+        language=language,
+        language_probability=language_p,
+        duration_s=duration,
+        segments=segments,
+        dropped_segments=dropped,
+    )
