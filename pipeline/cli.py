@@ -112,6 +112,85 @@ def _print_summary(summary) -> None:
 
 
 @app.command()
+def synth(
+    scripts_dir: Annotated[Path, typer.Argument(help="Labelled call scripts (datasets/SCHEMA.md format).")],
+    out_dir: Annotated[Path, typer.Argument(help="Where audio, sidecars and truth/ go.")],
+    layout: Annotated[str, typer.Option(help="stereo (a party per channel) or mono.")] = "stereo",
+    voice_pair: Annotated[str, typer.Option(help="distinct, or similar (a hard pair for diarisation).")] = "distinct",
+    hold_audio: Annotated[str, typer.Option(help="music or silence during holds.")] = "music",
+) -> None:
+    """Speak labelled scripts into telephone audio (Piper neural voice) with timing truth."""
+    from pipeline.synth import synthesize_dir
+
+    if not scripts_dir.is_dir():
+        err.print(f"[red]not a directory:[/] {scripts_dir}")
+        raise typer.Exit(2)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
+                  disable=not err.is_terminal) as progress:
+        task = progress.add_task("synth", total=None)
+
+        def hook(step: str, done: int, total: int) -> None:
+            progress.update(task, description=step, completed=done, total=total or None)
+
+        try:
+            results = synthesize_dir(scripts_dir, out_dir, layout=layout, voice_pair=voice_pair,
+                                     hold_audio=hold_audio, hook=hook)
+        except CallqaError as e:
+            err.print(f"[red]error:[/] {e}")
+            raise typer.Exit(2) from None
+    for r in results:
+        made = r.audio_path or r.transcript_path
+        out.print(f"{r.call_id}: {made} ({r.seconds:.1f} s), truth {r.truth_path}")
+
+
+@app.command("eval")
+def eval_(
+    scripts_dir: Annotated[Path, typer.Argument(help="Labelled call scripts, e.g. ../shared/datasets/dev_calls.")],
+    config: ConfigOpt = None,
+    layout: Annotated[str, typer.Option(help="Synthesise as stereo or mono.")] = "stereo",
+    model: Annotated[Optional[str], typer.Option(help="Whisper model name (overrides the config).")] = None,
+    work_dir: Annotated[Path, typer.Option(help="Cache of synthesised audio.")] = Path(".cache/eval"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Run the pipeline on labelled scripts synthesised to audio and report WER and speed."""
+    from pipeline.evaluate import evaluate_scripts
+
+    cfg = _config(config)
+    if model:
+        cfg = cfg.model_copy(update={"transcribe": cfg.transcribe.model_copy(update={"model": model})})
+    if layout not in ("stereo", "mono"):
+        err.print("[red]--layout must be stereo or mono[/]")
+        raise typer.Exit(2)
+    if not scripts_dir.is_dir():
+        err.print(f"[red]not a directory:[/] {scripts_dir}")
+        raise typer.Exit(2)
+    try:
+        report = evaluate_scripts(scripts_dir, cfg, layout=layout, work_dir=work_dir)
+    except CallqaError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    data = report.to_json()
+    if as_json:
+        out.print_json(json.dumps(data))
+        return
+    table = Table(title=f"callqa eval {scripts_dir} ({layout}, {report.model})")
+    for col in ("call", "audio s", "RTF", "WER", "WER no num/PII", "spk WER", "spk WER no num/PII"):
+        table.add_column(col, justify="right")
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    for c in data["calls"]:
+        table.add_row(c["call_id"], f"{c['audio_s']:.1f}", pct(c["rtf"]), pct(c["wer"]), pct(c["wer_masked"]),
+                      pct(c["wer_speaker"]), pct(c["wer_speaker_masked"]))
+    o = data["overall"]
+    table.add_row("overall", f"{o['audio_s']:.1f}", pct(o["rtf"]), pct(o["wer"]), pct(o["wer_masked"]),
+                  pct(o["wer_speaker"]), pct(o["wer_speaker_masked"]), style="bold")
+    out.print(table)
+    out.print(f"transcription RTF {pct(o['rtf_transcribe'])} (seconds of processing per second of audio)")
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of result.json (CallResult)."""
     from pipeline.schema import call_result_json_schema

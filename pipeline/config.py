@@ -54,12 +54,15 @@ class IngestOptions(Options):
 
 
 class VadOptions(Options):
-    """Silero VAD parameters, passed to faster-whisper's `vad_parameters`."""
+    """Speech detection: energy islands, then Silero VAD inside each (see pipeline/vad.py)."""
 
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
-    min_speech_duration_ms: int = Field(250, ge=0)
-    min_silence_duration_ms: int = Field(500, ge=0)
-    speech_pad_ms: int = Field(200, ge=0)
+    energy_floor_dbfs: float = Field(-50.0, le=0.0, description="Frames quieter than this are not speech.")
+    island_gap_s: float = Field(0.6, ge=0.0, description="Quieter gaps shorter than this join two islands.")
+    island_pad_s: float = Field(0.3, ge=0.0, description="Audio kept either side of an island for Silero's context.")
+    threshold: float = Field(0.35, ge=0.0, le=1.0)
+    min_speech_duration_ms: int = Field(0, ge=0)
+    min_silence_duration_ms: int = Field(2000, ge=0)
+    speech_pad_ms: int = Field(400, ge=0)
 
 
 class TranscribeOptions(Options):

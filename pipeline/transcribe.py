@@ -18,6 +18,7 @@ from pipeline.config import ModelsOptions, TranscribeOptions
 from pipeline.errors import ModelUnavailableError, StageError
 from pipeline.models import ResolvedModel, resolve_model
 from pipeline.schema import Recording, Segment, Transcript, Word
+from pipeline.vad import SAMPLE_RATE, speech_regions
 
 __all__ = ["WhisperHandle", "load_whisper", "pick_device", "transcribe", "is_hallucination"]
 
@@ -99,8 +100,6 @@ def _decode_options(options: TranscribeOptions) -> dict[str, Any]:
         language=options.language,
         beam_size=options.beam_size,
         word_timestamps=True,
-        vad_filter=options.vad,
-        vad_parameters=options.vad_parameters.model_dump() if options.vad else None,
         condition_on_previous_text=options.condition_on_previous_text,
         temperature=list(options.temperature),
         compression_ratio_threshold=options.compression_ratio_threshold,
@@ -149,17 +148,35 @@ def _to_segment(segment: Any, channel: int, duration: float) -> Segment:
 
 
 def _transcribe_channel(audio: np.ndarray, options: TranscribeOptions, whisper: WhisperHandle) -> tuple[list[Any], Any]:
+    """Decode one channel; with VAD on, only its speech regions (pipeline/vad.py) are decoded."""
+    from faster_whisper.transcribe import restore_speech_timestamps
+    from faster_whisper.vad import collect_chunks
+
     kwargs = _decode_options(options)
+    chunks = speech_regions(audio, options.vad_parameters) if options.vad else None
+    if chunks is not None and not chunks:
+        return [], None
     if whisper.batched is not None:
-        # The batched pipeline needs VAD to cut the audio into chunks; it ignores
-        # condition_on_previous_text by design.
+        # The batched pipeline cuts audio at the given clip boundaries and batches the pieces;
+        # it ignores condition_on_previous_text by design.
         kwargs.pop("condition_on_previous_text")
-        kwargs["vad_filter"] = True
-        segments, info = whisper.batched.transcribe(audio, batch_size=options.batch_size, **kwargs)
-    else:
-        segments, info = whisper.model.transcribe(
-            audio, hallucination_silence_threshold=options.hallucination_silence_threshold, **kwargs
+        # Each clip must fit one 30 s window of the batched pipeline.
+        window = 30 * SAMPLE_RATE
+        clips = [
+            {"start": s / SAMPLE_RATE, "end": min(s + window, c["end"]) / SAMPLE_RATE}
+            for c in (chunks or [{"start": 0, "end": len(audio)}])
+            for s in range(c["start"], c["end"], window)
+        ]
+        segments, info = whisper.batched.transcribe(
+            audio, batch_size=options.batch_size, vad_filter=False, clip_timestamps=clips, **kwargs
         )
+        return list(segments), info
+    decoded = audio if chunks is None else np.concatenate(collect_chunks(audio, chunks)[0])
+    segments, info = whisper.model.transcribe(
+        decoded, vad_filter=False, hallucination_silence_threshold=options.hallucination_silence_threshold, **kwargs
+    )
+    if chunks is not None:
+        segments = restore_speech_timestamps(segments, chunks, SAMPLE_RATE)
     # faster-whisper returns a generator: materialise it here so the work happens in this stage.
     return list(segments), info
 
@@ -194,7 +211,7 @@ def transcribe(
                 raw, info = _transcribe_channel(audio, options, whisper)
             except (RuntimeError, ValueError) as e:
                 raise StageError(f"faster-whisper failed on channel {channel}: {type(e).__name__}", stage="transcribe", call_id=recording.call_id) from e
-            if options.language is None and info.language_probability > language_p:
+            if info is not None and options.language is None and info.language_probability > language_p:
                 language, language_p = info.language, float(info.language_probability)
             for s in raw:
                 if _keep(s, options):

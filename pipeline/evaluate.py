@@ -1,0 +1,183 @@
+"""`callqa eval`: run the pipeline on labelled scripts synthesised to audio, and score it.
+
+Each script (datasets/SCHEMA.md format) is spoken by the synthesiser into telephone audio with
+its timing truth, processed by the same `process_input` a run uses, and compared with the
+script. Metrics: WER per call and overall (all words, and leaving numbers and PII aside; speaker
+attributed and speaker-blind), and the real-time factor of the stages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.config import PipelineConfig
+from pipeline.ingest import InputItem
+from pipeline.run import Models, process_input
+from pipeline.schema import CallResult
+from pipeline.wer import WerCounts, normalise, reference_tokens, wer_counts
+
+__all__ = ["CallEval", "EvalReport", "evaluate_scripts", "synthesised_inputs", "transcript_wer"]
+
+log = logging.getLogger(__name__)
+
+Layout = Literal["stereo", "mono"]
+Hook = Callable[[str, int, int], None]
+
+
+class CallEval(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    call_id: str
+    audio_s: float
+    processing_s: float = Field(description="Wall time of all stages for this call.")
+    transcribe_s: float
+    wer: WerCounts = Field(description="Speaker-blind, every word.")
+    wer_masked: WerCounts = Field(description="Speaker-blind, numbers and PII left aside.")
+    wer_speaker: WerCounts = Field(description="Speaker-attributed, every word.")
+    wer_speaker_masked: WerCounts = Field(description="Speaker-attributed, numbers and PII left aside.")
+
+    @property
+    def rtf(self) -> float:
+        return self.processing_s / self.audio_s if self.audio_s else 0.0
+
+
+class EvalReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    scripts_dir: str
+    layout: Layout
+    model: str
+    calls: list[CallEval]
+
+    def total(self, field: str) -> WerCounts:
+        total = WerCounts()
+        for call in self.calls:
+            total = total + getattr(call, field)
+        return total
+
+    def to_json(self) -> dict:
+        audio = sum(c.audio_s for c in self.calls)
+        return {
+            "scripts_dir": self.scripts_dir,
+            "layout": self.layout,
+            "model": self.model,
+            "overall": {
+                "wer": self.total("wer").wer,
+                "wer_masked": self.total("wer_masked").wer,
+                "wer_speaker": self.total("wer_speaker").wer,
+                "wer_speaker_masked": self.total("wer_speaker_masked").wer,
+                "audio_s": round(audio, 3),
+                "rtf": round(sum(c.processing_s for c in self.calls) / audio, 4) if audio else None,
+                "rtf_transcribe": round(sum(c.transcribe_s for c in self.calls) / audio, 4) if audio else None,
+            },
+            "calls": [
+                {"call_id": c.call_id, "audio_s": round(c.audio_s, 3), "rtf": round(c.rtf, 4),
+                 "wer": c.wer.wer, "wer_masked": c.wer_masked.wer, "wer_speaker": c.wer_speaker.wer,
+                 "wer_speaker_masked": c.wer_speaker_masked.wer}
+                for c in self.calls
+            ],
+        }
+
+
+def _pii_spans(text: str, values: list[str]) -> list[tuple[int, int]]:
+    spans = []
+    for value in values:
+        start = text.find(value)
+        while start >= 0:
+            spans.append((start, start + len(value)))
+            start = text.find(value, start + 1)
+    return spans
+
+
+def transcript_wer(script, result: CallResult) -> dict[str, WerCounts]:
+    """The four WER counts of one call: speaker-blind and speaker-attributed, all and masked."""
+    turns = [(t.speaker, reference_tokens(t.text, _pii_spans(t.text, [p.text for p in t.pii]))) for t in script.turns]
+    hyp_turns = sorted(result.turns, key=lambda t: (t.start_s or 0.0, t.index))
+    blind_ref = [tok for _, toks in turns for tok in toks]
+    blind_hyp = [w for t in hyp_turns for w in normalise(t.text)]
+    counts = {
+        "wer": wer_counts(blind_ref, blind_hyp, ignore_masked=False),
+        "wer_masked": wer_counts(blind_ref, blind_hyp, ignore_masked=True),
+    }
+    for key, ignore in (("wer_speaker", False), ("wer_speaker_masked", True)):
+        total = WerCounts()
+        for speaker in ("agent", "customer"):
+            ref = [tok for s, toks in turns if s == speaker for tok in toks]
+            hyp = [w for t in hyp_turns if t.speaker == speaker for w in normalise(t.text)]
+            total = total + wer_counts(ref, hyp, ignore_masked=ignore)
+        # Words given to no party (speaker "unknown") are all errors of attribution.
+        unknown = [w for t in hyp_turns if t.speaker not in ("agent", "customer") for w in normalise(t.text)]
+        counts[key] = total + WerCounts(insertions=len(unknown))
+    return counts
+
+
+def _script_digest(path: Path, layout: str) -> str:
+    return hashlib.sha256(path.read_bytes() + layout.encode()).hexdigest()
+
+
+def synthesised_inputs(scripts_dir: Path, work_dir: Path, layout: Layout, hook: Hook | None = None):
+    """Yield (script, InputItem) for every audio script, synthesising only what is not cached."""
+    from pipeline.synth import load_script, synthesize_script
+
+    paths = sorted(scripts_dir.glob("*.yaml")) + sorted(scripts_dir.glob("*.yml"))
+    target = work_dir / layout
+    target.mkdir(parents=True, exist_ok=True)
+    for n, path in enumerate(paths):
+        script = load_script(path)
+        if script.channel_type == "digital":
+            continue
+        audio = target / f"{script.call_id}.flac"
+        stamp = target / f"{script.call_id}.source-sha256"
+        digest = _script_digest(path, layout)
+        if not (audio.is_file() and stamp.is_file() and stamp.read_text() == digest):
+            synthesize_script(script, target, layout=layout)
+            stamp.write_text(digest)
+        if hook:
+            hook("synth", n + 1, len(paths))
+        yield script, InputItem(audio, "audio", target / f"{script.call_id}.json")
+
+
+def evaluate_scripts(
+    scripts_dir: Path,
+    config: PipelineConfig,
+    *,
+    layout: Layout = "stereo",
+    work_dir: Path,
+    models: Models | None = None,
+    hook: Hook | None = None,
+) -> EvalReport:
+    """Synthesise, process and score every audio script in `scripts_dir`.
+
+    Args:
+        scripts_dir: labelled scripts in the datasets/SCHEMA.md format.
+        config: the pipeline configuration to evaluate.
+        layout: stereo (a party per channel) or mono.
+        work_dir: cache of synthesised audio (re-used while the scripts do not change).
+        models: loaded models to reuse.
+        hook: progress callback (step, completed, total).
+    """
+    models = models or Models(config)
+    models.whisper  # load before timing the first call
+    calls: list[CallEval] = []
+    for script, item in synthesised_inputs(scripts_dir, work_dir, layout, hook):
+        started = time.perf_counter()
+        result = process_input(item, config, models)
+        elapsed = time.perf_counter() - started
+        counts = transcript_wer(script, result)
+        calls.append(CallEval(
+            call_id=script.call_id,
+            audio_s=result.source.duration_s or 0.0,
+            processing_s=elapsed,
+            transcribe_s=result.pipeline.timings_s.get("transcribe", 0.0),
+            **counts,
+        ))
+        if hook:
+            hook("eval", len(calls), 0)
+    return EvalReport(scripts_dir=str(scripts_dir), layout=layout, model=config.transcribe.model, calls=calls)
