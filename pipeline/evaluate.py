@@ -8,7 +8,6 @@ attributed and speaker-blind), and the real-time factor of the stages.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -118,30 +117,19 @@ def transcript_wer(script, result: CallResult) -> dict[str, WerCounts]:
     return counts
 
 
-def _script_digest(path: Path, layout: str) -> str:
-    return hashlib.sha256(path.read_bytes() + layout.encode()).hexdigest()
-
-
 def synthesised_inputs(scripts_dir: Path, work_dir: Path, layout: Layout, hook: Hook | None = None):
-    """Yield (script, InputItem) for every audio script, synthesising only what is not cached."""
-    from pipeline.synth import load_script, synthesize_script
+    """Yield (script, InputItem) for every audio script; the synthesiser's clip cache makes re-runs cheap."""
+    from pipeline.synth import load_scripts, synthesize_script
 
-    paths = sorted(scripts_dir.glob("*.yaml")) + sorted(scripts_dir.glob("*.yml"))
+    scripts = load_scripts(scripts_dir)
     target = work_dir / layout
-    target.mkdir(parents=True, exist_ok=True)
-    for n, path in enumerate(paths):
-        script = load_script(path)
+    for n, script in enumerate(scripts):
         if script.channel_type == "digital":
             continue
-        audio = target / f"{script.call_id}.flac"
-        stamp = target / f"{script.call_id}.source-sha256"
-        digest = _script_digest(path, layout)
-        if not (audio.is_file() and stamp.is_file() and stamp.read_text() == digest):
-            synthesize_script(script, target, layout=layout)
-            stamp.write_text(digest)
+        result = synthesize_script(script, target, layout=layout, cache_dir=work_dir / "clips")
         if hook:
-            hook("synth", n + 1, len(paths))
-        yield script, InputItem(audio, "audio", target / f"{script.call_id}.json")
+            hook("synth", n + 1, len(scripts))
+        yield script, InputItem(result.audio_path, "audio", result.sidecar_path)
 
 
 def evaluate_scripts(
