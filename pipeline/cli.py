@@ -21,6 +21,17 @@ app = typer.Typer(help="callqa: transcribe, diarise, redact and score recorded c
 models_app = typer.Typer(help="List and fetch the models in models/manifest.yaml.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
+
+def _mount_review() -> None:
+    from pipeline.review_cli import calibrate_command, review_app
+
+    app.add_typer(review_app, name="review", help="Assessor workflow: list, show, confirm, override, finalise.")
+    # A plain command: as a one-command sub-app typer would read the first call id as a sub-command.
+    app.command("calibrate")(calibrate_command)
+
+
+_mount_review()
+
 err = Console(stderr=True)
 out = Console()
 

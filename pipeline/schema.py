@@ -364,6 +364,7 @@ class SectionScore(_Record):
     """Totals of one scorecard section (n/a items leave the totals)."""
 
     section: str
+    title: str | None = Field(None, description="The section's title in the template.")
     score: float | None = Field(None, description="Weighted score of the section's decided items, 0-100.")
     suggested_score: float | None = Field(
         None, description="Weighted score if every pending suggestion were accepted, 0-100."

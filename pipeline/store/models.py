@@ -1,0 +1,205 @@
+"""SQLAlchemy models of the results index (the head revision of the Alembic migrations).
+
+The index holds ids, times, kinds, values, scores and paths: never transcript text, quotes or
+PII values (those stay in out/<call_id>/result.json, which is redacted). Assessor decisions,
+self-assessments and calibration marks are appended, never updated, so the history stays.
+Free-text reasons and action descriptions are the assessor's own words about behaviour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "RunRow",
+    "CallRow",
+    "ResultRow",
+    "ScorecardRow",
+    "ItemRow",
+    "DecisionRow",
+    "ActionRow",
+    "SelfAssessmentRow",
+    "AccessLogRow",
+    "utcnow",
+]
+
+# Named constraints so that migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class RunRow(Base):
+    """One batch run."""
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    pipeline_version: Mapped[str] = mapped_column(String(32))
+    config_hash: Mapped[str] = mapped_column(String(64))
+    n_calls: Mapped[int] = mapped_column(Integer, default=0)
+    n_failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallRow(Base):
+    """One interaction; agent and team are the site's identifiers, never names."""
+
+    __tablename__ = "calls"
+    call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel_type: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    team_id: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ResultRow(Base):
+    """One result.json written for a call by a run."""
+
+    __tablename__ = "results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id"), index=True)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    result_path: Mapped[str] = mapped_column(String(1024))
+    result_sha256: Mapped[str] = mapped_column(String(64))
+    schema_version: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    n_events: Mapped[int] = mapped_column(Integer, default=0)
+    n_pii: Mapped[int] = mapped_column(Integer, default=0)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class ScorecardRow(Base):
+    """A pre-filled scorecard; `current` is false once a later run's card replaces it."""
+
+    __tablename__ = "scorecards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id"), index=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id"))
+    template: Mapped[str] = mapped_column(String(80))
+    channel_type: Mapped[str] = mapped_column(String(16))
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    suggested_score: Mapped[float | None] = mapped_column(Float)
+    critical_failed_suggested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Behaviour statements with mm:ss times (template wording), no quotes.
+    strengths: Mapped[list] = mapped_column(JSON, default=list)
+    development_points: Mapped[list] = mapped_column(JSON, default=list)
+    finalised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finalised_by: Mapped[str | None] = mapped_column(String(128))
+    final_score: Mapped[float | None] = mapped_column(Float)
+    final_critical_failed: Mapped[bool | None] = mapped_column(Boolean)
+    # Revision 0002.
+    purpose: Mapped[str] = mapped_column(String(16), default="formative", server_default="formative")
+
+
+class ItemRow(Base):
+    """One item of a card as pre-filled; its decisions live in `decisions`."""
+
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("scorecard_id", "item_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecards.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    section: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(String(512))
+    weight: Mapped[float] = mapped_column(Float)
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    standard_ref: Mapped[str | None] = mapped_column(String(256))
+    suggestion: Mapped[str | None] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float)
+    needs_observation: Mapped[bool] = mapped_column(Boolean, default=False)
+    rule: Mapped[str | None] = mapped_column(String(512))
+    # [{event_index, sla_rule, kind, start_s, confidence}]: pointers into result.json, no quotes.
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class DecisionRow(Base):
+    """An assessor's decision on an item: appended, never updated."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecards.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    who: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))  # confirm | override | mark
+    value: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # Revision 0002: review (the card's decision) | calibration (an independent mark).
+    mode: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
+
+
+class ActionRow(Base):
+    """An agreed development action (revision 0002)."""
+
+    __tablename__ = "actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.call_id"), index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(128))
+    review_date: Mapped[dt.date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SelfAssessmentRow(Base):
+    """The agent's own mark for an item, made before the assessor's are shown (revision 0002)."""
+
+    __tablename__ = "self_assessments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecards.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    who: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(8))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessLogRow(Base):
+    """Every view and decision: who, when, what."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    who: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    call_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    scorecard_id: Mapped[int | None] = mapped_column(Integer)
+    item_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(256))

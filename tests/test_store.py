@@ -1,0 +1,187 @@
+"""Results index: migrations (empty and populated databases), writes, no personal data; SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from _score_support import scored_result, store_url, write_result
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from pipeline import review
+from pipeline.errors import ConfigError
+from pipeline.store import Store, open_store
+from pipeline.store.models import Base, CallRow, ItemRow, ResultRow, ScorecardRow
+
+BACKENDS = ["sqlite", "postgresql"]
+TABLES = {"runs", "calls", "results", "scorecards", "items", "decisions", "actions", "self_assessments",
+          "access_log", "alembic_version"}
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    with store_url(request.param, tmp_path) as url:
+        s = open_store(url)
+        try:
+            yield s
+        finally:
+            s.dispose()
+
+
+def test_upgrade_on_an_empty_database_reaches_head_and_matches_the_models(store):
+    assert store.revision() is None
+    store.upgrade()
+    assert store.revision() == "0002"
+    assert set(inspect(store.engine).get_table_names()) == TABLES
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    store.upgrade()  # idempotent
+    assert store.revision() == "0002"
+
+
+def _insert_v1_rows(store: Store) -> None:
+    """Rows as revision 0001 knew them (no purpose, no decision mode)."""
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO runs (id, started_at, status, pipeline_version, config_hash, n_calls, n_failed)"
+                          " VALUES ('run-1', :t, 'done', '0.0.9', :h, 1, 0)"),
+                     {"t": "2026-10-01 09:00:00", "h": "a" * 64})
+        conn.execute(text("INSERT INTO calls (call_id, channel_type, agent_id, started_at, source_sha256,"
+                          " first_seen_at)"
+                          " VALUES ('old-1', 'telephone', 'agent-9', :t, :h, :t)"),
+                     {"t": "2026-10-01 09:00:00", "h": "b" * 64})
+        conn.execute(text("INSERT INTO results (id, call_id, run_id, result_path, result_sha256, schema_version,"
+                          " created_at, n_events, n_pii, flags) VALUES (1, 'old-1', 'run-1', '/nowhere/result.json',"
+                          " :h, '1.0', :t, 3, 0, '[]')"), {"t": "2026-10-01 09:00:00", "h": "c" * 64})
+        conn.execute(text("INSERT INTO scorecards (id, call_id, result_id, template, channel_type, current, created_at,"
+                          " suggested_score, critical_failed_suggested, strengths, development_points)"
+                          " VALUES (1, 'old-1', 1, 'telephone@1', 'telephone', :yes, :t, 80.0, :no, '[]', '[]')"),
+                     {"t": "2026-10-01 09:00:00", "yes": True, "no": False})
+        for pos, (item_id, suggestion) in enumerate([("greeting", "yes"), ("closing", "no")]):
+            conn.execute(text("INSERT INTO items (scorecard_id, item_id, position, section, question, weight, critical,"
+                              " standard_ref, suggestion, confidence, needs_observation, rule, evidence)"
+                              " VALUES (1, :i, :p, 'opening', 'Q?', 1.0, :no, 'QA-1', :s, 0.9, :no, 'r', '[]')"),
+                         {"i": item_id, "p": pos, "s": suggestion, "no": False})
+        conn.execute(text("INSERT INTO decisions (scorecard_id, item_id, who, at, kind, value, reason)"
+                          " VALUES (1, 'greeting', 'ann', :t, 'confirm', 'yes', NULL)"), {"t": "2026-10-02 10:00:00"})
+        # Keep sequences in step with the explicit ids (PostgreSQL).
+        if store.dialect == "postgresql":
+            for table in ("results", "scorecards"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1)"))
+
+
+def test_upgrade_keeps_data_written_at_the_previous_revision(store):
+    store.upgrade("0001")
+    assert store.revision() == "0001"
+    _insert_v1_rows(store)
+    store.upgrade()
+    assert store.revision() == "0002"
+    with store.session() as s:
+        card = s.get(ScorecardRow, 1)
+        assert card.purpose == "formative" and card.suggested_score == 80.0
+        assert s.scalar(text("SELECT mode FROM decisions WHERE item_id = 'greeting'")) == "review"
+    # The workflow runs on the migrated rows: the old decision counts, the rest goes on.
+    view = review.show_card(store=store, user="bob", call_id="old-1")
+    assert [i.status for i in view.card.items] == ["confirmed", "pending"]
+    review.override_item(store=store, user="bob", call_id="old-1", item_id="closing", value="yes", reason="heard it")
+    assert review.finalise(store=store, user="bob", call_id="old-1").final_score == 100.0
+    # And new results go in beside the old ones.
+    run = store.record_run(pipeline_version="0.1.0", config_hash="d" * 64)
+    saved = store.save_result(run, scored_result("dev-002"), "/tmp/none.json")
+    assert saved.result_id == 2
+
+
+def test_save_result_indexes_the_call_without_personal_data(store, tmp_path):
+    store.upgrade()
+    result = scored_result("dev-001", agent_id="agent-07")
+    path = write_result(result, tmp_path / "out")
+    run = store.record_run(pipeline_version="0.1.0", config_hash="e" * 64)
+    saved = store.save_result(run, result, path)
+    store.finish_run(run, status="done", n_calls=1, n_failed=0)
+    with store.session() as s:
+        call = s.get(CallRow, "dev-001")
+        assert call.agent_id == "agent-07" and call.channel_type == "telephone"
+        row = s.get(ResultRow, saved.result_id)
+        assert row.result_path == str(path) and row.n_events == len(result.events)
+        items = s.scalars(select(ItemRow).where(ItemRow.scorecard_id == saved.scorecard_id)).all()
+        assert len(items) == len(result.scorecard.items)
+        assert all(set(e) == {"event_index", "sla_rule", "kind", "start_s", "confidence"}
+                   for i in items for e in i.evidence)
+    # No column anywhere holds transcript text or quotes.
+    fragments = {t.text[:25] for t in result.turns if len(t.text) >= 25}
+    fragments |= {e.evidence[:25] for e in result.events if len(e.evidence) >= 25}
+    with store.engine.connect() as conn:
+        for table in TABLES - {"alembic_version"}:
+            for row in conn.execute(text(f"SELECT * FROM {table}")):
+                blob = json.dumps([str(v) for v in row])
+                assert not any(f in blob for f in fragments), table
+
+
+def test_save_result_is_one_transaction(store):
+    store.upgrade()
+    result = scored_result("dev-002")
+    with pytest.raises(IntegrityError):
+        store.save_result("no-such-run", result, "/tmp/none.json")  # foreign key violation after the call row
+    with store.session() as s:
+        assert s.get(CallRow, "dev-002") is None
+        assert s.scalar(select(ResultRow.id)) is None
+
+
+def test_a_rerun_makes_a_new_current_card_and_keeps_the_history(store):
+    store.upgrade()
+    run = store.record_run(pipeline_version="0.1.0", config_hash="f" * 64)
+    first = store.save_result(run, scored_result("dev-003"), "/tmp/none.json")
+    review.confirm_item(store=store, user="ann", call_id="dev-003", item_id="greeting")
+    second = store.save_result(run, scored_result("dev-003"), "/tmp/none.json")
+    with store.session() as s:
+        assert s.get(ScorecardRow, first.scorecard_id).current is False
+        assert s.get(ScorecardRow, second.scorecard_id).current is True
+        assert s.scalar(text("SELECT count(*) FROM decisions")) == 1
+    assert review.show_card(store=store, user="ann", call_id="dev-003").card.pending == len(
+        scored_result("dev-003").scorecard.items)
+
+
+def test_open_store_urls(tmp_path, monkeypatch):
+    monkeypatch.delenv("CALLQA_DATABASE_URL", raising=False)
+    store = open_store(sqlite_path=tmp_path / "sub" / "x.db")
+    assert store.dialect == "sqlite" and "x.db" in repr(store)
+    monkeypatch.setenv("CALLQA_DATABASE_URL", str(tmp_path / "env.db"))
+    assert "env.db" in repr(open_store(sqlite_path=tmp_path / "ignored.db"))
+    assert open_store("postgresql://u@localhost/db").engine.dialect.driver == "psycopg"
+    with pytest.raises(ConfigError, match="unsupported database backend"):
+        open_store("mysql://u@localhost/db")
+
+
+def test_concurrent_upgrades_on_postgresql_do_not_collide(tmp_path):
+    import threading
+
+    with store_url("postgresql", tmp_path) as url:
+        stores = [open_store(url) for _ in range(3)]
+        errors: list[BaseException] = []
+
+        def upgrade(s):
+            try:
+                s.upgrade()
+            except BaseException as e:  # noqa: BLE001 - collected and asserted below
+                errors.append(e)
+
+        threads = [threading.Thread(target=upgrade, args=(s,), daemon=True) for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), "upgrades blocked each other"
+        assert errors == []
+        assert {s.revision() for s in stores} == {"0002"}
+        for s in stores:
+            s.dispose()
+
+
+def test_call_times_are_stored_in_utc(store):
+    store.upgrade()
+    store.save_result(None, scored_result("dev-002", started_at="2026-11-03T10:30:00+01:00"), "/tmp/none.json")
+    cards = review.list_cards(store=store, user="ann")
+    assert cards[0].started_at.isoformat() == "2026-11-03T09:30:00+00:00"
