@@ -41,6 +41,10 @@ __all__ = [
     "ScorecardItem",
     "SectionScore",
     "Scorecard",
+    "LassStage",
+    "LassAssessment",
+    "RoleSummary",
+    "RedactionSummary",
     "ModelRef",
     "PipelineInfo",
     "CallResult",
@@ -324,6 +328,29 @@ class SlaResult(_Record):
     met: bool | None = Field(description="None when the rule does not apply to this call.")
 
 
+class LassStage(_Record):
+    """One LASS stage of one complaint."""
+
+    stage: Literal["listen", "apologise", "solve", "satisfy"]
+    present: bool
+    event_index: int | None = Field(None, description="Index into CallResult.events of the stage's first evidence.")
+    turn_index: int | None = Field(None, description="Turn of that evidence.")
+
+
+class LassAssessment(_Record):
+    """LASS for one complaint episode: which stages happened, with evidence, and in what order."""
+
+    onset_event_index: int = Field(description="Index into CallResult.events of the complaint.raised that opened it.")
+    onset_turn_index: int | None
+    end_turn_index: int | None = Field(description="Last turn of the episode (None: runs to the end of the call).")
+    stages: list[LassStage] = Field(description="listen, apologise, solve, satisfy, in that order.")
+    in_order: bool | None = Field(description="None when fewer than two stages occurred.")
+    out_of_order: list[str] = Field(default_factory=list, description="Stages that came too early.")
+
+    def present(self, stage: str) -> bool:
+        return any(s.present for s in self.stages if s.stage == stage)
+
+
 # ---------------------------------------------------------------------------------------- score
 
 
@@ -410,6 +437,27 @@ class PipelineInfo(_Record):
     device: str | None = Field(None, description="Device transcription ran on (cpu / cuda).")
 
 
+class RoleSummary(_Record):
+    """How speakers were separated and which one was taken for the agent."""
+
+    method: str = Field(description="stereo-channels | pyannote | transcript.")
+    agent: str | None = Field(None, description="Channel or diarised label taken for the agent.")
+    confidence: Probability = 1.0
+    evidence: list[str] = Field(default_factory=list, description="Reasons, never transcript text.")
+    flagged: bool = Field(False, description="True when the roles could not be told apart reliably.")
+
+
+class RedactionSummary(_Record):
+    """What redaction did to this call (the findings themselves are in CallResult.pii)."""
+
+    findings: int = 0
+    residual: int = Field(0, description="Findings the re-scan of the redacted text still made.")
+    flagged: bool = Field(False, description="Needs human review: residual PII or a finding not placed in time.")
+    reasons: list[str] = Field(default_factory=list, description="Why it is flagged; never PII.")
+    audio_redacted: bool = Field(False, description="audio.redacted.wav was written and covers every finding.")
+    audit_records: int = Field(0, description="Records appended to the audit log for this call.")
+
+
 class CallResult(_Record):
     """Everything callqa concluded about one interaction: out/<call_id>/result.json."""
 
@@ -425,6 +473,13 @@ class CallResult(_Record):
     metrics: Metrics = Field(default_factory=Metrics)
     sla: list[SlaResult] = Field(default_factory=list)
     scorecard: Scorecard | None = None
+    lass: list[LassAssessment] = Field(default_factory=list, description="One LASS assessment per complaint.")
+    roles: RoleSummary | None = None
+    redaction: RedactionSummary | None = None
+    flags: list[str] = Field(
+        default_factory=list,
+        description="Why an assessor should look first: residual_pii, roles_unclear, critical_failed, low_confidence, ...",
+    )
     stages_run: list[str] = Field(default_factory=list, description="Stages that ran, in order.")
     warnings: list[str] = Field(default_factory=list, description="Things corrected or skipped; never PII.")
 
