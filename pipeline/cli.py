@@ -46,6 +46,20 @@ def _config(path: Path | None) -> PipelineConfig:
         raise typer.Exit(2) from None
 
 
+def _settings(path: Path | None):
+    from pipeline.settings import load_settings
+
+    try:
+        return load_settings(path)
+    except CallqaError as e:
+        err.print(f"[red]config error:[/] {e}")
+        raise typer.Exit(2) from None
+
+
+DevKeyOpt = Annotated[bool, typer.Option(
+    "--allow-dev-key", help="Without $CALLQA_REDACTION_KEY, use a public development key (never in production).")]
+
+
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
@@ -59,12 +73,13 @@ def run(
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Re-process calls already done with the same bytes and config.")] = False,
+    allow_dev_key: DevKeyOpt = False,
 ) -> None:
-    """Process recordings and transcripts; write out/<call_id>/result.json and transcript.txt."""
+    """Process recordings and transcripts into out/<call_id>/ (result.json, transcript.txt, audio.redacted.wav, scorecard.html)."""
     from pipeline.ingest import discover_inputs
     from pipeline.run import run_batch
 
-    cfg = _config(config)
+    cfg = _settings(config)
     missing = [p for p in paths if not p.exists()]
     if missing:
         err.print(f"[red]not found:[/] {', '.join(map(str, missing))}")
@@ -86,7 +101,7 @@ def run(
                     _print_outcome(info)
 
         try:
-            summary = run_batch(items, out_dir, cfg, force=force, hook=hook)
+            summary = run_batch(items, out_dir, cfg, force=force, allow_dev_key=allow_dev_key, hook=hook)
         except CallqaError as e:
             err.print(f"[red]error:[/] {e}")
             raise typer.Exit(2) from None
@@ -162,13 +177,16 @@ def eval_(
     model: Annotated[Optional[str], typer.Option(help="Whisper model name (overrides the config).")] = None,
     work_dir: Annotated[Path, typer.Option(help="Cache of synthesised audio.")] = Path(".cache/eval"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    allow_dev_key: DevKeyOpt = False,
 ) -> None:
     """Run the pipeline on labelled scripts synthesised to audio and report WER and speed."""
     from pipeline.evaluate import evaluate_scripts
+    from pipeline.run import Models
 
-    cfg = _config(config)
+    cfg = _settings(config)
     if model:
-        cfg = cfg.model_copy(update={"transcribe": cfg.transcribe.model_copy(update={"model": model})})
+        core = cfg.core.model_copy(update={"transcribe": cfg.core.transcribe.model_copy(update={"model": model})})
+        cfg = cfg.model_copy(update={"core": core})
     if layout not in ("stereo", "mono"):
         err.print("[red]--layout must be stereo or mono[/]")
         raise typer.Exit(2)
@@ -176,7 +194,8 @@ def eval_(
         err.print(f"[red]not a directory:[/] {scripts_dir}")
         raise typer.Exit(2)
     try:
-        report = evaluate_scripts(scripts_dir, cfg, layout=layout, work_dir=work_dir)
+        report = evaluate_scripts(scripts_dir, cfg, layout=layout, work_dir=work_dir,
+                                  models=Models(cfg, allow_dev_key=allow_dev_key))
     except CallqaError as e:
         err.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None

@@ -25,6 +25,8 @@ __all__ = [
     "VadOptions",
     "TranscribeOptions",
     "ModelsOptions",
+    "StagesOptions",
+    "OutputOptions",
     "PipelineConfig",
     "configs_dir",
     "read_yaml",
@@ -106,6 +108,27 @@ class ModelsOptions(Options):
     verify_hashes: bool = True
 
 
+class StagesOptions(Options):
+    """Where a site's overrides of the other stages' configuration come from."""
+
+    diarise: dict[str, Any] = Field(default_factory=dict, description="Keys merged over configs/diarise.yaml.")
+    redaction: dict[str, Any] = Field(default_factory=dict, description="Keys merged over configs/redaction.yaml.")
+    detect_file: str | None = Field(None, description="A site detect.yaml merged over configs/detect.yaml.")
+    sla_file: str | None = Field(None, description="A site sla.yaml merged over configs/sla.yaml.")
+    lexicon_dir: str | None = Field(None, description="A folder of lexicons that replace the packaged ones by name.")
+    scorecards_dir: str | None = Field(None, description="A folder of scorecard templates, replacing per channel.")
+    score: dict[str, Any] = Field(default_factory=dict, description="Score options (purpose, confidences).")
+
+
+class OutputOptions(Options):
+    audit_log: str | None = Field(None, description="Redaction audit log; default <out>/audit.jsonl.")
+    database_url: str | None = Field(
+        None, description="Results index; default $CALLQA_DATABASE_URL, else SQLite <out>/callqa.db."
+    )
+    redacted_audio: bool = Field(True, description="Write audio.redacted.wav for audio inputs.")
+    scorecard_html: bool = Field(True, description="Write scorecard.html per call.")
+
+
 class PipelineConfig(Options):
     """The whole effective configuration of a run."""
 
@@ -113,6 +136,8 @@ class PipelineConfig(Options):
     ingest: IngestOptions = IngestOptions()
     transcribe: TranscribeOptions = TranscribeOptions()
     models: ModelsOptions = ModelsOptions()
+    stages: StagesOptions = StagesOptions()
+    output: OutputOptions = OutputOptions()
 
 
 def configs_dir() -> Path:

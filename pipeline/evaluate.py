@@ -16,10 +16,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.config import PipelineConfig
 from pipeline.ingest import InputItem
 from pipeline.run import Models, process_input
 from pipeline.schema import CallResult
+from pipeline.settings import Settings
 from pipeline.wer import WerCounts, normalise, reference_tokens, wer_counts
 
 __all__ = ["CallEval", "EvalReport", "evaluate_scripts", "synthesised_inputs", "transcript_wer"]
@@ -134,7 +134,7 @@ def synthesised_inputs(scripts_dir: Path, work_dir: Path, layout: Layout, hook: 
 
 def evaluate_scripts(
     scripts_dir: Path,
-    config: PipelineConfig,
+    settings: Settings,
     *,
     layout: Layout = "stereo",
     work_dir: Path,
@@ -145,18 +145,18 @@ def evaluate_scripts(
 
     Args:
         scripts_dir: labelled scripts in the datasets/SCHEMA.md format.
-        config: the pipeline configuration to evaluate.
+        settings: the configuration to evaluate.
         layout: stereo (a party per channel) or mono.
         work_dir: cache of synthesised audio (re-used while the scripts do not change).
         models: loaded models to reuse.
         hook: progress callback (step, completed, total).
     """
-    models = models or Models(config)
+    models = models or Models(settings)
     models.whisper  # load before timing the first call
     calls: list[CallEval] = []
     for script, item in synthesised_inputs(scripts_dir, work_dir, layout, hook):
         started = time.perf_counter()
-        result = process_input(item, config, models)
+        result = process_input(item, settings, models).result
         elapsed = time.perf_counter() - started
         counts = transcript_wer(script, result)
         calls.append(CallEval(
@@ -168,4 +168,4 @@ def evaluate_scripts(
         ))
         if hook:
             hook("eval", len(calls), 0)
-    return EvalReport(scripts_dir=str(scripts_dir), layout=layout, model=config.transcribe.model, calls=calls)
+    return EvalReport(scripts_dir=str(scripts_dir), layout=layout, model=settings.core.transcribe.model, calls=calls)

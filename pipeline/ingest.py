@@ -29,6 +29,7 @@ __all__ = [
     "discover_inputs",
     "ingest",
     "read_transcript_input",
+    "fingerprint",
     "read_sidecar",
     "sha256_bytes",
     "TARGET_SAMPLE_RATE",
@@ -346,3 +347,17 @@ def read_transcript_input(path: Path) -> tuple[TranscriptInput, Source]:
         raise InputError(f"transcript key '{key}': {err['msg']}", path=str(path), reason="bad_transcript") from None
     source = Source(path=str(path), sha256=sha256_bytes(data), format="transcript-json", duration_s=None, sample_rate=None, channels=None)
     return transcript, source
+
+
+def fingerprint(item: InputItem, max_bytes: int = 2048 << 20) -> tuple[str, str]:
+    """(call_id, sha256) of an input without decoding it: enough to tell whether it is already done.
+
+    Raises:
+        InputError: the file or its sidecar cannot be read.
+    """
+    if item.kind == "transcript":
+        transcript, source = read_transcript_input(item.path)
+        return transcript.call_id, source.sha256
+    sha256 = sha256_bytes(_read_bounded(item.path, max_bytes))
+    metadata = read_sidecar(item.sidecar) if item.sidecar else RecordingMetadata()
+    return metadata.call_id or _default_call_id(item.path, sha256), sha256

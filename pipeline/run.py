@@ -16,19 +16,22 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 import pipeline
-from pipeline.config import PipelineConfig, config_hash
-from pipeline.errors import CallqaError, InputError, ModelUnavailableError
+from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
 from pipeline.ingest import InputItem, ingest, read_transcript_input
-from pipeline.schema import CallResult, PipelineInfo, RecordingMetadata, Turn
+from pipeline.schema import CallResult, LassAssessment, PipelineInfo, RecordingMetadata, RedactionSummary, RoleSummary, Turn
+from pipeline.settings import Settings, stage_hash
 from pipeline.transcribe import WhisperHandle, load_whisper, transcribe
 
-__all__ = ["Models", "CallOutcome", "RunSummary", "process_input", "write_outputs", "run_batch", "format_transcript"]
+__all__ = ["Models", "Processed", "CallOutcome", "RunSummary", "process_input", "write_outputs", "record_outputs",
+           "run_batch", "format_transcript", "open_run_store"]
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +41,65 @@ RunHook = Callable[[str, dict], None]
 
 @dataclass
 class Models:
-    """Models loaded once per worker process and reused for every call it processes."""
+    """Models loaded once per worker process and reused for every call it processes.
 
-    config: PipelineConfig
-    _whisper: WhisperHandle | None = field(default=None, repr=False)
+    Each is loaded on first use, so a batch of chat transcripts never loads Whisper and a batch of
+    stereo calls never loads pyannote.
+    """
+
+    settings: Settings
+    allow_dev_key: bool = False
+    _loaded: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _get(self, name: str, load: Callable[[], Any]) -> Any:
+        if name not in self._loaded:
+            started = time.perf_counter()
+            self._loaded[name] = load()
+            log.info("loaded %s in %.1f s", name, time.perf_counter() - started)
+        return self._loaded[name]
 
     @property
     def whisper(self) -> WhisperHandle:
-        if self._whisper is None:
-            started = time.perf_counter()
-            self._whisper = load_whisper(self.config.transcribe, self.config.models)
-            log.info("loaded whisper %s on %s/%s in %.1f s", self.config.transcribe.model, self._whisper.device,
-                     self._whisper.compute_type, time.perf_counter() - started)
-        return self._whisper
+        core = self.settings.core
+        return self._get("whisper", lambda: load_whisper(core.transcribe, core.models))
+
+    @property
+    def diariser(self):
+        from pipeline.diarise import load_diariser
+        from pipeline.torch_compat import import_torchaudio
+
+        import_torchaudio()
+        return self._get("diariser", lambda: load_diariser(self.settings.diarise))
+
+    @property
+    def analyzer(self):
+        from pipeline.redact import load_analyzer
+
+        return self._get("analyzer", lambda: load_analyzer(self.settings.redact, self.settings.core.models))
+
+    @property
+    def redaction_key(self) -> bytes:
+        from pipeline.redact import redaction_key
+
+        return self._get("redaction_key", lambda: redaction_key(self.allow_dev_key))
+
+    @property
+    def detect(self):
+        from pipeline.detect import load_detect_models
+        from pipeline.torch_compat import import_torchaudio
+
+        import_torchaudio()  # sentence-transformers imports transformers, which imports torchaudio
+        return self._get("detect", lambda: load_detect_models(self.settings.detect))
+
+
+@dataclass(frozen=True)
+class Processed:
+    """One call's result plus what is written beside result.json."""
+
+    result: CallResult
+    redacted_audio: np.ndarray | None = None
+    text_redaction: Any = None  # pipeline.redact.TextRedaction, for the audit log
+    audio_redaction: Any = None  # pipeline.redact.AudioRedaction
 
 
 class CallOutcome(BaseModel):
@@ -65,6 +114,7 @@ class CallOutcome(BaseModel):
     elapsed_s: float = 0.0
     words: int = 0
     timings_s: dict[str, float] = Field(default_factory=dict)
+    flags: list[str] = Field(default_factory=list)
 
 
 class RunSummary(BaseModel):
@@ -87,78 +137,158 @@ class RunSummary(BaseModel):
     def to_json(self) -> dict:
         processing = sum(o.elapsed_s for o in self.outcomes if o.status == "done")
         audio = self.audio_s()
+        stages: dict[str, float] = {}
+        for o in self.outcomes:
+            for stage, seconds in o.timings_s.items():
+                stages[stage] = stages.get(stage, 0.0) + seconds
         return {
             "out_dir": self.out_dir,
             "counts": self.counts(),
             "elapsed_s": round(self.elapsed_s, 3),
             "audio_s": round(audio, 3),
             "real_time_factor": round(processing / audio, 4) if audio else None,
+            "stage_s": {k: round(v, 3) for k, v in stages.items()},
             "calls": [o.model_dump() for o in self.outcomes],
         }
 
 
-def _model_refs(models: Models, uses_audio: bool) -> list:
-    return [models.whisper.resolved.ref] if uses_audio else []
+def _timed(timings: dict[str, float], stage: str, fn, *args, **kwargs):
+    started = time.perf_counter()
+    value = fn(*args, **kwargs)
+    timings[stage] = round(time.perf_counter() - started, 3)
+    return value
 
 
-def process_input(item: InputItem, config: PipelineConfig, models: Models) -> CallResult:
-    """Run every stage on one input.
+def _transcript_turns(transcript_input) -> list[Turn]:
+    return [Turn(index=i, speaker=t.speaker, start_s=t.start_s, end_s=t.end_s, text=t.text)
+            for i, t in enumerate(transcript_input.turns)]
+
+
+def process_input(
+    item: InputItem,
+    settings: Settings,
+    models: Models,
+    *,
+    transcribe_guard: AbstractContextManager | None = None,
+) -> Processed:
+    """Run every stage on one input: ingest, transcribe, diarise, redact, detect, score.
+
+    Args:
+        item: one discovered input.
+        settings: every stage's options.
+        models: the worker's loaded models.
+        transcribe_guard: a context manager held around transcription only (e.g. a concurrency
+            limit so one GPU is not oversubscribed while other calls' CPU stages run).
 
     Raises:
         InputError: the input is bad (the batch records it and goes on).
         StageError: a stage failed on good input.
         ModelUnavailableError: a model cannot be loaded (fatal for the batch).
+        ConfigError: no redaction key (fatal for the batch).
     """
+    from pipeline.detect import detect
+    from pipeline.diarise import diarise
+    from pipeline.redact import redact_audio, redact_text
+    from pipeline.score import score_result
+
+    core = settings.core
     timings: dict[str, float] = {}
-
-    def timed(stage: str, fn, *args, **kwargs):
-        started = time.perf_counter()
-        value = fn(*args, **kwargs)
-        timings[stage] = time.perf_counter() - started
-        return value
-
+    warnings: list[str] = []
     if item.kind == "unsupported":
         raise InputError(
             f"'{item.path.suffix or '(no extension)'}' is not a supported input; use WAV, FLAC, MP3, Ogg/Opus, M4A or a transcript .json",
             path=str(item.path),
             reason="unsupported_format",
         )
+    key = models.redaction_key  # fail before any work when there is no key
+    recording = None
+    model_refs = []
     if item.kind == "transcript":
-        transcript_input, source = timed("ingest", read_transcript_input, item.path)
-        turns = [
-            Turn(index=i, speaker=t.speaker, start_s=t.start_s, end_s=t.end_s, text=t.text)
-            for i, t in enumerate(transcript_input.turns)
-        ]
+        transcript_input, source = _timed(timings, "ingest", read_transcript_input, item.path)
+        turns = _transcript_turns(transcript_input)
         call_id, channel_type = transcript_input.call_id, transcript_input.channel_type
         metadata = RecordingMetadata(
             **{k: v for k, v in transcript_input.metadata.items() if k in RecordingMetadata.model_fields}
         )
+        roles = RoleSummary(method="transcript", confidence=1.0, evidence=["speakers given by the transcript"])
         stages = ["ingest"]
         device = None
     else:
-        recording = timed("ingest", ingest, item, config.ingest)
+        recording = _timed(timings, "ingest", ingest, item, core.ingest)
         whisper = models.whisper
-        transcript = timed("transcribe", transcribe, recording, config.transcribe, whisper)
-        turns = timed("diarise", _turns_from_transcript, recording, transcript)
+        with transcribe_guard or nullcontext():
+            transcript = _timed(timings, "transcribe", transcribe, recording, core.transcribe, whisper)
+        diariser = models.diariser if recording.n_channels == 1 and transcript.segments else None
+        diarisation = _timed(timings, "diarise", diarise, recording, transcript, settings.diarise, diariser)
+        turns = diarisation.turns
+        warnings += diarisation.warnings
+        r = diarisation.roles
+        roles = RoleSummary(method=diarisation.method, agent=r.agent,
+                            confidence=r.confidence, evidence=list(r.evidence), flagged=r.flagged)
         call_id, channel_type, source, metadata = (
             recording.call_id, recording.channel_type, recording.source, recording.metadata,
         )
+        model_refs = [whisper.resolved.ref, *diarisation.models]
         stages = ["ingest", "transcribe", "diarise"]
         device = whisper.device
-    return CallResult(
+
+    keep = tuple(w for w in (metadata.organisation,) if w)
+    text_red = _timed(timings, "redact", redact_text, turns, settings.redact, models.analyzer, key, keep_words=keep)
+    audio_red = None
+    if recording is not None and core.output.redacted_audio:
+        audio_red = _timed(timings, "redact_audio", redact_audio, recording, text_red.findings, settings.redact)
+    stages.append("redact")
+    flags = []
+    if text_red.flagged or (audio_red is not None and audio_red.flagged):
+        flags.append("residual_pii" if text_red.residual else "redaction_review")
+    if roles.flagged:
+        flags.append("roles_unclear")
+    redaction = RedactionSummary(
+        findings=len(text_red.findings), residual=len(text_red.residual),
+        flagged=bool(text_red.flagged or (audio_red is not None and audio_red.flagged)),
+        reasons=list(text_red.reasons) + (list(audio_red.reasons) if audio_red is not None else []),
+        audio_redacted=audio_red is not None and audio_red.audio is not None,
+        audit_records=len(text_red.findings) + len(text_red.reasons) + (len(audio_red.reasons) if audio_red else 0),
+    )
+    # Everything after this line sees only redacted text.
+    redacted_turns = text_red.turns
+    detection = _timed(timings, "detect", detect, redacted_turns, channel_type=channel_type, options=settings.detect,
+                       models=models.detect, audio=recording.audio if recording is not None else None,
+                       sample_rate=recording.sample_rate if recording is not None else 16000)
+    stages.append("detect")
+    result = CallResult(
         call_id=call_id,
         channel_type=channel_type,
         source=source,
         metadata=metadata,
         pipeline=PipelineInfo(
             version=pipeline.__version__,
-            config_hash=config_hash(config),
-            models=_model_refs(models, item.kind == "audio"),
+            config_hash=stage_hash(settings, "score"),
+            models=model_refs,
             timings_s=timings,
             device=device,
         ),
-        turns=turns,
+        turns=redacted_turns,
+        pii=text_red.findings,
+        events=detection.events,
+        metrics=detection.metrics,
+        sla=detection.sla,
+        lass=[LassAssessment.model_validate(a.model_dump()) for a in detection.lass],
+        roles=roles,
+        redaction=redaction,
+        flags=flags,
         stages_run=stages,
+        warnings=warnings,
+    )
+    result = _timed(timings, "score", score_result, result, settings.templates, settings.score)
+    if result.scorecard is not None and result.scorecard.critical_failed:
+        result = result.model_copy(update={"flags": [*result.flags, "critical_failed"]})
+    result = result.model_copy(update={"pipeline": result.pipeline.model_copy(update={"timings_s": timings})})
+    return Processed(
+        result=result,
+        redacted_audio=audio_red.audio if audio_red is not None else None,
+        text_redaction=text_red,
+        audio_redaction=audio_red,
     )
 
 
@@ -177,18 +307,29 @@ def format_transcript(result: CallResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(result: CallResult, out_dir: Path) -> Path:
+def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Path:
     """Write out/<call_id>/ atomically: a crash leaves the old folder or the new one, never half.
+
+    Writes result.json, transcript.txt (redacted), audio.redacted.wav (audio inputs, when the
+    redaction could place every finding) and scorecard.html.
 
     Returns:
         The call's output folder.
     """
+    from pipeline.redact import write_redacted_audio
+    from pipeline.score import render_scorecard_html
+
+    result = processed.result
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / result.call_id
     tmp = Path(tempfile.mkdtemp(prefix=f".{result.call_id}.", dir=out_dir))
     try:
         (tmp / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
         (tmp / "transcript.txt").write_text(format_transcript(result), encoding="utf-8")
+        if processed.redacted_audio is not None:
+            write_redacted_audio(processed.redacted_audio, 16000, tmp / "audio.redacted.wav")
+        if settings.core.output.scorecard_html and result.scorecard is not None:
+            (tmp / "scorecard.html").write_text(render_scorecard_html(result), encoding="utf-8")
         os.chmod(tmp, 0o750)
         if final.exists():
             old = final.with_name(f".{result.call_id}.old.{os.getpid()}")
@@ -201,6 +342,30 @@ def write_outputs(result: CallResult, out_dir: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def audit_log_path(settings: Settings, out_dir: Path) -> Path:
+    return Path(settings.core.output.audit_log) if settings.core.output.audit_log else out_dir / "audit.jsonl"
+
+
+def open_run_store(settings: Settings, out_dir: Path):
+    """The results index: the configured URL, else $CALLQA_DATABASE_URL, else SQLite <out>/callqa.db."""
+    from pipeline.store import open_store
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.core.output.database_url, sqlite_path=out_dir / "callqa.db")
+    store.upgrade()
+    return store
+
+
+def record_outputs(processed: Processed, folder: Path, audit_log: Path, store, run_id: str | None) -> None:
+    """Append the call's redaction to the audit log and index the result (after it is on disk)."""
+    from pipeline.redact import append_call
+
+    if processed.text_redaction is not None:
+        append_call(audit_log, processed.result.call_id, processed.text_redaction, processed.audio_redaction)
+    if store is not None:
+        store.save_result(run_id, processed.result, folder / "result.json")
 
 
 def _already_done(out_dir: Path, call_id: str, sha256: str, cfg_hash: str) -> bool:
@@ -217,71 +382,89 @@ def _already_done(out_dir: Path, call_id: str, sha256: str, cfg_hash: str) -> bo
 def run_batch(
     items: list[InputItem],
     out_dir: Path,
-    config: PipelineConfig,
+    settings: Settings,
     models: Models | None = None,
     *,
     force: bool = False,
+    allow_dev_key: bool = False,
     hook: RunHook | None = None,
 ) -> RunSummary:
     """Process every input; a bad one is recorded as failed with its reason and the rest go on.
 
     Args:
         items: inputs from `discover_inputs`.
-        out_dir: where out/<call_id>/ folders are written.
-        config: the effective configuration.
+        out_dir: where out/<call_id>/ folders, the audit log and the SQLite index go.
+        settings: every stage's options.
         models: models to reuse (loaded on first need when None).
         force: re-process calls whose result is already there for the same bytes and config.
+        allow_dev_key: without $CALLQA_REDACTION_KEY, use the public development key.
         hook: progress callback, called with ("start", {...}) and ("done", {...}) per input.
 
     Raises:
         ModelUnavailableError: no model to run with: every call would fail the same way.
+        ConfigError: no redaction key, or a bad database URL.
     """
-    models = models or Models(config)
-    cfg_hash = config_hash(config)
+    models = models or Models(settings, allow_dev_key=allow_dev_key)
+    cfg_hash = stage_hash(settings, "score")
+    models.redaction_key  # no key: stop before doing anything
+    store = open_run_store(settings, out_dir)
+    run_id = store.record_run(pipeline_version=pipeline.__version__, config_hash=cfg_hash)
+    audit_log = audit_log_path(settings, out_dir)
     outcomes: list[CallOutcome] = []
     batch_started = time.perf_counter()
-    for position, item in enumerate(items):
-        if hook:
-            hook("start", {"path": str(item.path), "index": position, "total": len(items)})
-        started = time.perf_counter()
-        try:
-            result = process_input(item, config, models)
-            if not force and _already_done(out_dir, result.call_id, result.source.sha256, cfg_hash):
-                outcome = CallOutcome(path=str(item.path), call_id=result.call_id, status="skipped",
-                                      reason="already_done", audio_s=result.source.duration_s)
-            else:
-                write_outputs(result, out_dir)
-                outcome = CallOutcome(
-                    path=str(item.path), call_id=result.call_id, status="done", audio_s=result.source.duration_s,
-                    elapsed_s=time.perf_counter() - started, words=sum(len(t.text.split()) for t in result.turns),
-                    timings_s=dict(result.pipeline.timings_s),
-                )
-        except ModelUnavailableError:
-            raise
-        except InputError as e:
-            log.info("failed %s: %s", item.path.name, e)
-            outcome = CallOutcome(path=str(item.path), status="failed", reason=e.reason, message=str(e))
-        except CallqaError as e:
-            log.error("failed %s: %s", item.path.name, e)
-            outcome = CallOutcome(path=str(item.path), status="failed", reason="stage_error", message=str(e))
-        except Exception as e:  # noqa: BLE001 - one call's bug must not stop the night's batch
-            # Only the type and the code location: a library's message may quote the data.
-            log.error("failed %s: internal error %s\n%s", item.path.name, type(e).__name__,
-                      "".join(traceback.format_tb(e.__traceback__)))
-            outcome = CallOutcome(path=str(item.path), status="failed", reason="internal_error",
-                                  message=f"internal error ({type(e).__name__}); see the log for where it happened")
-        outcomes.append(outcome)
-        if hook:
-            hook("done", outcome.model_dump())
+    try:
+        for position, item in enumerate(items):
+            if hook:
+                hook("start", {"path": str(item.path), "index": position, "total": len(items)})
+            outcome = _run_one(item, out_dir, settings, models, cfg_hash, force, audit_log, store, run_id)
+            outcomes.append(outcome)
+            if hook:
+                hook("done", outcome.model_dump())
+    finally:
+        failed = sum(o.status == "failed" for o in outcomes)
+        store.finish_run(run_id, status="done" if len(outcomes) == len(items) and not failed else "partial",
+                         n_calls=len(outcomes), n_failed=failed)
     return RunSummary(out_dir=str(out_dir), outcomes=outcomes, elapsed_s=time.perf_counter() - batch_started)
 
 
-def _turns_from_transcript(recording, transcript) -> list[Turn]:
-    # Placeholder until diarise lands: one turn per segment, speaker from the channel map.
-    channel_map = recording.metadata.channel_map or (["agent", "customer"] if recording.n_channels == 2 else None)
-    turns = []
-    for i, seg in enumerate(transcript.segments):
-        speaker = channel_map[seg.channel] if channel_map else "unknown"
-        turns.append(Turn(index=i, speaker=speaker, start_s=seg.start_s, end_s=seg.end_s, text=seg.text,
-                          words=seg.words, channel=seg.channel if recording.n_channels > 1 else None))
-    return turns
+def _run_one(item, out_dir, settings, models, cfg_hash, force, audit_log, store, run_id) -> CallOutcome:
+    started = time.perf_counter()
+    try:
+        if not force and item.kind != "unsupported":
+            done = _done_by_fingerprint(item, out_dir, cfg_hash)
+            if done is not None:
+                return CallOutcome(path=str(item.path), call_id=done, status="skipped", reason="already_done")
+        processed = process_input(item, settings, models)
+        result = processed.result
+        folder = write_outputs(processed, out_dir, settings)
+        record_outputs(processed, folder, audit_log, store, run_id)
+        return CallOutcome(
+            path=str(item.path), call_id=result.call_id, status="done", audio_s=result.source.duration_s,
+            elapsed_s=time.perf_counter() - started, words=sum(len(t.words) or len(t.text.split()) for t in result.turns),
+            timings_s=dict(result.pipeline.timings_s), flags=list(result.flags),
+        )
+    except (ModelUnavailableError, ConfigError):
+        raise
+    except InputError as e:
+        log.info("failed %s: %s", item.path.name, e)
+        return CallOutcome(path=str(item.path), status="failed", reason=e.reason, message=str(e))
+    except CallqaError as e:
+        log.error("failed %s: %s", item.path.name, e)
+        return CallOutcome(path=str(item.path), status="failed", reason="stage_error", message=str(e))
+    except Exception as e:  # noqa: BLE001 - one call's bug must not stop the night's batch
+        # Only the type and the code location: a library's message may quote the data.
+        log.error("failed %s: internal error %s\n%s", item.path.name, type(e).__name__,
+                  "".join(traceback.format_tb(e.__traceback__)))
+        return CallOutcome(path=str(item.path), status="failed", reason="internal_error",
+                           message=f"internal error ({type(e).__name__}); see the log for where it happened")
+
+
+def _done_by_fingerprint(item: InputItem, out_dir: Path, cfg_hash: str) -> str | None:
+    """The call id of a finished result for these exact bytes and configuration, else None."""
+    from pipeline.ingest import fingerprint
+
+    try:
+        call_id, sha256 = fingerprint(item)
+    except InputError:
+        return None  # let processing report it properly
+    return call_id if _already_done(out_dir, call_id, sha256, cfg_hash) else None
