@@ -164,6 +164,40 @@ def _transcript_turns(transcript_input) -> list[Turn]:
             for i, t in enumerate(transcript_input.turns)]
 
 
+def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.ndarray | None = None) -> CallResult:
+    """Detect and score on a result's redacted turns: the stages after redaction.
+
+    Also how a re-run with changed detection or scorecard configuration refreshes a finished
+    call without transcribing or redacting it again.
+    """
+    from pipeline.detect import detect
+    from pipeline.score import score_result
+
+    timings = dict(result.pipeline.timings_s)
+    detection = _timed(timings, "detect", detect, result.turns, channel_type=result.channel_type,
+                       options=settings.detect, models=models.detect, audio=audio)
+    flags = [f for f in result.flags if f != "critical_failed"]
+    stages = [s for s in result.stages_run if s not in ("detect", "score")] + ["detect"]
+    result = result.model_copy(update={
+        "events": detection.events,
+        "metrics": detection.metrics,
+        "sla": detection.sla,
+        "lass": [LassAssessment.model_validate(a.model_dump()) for a in detection.lass],
+        "stages_run": stages,
+    })
+    result = _timed(timings, "score", score_result, result, settings.templates, settings.score)
+    if result.scorecard is not None and result.scorecard.critical_failed:
+        flags.append("critical_failed")
+    pipeline_info = result.pipeline.model_copy(update={
+        "timings_s": timings,
+        "config_hash": stage_hash(settings, "score"),
+        "stage_hashes": {**result.pipeline.stage_hashes, "detect": stage_hash(settings, "detect"),
+                         "score": stage_hash(settings, "score")},
+    })
+    # Revalidate: model_copy does not, and the result is what auditors read.
+    return CallResult.model_validate({**result.model_dump(), "flags": flags, "pipeline": pipeline_info.model_dump()})
+
+
 def process_input(
     item: InputItem,
     settings: Settings,
@@ -186,10 +220,8 @@ def process_input(
         ModelUnavailableError: a model cannot be loaded (fatal for the batch).
         ConfigError: no redaction key (fatal for the batch).
     """
-    from pipeline.detect import detect
     from pipeline.diarise import diarise
     from pipeline.redact import redact_audio, redact_text
-    from pipeline.score import score_result
 
     core = settings.core
     timings: dict[str, float] = {}
@@ -250,12 +282,6 @@ def process_input(
         audio_redacted=audio_red is not None and audio_red.audio is not None,
         audit_records=len(text_red.findings) + len(text_red.reasons) + (len(audio_red.reasons) if audio_red else 0),
     )
-    # Everything after this line sees only redacted text.
-    redacted_turns = text_red.turns
-    detection = _timed(timings, "detect", detect, redacted_turns, channel_type=channel_type, options=settings.detect,
-                       models=models.detect, audio=recording.audio if recording is not None else None,
-                       sample_rate=recording.sample_rate if recording is not None else 16000)
-    stages.append("detect")
     result = CallResult(
         call_id=call_id,
         channel_type=channel_type,
@@ -264,26 +290,20 @@ def process_input(
         pipeline=PipelineInfo(
             version=pipeline.__version__,
             config_hash=stage_hash(settings, "score"),
+            stage_hashes={s: stage_hash(settings, s) for s in ("transcribe", "diarise", "redact", "detect", "score")},
             models=model_refs,
             timings_s=timings,
             device=device,
         ),
-        turns=redacted_turns,
+        turns=text_red.turns,  # everything after this line sees only redacted text
         pii=text_red.findings,
-        events=detection.events,
-        metrics=detection.metrics,
-        sla=detection.sla,
-        lass=[LassAssessment.model_validate(a.model_dump()) for a in detection.lass],
         roles=roles,
         redaction=redaction,
         flags=flags,
         stages_run=stages,
         warnings=warnings,
     )
-    result = _timed(timings, "score", score_result, result, settings.templates, settings.score)
-    if result.scorecard is not None and result.scorecard.critical_failed:
-        result = result.model_copy(update={"flags": [*result.flags, "critical_failed"]})
-    result = result.model_copy(update={"pipeline": result.pipeline.model_copy(update={"timings_s": timings})})
+    result = assess(result, settings, models, audio=recording.audio if recording is not None else None)
     return Processed(
         result=result,
         redacted_audio=audio_red.audio if audio_red is not None else None,
@@ -328,6 +348,8 @@ def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Pa
         (tmp / "transcript.txt").write_text(format_transcript(result), encoding="utf-8")
         if processed.redacted_audio is not None:
             write_redacted_audio(processed.redacted_audio, 16000, tmp / "audio.redacted.wav")
+        elif processed.text_redaction is None and (final / "audio.redacted.wav").is_file():
+            shutil.copy2(final / "audio.redacted.wav", tmp / "audio.redacted.wav")  # re-assessed: audio unchanged
         if settings.core.output.scorecard_html and result.scorecard is not None:
             (tmp / "scorecard.html").write_text(render_scorecard_html(result), encoding="utf-8")
         os.chmod(tmp, 0o750)
@@ -368,15 +390,19 @@ def record_outputs(processed: Processed, folder: Path, audit_log: Path, store, r
         store.save_result(run_id, processed.result, folder / "result.json")
 
 
-def _already_done(out_dir: Path, call_id: str, sha256: str, cfg_hash: str) -> bool:
-    path = out_dir / call_id / "result.json"
-    if not path.is_file():
-        return False
+def _previous(item: InputItem, out_dir: Path) -> CallResult | None:
+    """The finished result for these exact bytes, if out/ holds one."""
+    from pipeline.ingest import fingerprint
+
     try:
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        return previous["source"]["sha256"] == sha256 and previous["pipeline"]["config_hash"] == cfg_hash
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+        call_id, sha256 = fingerprint(item)
+        path = out_dir / call_id / "result.json"
+        if not path.is_file():
+            return None
+        previous = CallResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except (InputError, OSError, ValueError):
+        return None  # processing will report a bad input properly; a stale result is redone
+    return previous if previous.source.sha256 == sha256 else None
 
 
 def run_batch(
@@ -430,16 +456,22 @@ def run_batch(
 def _run_one(item, out_dir, settings, models, cfg_hash, force, audit_log, store, run_id) -> CallOutcome:
     started = time.perf_counter()
     try:
-        if not force and item.kind != "unsupported":
-            done = _done_by_fingerprint(item, out_dir, cfg_hash)
-            if done is not None:
-                return CallOutcome(path=str(item.path), call_id=done, status="skipped", reason="already_done")
-        processed = process_input(item, settings, models)
+        previous = None if force or item.kind == "unsupported" else _previous(item, out_dir)
+        if previous is not None and previous.pipeline.config_hash == cfg_hash:
+            return CallOutcome(path=str(item.path), call_id=previous.call_id, status="skipped", reason="already_done")
+        if previous is not None and previous.pipeline.stage_hashes.get("redact") == stage_hash(settings, "redact"):
+            # Only detection or scoring changed: redo those on the redacted turns already on disk.
+            audio = ingest(item, settings.core.ingest).audio if item.kind == "audio" else None
+            processed = Processed(result=assess(previous, settings, models, audio=audio))
+            reason = "reassessed"
+        else:
+            processed = process_input(item, settings, models)
+            reason = None
         result = processed.result
         folder = write_outputs(processed, out_dir, settings)
         record_outputs(processed, folder, audit_log, store, run_id)
         return CallOutcome(
-            path=str(item.path), call_id=result.call_id, status="done", audio_s=result.source.duration_s,
+            path=str(item.path), call_id=result.call_id, status="done", reason=reason, audio_s=result.source.duration_s,
             elapsed_s=time.perf_counter() - started, words=sum(len(t.words) or len(t.text.split()) for t in result.turns),
             timings_s=dict(result.pipeline.timings_s), flags=list(result.flags),
         )
@@ -457,14 +489,3 @@ def _run_one(item, out_dir, settings, models, cfg_hash, force, audit_log, store,
                   "".join(traceback.format_tb(e.__traceback__)))
         return CallOutcome(path=str(item.path), status="failed", reason="internal_error",
                            message=f"internal error ({type(e).__name__}); see the log for where it happened")
-
-
-def _done_by_fingerprint(item: InputItem, out_dir: Path, cfg_hash: str) -> str | None:
-    """The call id of a finished result for these exact bytes and configuration, else None."""
-    from pipeline.ingest import fingerprint
-
-    try:
-        call_id, sha256 = fingerprint(item)
-    except InputError:
-        return None  # let processing report it properly
-    return call_id if _already_done(out_dir, call_id, sha256, cfg_hash) else None

@@ -434,6 +434,9 @@ class PipelineInfo(_Record):
     config_hash: str = Field(description="SHA-256 of the effective configuration.")
     models: list[ModelRef] = Field(default_factory=list)
     timings_s: dict[str, Seconds] = Field(default_factory=dict, description="Wall time per stage.")
+    stage_hashes: dict[str, str] = Field(
+        default_factory=dict, description="Per stage, hash of the configuration its output depends on (for re-runs)."
+    )
     device: str | None = Field(None, description="Device transcription ran on (cpu / cuda).")
 
 

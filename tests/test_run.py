@@ -1,0 +1,63 @@
+"""The run loop: outputs, re-runs that skip or re-assess, and no half results."""
+
+import json
+import shutil
+
+import pytest
+
+from pipeline.ingest import discover_inputs
+from pipeline.redact import verify_log
+from pipeline.run import Models, run_batch
+from pipeline.settings import load_settings
+from tests._paths import SAMPLE_CALLS
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("in")
+    for name in ("sample-004.flac", "sample-004.json", "sample-005.transcript.json"):
+        shutil.copy(SAMPLE_CALLS / name, folder / name)
+    return discover_inputs([folder])
+
+
+@pytest.fixture(scope="module")
+def first_run(inputs, tmp_path_factory):
+    settings = load_settings()
+    models = Models(settings)
+    out = tmp_path_factory.mktemp("out")
+    return settings, models, out, run_batch(inputs, out, settings, models)
+
+
+@pytest.mark.slow
+def test_outputs_of_a_call(first_run):
+    _, _, out, summary = first_run
+    assert summary.counts() == {"done": 2, "skipped": 0, "failed": 0}
+    folder = out / "sample-004"
+    assert {p.name for p in folder.iterdir()} == {"result.json", "transcript.txt", "audio.redacted.wav", "scorecard.html"}
+    result = json.loads((folder / "result.json").read_text())
+    assert result["stages_run"] == ["ingest", "transcribe", "diarise", "redact", "detect", "score"]
+    assert result["scorecard"] is not None and result["roles"]["method"] == "stereo-channels"
+    # the chat transcript keeps its turns one-to-one
+    chat_in = json.loads((SAMPLE_CALLS / "sample-005.transcript.json").read_text())
+    chat_out = json.loads((out / "sample-005" / "result.json").read_text())
+    assert [t["speaker"] for t in chat_out["turns"]] == [t["speaker"] for t in chat_in["turns"]]
+    assert verify_log(out / "audit.jsonl").ok
+    assert not any(p.name.startswith(".") and p.is_dir() for p in out.iterdir())  # no temp folders left
+
+
+@pytest.mark.slow
+def test_rerun_skips_then_reassesses_only_what_changed(first_run, inputs, tmp_path):
+    settings, models, out, _ = first_run
+    audit_lines = (out / "audit.jsonl").read_text().count("\n")
+    again = run_batch(inputs, out, settings, models)
+    assert again.counts()["skipped"] == 2
+    site = tmp_path / "site.yaml"
+    site.write_text("stages:\n  score: {purpose: summative}\n")
+    changed = load_settings(site)
+    rerun = run_batch(inputs, out, changed, Models(changed))
+    assert [o.reason for o in rerun.outcomes] == ["reassessed", "reassessed"]
+    result = json.loads((out / "sample-004" / "result.json").read_text())
+    assert result["scorecard"]["purpose"] == "summative"
+    assert (out / "sample-004" / "audio.redacted.wav").is_file()
+    # redaction did not run again: the audit log has no new records
+    assert (out / "audit.jsonl").read_text().count("\n") == audit_lines
