@@ -22,7 +22,8 @@ models_app = typer.Typer(help="List and fetch the models in models/manifest.yaml
 app.add_typer(models_app, name="models")
 
 
-def _mount_review() -> None:
+def _mount_review()
+_mount_stage_tools() -> None:
     from pipeline.review_cli import calibrate_command, review_app
 
     app.add_typer(review_app, name="review", help="Assessor workflow: list, show, confirm, override, finalise.")
@@ -30,7 +31,14 @@ def _mount_review() -> None:
     app.command("calibrate")(calibrate_command)
 
 
+def _mount_stage_tools() -> None:
+    from pipeline.detect.cli import app as detect_app
+
+    app.add_typer(detect_app, name="detect", help="Detection tools: evaluate the detectors on labelled scripts.")
+
+
 _mount_review()
+_mount_stage_tools()
 
 err = Console(stderr=True)
 out = Console()

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import pipeline
 from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
 from pipeline.ingest import InputItem, ingest, read_transcript_input
-from pipeline.schema import CallResult, LassAssessment, PipelineInfo, RecordingMetadata, RedactionSummary, RoleSummary, Turn
+from pipeline.schema import CallResult, PipelineInfo, RecordingMetadata, RedactionSummary, RoleSummary, Turn
 from pipeline.settings import Settings, stage_hash
 from pipeline.transcribe import WhisperHandle, load_whisper, transcribe
 
@@ -182,7 +182,7 @@ def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.
         "events": detection.events,
         "metrics": detection.metrics,
         "sla": detection.sla,
-        "lass": [LassAssessment.model_validate(a.model_dump()) for a in detection.lass],
+        "lass": detection.lass,
         "stages_run": stages,
     })
     result = _timed(timings, "score", score_result, result, settings.templates, settings.score)

@@ -345,7 +345,9 @@ class LassAssessment(_Record):
     end_turn_index: int | None = Field(description="Last turn of the episode (None: runs to the end of the call).")
     stages: list[LassStage] = Field(description="listen, apologise, solve, satisfy, in that order.")
     in_order: bool | None = Field(description="None when fewer than two stages occurred.")
-    out_of_order: list[str] = Field(default_factory=list, description="Stages that came too early.")
+    out_of_order: list[Literal["listen", "apologise", "solve", "satisfy"]] = Field(
+        default_factory=list, description="Stages that came too early."
+    )
 
     def present(self, stage: str) -> bool:
         return any(s.present for s in self.stages if s.stage == stage)

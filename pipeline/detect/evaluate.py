@@ -1,0 +1,349 @@
+"""Scoring the detect stage against labelled call scripts (datasets/SCHEMA.md).
+
+- events: per-kind precision / recall / F1 at call level (does the call contain the kind?) and
+  at turn level (is turn i labelled with the kind?), plus micro F1 over all kinds;
+- LASS: stage accuracy (each of listen / apologise / solve / satisfy present or not, against
+  `expected.lass`), in-order accuracy, and whole-call LASS accuracy;
+- compliance: recording notice, ID&V before account, escalation offered, hold count and
+  permission, against the script's `expected`;
+- timing: absolute error of timing metrics against a timing truth (from pipeline.synth).
+
+`evaluate_transcripts(dataset_dir, ...)` runs detect on the scripts as transcript input (turns
+with no times) and returns the whole report; the other functions score given predictions.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.config import read_yaml
+from pipeline.detect.core import Detection, detect
+from pipeline.detect.lass import LASS_STAGES, call_lass
+from pipeline.detect.models import DetectModels
+from pipeline.detect.options import DetectOptions
+from pipeline.errors import InputError
+from pipeline.schema import EVENT_KINDS, Metrics, Turn
+
+__all__ = [
+    "ScriptTurn",
+    "LabelledCall",
+    "load_labelled_calls",
+    "script_turns",
+    "KindScore",
+    "EventScores",
+    "LassScores",
+    "TimingScores",
+    "DetectEvaluation",
+    "score_events",
+    "score_lass",
+    "score_compliance",
+    "score_timing",
+    "turns_from_truth",
+    "evaluate_transcripts",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ScriptTurn(_Frozen):
+    speaker: str
+    text: str
+    labels: list[str] = Field(default_factory=list)
+
+
+class LabelledCall(_Frozen):
+    """One labelled script (the fields detect evaluation needs; PII labels are ignored here)."""
+
+    call_id: str
+    channel_type: str
+    turns: list[ScriptTurn]
+    expected: dict[str, Any] = Field(default_factory=dict)
+
+
+def load_labelled_calls(dataset_dir: Path, call_ids: Iterable[str] | None = None) -> list[LabelledCall]:
+    """Read `dataset_dir/*.yaml` (or `dataset_dir/dev_calls/*.yaml`), sorted by call id.
+
+    Raises:
+        InputError: the folder holds no scripts, or a script is malformed.
+    """
+    folder = Path(dataset_dir)
+    files = sorted(folder.glob("*.yaml")) or sorted((folder / "dev_calls").glob("*.yaml"))
+    wanted = set(call_ids) if call_ids is not None else None
+    calls = []
+    for path in files:
+        try:
+            call = LabelledCall.model_validate(read_yaml(path))
+        except Exception as e:  # noqa: BLE001 - any parse or validation problem is bad input
+            raise InputError(f"not a labelled call script ({type(e).__name__})", path=str(path), reason="bad_script") from e
+        if wanted is None or call.call_id in wanted:
+            calls.append(call)
+    if not calls:
+        raise InputError("no labelled call scripts found", path=str(folder), reason="empty")
+    return sorted(calls, key=lambda c: c.call_id)
+
+
+def script_turns(call: LabelledCall) -> list[Turn]:
+    """The script's turns as schema Turns with no times (transcript input)."""
+    return [Turn(index=i, speaker=t.speaker, start_s=None, end_s=None, text=t.text) for i, t in enumerate(call.turns)]
+
+
+class KindScore(_Frozen):
+    tp: int
+    fp: int
+    fn: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
+
+
+def _score(tp: int, fp: int, fn: int) -> KindScore:
+    p = tp / (tp + fp) if tp + fp else None
+    r = tp / (tp + fn) if tp + fn else None
+    f = (2 * p * r / (p + r) if p + r else 0.0) if p is not None and r is not None else (None if tp + fp + fn == 0 else 0.0)
+    return KindScore(tp=tp, fp=fp, fn=fn, precision=p, recall=r, f1=f)
+
+
+class EventScores(_Frozen):
+    call_level: dict[str, KindScore]
+    turn_level: dict[str, KindScore]
+    call_micro_f1: float
+    turn_micro_f1: float
+    min_call_kind_f1: float | None = Field(description="Lowest call-level F1 over kinds that occur in truth or predictions.")
+    errors: list[str] = Field(default_factory=list, description="call_id:turn:kind:fp|fn, for inspection.")
+
+
+def score_events(calls: list[LabelledCall], predictions: dict[str, Detection]) -> EventScores:
+    """Per-kind and micro precision / recall / F1 at call and turn level."""
+    counts = {lvl: {k: [0, 0, 0] for k in EVENT_KINDS} for lvl in ("call", "turn")}
+    errors = []
+    for call in calls:
+        events = predictions[call.call_id].events
+        truth_turn = {(i, k) for i, t in enumerate(call.turns) for k in t.labels if k in EVENT_KINDS}
+        pred_turn = {(e.turn_index, e.kind) for e in events if e.turn_index is not None}
+        for level, truth, pred in (
+            ("turn", truth_turn, pred_turn),
+            ("call", {k for _, k in truth_turn}, {k for _, k in pred_turn}),
+        ):
+            for item in truth | pred:
+                kind = item[1] if level == "turn" else item
+                c = counts[level][kind]
+                if item in truth and item in pred:
+                    c[0] += 1
+                elif item in pred:
+                    c[1] += 1
+                    if level == "turn":
+                        errors.append(f"{call.call_id}:{item[0]}:{kind}:fp")
+                else:
+                    c[2] += 1
+                    if level == "turn":
+                        errors.append(f"{call.call_id}:{item[0]}:{kind}:fn")
+
+    def micro(level: str) -> float:
+        tp, fp, fn = (sum(c[i] for c in counts[level].values()) for i in range(3))
+        return _score(tp, fp, fn).f1 or 0.0
+
+    call_level = {k: _score(*v) for k, v in counts["call"].items()}
+    f1s = [s.f1 for s in call_level.values() if s.f1 is not None]
+    return EventScores(
+        call_level=call_level,
+        turn_level={k: _score(*v) for k, v in counts["turn"].items()},
+        call_micro_f1=micro("call"),
+        turn_micro_f1=micro("turn"),
+        min_call_kind_f1=min(f1s) if f1s else None,
+        errors=errors,
+    )
+
+
+class LassScores(_Frozen):
+    stage_accuracy: float = Field(description="Share of (call, stage) pairs whose presence matches expected.lass.")
+    in_order_accuracy: float | None = Field(description="Share of complaint calls whose in_order matches.")
+    call_accuracy: float = Field(description="Share of calls whose four stages and in_order all match.")
+    per_stage: dict[str, float]
+    mismatches: list[str] = Field(default_factory=list)
+
+
+def score_lass(calls: list[LabelledCall], predictions: dict[str, Detection]) -> LassScores:
+    """LASS accuracy against each script's `expected.lass`."""
+    hits = {s: 0 for s in LASS_STAGES}
+    order_ok = order_n = whole = n = 0
+    mismatches = []
+    for call in calls:
+        expected = call.expected.get("lass")
+        if not expected:
+            continue
+        n += 1
+        got = call_lass(predictions[call.call_id].lass)
+        all_ok = True
+        for stage in LASS_STAGES:
+            if bool(expected.get(stage)) == bool(got[stage]):
+                hits[stage] += 1
+            else:
+                all_ok = False
+                mismatches.append(f"{call.call_id}:{stage}:expected={bool(expected.get(stage))}")
+        if expected.get("in_order") is not None:
+            order_n += 1
+            if expected["in_order"] == got["in_order"]:
+                order_ok += 1
+            else:
+                all_ok = False
+                mismatches.append(f"{call.call_id}:in_order:expected={expected['in_order']}")
+        whole += all_ok
+    n = max(n, 1)
+    return LassScores(
+        stage_accuracy=sum(hits.values()) / (n * len(LASS_STAGES)),
+        in_order_accuracy=order_ok / order_n if order_n else None,
+        call_accuracy=whole / n,
+        per_stage={s: hits[s] / n for s in LASS_STAGES},
+        mismatches=mismatches,
+    )
+
+
+def score_compliance(calls: list[LabelledCall], predictions: dict[str, Detection]) -> dict[str, float]:
+    """Accuracy of call-level compliance truths in `expected` (where the script states them).
+
+    recording_notice and escalation_offered come from events; idv_before_account from the SLA
+    result (None = not applicable). Keys with no stated truth are left out.
+    """
+    checks: dict[str, list[bool]] = {}
+    for call in calls:
+        detection = predictions[call.call_id]
+        kinds = {e.kind for e in detection.events}
+        sla = {r.rule: r for r in detection.sla}
+        got: dict[str, Any] = {
+            "recording_notice": "call.recording_notice" in kinds,
+            "escalation_offered": "escalation.offered" in kinds,
+            "complaint": "complaint.raised" in kinds,
+        }
+        if "idv_before_account" in sla:
+            got["idv_before_account"] = sla["idv_before_account"].observed
+        for key, value in got.items():
+            if key in call.expected:
+                checks.setdefault(key, []).append(call.expected[key] == value)
+    return {k: sum(v) / len(v) for k, v in checks.items()}
+
+
+class TimingScores(_Frozen):
+    mean_abs_error_s: dict[str, float] = Field(description="Metric -> mean absolute error in seconds.")
+    max_abs_error_s: dict[str, float]
+    count_errors: dict[str, int] = Field(description="Metric -> calls whose count (holds, silences, overtalk) differs.")
+    calls: int
+
+
+def _truth_value(truth: Any, name: str) -> Any:
+    return truth.get(name) if isinstance(truth, dict) else getattr(truth, name, None)
+
+
+def _spans(items: Any) -> list[tuple[float, float]]:
+    spans = []
+    for item in items or []:
+        start = _truth_value(item, "start_s")
+        end = _truth_value(item, "end_s")
+        if start is not None and end is not None:
+            spans.append((float(start), float(end)))
+    return sorted(spans)
+
+
+def score_timing(truths: dict[str, Any], metrics: dict[str, Metrics], *, silence_min_s: float = 5.0) -> TimingScores:
+    """Timing-metric error against timing truths.
+
+    Args:
+        truths: call_id -> a truth object or mapping with `greeting_latency_s`, `holds`,
+            `silences`, `overlaps` (each a list of items with start_s / end_s) and optionally
+            `call_length_s` (pipeline.synth's truth model, or its JSON).
+        metrics: call_id -> the measured Metrics.
+        silence_min_s: truth silences shorter than this are not expected in the metrics.
+
+    Returns:
+        Mean / max absolute errors per metric (matched spans compared start and end) and count errors.
+    """
+    errors: dict[str, list[float]] = {}
+    count_errors: dict[str, int] = {"holds": 0, "silences": 0, "overtalk": 0}
+
+    def add(name: str, value: float) -> None:
+        errors.setdefault(name, []).append(abs(value))
+
+    for call_id, truth in truths.items():
+        m = metrics.get(call_id)
+        if m is None:
+            continue
+        if (g := _truth_value(truth, "greeting_latency_s")) is not None and m.greeting_latency_s is not None:
+            add("greeting_latency_s", m.greeting_latency_s - float(g))
+        if (c := _truth_value(truth, "call_length_s")) is not None and m.call_length_s is not None:
+            add("call_length_s", m.call_length_s - float(c))
+        pairs = (
+            ("holds", _spans(_truth_value(truth, "holds")), [(h.start_s, h.end_s) for h in m.holds]),
+            ("silences", [s for s in _spans(_truth_value(truth, "silences")) if s[1] - s[0] >= silence_min_s],
+             [(s.start_s, s.end_s) for s in m.silences]),
+            ("overtalk", _spans(_truth_value(truth, "overlaps")), [(o.start_s, o.end_s) for o in m.overtalk]),
+        )
+        for name, want, got in pairs:
+            if len(want) != len(got):
+                count_errors[name] += 1
+            for (ws, we), (gs, ge) in zip(want, sorted(got)):
+                add(f"{name}_start_s", gs - ws)
+                add(f"{name}_end_s", ge - we)
+                add(f"{name}_duration_s", (ge - gs) - (we - ws))
+    return TimingScores(
+        mean_abs_error_s={k: sum(v) / len(v) for k, v in errors.items()},
+        max_abs_error_s={k: max(v) for k, v in errors.items()},
+        count_errors=count_errors,
+        calls=len(truths),
+    )
+
+
+def turns_from_truth(truth: Any) -> list[Turn]:
+    """Schema Turns with the true times of a synthesised call (pipeline.synth.truth.CallTruth),
+    to check the timing metrics apart from transcription and diarisation errors."""
+    return [
+        Turn(index=t.index, speaker=t.speaker, start_s=t.start_s, end_s=t.end_s, text=t.text, channel=t.channel)
+        for t in truth.turns
+    ]
+
+
+class DetectEvaluation(_Frozen):
+    calls: list[str]
+    events: EventScores
+    lass: LassScores
+    compliance: dict[str, float]
+    seconds: float = Field(description="Wall time of detect over all calls (models already loaded).")
+    calls_per_second: float
+
+
+def evaluate_transcripts(
+    dataset_dir: Path,
+    *,
+    options: DetectOptions,
+    models: DetectModels,
+    call_ids: Iterable[str] | None = None,
+) -> DetectEvaluation:
+    """Run detect on labelled scripts as transcript input (no times) and score it.
+
+    Args:
+        dataset_dir: a folder of scripts (or one with a dev_calls/ subfolder).
+        options: detect options.
+        models: loaded detect models.
+        call_ids: only these calls (e.g. a held-out subset); default all.
+
+    Returns:
+        Event, LASS and compliance scores, and throughput.
+    """
+    calls = load_labelled_calls(dataset_dir, call_ids)
+    started = time.perf_counter()
+    predictions = {
+        c.call_id: detect(script_turns(c), channel_type=c.channel_type, options=options, models=models) for c in calls
+    }
+    seconds = time.perf_counter() - started
+    return DetectEvaluation(
+        calls=[c.call_id for c in calls],
+        events=score_events(calls, predictions),
+        lass=score_lass(calls, predictions),
+        compliance=score_compliance(calls, predictions),
+        seconds=seconds,
+        calls_per_second=len(calls) / seconds if seconds > 0 else 0.0,
+    )

@@ -1,0 +1,221 @@
+"""The detect stage's models: spaCy (lemmas, parse) and a sentence-embedding model, loaded once.
+
+`load_detect_models(options)` is the cached factory. It also compiles every lexicon's spaCy
+Matcher patterns and embeds every exemplar phrase once, so `detect()` only embeds the call's own
+sentences.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from pipeline.detect.options import DetectOptions, Lexicon
+from pipeline.errors import ConfigError, ModelUnavailableError
+from pipeline.schema import ModelRef
+from pipeline.torch_compat import import_torchaudio
+
+# spaCy and sentence-transformers reach transformers, which imports torchaudio: make that import
+# safe beside the CPU build of torch first (see torch_compat).
+import_torchaudio()
+
+__all__ = ["DetectModels", "LexiconIndex", "load_detect_models", "compile_pattern"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LexiconIndex:
+    """One lexicon made ready to use: compiled matchers and exemplar embeddings."""
+
+    cues: Any  # spacy.matcher.Matcher over the lexicon's cue patterns (None: no patterns)
+    blocks: Any  # spacy.matcher.Matcher over its veto patterns (None: no patterns)
+    exemplars: np.ndarray  # (n_exemplars, dim) float32, L2-normalised; (0, dim) when none
+    counter_exemplars: np.ndarray  # (n_counter, dim) float32, L2-normalised
+
+
+@dataclass(frozen=True)
+class DetectModels:
+    """What detect() needs besides its options."""
+
+    nlp: Any  # spacy.Language
+    encoder: Any  # sentence_transformers.SentenceTransformer
+    lexicons: dict[str, LexiconIndex]
+    refs: list[ModelRef] = field(default_factory=list)
+    batch_size: int = 64
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 embeddings, shape (len(texts), dim)."""
+        if not texts:
+            get_dim = getattr(self.encoder, "get_embedding_dimension", None) or self.encoder.get_sentence_embedding_dimension
+            dim = get_dim()
+            return np.zeros((0, dim), dtype=np.float32)
+        vectors = self.encoder.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@contextlib.contextmanager
+def _offline() -> Iterator[None]:
+    # Scoped, not global: a loader must never reach a model hub, but importing callqa must not
+    # change the caller's environment either.
+    keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: "1" for k in keys})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _resolve(name: str) -> tuple[Path, ModelRef]:
+    from pipeline.models import resolve_model
+
+    resolved = resolve_model(name)
+    return resolved.path, resolved.ref
+
+
+@lru_cache(maxsize=4)
+def _load_spacy(name: str) -> tuple[Any, ModelRef]:
+    import spacy
+
+    path, ref = _resolve(name)
+    try:
+        return spacy.load(path), ref
+    except (OSError, ValueError) as e:
+        raise ModelUnavailableError(f"spaCy cannot load {path}: {type(e).__name__}", model=name) from e
+
+
+@lru_cache(maxsize=4)
+def _load_encoder(name: str, threads: int) -> tuple[Any, ModelRef]:
+    import torch
+
+    torch.set_num_threads(threads)
+    path, ref = _resolve(name)
+    with _offline():
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(str(path), device="cpu", local_files_only=True), ref
+        except (OSError, ValueError) as e:
+            raise ModelUnavailableError(f"sentence-transformers cannot load {path}: {type(e).__name__}", model=name) from e
+
+
+def compile_pattern(spec: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A spaCy Matcher token pattern from the compact lexicon syntax (or a raw pattern as is).
+
+    Compact syntax, tokens separated by spaces:
+      `sorry|apologise`  lemma is one of these (case-insensitive)
+      `=calls|call`      lower-cased text is one of these
+      `*`                any one token, optional (`**` = up to two, and so on)
+      a trailing `?`     makes the token optional; `{POS}` (e.g. `{PRON}`) matches a part of speech
+
+    Raises:
+        ConfigError: the pattern is empty.
+    """
+    if isinstance(spec, list):
+        return spec
+    pattern: list[dict[str, Any]] = []
+    for raw in spec.split():
+        if set(raw) == {"*"}:
+            pattern.extend({"OP": "?"} for _ in raw)
+            continue
+        optional = raw.endswith("?") and len(raw) > 1
+        token = raw[:-1] if optional else raw
+        if token.startswith("{") and token.endswith("}"):
+            entry: dict[str, Any] = {"POS": token[1:-1]}
+        elif token.startswith("="):
+            words = token[1:].lower().split("|")
+            entry = {"LOWER": {"IN": words}}
+        else:
+            words = token.lower().split("|")
+            # spaCy keeps some lemmas capitalised ("I"); match both spellings.
+            entry = {"LEMMA": {"IN": sorted({*words, *(w.capitalize() for w in words), *(w.upper() for w in words)})}}
+        if optional:
+            entry["OP"] = "?"
+        pattern.append(entry)
+    if not pattern:
+        raise ConfigError("empty cue pattern in a lexicon")
+    return pattern
+
+
+def _surface_variant(pattern: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    # Lemmas of adjectives and participles vary ("annoying" -> "annoying", "annoyed" -> "annoy"):
+    # a compact pattern also matches its words as written.
+    if not any("LEMMA" in tok for tok in pattern):
+        return None
+    variant = []
+    for tok in pattern:
+        tok = dict(tok)
+        if "LEMMA" in tok:
+            words = sorted({w.lower() for w in tok.pop("LEMMA")["IN"]})
+            tok["LOWER"] = {"IN": words}
+        variant.append(tok)
+    return variant
+
+
+def _matcher(nlp: Any, name: str, specs: list[str | list[dict[str, Any]]]) -> Any:
+    from spacy.matcher import Matcher
+
+    if not specs:
+        return None
+    matcher = Matcher(nlp.vocab)
+    for i, spec in enumerate(specs):
+        pattern = compile_pattern(spec)
+        variant = _surface_variant(pattern) if isinstance(spec, str) else None
+        try:
+            matcher.add(f"{name}#{i}", [pattern, variant] if variant else [pattern])
+        except (ValueError, KeyError) as e:
+            raise ConfigError(f"cue pattern {i} is not a valid spaCy Matcher pattern", key=f"lexicons.{name}") from e
+    return matcher
+
+
+def _index(models_nlp: Any, encode: Any, name: str, lexicon: Lexicon) -> LexiconIndex:
+    return LexiconIndex(
+        cues=_matcher(models_nlp, name, lexicon.cues),
+        blocks=_matcher(models_nlp, name, lexicon.blocks),
+        exemplars=encode(lexicon.exemplars),
+        counter_exemplars=encode(lexicon.counter_exemplars),
+    )
+
+
+@lru_cache(maxsize=4)
+def _load_cached(options_json: str) -> DetectModels:
+    options = DetectOptions.model_validate_json(options_json)
+    nlp, spacy_ref = _load_spacy(options.models.spacy)
+    encoder, encoder_ref = _load_encoder(options.models.sentence_embedding, options.models.torch_threads)
+    bare = DetectModels(nlp=nlp, encoder=encoder, lexicons={}, batch_size=options.models.batch_size)
+    lexicons = {name: _index(nlp, bare.embed, name, lex) for name, lex in options.lexicons.items()}
+    log.info("detect models ready: %d lexicons", len(lexicons))
+    return DetectModels(
+        nlp=nlp, encoder=encoder, lexicons=lexicons, refs=[spacy_ref, encoder_ref], batch_size=options.models.batch_size
+    )
+
+
+def load_detect_models(options: DetectOptions) -> DetectModels:
+    """Load (once per process and options) the spaCy pipeline, the encoder and the lexicon indexes.
+
+    Args:
+        options: the detect options; models are named in `options.models` (manifest names).
+
+    Returns:
+        The ready models. Calls with equal options return the same object.
+
+    Raises:
+        ModelUnavailableError: a model is not installed or fails its hash check.
+        ConfigError: a lexicon pattern is invalid.
+    """
+    return _load_cached(json.dumps(options.model_dump(mode="json"), sort_keys=True))

@@ -1,0 +1,203 @@
+"""Timing metrics from turn times (and, when given, the audio): measured, never judged.
+
+Gaps between turns are dead air (silence) or, when long enough, holds. A hold's source is
+recorded: `words` (a hold request or placement said just before it), `silence` or `music`
+(from the audio's energy across the gap). Overlapping turns of different speakers are overtalk:
+the speaker whose turn starts second interrupted the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.detect.options import TimingOptions
+from pipeline.schema import Event, Hold, Metrics, Overtalk, Silence, Turn
+
+__all__ = ["has_times", "measure", "Gap", "gaps", "classify_gap_audio"]
+
+
+def has_times(turns: list[Turn]) -> bool:
+    """True when every turn has a start and an end (a transcript input may have none)."""
+    return bool(turns) and all(t.start_s is not None and t.end_s is not None for t in turns)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch with nobody speaking, between the end of all speech so far and the next turn."""
+
+    start_s: float
+    end_s: float
+    before_turn: int  # index of the turn that ends the gap
+    after_turn: int  # index of the turn whose end starts it (the latest-ending earlier turn)
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def gaps(turns: list[Turn], min_s: float) -> list[Gap]:
+    """Gaps of at least `min_s` between speech, in time order (turns must have times)."""
+    order = sorted(turns, key=lambda t: (t.start_s, t.end_s))
+    found = []
+    latest_end, latest_turn = None, None
+    for turn in order:
+        if latest_end is not None and turn.start_s - latest_end >= min_s:
+            found.append(Gap(latest_end, turn.start_s, turn.index, latest_turn))
+        if latest_end is None or turn.end_s > latest_end:
+            latest_end, latest_turn = turn.end_s, turn.index
+    return found
+
+
+def classify_gap_audio(
+    audio: np.ndarray, sample_rate: int, start_s: float, end_s: float, options: TimingOptions
+) -> tuple[str, float, float] | None:
+    """What fills a gap between turns, from the audio's frame energy.
+
+    Speech is already accounted for by the turns, so sound inside a gap is hold music (or line
+    noise). Each channel is measured on its own (stereo: the music may be on one leg only).
+
+    Returns:
+        ("music", start_s, end_s) with the span of the loud frames when at least
+        `audio_music_fraction` of the gap is loud; ("silence", start_s, end_s) otherwise; None
+        when the gap lies outside the audio.
+    """
+    channels = audio if audio.ndim == 2 else audio[None, :]
+    a, b = max(0, int(round(start_s * sample_rate))), min(channels.shape[1], int(round(end_s * sample_rate)))
+    frame = max(1, int(round(options.audio_frame_s * sample_rate)))
+    if b - a < frame:
+        return None
+    n = (b - a) // frame
+    chunk = channels[:, a : a + n * frame].reshape(channels.shape[0], n, frame).astype(np.float64)
+    rms = np.sqrt(np.mean(chunk**2, axis=2) + 1e-12).max(axis=0)  # loudest channel per frame
+    loud = 20 * np.log10(rms) > options.audio_silence_dbfs
+    if loud.mean() < options.audio_music_fraction:
+        return "silence", start_s, end_s
+    idx = np.flatnonzero(loud)
+    first, last = int(idx[0]), int(idx[-1])
+    return "music", (a + first * frame) / sample_rate, (a + (last + 1) * frame) / sample_rate
+
+
+def _union_length(intervals: list[tuple[float, float]]) -> float:
+    total, current_start, current_end = 0.0, None, None
+    for start, end in sorted(intervals):
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        total += current_end - current_start
+    return total
+
+
+def _overtalk(turns: list[Turn], min_s: float) -> list[Overtalk]:
+    order = sorted(turns, key=lambda t: (t.start_s, t.end_s))
+    found = []
+    for i, later in enumerate(order):
+        for earlier in order[:i]:
+            if earlier.speaker == later.speaker or "unknown" in (earlier.speaker, later.speaker):
+                continue
+            start, end = later.start_s, min(earlier.end_s, later.end_s)
+            if end - start >= min_s:
+                found.append(Overtalk(start_s=start, end_s=end, duration_s=end - start,
+                                      interrupter=later.speaker, interrupted=earlier.speaker))
+    return found
+
+
+def _monologue(turns: list[Turn], merge_gap_s: float) -> float | None:
+    longest, start, end = None, None, None
+    for turn in sorted(turns, key=lambda t: t.start_s):
+        if turn.speaker != "agent":
+            if start is not None:
+                longest = max(longest or 0.0, end - start)
+            start = end = None
+            continue
+        if start is not None and turn.start_s - end <= merge_gap_s:
+            end = max(end, turn.end_s)
+        else:
+            if start is not None:
+                longest = max(longest or 0.0, end - start)
+            start, end = turn.start_s, turn.end_s
+    if start is not None:
+        longest = max(longest or 0.0, end - start)
+    return longest
+
+
+def _response_latencies(turns: list[Turn]) -> list[float]:
+    order = sorted(turns, key=lambda t: t.start_s)
+    return [max(0.0, b.start_s - a.end_s) for a, b in zip(order, order[1:]) if a.speaker == "customer" and b.speaker == "agent"]
+
+
+def measure(
+    turns: list[Turn],
+    events: list[Event],
+    options: TimingOptions,
+    *,
+    audio: np.ndarray | None = None,
+    sample_rate: int = 16000,
+) -> Metrics:
+    """Timing metrics of a call.
+
+    Args:
+        turns: the call's turns; when any lacks times, only untimed metrics are filled.
+        events: behaviour events (for greeting time and holds' permission / thanks).
+        options: timing thresholds.
+        audio: optional float audio, shape (channels, samples), to tell hold music from silence.
+        sample_rate: sample rate of `audio`.
+
+    Returns:
+        The call's Metrics (timing fields None or empty when turns have no times).
+    """
+    if not has_times(turns):
+        return Metrics()
+    call_end = max(t.end_s for t in turns)
+    if audio is not None and audio.size:
+        call_end = max(call_end, audio.shape[-1] / sample_rate)
+    talk = {sp: _union_length([(t.start_s, t.end_s) for t in turns if t.speaker == sp]) for sp in ("agent", "customer")}
+    talk = {sp: v for sp, v in talk.items() if any(t.speaker == sp for t in turns)}
+    total_talk = sum(talk.values())
+    ratio = {sp: (v / total_talk if total_talk > 0 else 0.0) for sp, v in talk.items()}
+
+    greeting = next((e for e in events if e.kind == "call.greeting" and e.start_s is not None), None)
+    first_agent = next((t for t in sorted(turns, key=lambda t: t.start_s) if t.speaker == "agent"), None)
+    greeting_latency = greeting.start_s if greeting else (first_agent.start_s if first_agent else None)
+
+    by_kind: dict[str, set[int]] = {}
+    for e in events:
+        if e.turn_index is not None:
+            by_kind.setdefault(e.kind, set()).add(e.turn_index)
+    placed = by_kind.get("call.hold_request", set())
+
+    silences, holds = [], []
+    for gap in gaps(turns, min(options.silence_min_s, options.hold_min_s)):
+        heard = classify_gap_audio(audio, sample_rate, gap.start_s, gap.end_s, options) if audio is not None else None
+        source, start, end = heard if heard else ("silence", gap.start_s, gap.end_s)
+        asked = any(gap.after_turn - options.hold_context_turns < i <= gap.after_turn for i in placed)
+        if gap.duration_s >= options.hold_min_s or (source == "music" and end - start >= options.silence_min_s):
+            # With music the hold is where the music plays; the pauses around it are not hold.
+            holds.append(Hold(
+                start_s=start, end_s=end, duration_s=end - start, permission_asked=asked,
+                return_thanked=gap.before_turn in by_kind.get("call.hold_return", set()),
+                detected_from=[*(["words"] if asked else []), source],
+            ))
+        elif gap.duration_s >= options.silence_min_s:
+            silences.append(Silence(start_s=gap.start_s, end_s=gap.end_s, duration_s=gap.duration_s,
+                                    turn_owner=turns[gap.before_turn].speaker))
+    overtalk = _overtalk(turns, options.overtalk_min_s)
+    latencies = _response_latencies(turns)
+    return Metrics(
+        call_length_s=call_end,
+        talk_time_s=talk,
+        talk_ratio=ratio,
+        greeting_latency_s=greeting_latency,
+        silences=silences,
+        overtalk=overtalk,
+        overtalk_count=len(overtalk),
+        overtalk_s=_union_length([(o.start_s, o.end_s) for o in overtalk]),
+        holds=holds,
+        longest_agent_monologue_s=_monologue(turns, options.monologue_merge_gap_s),
+        agent_response_latency_s=(sum(latencies) / len(latencies)) if latencies else None,
+    )
