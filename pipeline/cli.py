@@ -22,8 +22,7 @@ models_app = typer.Typer(help="List and fetch the models in models/manifest.yaml
 app.add_typer(models_app, name="models")
 
 
-def _mount_review()
-_mount_stage_tools() -> None:
+def _mount_review() -> None:
     from pipeline.review_cli import calibrate_command, review_app
 
     app.add_typer(review_app, name="review", help="Assessor workflow: list, show, confirm, override, finalise.")
@@ -33,7 +32,10 @@ _mount_stage_tools() -> None:
 
 def _mount_stage_tools() -> None:
     from pipeline.detect.cli import app as detect_app
+    from pipeline.redact.cli import audit_app, erase_command
 
+    app.add_typer(audit_app, name="audit", help="Redaction audit: verify the log, report, find a value by HMAC.")
+    app.command("erase")(erase_command)
     app.add_typer(detect_app, name="detect", help="Detection tools: evaluate the detectors on labelled scripts.")
 
 
@@ -225,7 +227,14 @@ def eval_(
     table.add_row("overall", f"{o['audio_s']:.1f}", pct(o["rtf"]), pct(o["wer"]), pct(o["wer_masked"]),
                   pct(o["wer_speaker"]), pct(o["wer_speaker_masked"]), style="bold")
     out.print(table)
+    ev = o["events_call_level"]
     out.print(f"transcription RTF {pct(o['rtf_transcribe'])} (seconds of processing per second of audio)")
+    out.print(f"role-attributed word accuracy {pct(o['role_word_accuracy'])}, overlap recall {pct(o['overlap_recall'])}, "
+              f"PII recall through audio {pct(o['pii_recall'])}")
+    out.print(f"events (call level): precision {pct(ev['precision'])} recall {pct(ev['recall'])} F1 {pct(ev['f1'])}")
+    if o["timing"]:
+        errors = ", ".join(f"{k} {v:.2f} s" for k, v in o["timing"]["mean_abs_error_s"].items())
+        out.print(f"timing mean absolute error vs truth: {errors}")
 
 
 @app.command()

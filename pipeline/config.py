@@ -121,7 +121,7 @@ class StagesOptions(Options):
 
 
 class OutputOptions(Options):
-    audit_log: str | None = Field(None, description="Redaction audit log; default <out>/audit.jsonl.")
+    audit_log: str | None = Field(None, description="Redaction audit log; default <out>/audit/redaction.jsonl.")
     database_url: str | None = Field(
         None, description="Results index; default $CALLQA_DATABASE_URL, else SQLite <out>/callqa.db."
     )

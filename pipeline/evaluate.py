@@ -41,6 +41,11 @@ class CallEval(BaseModel):
     wer_masked: WerCounts = Field(description="Speaker-blind, numbers and PII left aside.")
     wer_speaker: WerCounts = Field(description="Speaker-attributed, every word.")
     wer_speaker_masked: WerCounts = Field(description="Speaker-attributed, numbers and PII left aside.")
+    role_words: tuple[int, int] = Field(description="(words given the right role, words) by the timing truth.")
+    overlaps: tuple[int, int] = Field(description="(scripted interruptions found as overlapping turns, scripted).")
+    kinds_true: list[str] = Field(description="Event kinds the script labels.")
+    kinds_found: list[str] = Field(description="Event kinds detected.")
+    pii: tuple[int, int] = Field(description="(PII values with nothing identifying left in the redacted text, values).")
 
     @property
     def rtf(self) -> float:
@@ -54,6 +59,7 @@ class EvalReport(BaseModel):
     layout: Layout
     model: str
     calls: list[CallEval]
+    timing: dict = Field(default_factory=dict, description="Timing-metric errors against the timing truth.")
 
     def total(self, field: str) -> WerCounts:
         total = WerCounts()
@@ -61,8 +67,23 @@ class EvalReport(BaseModel):
             total = total + getattr(call, field)
         return total
 
+    def event_scores(self) -> dict[str, float | None]:
+        tp = sum(len(set(c.kinds_true) & set(c.kinds_found)) for c in self.calls)
+        fp = sum(len(set(c.kinds_found) - set(c.kinds_true)) for c in self.calls)
+        fn = sum(len(set(c.kinds_true) - set(c.kinds_found)) for c in self.calls)
+        precision = tp / (tp + fp) if tp + fp else None
+        recall = tp / (tp + fn) if tp + fn else None
+        f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
+        return {"precision": precision, "recall": recall, "f1": f1}
+
     def to_json(self) -> dict:
         audio = sum(c.audio_s for c in self.calls)
+
+        def ratio(field: str) -> float | None:
+            num = sum(getattr(c, field)[0] for c in self.calls)
+            den = sum(getattr(c, field)[1] for c in self.calls)
+            return round(num / den, 4) if den else None
+
         return {
             "scripts_dir": self.scripts_dir,
             "layout": self.layout,
@@ -75,11 +96,20 @@ class EvalReport(BaseModel):
                 "audio_s": round(audio, 3),
                 "rtf": round(sum(c.processing_s for c in self.calls) / audio, 4) if audio else None,
                 "rtf_transcribe": round(sum(c.transcribe_s for c in self.calls) / audio, 4) if audio else None,
+                "role_word_accuracy": ratio("role_words"),
+                "overlap_recall": ratio("overlaps"),
+                "pii_recall": ratio("pii"),
+                "events_call_level": self.event_scores(),
+                "timing": self.timing,
             },
             "calls": [
                 {"call_id": c.call_id, "audio_s": round(c.audio_s, 3), "rtf": round(c.rtf, 4),
                  "wer": c.wer.wer, "wer_masked": c.wer_masked.wer, "wer_speaker": c.wer_speaker.wer,
-                 "wer_speaker_masked": c.wer_speaker_masked.wer}
+                 "wer_speaker_masked": c.wer_speaker_masked.wer,
+                 "role_word_accuracy": round(c.role_words[0] / c.role_words[1], 4) if c.role_words[1] else None,
+                 "pii_recall": round(c.pii[0] / c.pii[1], 4) if c.pii[1] else None,
+                 "events_missed": sorted(set(c.kinds_true) - set(c.kinds_found)),
+                 "events_extra": sorted(set(c.kinds_found) - set(c.kinds_true))}
                 for c in self.calls
             ],
         }
@@ -118,7 +148,7 @@ def transcript_wer(script, result: CallResult) -> dict[str, WerCounts]:
 
 
 def synthesised_inputs(scripts_dir: Path, work_dir: Path, layout: Layout, hook: Hook | None = None):
-    """Yield (script, InputItem) for every audio script; the synthesiser's clip cache makes re-runs cheap."""
+    """Yield (script, truth, InputItem) for every audio script; the synthesiser's clip cache makes re-runs cheap."""
     from pipeline.synth import load_scripts, synthesize_script
 
     scripts = load_scripts(scripts_dir)
@@ -129,7 +159,7 @@ def synthesised_inputs(scripts_dir: Path, work_dir: Path, layout: Layout, hook: 
         result = synthesize_script(script, target, layout=layout, cache_dir=work_dir / "clips")
         if hook:
             hook("synth", n + 1, len(scripts))
-        yield script, InputItem(result.audio_path, "audio", result.sidecar_path)
+        yield script, result.truth, InputItem(result.audio_path, "audio", result.sidecar_path)
 
 
 def evaluate_scripts(
@@ -153,19 +183,34 @@ def evaluate_scripts(
     """
     models = models or Models(settings)
     models.whisper  # load before timing the first call
+    from pipeline.detect.evaluate import score_timing
+    from pipeline.diarise.evaluate import overlap_recall, role_word_accuracy
+    from pipeline.redact.evaluate import value_leaks
+
     calls: list[CallEval] = []
-    for script, item in synthesised_inputs(scripts_dir, work_dir, layout, hook):
+    truths, metrics = {}, {}
+    for script, truth, item in synthesised_inputs(scripts_dir, work_dir, layout, hook):
         started = time.perf_counter()
         result = process_input(item, settings, models).result
         elapsed = time.perf_counter() - started
-        counts = transcript_wer(script, result)
+        accuracy, n_words = role_word_accuracy(truth, result.turns)
+        redacted_text = " ".join(t.text for t in result.turns)
+        values = [(p.text, p.type) for t in script.turns for p in t.pii]
+        truths[script.call_id], metrics[script.call_id] = truth, result.metrics
         calls.append(CallEval(
             call_id=script.call_id,
             audio_s=result.source.duration_s or 0.0,
             processing_s=elapsed,
             transcribe_s=result.pipeline.timings_s.get("transcribe", 0.0),
-            **counts,
+            role_words=(round((accuracy or 0.0) * n_words), n_words),
+            overlaps=overlap_recall(truth, result.turns),
+            kinds_true=sorted({k for t in script.turns for k in t.labels}),
+            kinds_found=sorted({e.kind for e in result.events}),
+            pii=(sum(not value_leaks(v, kind, redacted_text) for v, kind in values), len(values)),
+            **transcript_wer(script, result),
         ))
         if hook:
             hook("eval", len(calls), 0)
-    return EvalReport(scripts_dir=str(scripts_dir), layout=layout, model=settings.core.transcribe.model, calls=calls)
+    timing = score_timing(truths, metrics).model_dump() if calls else {}
+    return EvalReport(scripts_dir=str(scripts_dir), layout=layout, model=settings.core.transcribe.model,
+                      calls=calls, timing=timing)

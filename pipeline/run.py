@@ -367,7 +367,7 @@ def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Pa
 
 
 def audit_log_path(settings: Settings, out_dir: Path) -> Path:
-    return Path(settings.core.output.audit_log) if settings.core.output.audit_log else out_dir / "audit.jsonl"
+    return Path(settings.core.output.audit_log) if settings.core.output.audit_log else out_dir / "audit" / "redaction.jsonl"
 
 
 def open_run_store(settings: Settings, out_dir: Path):

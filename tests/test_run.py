@@ -41,14 +41,14 @@ def test_outputs_of_a_call(first_run):
     chat_in = json.loads((SAMPLE_CALLS / "sample-005.transcript.json").read_text())
     chat_out = json.loads((out / "sample-005" / "result.json").read_text())
     assert [t["speaker"] for t in chat_out["turns"]] == [t["speaker"] for t in chat_in["turns"]]
-    assert verify_log(out / "audit.jsonl").ok
+    assert verify_log(out / "audit" / "redaction.jsonl").ok
     assert not any(p.name.startswith(".") and p.is_dir() for p in out.iterdir())  # no temp folders left
 
 
 @pytest.mark.slow
 def test_rerun_skips_then_reassesses_only_what_changed(first_run, inputs, tmp_path):
     settings, models, out, _ = first_run
-    audit_lines = (out / "audit.jsonl").read_text().count("\n")
+    audit_lines = (out / "audit" / "redaction.jsonl").read_text().count("\n")
     again = run_batch(inputs, out, settings, models)
     assert again.counts()["skipped"] == 2
     site = tmp_path / "site.yaml"
@@ -60,4 +60,4 @@ def test_rerun_skips_then_reassesses_only_what_changed(first_run, inputs, tmp_pa
     assert result["scorecard"]["purpose"] == "summative"
     assert (out / "sample-004" / "audio.redacted.wav").is_file()
     # redaction did not run again: the audit log has no new records
-    assert (out / "audit.jsonl").read_text().count("\n") == audit_lines
+    assert (out / "audit" / "redaction.jsonl").read_text().count("\n") == audit_lines

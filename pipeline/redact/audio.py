@@ -1,0 +1,106 @@
+"""Audio redaction: each finding's word time span, padded, becomes silence or a tone in every
+channel. The input array is never modified; fail closed when a finding cannot be placed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.errors import StageError
+from pipeline.redact.options import RedactOptions
+from pipeline.schema import PiiFinding, Recording
+
+__all__ = ["AudioRedaction", "redact_audio", "redaction_spans", "write_redacted_audio"]
+
+logger = logging.getLogger(__name__)
+
+
+class AudioRedaction(BaseModel):
+    """Output of `redact_audio`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    audio: np.ndarray | None = Field(
+        description="float32 (channels, samples) with the spans replaced; None when no redacted audio is claimed.",
+        exclude=True, repr=False,
+    )
+    sample_rate: int
+    spans_s: list[tuple[float, float]] = Field(description="Merged, padded (start, end) seconds that were replaced.")
+    flagged: bool = Field(description="True when some finding had no time: no redacted audio is claimed.")
+    reasons: list[str] = Field(default_factory=list)
+
+
+def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float) -> list[tuple[float, float]]:
+    """Padded time spans of the findings, clipped to the recording and merged where they touch."""
+    spans = sorted(
+        (max(0.0, f.start_s - padding_s), min(duration_s, f.end_s + padding_s))
+        for f in findings
+        if f.start_s is not None and f.end_s is not None
+    )
+    merged: list[tuple[float, float]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def redact_audio(recording: Recording, findings: list[PiiFinding], options: RedactOptions) -> AudioRedaction:
+    """Silence (or tone) every finding's time span, plus padding, in every channel.
+
+    Args:
+        recording: the decoded recording (not modified).
+        findings: the call's findings from `redact_text`.
+        options: the redaction policy (audio.mode, audio.padding_ms, tone settings).
+
+    Returns:
+        AudioRedaction: the redacted copy, or audio=None and flagged=True when any finding
+        cannot be placed in time (fail closed: no redacted audio is claimed).
+    """
+    unplaced = [f for f in findings if f.start_s is None or f.end_s is None]
+    if unplaced:
+        turns = sorted({f.turn_index for f in unplaced})
+        reason = f"{len(unplaced)} finding(s) in turn(s) {turns} have no time span; no redacted audio produced"
+        logger.warning(reason)
+        return AudioRedaction(audio=None, sample_rate=recording.sample_rate, spans_s=[], flagged=True, reasons=[reason])
+    sr = recording.sample_rate
+    spans = redaction_spans(findings, options.audio.padding_ms / 1000.0, recording.duration_s)
+    audio = recording.audio.copy()
+    for start, end in spans:
+        a, b = int(np.floor(start * sr)), int(np.ceil(end * sr))
+        if options.audio.mode == "silence":
+            audio[:, a:b] = 0.0
+        else:
+            t = np.arange(b - a, dtype=np.float32) / sr
+            audio[:, a:b] = (options.audio.tone_level * np.sin(2 * np.pi * options.audio.tone_hz * t)).astype(np.float32)
+    return AudioRedaction(audio=audio, sample_rate=sr, spans_s=[(round(s, 3), round(e, 3)) for s, e in spans],
+                          flagged=False)
+
+
+def write_redacted_audio(audio: np.ndarray, sample_rate: int, path: Path) -> Path:
+    """Write (channels, samples) float audio as 16-bit WAV atomically (temp file, then rename).
+
+    Raises:
+        StageError: the file cannot be written (the caller flags the call and claims no audio).
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".audio.", suffix=".wav", dir=path.parent)
+        os.close(fd)
+        try:
+            sf.write(tmp, np.clip(audio.T, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except (OSError, RuntimeError, ValueError) as e:
+        raise StageError(f"cannot write redacted audio ({type(e).__name__})", stage="redact") from e
+    return path

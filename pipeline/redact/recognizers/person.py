@@ -1,0 +1,56 @@
+"""Person names beyond spaCy's NER: titles, self-introductions, names given when asked,
+vocatives ("Thanks, Priya."), and spelled-out names ("O-K-A-F-O-R")."""
+
+from __future__ import annotations
+
+from pipeline.redact.recognizers._base import TablePatternRecognizer
+
+__all__ = ["PersonContextRecognizer", "SpelledNameRecognizer", "NOT_NAMES"]
+
+# Capitalised words that start sentences or greet but are never names.
+NOT_NAMES = (
+    "Thanks|Thank|Yes|Yeah|Yep|Okay|Ok|Right|Sorry|Hello|Hi|Hiya|No|Well|Lovely|Great|Brilliant|Perfect|Sure"
+    "|Fine|Morning|Afternoon|Evening|Good|Oh|Er|Erm|Um|The|That|This|And|So|But|It|Its|I|Just|Please|Cheers"
+    "|Bye|Fab|Cool|Ta|Sir|Madam|Mr|Mrs|Ms|Miss|Dr|Dear|Everyone|All|Again|There|Then|Now|Here|What|How|Why"
+    "|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July"
+    "|August|September|October|November|December|Visa|Mastercard|Team|Customer|Services?|Surname|Name|First"
+    "|Forename|Full|Last"
+)
+_LOWER_NOT_NAMES = (
+    "its|it's|my|the|it|is|a|an|that|thats|that's|this|we|im|i'm|me|yes|yep|yeah|no|nope|ok|okay|sure|hi|hello"
+    "|thanks|thank|you|cheers|fine|great|perfect|please|just|one|sec|hang|on|wait|hold|not|sorry|what|why|how"
+    "|of|course|right|correct|all|good|and|or|so|but|be|do|did|done|got|have|has|can|will|would|should|in|at|to"
+)
+_NAME = rf"(?!(?:{NOT_NAMES})\b)[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
+_END = r"(?=[.,!?;:…]|$| that's| speaking| here\b| at\b| from\b| and\b)"
+
+
+class PersonContextRecognizer(TablePatternRecognizer):
+    """Names from the words around them; weak patterns need 'name' nearby (or asked before)."""
+
+    ENTITY = "PERSON"
+    PATTERNS = [
+        ("title", rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.? (?:[A-Z]\.? )?{_NAME}(?: {_NAME})?", 0.7),
+        ("self_intro", rf"(?<=\b(?:I'm|I am|[Tt]his is) ){_NAME}(?: {_NAME})?{_END}", 0.6),
+        # Strong cues: the name need not end a phrase (a transcriber may drop the comma).
+        ("introduced", rf"(?<=\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame's|[Nn]ame is|[Ss]urname is|[Ss]urname's|speaking (?:to|with)|chatting (?:to|with)|talking (?:to|with)) ){_NAME}(?: {_NAME}(?=[.,!?;:…]|$))?", 0.6),
+        ("name_field", rf"(?<=\b(?:[Ss]urname|[Ff]irst name|[Ff]orename|[Ll]ast name|[Ff]ull name)(?: is|'s|:)?,? ){_NAME}(?: {_NAME})?{_END}", 0.6),
+        ("speaking", rf"\b{_NAME}(?= speaking\b| here[.,!])", 0.6),
+        ("vocative", rf"(?<=\b(?:[Tt]hanks|[Tt]hank you|[Cc]heers|[Hh]i|[Hh]ello|[Hh]iya|[Hh]ey|[Mm]orning|[Ee]vening|[Aa]fternoon|[Bb]ye|[Tt]a|[Cc]are|[Rr]ecap|[Ss]orry),? ){_NAME}{_END}", 0.55),
+        ("name_answer", rf"(?<=(?:^|[.,!?:;…] )(?:(?:[Ii]t's|[Ii]t is|[Yy]es|[Yy]eah|[Ee]r|[Ee]rm|[Uu]m|[Ss]ure|[Oo]kay|[Tt]hat's)[,.]* ){{0,2}}){_NAME}(?: {_NAME}){{0,2}}{_END}", 0.3),
+        # A chat answer typed in lower case ("sophie nwosu, 07/03/1993"): two words, only when asked.
+        ("name_answer_lower", rf"^(?!(?i:{NOT_NAMES}|{_LOWER_NOT_NAMES})\b)[a-z]{{2,}} (?!(?i:{NOT_NAMES}|{_LOWER_NOT_NAMES})\b)[a-z]{{2,}}(?=[.,!?]|$)", 0.2),
+    ]
+    CONTEXT = ["name", "surname", "called", "speaking", "passenger", "holder"]
+
+
+class SpelledNameRecognizer(TablePatternRecognizer):
+    """A word spelled letter by letter: 'O-K-A-F-O-R' always; 'OKAFOR' (spelled with spaces,
+    written by the normaliser as one capitalised run) only near 'spell' / 'name'."""
+
+    ENTITY = "PERSON"
+    PATTERNS = [
+        ("spelled_hyphens", r"(?<![A-Za-z-])[A-Za-z](?:-[A-Za-z]){2,}(?![A-Za-z-])", 0.6),
+        ("spelled_run", r"(?<![A-Za-z0-9])[A-Z]{4,}(?![A-Za-z0-9])", 0.3),
+    ]
+    CONTEXT = ["spell", "spelt", "spelled", "surname", "name"]

@@ -1,0 +1,232 @@
+"""Call-level detection: every finding in one call's turns, in original-text coordinates.
+
+1. each turn is canonicalised (spoken codes written out, see `normalise`) and analysed with the
+   words of the turns before it, back to the other party's last turn, as Presidio context (the
+   agent asks "date of birth?", the customer answers, perhaps over several segments);
+2. a code read across two turns of one speaker (possibly split by the other party's short
+   "Yep.") is analysed joined, and the finding split back onto both turns;
+3. a name found anywhere is redacted wherever else it is said in the call;
+4. overlapping findings merge (the union is redacted, the best-scored type names it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+
+from presidio_analyzer import AnalyzerEngine, RecognizerResult
+
+from pipeline.redact.analyzer import Detection
+from pipeline.redact.normalise import Canonical, canonicalise, normalise_value
+from pipeline.redact.options import RedactOptions
+
+__all__ = ["detect_call", "analyse_text"]
+
+logger = logging.getLogger(__name__)
+
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def _context_words(texts: list[str]) -> list[str]:
+    return [w.lower() for t in texts for w in _WORD_RE.findall(t)]
+
+
+def analyse_text(
+    analyzer: AnalyzerEngine, canonical: Canonical, options: RedactOptions, context: list[str], nlp_artifacts=None
+) -> list[tuple[RecognizerResult, int, int]]:
+    """Analyse one canonical text; results with their spans mapped to the original text."""
+    results = analyzer.analyze(
+        text=canonical.text, language="en", entities=list(options.entities), context=context or None,
+        allow_list=list(options.allow_list) or None, nlp_artifacts=nlp_artifacts,
+    )
+    out = []
+    for r in results:
+        if r.score < options.threshold(r.entity_type):
+            continue
+        start, end = canonical.span_to_original(r.start, r.end)
+        out.append((r, start, end))
+    return out
+
+
+def _recognizer_name(r: RecognizerResult) -> str:
+    meta = r.recognition_metadata or {}
+    return str(meta.get(RecognizerResult.RECOGNIZER_NAME_KEY, "unknown"))
+
+
+def _detections(turn_index: int, canonical: Canonical, found) -> list[Detection]:
+    return [
+        Detection(r.entity_type, turn_index, start, end, float(r.score), _recognizer_name(r),
+                  normalise_value(canonical.text[r.start:r.end], r.entity_type))
+        for r, start, end in found
+    ]
+
+
+def _edge_run(canonical: Canonical, at_end: bool) -> tuple[int, int] | None:
+    """Canonical span of a code (digits/capitals, groups split by spaces) at the text's edge."""
+    pattern = r"[A-Z0-9][A-Z0-9 ]*[A-Z0-9]|[A-Z0-9]"
+    trimmed = r"[\s.,…!?-]*"
+    m = re.search(rf"({pattern}){trimmed}$", canonical.text) if at_end else re.match(rf"^{trimmed}({pattern})", canonical.text)
+    if not m or not re.search(r"\d", m.group(1)):
+        return None
+    return m.span(1)
+
+
+def _bridges(texts: list[str], speakers: list[str], canon: list[Canonical], options: RedactOptions,
+             analyzer: AnalyzerEngine) -> list[Detection]:
+    """Findings in codes read across two turns of one speaker."""
+    out: list[Detection] = []
+    for a in range(len(texts)):
+        tail = _edge_run(canon[a], at_end=True)
+        if tail is None:
+            continue
+        for c in (a + 1, a + 2):
+            if c >= len(texts) or speakers[c] != speakers[a]:
+                continue
+            if c == a + 2 and (speakers[a + 1] == speakers[a]
+                               or len(_WORD_RE.findall(texts[a + 1])) > options.bridge_max_interjection_words):
+                continue
+            head = _edge_run(canon[c], at_end=False)
+            if head is None:
+                continue
+            left = canon[a].text[tail[0]:tail[1]]
+            right = canon[c].text[head[0]:head[1]]
+            joined = left + " " + right
+            ctx = _context_words(texts[_context_start(speakers, a, options.context_turns):c + 1])
+            results = analyzer.analyze(text=joined, language="en", entities=list(options.entities), context=ctx)
+            for r in results:
+                if r.score < options.threshold(r.entity_type) or not (r.start < len(left) and r.end > len(left) + 1):
+                    continue  # only codes that really cross the join
+                value = normalise_value(joined[r.start:r.end], r.entity_type)
+                s1, e1 = canon[a].span_to_original(tail[0] + r.start, tail[1])
+                s2, e2 = canon[c].span_to_original(head[0], head[0] + (r.end - len(left) - 1))
+                name = _recognizer_name(r) + "+bridge"
+                out.append(Detection(r.entity_type, a, s1, e1, float(r.score), name, value))
+                out.append(Detection(r.entity_type, c, s2, e2, float(r.score), name, value))
+            break
+    return out
+
+
+_NAME_TOKEN_RE = re.compile(r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?|[A-Za-z](?:-[A-Za-z]){2,}")
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame"}
+
+
+def _propagate_names(texts: list[str], found: list[Detection]) -> list[Detection]:
+    """Every other mention of a name already found (case-insensitive in all-lower-case turns)."""
+    names: dict[str, float] = {}
+    for d in found:
+        if d.entity_type != "PERSON":
+            continue
+        for token in _NAME_TOKEN_RE.findall(texts[d.turn_index][d.start:d.end]):
+            key = token.replace("-", "").casefold()
+            if key not in _TITLES and len(key) > 1:
+                names[key] = max(names.get(key, 0.0), min(d.score, 0.85))
+    out: list[Detection] = []
+    if not names:
+        return out
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b",
+                         re.IGNORECASE)
+    spelled = re.compile(r"(?<![A-Za-z-])[A-Za-z](?:[- ][A-Za-z]){2,}(?![A-Za-z-])")
+    for i, text in enumerate(texts):
+        lower_turn = text == text.lower()
+        for m in pattern.finditer(text):
+            if m.group(0)[0].isupper() or lower_turn:
+                key = m.group(0).casefold()
+                out.append(Detection("PERSON", i, m.start(), m.end(), names[key], "NamePropagation", key))
+        for m in spelled.finditer(text):
+            key = re.sub(r"[- ]", "", m.group(0)).casefold()
+            if key in names:
+                out.append(Detection("PERSON", i, m.start(), m.end(), names[key], "NamePropagation", key))
+    return out
+
+
+def _merge(found: list[Detection]) -> list[Detection]:
+    """Overlapping findings in a turn become one: the union span, the best-scored type."""
+    out: list[Detection] = []
+    by_turn: dict[int, list[Detection]] = {}
+    for d in found:
+        by_turn.setdefault(d.turn_index, []).append(d)
+    for turn in sorted(by_turn):
+        items = sorted(by_turn[turn], key=lambda d: (d.start, -d.end))
+        group: list[Detection] = []
+        end = -1
+        for d in items + [None]:  # type: ignore[list-item]
+            if d is not None and group and d.start < end:
+                group.append(d)
+                end = max(end, d.end)
+                continue
+            if group:
+                best = max(group, key=lambda g: (g.score, g.end - g.start))
+                start = min(g.start for g in group)
+                out.append(replace(best, start=start, end=end))
+            if d is not None:
+                group, end = [d], d.end
+    return out
+
+
+def _agent_names(texts: list[str], speakers: list[str], found: list[Detection]) -> set[str]:
+    """First names the agent introduces themself with ('Priya speaking', 'my name's Priya')."""
+    intro = re.compile(r"(?:[Mm]y name(?:'s| is)|speaking (?:to|with)|chatting (?:to|with)|I'm|this is) ([A-Z][a-z]+)"
+                       r"|\b([A-Z][a-z]+) speaking\b")
+    names = set()
+    for text, speaker in zip(texts, speakers):
+        if speaker == "agent":
+            for m in intro.finditer(text):
+                names.add((m.group(1) or m.group(2)).casefold())
+    return names
+
+
+def _context_start(speakers: list[str], i: int, other_turns: int, limit: int = 6) -> int:
+    """First turn of turn i's context: the same speaker's turns just before it, then the
+    `other_turns` blocks of consecutive turns before those (a transcriber cuts one question
+    into several segments), at most `limit` turns back."""
+    start = i
+    while start > 0 and i - start < limit and speakers[start - 1] == speakers[i]:
+        start -= 1
+    for _ in range(other_turns):
+        if start == 0:
+            break
+        block = speakers[start - 1]
+        while start > 0 and i - start < limit and speakers[start - 1] == block:
+            start -= 1
+    return start
+
+
+def _not_a_person(text: str, keep: set[str]) -> bool:
+    tokens = [t.casefold() for t in re.findall(r"[A-Za-z][A-Za-z'’-]*", text)]
+    return bool(tokens) and all(t in keep or t.removesuffix("'s") in keep for t in tokens)
+
+
+def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
+                options: RedactOptions, keep_words: tuple[str, ...] = ()) -> list[Detection]:
+    """All findings in one call's turns, merged, in original-text coordinates.
+
+    Args:
+        texts: turn texts (turn text only: never a speaker label).
+        speakers: speaker of each turn ('agent' | 'customer' | 'unknown').
+        analyzer: from `load_analyzer`.
+        options: the redaction policy.
+        keep_words: words that are never a person's name in this call (the organisation's name
+            from the recording's metadata), on top of the policy's allow_list.
+
+    Returns:
+        list[Detection]: non-overlapping findings, ordered by (turn, start).
+    """
+    canon = [canonicalise(t) for t in texts]
+    # spaCy over all turns in one batch: several times faster than one call per turn.
+    artifacts = [a for _, a in analyzer.nlp_engine.process_batch([c.text for c in canon], "en", batch_size=64)]
+    found: list[Detection] = []
+    for i, c in enumerate(canon):
+        ctx = _context_words(texts[_context_start(speakers, i, options.context_turns):i])
+        found.extend(_detections(i, c, analyse_text(analyzer, c, options, ctx, artifacts[i])))
+    found.extend(_bridges(texts, speakers, canon, options, analyzer))
+    keep = {w.casefold() for phrase in (*options.allow_list, *keep_words) for w in re.findall(r"[A-Za-z'’-]+", phrase)}
+    if keep:
+        found = [d for d in found
+                 if not (d.entity_type == "PERSON" and _not_a_person(texts[d.turn_index][d.start:d.end], keep))]
+    if options.propagate_names and "PERSON" in options.entities:
+        found.extend(_propagate_names(texts, found))
+    if options.keep_agent_names:
+        keep = _agent_names(texts, speakers, found)
+        found = [d for d in found if not (d.entity_type == "PERSON" and texts[d.turn_index][d.start:d.end].casefold() in keep)]
+    return _merge(found)

@@ -1,0 +1,216 @@
+"""Text redaction: findings -> redacted turns (Presidio anonymizer), PiiFinding records, and
+the residual re-scan that flags a call for human review."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from presidio_analyzer import AnalyzerEngine
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.redact.analyzer import Detection
+from pipeline.redact.scan import detect_call
+from pipeline.redact.keys import hmac_value
+from pipeline.redact.options import RedactOptions
+from pipeline.schema import PiiFinding, Turn, Word
+
+__all__ = ["ResidualFinding", "TextRedaction", "redact_text", "align_words"]
+
+logger = logging.getLogger(__name__)
+
+
+class ResidualFinding(BaseModel):
+    """Something the re-scan of the redacted text still finds (positions in the redacted text)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entity_type: str
+    turn_index: int = Field(ge=0)
+    char_start: int = Field(ge=0, description="Offset in the turn's redacted text.")
+    char_end: int = Field(ge=0)
+    recognizer: str
+    score: float
+
+
+class TextRedaction(BaseModel):
+    """Output of `redact_text`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    turns: list[Turn] = Field(description="Redacted turns: same count and order as the input.")
+    findings: list[PiiFinding] = Field(description="One per redacted span, ordered by (turn, char_start).")
+    operators: list[str] = Field(description="Operator applied to each finding (parallel to findings).")
+    residual: list[ResidualFinding] = Field(description="Re-scan results at or above the entity's threshold.")
+    flagged: bool = Field(description="True when the call needs human review (residual or alignment problems).")
+    reasons: list[str] = Field(default_factory=list, description="Why it is flagged; never PII.")
+
+
+@lru_cache(maxsize=1)
+def _anonymizer() -> AnonymizerEngine:
+    return AnonymizerEngine()
+
+
+def _operator_config(options: RedactOptions, entity_type: str, length: int) -> OperatorConfig:
+    op = options.operator(entity_type)
+    if op.type == "replace":
+        return OperatorConfig("replace", {"new_value": options.placeholder(entity_type)})
+    if op.type == "mask":
+        return OperatorConfig("mask", {"masking_char": op.masking_char, "chars_to_mask": length, "from_end": False})
+    return OperatorConfig("redact", {})
+
+
+def align_words(text: str, words: list[Word]) -> list[tuple[int, int] | None]:
+    """Character span of each word in `text`, searching forward; None where a word is not found."""
+    spans: list[tuple[int, int] | None] = []
+    cursor = 0
+    lower = text.lower()
+    for word in words:
+        needle = word.text.strip()
+        at = text.find(needle, cursor) if needle else -1
+        if at < 0 and needle:
+            at = lower.find(needle.lower(), cursor)
+        if at < 0:
+            spans.append(None)
+            continue
+        spans.append((at, at + len(needle)))
+        cursor = at + len(needle)
+    return spans
+
+
+def _redact_words(turn: Turn, found: list[Detection], spans, options: RedactOptions) -> list[Word]:
+    out: list[Word] = []
+    last_hit: Detection | None = None
+    for word, span in zip(turn.words, spans):
+        hit = None
+        if span is None:
+            hit = "unaligned"
+        else:
+            hit = next((d for d in found if span[0] < d.end and d.start < span[1]), None)
+        if hit is None:
+            out.append(word)
+            last_hit = None
+            continue
+        entity = hit.entity_type if isinstance(hit, Detection) else "PII"
+        op = options.operator(entity).type if isinstance(hit, Detection) else "replace"
+        if op == "redact":
+            continue
+        text = options.placeholder(entity) if op == "replace" else options.operator(entity).masking_char * len(word.text)
+        if isinstance(hit, Detection) and hit is last_hit and op == "replace":
+            prev = out[-1]  # one placeholder word per finding, spanning its words' times
+            out[-1] = prev.model_copy(update={"end_s": word.end_s, "probability": min(prev.probability, word.probability)})
+            continue
+        out.append(Word(start_s=word.start_s, end_s=word.end_s, text=text, probability=word.probability))
+        last_hit = hit if isinstance(hit, Detection) else None
+    return out
+
+
+def _times(found: Detection, turn: Turn, spans) -> tuple[float | None, float | None]:
+    """Time span of a finding from the words it overlaps; None when it cannot be placed.
+
+    Transcriber word times are approximate (Whisper gives some words no duration at all), so
+    the span reaches into the silence beside it: up to the neighbouring words' edges, at most
+    `_REACH_S` (or `_REACH_SHORT_S` next to a word shorter than 0.1 s).
+    """
+    if not turn.words:
+        return None, None
+    idx = [k for k, s in enumerate(spans) if s is not None and s[0] < found.end and found.start < s[1]]
+    if not idx:
+        return None, None
+    # Fail closed: every character of the finding must sit inside an aligned word.
+    chars = [c for c in range(found.start, found.end) if turn.text[c].isalnum()]
+    aligned = [s for s in spans if s is not None]
+    if any(not any(a <= c < b for a, b in aligned) for c in chars):
+        return None, None
+    words = turn.words
+    first, last = words[idx[0]], words[idx[-1]]
+    reach = _REACH_SHORT_S if first.end_s - first.start_s < 0.1 else _REACH_S
+    floor = words[idx[0] - 1].end_s if idx[0] > 0 else (turn.start_s or 0.0) - reach
+    start = max(first.start_s - reach, min(first.start_s, floor))
+    reach = _REACH_SHORT_S if last.end_s - last.start_s < 0.1 else _REACH_S
+    ceiling = words[idx[-1] + 1].start_s if idx[-1] + 1 < len(words) else last.end_s + reach
+    end = min(last.end_s + reach, max(last.end_s, ceiling))
+    return max(0.0, start), end
+
+
+_REACH_S = 0.3
+_REACH_SHORT_S = 1.0
+
+
+def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEngine, key: bytes,
+                keep_words: tuple[str, ...] = ()) -> TextRedaction:
+    """Find and remove personal data from one call's turns.
+
+    Args:
+        turns: the call's turns in order (turn text only is analysed, never speaker labels).
+        options: the redaction policy.
+        analyzer: from `load_analyzer(options)`.
+        key: the HMAC key (`redaction_key()`).
+        keep_words: words never taken for a person's name in this call, e.g. the organisation
+            from the recording's metadata ("Northwind Energy").
+
+    Returns:
+        TextRedaction: redacted turns (same count and order; remaining words keep their times),
+        findings with positions in the original text and HMACs of the values, the residual
+        re-scan, and whether the call is flagged for review.
+    """
+    texts = [t.text for t in turns]
+    speakers = [t.speaker for t in turns]
+    found = detect_call(texts, speakers, analyzer, options, keep_words)
+    by_turn: dict[int, list[Detection]] = {}
+    for d in found:
+        by_turn.setdefault(d.turn_index, []).append(d)
+    reasons: list[str] = []
+    new_turns: list[Turn] = []
+    findings: list[PiiFinding] = []
+    operators: list[str] = []
+    for i, turn in enumerate(turns):
+        mine = by_turn.get(i, [])
+        spans = align_words(turn.text, turn.words) if turn.words else []
+        if turn.words and any(s is None for s in spans):
+            reasons.append(f"turn {i}: words could not be aligned to the text; unaligned words were removed")
+        if mine:
+            results = [RecognizerResult(d.entity_type, d.start, d.end, d.score) for d in mine]
+            operators_cfg = {d.entity_type: _operator_config(options, d.entity_type, d.end - d.start) for d in mine}
+            text = _anonymizer().anonymize(text=turn.text, analyzer_results=results, operators=operators_cfg).text
+        else:
+            text = turn.text
+        words = _redact_words(turn, mine, spans, options) if turn.words else []
+        new_turns.append(turn.model_copy(update={"text": text, "words": words}))
+        for d in mine:
+            start_s, end_s = _times(d, turn, spans)
+            findings.append(PiiFinding(
+                entity_type=d.entity_type, turn_index=i, char_start=d.start, char_end=d.end, start_s=start_s,
+                end_s=end_s, recognizer=d.recognizer, score=round(min(max(d.score, 0.0), 1.0), 4),
+                value_hmac=hmac_value(key, d.value),
+            ))
+            operators.append(options.operator(d.entity_type).type)
+    residual = _residual(new_turns, options, analyzer, keep_words)
+    if any(r.score >= options.residual_threshold for r in residual):
+        reasons.append(f"residual check found {len(residual)} possible PII span(s) in the redacted text")
+    logger.info("redacted %d finding(s) in %d turn(s); flagged=%s", len(findings), len(turns), bool(reasons))
+    return TextRedaction(turns=new_turns, findings=findings, operators=operators, residual=residual,
+                         flagged=bool(reasons), reasons=reasons)
+
+
+def _residual(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEngine,
+              keep_words: tuple[str, ...] = ()) -> list[ResidualFinding]:
+    """Re-scan the redacted turns; spans inside placeholders do not count."""
+    import re
+
+    placeholders = sorted({options.placeholder(e) for e in options.entities if options.placeholder(e)}, key=len,
+                          reverse=True)
+    # Placeholders become blanks of the same length: positions stay valid, and "<DATE_OF_BIRTH>"
+    # can neither be found again nor serve as context ("birth") for a neighbouring date.
+    pattern = re.compile("|".join(re.escape(p) for p in placeholders)) if placeholders else None
+    texts = [pattern.sub(lambda m: " " * len(m.group(0)), t.text) if pattern else t.text for t in turns]
+    out = []
+    no_propagation = options.model_copy(update={"propagate_names": False})
+    for d in detect_call(texts, [t.speaker for t in turns], analyzer, no_propagation, keep_words):
+        if not re.search(r"[A-Za-z0-9]", texts[d.turn_index][d.start:d.end]):
+            continue
+        out.append(ResidualFinding(entity_type=d.entity_type, turn_index=d.turn_index, char_start=d.start,
+                                   char_end=d.end, recognizer=d.recognizer, score=round(d.score, 4)))
+    return out

@@ -1,0 +1,92 @@
+"""PII recall and over-redaction on the labelled dev calls as transcript input (issue targets:
+recall >= 0.99 overall and per entity type, over-redaction <= 2%), and no value anywhere in
+the stage's outputs or logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from pipeline.redact.audit import append_call
+from pipeline.redact.evaluate import LabelledCall, LabelledTurn, evaluate_transcripts, load_labelled_calls, score_spans, value_leaks
+from pipeline.redact.text import redact_text
+from pipeline.schema import Turn
+from tests._redact_support import DEV_CALLS, KEY, analyzer, options
+
+
+@pytest.fixture(scope="module")
+def calls() -> list[LabelledCall]:
+    return load_labelled_calls(DEV_CALLS)
+
+
+def test_dev_calls_meet_recall_and_over_redaction_targets(calls) -> None:
+    result = evaluate_transcripts(calls, analyzer(), options())
+    assert result.labelled > 90
+    assert result.recall >= 0.99, result.misses
+    for entity_type, r in result.per_type.items():
+        assert r.recall >= 0.99, (entity_type, result.misses)
+    assert result.over_redaction <= 0.02
+
+
+def test_no_value_in_redacted_output_log_or_log_lines(calls, tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    log = tmp_path / "audit.jsonl"
+    outputs = []
+    for call in calls:
+        turns = [Turn(index=i, speaker=t.speaker, start_s=None, end_s=None, text=t.text) for i, t in enumerate(call.turns)]
+        red = redact_text(turns, options(), analyzer(), KEY)
+        append_call(log, call.call_id, red)
+        outputs.append((call, red.model_dump_json() + "\n" + " ".join(t.text for t in red.turns)))
+    logs = log.read_text() + caplog.text
+    for call, output in outputs:
+        redacted_text = output.rsplit("\n", 1)[1]
+        for turn in call.turns:
+            for entity_type, value in turn.pii:
+                pattern = re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)", re.IGNORECASE)
+                assert not pattern.search(output) and not pattern.search(logs), (call.call_id, entity_type)
+                assert not value_leaks(value, entity_type, redacted_text), (call.call_id, entity_type)
+
+
+def _one_turn_call(text: str, pii: list[tuple[str, str]]) -> list[LabelledCall]:
+    return [LabelledCall(call_id="t", turns=[LabelledTurn(speaker="customer", text=text, pii=pii)])]
+
+
+def test_score_spans_definitions() -> None:
+    text = "It's Mr Okafor on oh seven seven double oh, nine double oh, four six two today."
+    calls = _one_turn_call(text, [("PERSON", "Mr Okafor"), ("PHONE_NUMBER", "oh seven seven double oh, nine double oh, four six two")])
+    name = (text.index("Okafor"), text.index("Okafor") + 6)  # "Mr" is a filler: redacting the surname suffices
+    phone_start = text.index("oh seven")
+    partial = (phone_start, text.index("four six two"))  # "four six two" survives: leaked
+    over = (text.index("today"), text.index("today") + 5)
+    result = score_spans(calls, {"t": {0: [name, partial, over]}})
+    assert result.per_type["PERSON"].recall == 1.0
+    assert result.per_type["PHONE_NUMBER"].recall == 0.0
+    assert result.non_pii_words == 3 and result.non_pii_words_redacted == 1  # It's, on, today
+
+
+@pytest.mark.parametrize(
+    ("value", "entity", "text", "leaks"),
+    [
+        ("oh seven seven double oh, nine double oh, four six two", "PHONE_NUMBER", "call me on 07700 900462", True),
+        ("oh seven seven double oh, nine double oh, four six two", "PHONE_NUMBER", "ending four six two one", False),
+        ("oh seven seven double oh, nine double oh, four six two", "PHONE_NUMBER", "it's nine double oh four six", True),
+        ("Daniel Okafor", "PERSON", "thanks mr okafor", True),
+        ("Daniel Okafor", "PERSON", "thanks <PERSON>", False),
+        ("d dot okafor seventy-eight at example dot com", "EMAIL_ADDRESS", "send it to example dot com", False),
+        ("the third of September, nineteen seventy-eight", "DATE_OF_BIRTH", "born in 1978", True),
+    ],
+)
+def test_value_leaks_on_unaligned_text(value: str, entity: str, text: str, leaks: bool) -> None:
+    assert value_leaks(value, entity, text) is leaks
+
+
+def test_recall_on_text_for_the_audio_path() -> None:
+    from pipeline.redact.evaluate import recall_on_text
+
+    calls = _one_turn_call("My number is oh seven seven double oh, nine double oh, four six two.",
+                           [("PHONE_NUMBER", "oh seven seven double oh, nine double oh, four six two")])
+    assert recall_on_text(calls, {"t": "my number is <PHONE_NUMBER>."}).recall == 1.0
+    leaked = recall_on_text(calls, {"t": "my number is 07700 900 462."})
+    assert leaked.recall == 0.0 and leaked.misses[0].entity_type == "PHONE_NUMBER"

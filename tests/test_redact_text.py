@@ -1,0 +1,149 @@
+"""redact_text: redacted turns keep order, count and word times; findings point at the original
+text; HMACs, policies and the residual re-scan; no value ever reaches a log line."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.redact.keys import KEY_ENV, hmac_value, redaction_key
+from pipeline.redact.normalise import normalise_value
+from pipeline.redact.text import _residual, redact_text
+from pipeline.schema import Turn
+from tests._redact_support import KEY, analyzer, options, timed_turn
+
+CALL = [
+    (0, "agent", "Good morning, Kestrel Water, Priya speaking. How can I help?"),
+    (1, "customer", "Hi, my number is oh seven seven double oh, nine double oh, three three one and I have a question."),
+    (2, "agent", "Thanks. And your date of birth?"),
+    (3, "customer", "The second of May, nineteen seventy."),
+]
+
+
+def _turns(timed: bool = True) -> list[Turn]:
+    if timed:
+        return [timed_turn(i, s, t, start=i * 10.0) for i, s, t in CALL]
+    return [Turn(index=i, speaker=s, start_s=None, end_s=None, text=t) for i, s, t in CALL]
+
+
+def test_turns_keep_count_order_and_remaining_word_times() -> None:
+    turns = _turns()
+    out = redact_text(turns, options(), analyzer(), KEY)
+    assert [t.index for t in out.turns] == [t.index for t in turns]
+    assert out.turns[1].text == "Hi, my number is <PHONE_NUMBER> and I have a question."
+    assert out.turns[3].text == "<DATE_OF_BIRTH>."
+    words = out.turns[1].words
+    assert [w.text for w in words] == ["Hi,", "my", "number", "is", "<PHONE_NUMBER>", "and", "I", "have", "a", "question."]
+    original = turns[1].words
+    assert words[0] == original[0] and words[-1] == original[-1]  # untouched words keep their times
+    placeholder = words[4]
+    assert placeholder.start_s == original[4].start_s  # "oh" ...
+    assert placeholder.end_s == original[14].end_s  # ... "one"
+
+
+def test_findings_point_at_original_text_and_carry_times_and_hmac() -> None:
+    turns = _turns()
+    out = redact_text(turns, options(), analyzer(), KEY)
+    by_type = {f.entity_type: f for f in out.findings}
+    phone = by_type["PHONE_NUMBER"]
+    assert turns[1].text[phone.char_start:phone.char_end] == "oh seven seven double oh, nine double oh, three three one"
+    words = turns[1].words  # the span covers its words and reaches into the gaps beside them
+    assert words[3].end_s <= phone.start_s <= words[4].start_s
+    assert words[14].end_s <= phone.end_s <= words[15].start_s
+    assert phone.value_hmac == hmac_value(KEY, normalise_value("07700 900331"))
+    assert by_type["PERSON"].turn_index == 0  # the agent's own name is personal data too
+    assert not out.flagged and out.residual == []
+
+
+def test_transcript_input_without_words_has_no_times() -> None:
+    out = redact_text(_turns(timed=False), options(), analyzer(), KEY)
+    assert out.findings and all(f.start_s is None and f.end_s is None for f in out.findings)
+    assert all(t.words == [] for t in out.turns)
+
+
+def test_keep_agent_names_policy() -> None:
+    opts = options(keep_agent_names=True)
+    out = redact_text(_turns(timed=False), opts, analyzer(opts), KEY)
+    assert "Priya speaking" in out.turns[0].text
+    assert not any("Priya" in CALL[f.turn_index][2][f.char_start:f.char_end] for f in out.findings)
+
+
+def test_operator_per_entity_type() -> None:
+    opts = options(operators={"PHONE_NUMBER": {"type": "mask", "masking_char": "#"},
+                              "DATE_OF_BIRTH": {"type": "replace", "new_value": "[DOB]"}})
+    out = redact_text(_turns(timed=False), opts, analyzer(opts), KEY)
+    assert "oh seven" not in out.turns[1].text and "#####" in out.turns[1].text
+    assert out.turns[3].text == "[DOB]."
+    assert out.operators[[f.entity_type for f in out.findings].index("PHONE_NUMBER")] == "mask"
+
+
+def test_residual_check_finds_unredacted_pii() -> None:
+    """The re-scan is an independent pass: given text that still holds a value, it reports it."""
+    leaked = [Turn(index=0, speaker="customer", start_s=None, end_s=None, text="My card is 4111 1111 1111 1111.")]
+    residual = _residual(leaked, options(), analyzer())
+    assert [r.entity_type for r in residual] == ["CREDIT_CARD"]
+
+
+def test_no_value_in_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    redact_text(_turns(), options(), analyzer(), KEY)
+    text = caplog.text.lower()
+    for value in ("priya", "oh seven", "07700", "seventy", "1970", "second of may"):
+        assert value not in text
+
+
+def test_key_required_unless_development_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    with pytest.raises(ConfigError, match=KEY_ENV):
+        redaction_key()
+    assert redaction_key(allow_dev=True)
+    monkeypatch.setenv(KEY_ENV, "short")
+    with pytest.raises(ConfigError) as err:
+        redaction_key()
+    assert "short" not in str(err.value)
+    monkeypatch.setenv(KEY_ENV, "a-long-enough-secret-key")
+    assert redaction_key() == b"a-long-enough-secret-key"
+
+
+def test_bad_policy_names_file_and_key(tmp_path) -> None:
+    from pipeline.redact.options import load_redact_options
+
+    path = tmp_path / "site.yaml"
+    path.write_text("audio: {mode: beep}\n")
+    with pytest.raises(ConfigError) as err:
+        load_redact_options(path)
+    assert "audio.mode" in str(err.value) and str(path) in str(err.value)
+
+
+def test_keep_words_stop_the_organisation_being_taken_for_a_person() -> None:
+    turns = _turns(timed=False)
+    plain = redact_text(turns, options(), analyzer(), KEY)
+    kept = redact_text(turns, options(), analyzer(), KEY, keep_words=("Kestrel Water",))
+    assert "Kestrel Water" not in plain.turns[0].text  # the small NER model calls it a person
+    assert "Kestrel Water" in kept.turns[0].text and "Priya" not in kept.turns[0].text
+
+
+def test_context_reaches_back_over_split_segments() -> None:
+    """A transcriber may cut the agent's question and the answer into several segments."""
+    from tests._redact_support import spans_of
+
+    texts = ["Can I take your date of birth", "please?", "Yes.", "It's the fifth of May,", "nineteen eighty."]
+    speakers = ["agent", "agent", "customer", "customer", "customer"]
+    assert spans_of(texts[:4], "DATE_OF_BIRTH", speakers=speakers[:4]) == ["the fifth of May"]
+
+
+def test_times_reach_into_the_gaps_beside_zero_length_words() -> None:
+    """Whisper gives some words no duration; the span must still cover where they were said."""
+    from pipeline.schema import Word
+
+    words = [Word(start_s=10.0, end_s=10.4, text="Thanks,", probability=0.9),
+             Word(start_s=12.5, end_s=12.5, text="Robert", probability=0.9),  # zero length
+             Word(start_s=12.5, end_s=13.0, text="Fenwick.", probability=0.9),
+             Word(start_s=13.1, end_s=13.4, text="Right.", probability=0.9)]
+    turn = Turn(index=0, speaker="agent", start_s=10.0, end_s=13.4, text="Thanks, Robert Fenwick. Right.", words=words)
+    out = redact_text([turn], options(), analyzer(), KEY)
+    person = next(f for f in out.findings if f.entity_type == "PERSON")
+    assert person.start_s == 11.5  # 1 s back into the silence before a zero-length word
+    assert person.end_s == 13.1  # up to the next word
