@@ -30,6 +30,13 @@ def _mount_review() -> None:
     app.command("calibrate")(calibrate_command)
 
 
+def _mount_flows() -> None:
+    # flows imports Prefect only when the command runs.
+    from flows.cli import batch_command
+
+    app.command("batch")(batch_command)
+
+
 def _mount_stage_tools() -> None:
     from pipeline.detect.cli import app as detect_app
     from pipeline.redact.cli import audit_app, erase_command
@@ -41,6 +48,7 @@ def _mount_stage_tools() -> None:
 
 _mount_review()
 _mount_stage_tools()
+_mount_flows()
 
 err = Console(stderr=True)
 out = Console()

@@ -7,11 +7,11 @@ its reason and goes on. The Prefect flows call these same functions.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -30,8 +30,8 @@ from pipeline.schema import CallResult, PipelineInfo, RecordingMetadata, Redacti
 from pipeline.settings import Settings, stage_hash
 from pipeline.transcribe import WhisperHandle, load_whisper, transcribe
 
-__all__ = ["Models", "Processed", "CallOutcome", "RunSummary", "process_input", "write_outputs", "record_outputs",
-           "run_batch", "format_transcript", "open_run_store"]
+__all__ = ["Models", "Processed", "CallOutcome", "RunSummary", "process_input", "process_one", "assess", "write_outputs",
+           "record_outputs", "audit_log_path", "run_batch", "format_transcript", "open_run_store"]
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,16 @@ class Models:
     settings: Settings
     allow_dev_key: bool = False
     _loaded: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Task threads of one worker share the models: never load one twice.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def _get(self, name: str, load: Callable[[], Any]) -> Any:
-        if name not in self._loaded:
-            started = time.perf_counter()
-            self._loaded[name] = load()
-            log.info("loaded %s in %.1f s", name, time.perf_counter() - started)
-        return self._loaded[name]
+        with self._lock:
+            if name not in self._loaded:
+                started = time.perf_counter()
+                self._loaded[name] = load()
+                log.info("loaded %s in %.1f s", name, time.perf_counter() - started)
+            return self._loaded[name]
 
     @property
     def whisper(self) -> WhisperHandle:
@@ -442,7 +445,7 @@ def run_batch(
         for position, item in enumerate(items):
             if hook:
                 hook("start", {"path": str(item.path), "index": position, "total": len(items)})
-            outcome = _run_one(item, out_dir, settings, models, cfg_hash, force, audit_log, store, run_id)
+            outcome = _run_one(item, out_dir, settings, models, force, audit_log, store, run_id)
             outcomes.append(outcome)
             if hook:
                 hook("done", outcome.model_dump())
@@ -453,28 +456,55 @@ def run_batch(
     return RunSummary(out_dir=str(out_dir), outcomes=outcomes, elapsed_s=time.perf_counter() - batch_started)
 
 
-def _run_one(item, out_dir, settings, models, cfg_hash, force, audit_log, store, run_id) -> CallOutcome:
+def process_one(
+    item: InputItem,
+    out_dir: Path,
+    settings: Settings,
+    models: Models,
+    *,
+    force: bool = False,
+    audit_log: Path | None = None,
+    store=None,
+    run_id: str | None = None,
+    transcribe_guard: AbstractContextManager | None = None,
+) -> CallOutcome:
+    """Process one input into out/<call_id>/, skipping or re-assessing what is already there.
+
+    The unit of work of both `run_batch` and the Prefect flow: a call already done for the same
+    bytes and settings is skipped; one whose detection or scoring settings alone changed is
+    re-assessed from its redacted turns, without transcribing or redacting it again.
+
+    Raises:
+        Whatever the stages raise (InputError, StageError, ModelUnavailableError, ConfigError, OSError).
+    """
     started = time.perf_counter()
+    previous = None if force or item.kind == "unsupported" else _previous(item, out_dir)
+    if previous is not None and previous.pipeline.config_hash == stage_hash(settings, "score"):
+        return CallOutcome(path=str(item.path), call_id=previous.call_id, status="skipped", reason="already_done")
+    reason = None
+    if previous is not None and previous.pipeline.stage_hashes.get("redact") == stage_hash(settings, "redact"):
+        audio = ingest(item, settings.core.ingest).audio if item.kind == "audio" else None
+        processed = Processed(result=assess(previous, settings, models, audio=audio))
+        reason = "reassessed"
+    else:
+        processed = process_input(item, settings, models, transcribe_guard=transcribe_guard)
+    result = processed.result
+    folder = write_outputs(processed, out_dir, settings)
+    record_outputs(processed, folder, audit_log or audit_log_path(settings, out_dir), store, run_id)
+    timings = dict(result.pipeline.timings_s)
+    if reason == "reassessed":  # the earlier stages' times belong to the run that did them
+        timings = {k: v for k, v in timings.items() if k in ("detect", "score")}
+    return CallOutcome(
+        path=str(item.path), call_id=result.call_id, status="done", reason=reason, audio_s=result.source.duration_s,
+        elapsed_s=time.perf_counter() - started, words=sum(len(t.words) or len(t.text.split()) for t in result.turns),
+        timings_s=timings, flags=list(result.flags),
+    )
+
+
+def _run_one(item, out_dir, settings, models, force, audit_log, store, run_id) -> CallOutcome:
     try:
-        previous = None if force or item.kind == "unsupported" else _previous(item, out_dir)
-        if previous is not None and previous.pipeline.config_hash == cfg_hash:
-            return CallOutcome(path=str(item.path), call_id=previous.call_id, status="skipped", reason="already_done")
-        if previous is not None and previous.pipeline.stage_hashes.get("redact") == stage_hash(settings, "redact"):
-            # Only detection or scoring changed: redo those on the redacted turns already on disk.
-            audio = ingest(item, settings.core.ingest).audio if item.kind == "audio" else None
-            processed = Processed(result=assess(previous, settings, models, audio=audio))
-            reason = "reassessed"
-        else:
-            processed = process_input(item, settings, models)
-            reason = None
-        result = processed.result
-        folder = write_outputs(processed, out_dir, settings)
-        record_outputs(processed, folder, audit_log, store, run_id)
-        return CallOutcome(
-            path=str(item.path), call_id=result.call_id, status="done", reason=reason, audio_s=result.source.duration_s,
-            elapsed_s=time.perf_counter() - started, words=sum(len(t.words) or len(t.text.split()) for t in result.turns),
-            timings_s=dict(result.pipeline.timings_s), flags=list(result.flags),
-        )
+        return process_one(item, out_dir, settings, models, force=force, audit_log=audit_log, store=store,
+                           run_id=run_id)
     except (ModelUnavailableError, ConfigError):
         raise
     except InputError as e:

@@ -1,0 +1,523 @@
+"""The nightly batch as a Prefect 3 flow: one `process_call` task per recording.
+
+The flow is thin: discovery, the stages and the atomic write are the pipeline's plain functions
+(`flows.sources.find_inputs`, `pipeline.run.process_input`, `pipeline.run.write_outputs`); this
+module adds what Prefect is for: fan-out over a task runner, retries with backoff for transient
+faults, a cache keyed by (input sha256, configuration hash, model versions), a concurrency
+limit around transcription, and the run report as an artifact.
+
+    nightly_batch(source, since=None, out="out", config=None, ...)
+      find_inputs(source, since)                     directory | glob | manifest CSV
+      process_call.submit(...) per input             ThreadPoolTaskRunner(max_workers)
+        cache hit (same bytes, config, models)  ->   "Cached": reported as skipped
+        result already in out/ (no cache record) ->  skipped; only detect/score changed -> re-assessed
+        InputError                              ->   quarantined, no retry, batch goes on
+        OSError / database connection error     ->   retried with exponential backoff
+        ModelUnavailableError / ConfigError     ->   the batch fails after its report is written
+      out/run-report.json + Prefect artifacts
+    with shard_deployment: the inputs are split over flow runs of `process_shard` (a deployment
+    in a work pool), which workers on any host pick up; each runs the same `process_call` tasks.
+
+Models are loaded once per worker process: `_worker_models` keeps one `Models` per
+configuration hash in this module (per-process state, on purpose; the stages never import it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import TaskRunContext
+from prefect.futures import wait
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+import pipeline
+from flows.quarantine import write_quarantine_record
+from flows.report import build_report, report_markdown, report_table, write_report
+from flows.sources import find_inputs
+from pipeline.config import config_hash
+from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
+from pipeline.ingest import InputItem, discover_inputs
+from pipeline.models import load_manifest
+from pipeline.run import CallOutcome, Models, open_run_store, process_one
+from pipeline.settings import Settings, load_settings, stage_hash
+
+__all__ = [
+    "TRANSCRIBE_LIMIT",
+    "CACHE_DIR",
+    "nightly_batch",
+    "process_shard",
+    "process_call",
+    "run_nightly",
+    "is_transient",
+    "call_cache_key",
+    "settings_fingerprint",
+    "load_run_settings",
+]
+
+log = logging.getLogger(__name__)
+
+# The Prefect global concurrency limit a deployment names to share GPUs across workers and hosts:
+# `prefect gcl create callqa-transcribe --limit <number of GPUs>`.
+TRANSCRIBE_LIMIT = "callqa-transcribe"
+# Task cache records live inside the output folder: deleting out/ also forgets what was done.
+CACHE_DIR = ".callqa/cache"
+SHARD_DIR = ".callqa/shards"
+FATAL = (ModelUnavailableError, ConfigError)
+
+
+# --- retry classification -------------------------------------------------------------------
+
+def _database_transient(exc: BaseException) -> bool:
+    try:
+        from sqlalchemy import exc as sa_exc
+    except ImportError:  # pragma: no cover - sqlalchemy is a dependency
+        return False
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    """True when a failure may go away on retry: I/O and database connection errors.
+
+    Bad input, configuration and model errors never do, whatever caused them; a `StageError` is
+    transient when what it was raised from is.
+
+    Args:
+        exc: the exception a task raised.
+
+    Returns:
+        Whether `process_call` should retry.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (InputError, ConfigError, ModelUnavailableError)):
+            return False
+        if isinstance(exc, OSError) or _database_transient(exc):  # OSError covers ConnectionError, TimeoutError
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _retry_transient(task, task_run, state) -> bool:
+    """Prefect's retry_condition_fn: the failed state's data is the exception."""
+    data = state.data
+    return isinstance(data, BaseException) and is_transient(data)
+
+
+# --- per-process state: settings, models, the transcription guard ---------------------------
+
+_LOCK = threading.Lock()
+_SETTINGS: dict[str, Settings] = {}  # fingerprint -> settings
+_MODELS: dict[tuple[str, bool], Models] = {}
+_SEMAPHORES: dict[int, threading.BoundedSemaphore] = {}
+_STORES: dict[str, Any] = {}
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """Hash of everything a call's result depends on besides its input: every stage's settings
+    (site files included) and the model manifest (names, versions, file hashes)."""
+    manifest = load_manifest(settings.core.models)
+    manifest_hash = hashlib.sha256(manifest.model_dump_json().encode()).hexdigest()
+    return hashlib.sha256(f"{config_hash(settings)}:{manifest_hash}".encode()).hexdigest()
+
+
+def load_run_settings(config: str | None) -> tuple[Settings, str]:
+    """Load the settings of a run and remember them in this process under their fingerprint.
+
+    Raises:
+        ConfigError, ModelUnavailableError: a configuration file or the manifest is bad.
+    """
+    settings = load_settings(Path(config) if config else None)
+    fingerprint = settings_fingerprint(settings)
+    with _LOCK:
+        _SETTINGS.setdefault(fingerprint, settings)
+    return settings, fingerprint
+
+
+def _worker_settings(config: str | None, fingerprint: str) -> Settings:
+    # The flow loaded these settings; a worker in another process loads them once per run.
+    with _LOCK:
+        settings = _SETTINGS.get(fingerprint)
+    if settings is None:
+        settings, found = load_run_settings(config)
+        if found != fingerprint:
+            log.warning("configuration changed since the flow started; using the files as they are now")
+    return settings
+
+
+def _worker_models(settings: Settings, dev_key: bool) -> Models:
+    key = (config_hash(settings), dev_key)
+    with _LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = Models(settings, allow_dev_key=dev_key)
+        return _MODELS[key]
+
+
+def _worker_store(settings: Settings, out_dir: Path):
+    """The results index for this process: one engine (and one migration check) per database."""
+    key = settings.core.output.database_url or os.environ.get("CALLQA_DATABASE_URL") or str(out_dir.resolve())
+    with _LOCK:
+        store = _STORES.get(key)
+    if store is None:
+        store = open_run_store(settings, out_dir)
+        with _LOCK:
+            store = _STORES.setdefault(key, store)
+    return store
+
+
+@contextmanager
+def _transcribe_guard(slots: int, limit_name: str | None) -> Iterator[None]:
+    """Held around transcription only: `slots` at a time in this process, and one slot of the
+    Prefect global concurrency limit `limit_name` (shared by every worker) when one is named."""
+    with _LOCK:
+        semaphore = _SEMAPHORES.setdefault(slots, threading.BoundedSemaphore(slots))
+    with semaphore:
+        if limit_name:
+            from prefect.concurrency.sync import concurrency
+
+            with concurrency(limit_name, occupy=1):
+                yield
+        else:
+            yield
+
+
+# --- the task --------------------------------------------------------------------------------
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def call_cache_key(path: str, sidecar: str | None, fingerprint: str) -> str | None:
+    """The cache key of one call: sha256 of the input and its sidecar + `settings_fingerprint`.
+
+    Returns:
+        The key, or None when the input cannot be read (the task then runs and reports why).
+    """
+    try:
+        parts = [_sha256_file(Path(path)), _sha256_file(Path(sidecar)) if sidecar else "-", fingerprint]
+    except OSError:
+        return None
+    return "callqa-call-" + hashlib.sha256(":".join(parts).encode()).hexdigest()
+
+
+def _cache_key_fn(context: TaskRunContext, inputs: dict[str, Any]) -> str | None:
+    return call_cache_key(inputs["path"], inputs.get("sidecar"), inputs["fingerprint"])
+
+
+@task(
+    name="process_call",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),  # 2, 4, 8 s
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_retry_transient,
+    cache_key_fn=_cache_key_fn,
+    persist_result=True,
+    result_serializer="json",
+    task_run_name="process_call-{name}",
+)
+def process_call(
+    path: str,
+    kind: str,
+    sidecar: str | None,
+    out: str,
+    fingerprint: str,
+    config: str | None = None,
+    name: str = "",
+    run_id: str | None = None,
+    force: bool = False,
+    transcribe_slots: int = 1,
+    transcribe_limit: str | None = None,
+    dev_key: bool = False,
+) -> dict[str, Any]:
+    """Run every stage on one input, write out/<call_id>/ atomically, log its redaction, index it.
+
+    A call whose finished result is already in out/ for the same bytes and settings is skipped;
+    one whose detection or scoring settings changed is re-assessed from its redacted turns
+    (`pipeline.run.assess`), without transcribing or redacting it again.
+
+    Args:
+        path: the input file.
+        kind: "audio", "transcript" or "unsupported" (from discovery).
+        sidecar: the audio's metadata sidecar, if any.
+        out: the output folder.
+        fingerprint: `settings_fingerprint` of the run's settings (part of the cache key).
+        config: a site configuration file, or None for the packaged defaults.
+        name: the file's name, for the task run's name in the UI.
+        run_id: the results store's run id (from the flow), or None for no index row.
+        force: process again even when out/ holds the result.
+        transcribe_slots: transcriptions at once in this worker process.
+        transcribe_limit: a Prefect global concurrency limit to hold during transcription.
+        dev_key: allow the public development redaction key when CALLQA_REDACTION_KEY is unset.
+
+    Returns:
+        The call's `CallOutcome` as a dict (status "done", or "skipped" when out/ had it).
+
+    Raises:
+        InputError: bad input; recorded under out/quarantine/ before it is raised (no retry).
+        StageError, OSError, database errors: retried when transient (see `is_transient`).
+        ModelUnavailableError, ConfigError: fatal for the batch.
+    """
+    item = InputItem(Path(path), kind, Path(sidecar) if sidecar else None)  # type: ignore[arg-type]
+    out_dir = Path(out)
+    settings = _worker_settings(config, fingerprint)
+    models = _worker_models(settings, dev_key)
+    try:
+        outcome = process_one(item, out_dir, settings, models, force=force, store=_worker_store(settings, out_dir),
+                              run_id=run_id, transcribe_guard=_transcribe_guard(transcribe_slots, transcribe_limit))
+    except InputError as e:
+        write_quarantine_record(item.path, e.reason, str(e), out_dir)
+        raise
+    return outcome.model_dump()
+
+
+def _failure(path: str, exc: BaseException | None) -> dict[str, Any]:
+    if isinstance(exc, InputError):
+        reason, message = exc.reason, str(exc)
+    elif isinstance(exc, CallqaError):
+        reason, message = "stage_error", str(exc)
+    else:
+        # Only the type: a library's message may quote the data.
+        name = type(exc).__name__ if exc is not None else "unknown"
+        reason, message = "internal_error", f"internal error ({name}); see the task run's log"
+    return CallOutcome(path=path, status="failed", reason=reason, message=message).model_dump()
+
+
+# --- the flow --------------------------------------------------------------------------------
+
+def _run_items(items: list[InputItem], *, out: str, fingerprint: str, config: str | None, run_id: str | None,
+               force: bool, transcribe_slots: int, transcribe_limit: str | None,
+               dev_key: bool) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Submit one `process_call` per input to the flow's task runner; (outcomes, first fatal error)."""
+    out_dir = Path(out)
+
+    def submit(item: InputItem, refresh: bool):
+        task_ = process_call.with_options(result_storage=(out_dir / CACHE_DIR).resolve(), refresh_cache=refresh)
+        return task_.submit(
+            str(item.path), item.kind, str(item.sidecar) if item.sidecar else None, out, fingerprint, config,
+            name=item.path.name, run_id=run_id, force=force, transcribe_slots=transcribe_slots,
+            transcribe_limit=transcribe_limit, dev_key=dev_key,
+        )
+
+    futures = [submit(item, force) for item in items]
+    wait(futures)
+    # A cache hit whose output folder has gone (deleted by hand, or out/ restored from a backup
+    # without it) is processed again: the cache must never hide a missing result.
+    redo = [i for i, f in enumerate(futures) if f.state.name == "Cached" and not _has_result(out_dir, f.state.result())]
+    for i in redo:
+        futures[i] = submit(items[i], True)
+    wait([futures[i] for i in redo])
+
+    outcomes: list[dict[str, Any]] = []
+    fatal: BaseException | None = None
+    for item, future in zip(items, futures):
+        state = future.state
+        if state.is_completed():
+            outcome = dict(state.result())
+            if state.name == "Cached" or outcome["status"] == "skipped":
+                outcome.update(status="skipped", reason="already_done", elapsed_s=0.0, timings_s={})
+            outcomes.append(outcome)
+            continue
+        exc = state.result(raise_on_failure=False)
+        exc = exc if isinstance(exc, BaseException) else None
+        if isinstance(exc, FATAL) and fatal is None:
+            fatal = exc
+        outcomes.append(_failure(str(item.path), exc))
+    return outcomes, fatal
+
+
+def _has_result(out_dir: Path, outcome: dict[str, Any]) -> bool:
+    call_id = outcome.get("call_id")
+    return bool(call_id) and (out_dir / call_id / "result.json").is_file()
+
+
+def _run_shards(items: list[InputItem], deployment: str, shards: int,
+                options: dict[str, Any]) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Split the inputs into `shards` flow runs of the `process_shard` deployment, which any
+    worker of its pool picks up, and gather their outcomes (from out/.callqa/shards/)."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    logger = get_run_logger()
+    groups = [items[i::shards] for i in range(shards) if items[i::shards]]
+    # Workers run elsewhere (another host, another working directory): paths go absolute.
+    params = {k: v for k, v in options.items() if k != "fingerprint"}
+    params["out"] = str(Path(options["out"]).resolve())
+    params["config"] = str(Path(options["config"]).resolve()) if options["config"] else None
+    runs = [
+        run_deployment(deployment, parameters={"paths": [str(it.path.resolve()) for it in group], **params},
+                       timeout=0, as_subflow=True)
+        for group in groups
+    ]
+    logger.info("%d shard runs of %s", len(runs), deployment)
+    pending = {run.id for run in runs}
+    with get_client(sync_client=True) as client:
+        while pending:
+            time.sleep(2)
+            pending = {rid for rid in pending if not client.read_flow_run(rid).state.is_final()}
+    outcomes: list[dict[str, Any]] = []
+    fatal: BaseException | None = None
+    shard_dir = Path(params["out"]) / SHARD_DIR
+    for run, group in zip(runs, groups):
+        record = shard_dir / f"{run.id}.json"
+        if record.is_file():
+            outcomes += json.loads(record.read_text(encoding="utf-8"))["outcomes"]
+            continue
+        # The shard run crashed before recording anything: its calls are reported, not lost.
+        outcomes += [CallOutcome(path=str(it.path), status="failed", reason="shard_failed",
+                                 message=f"shard flow run {run.id} ended without a record; run the batch again").model_dump()
+                     for it in group]
+    return outcomes, fatal
+
+
+@flow(name="callqa-shard", task_runner=ThreadPoolTaskRunner(), log_prints=False)
+def process_shard(
+    paths: list[str],
+    out: str = "out",
+    config: str | None = None,
+    run_id: str | None = None,
+    force: bool = False,
+    transcribe_slots: int = 1,
+    transcribe_limit: str | None = None,
+    dev_key: bool = False,
+) -> list[dict[str, Any]]:
+    """One worker's share of a batch: `process_call` for each of `paths`; the outcomes are
+    written to out/.callqa/shards/<flow run id>.json for the parent `nightly_batch`.
+
+    Raises:
+        ModelUnavailableError, ConfigError: fatal, after the outcomes are recorded.
+    """
+    from prefect.runtime import flow_run
+
+    _, fingerprint = load_run_settings(config)
+    items = discover_inputs([Path(p) for p in paths])
+    outcomes, fatal = _run_items(items, out=out, fingerprint=fingerprint, config=config, run_id=run_id, force=force,
+                                 transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit,
+                                 dev_key=dev_key)
+    shard_dir = Path(out) / SHARD_DIR
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    tmp = shard_dir / f".{flow_run.id}.json.tmp"
+    tmp.write_text(json.dumps({"flow_run_id": str(flow_run.id), "outcomes": outcomes}), encoding="utf-8")
+    tmp.replace(shard_dir / f"{flow_run.id}.json")
+    if fatal is not None:
+        raise fatal
+    return outcomes
+
+
+@flow(name="callqa-nightly", task_runner=ThreadPoolTaskRunner(), log_prints=False)
+def nightly_batch(
+    source: str,
+    since: datetime | None = None,
+    out: str = "out",
+    config: str | None = None,
+    transcribe_slots: int = 1,
+    transcribe_limit: str | None = None,
+    force: bool = False,
+    dev_key: bool = False,
+    shard_deployment: str | None = None,
+    shards: int = 2,
+) -> dict[str, Any]:
+    """Process the day's recordings: one `process_call` per input, a report at the end.
+
+    Args:
+        source: a directory, a glob, or a manifest CSV with a `path` column.
+        since: only files modified at or after this time.
+        out: the output folder (out/<call_id>/, out/quarantine/, out/run-report.json).
+        config: a site configuration file.
+        transcribe_slots: transcriptions at once per worker process (1 per GPU).
+        transcribe_limit: a Prefect global concurrency limit shared by every worker (e.g.
+            "callqa-transcribe"); None on a single machine.
+        force: ignore the cache and process every input again.
+        dev_key: allow the public development redaction key (tests, demos).
+        shard_deployment: spread the inputs over this many flow runs of a `process_shard`
+            deployment (e.g. "callqa-shard/shard"), which the pool's workers on any host pick up;
+            None processes them here, on this flow run's task runner.
+        shards: how many shard runs (usually the number of workers).
+
+    Returns:
+        The run report (also written to out/run-report.json and published as artifacts).
+
+    Raises:
+        ModelUnavailableError, ConfigError: no model or configuration to run with; raised after
+            the report is written.
+    """
+    logger = get_run_logger()
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
+    out_dir = Path(out)
+    # Loaded here, so a bad configuration or a missing redaction key stops the batch before any task.
+    settings, fingerprint = load_run_settings(config)
+    _worker_models(settings, dev_key).redaction_key
+    store = _worker_store(settings, out_dir)
+    run_id = store.record_run(pipeline_version=pipeline.__version__, config_hash=stage_hash(settings, "score"))
+    items = find_inputs(source, since)
+    logger.info("%d inputs from %s", len(items), source)
+    options = dict(out=out, fingerprint=fingerprint, config=config, run_id=run_id, force=force,
+                   transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit, dev_key=dev_key)
+    if shard_deployment:
+        outcomes, fatal = _run_shards(items, shard_deployment, shards, options)
+    else:
+        outcomes, fatal = _run_items(items, **options)
+    failed = sum(o["status"] == "failed" for o in outcomes)
+    store.finish_run(run_id, status="partial" if failed else "done", n_calls=len(outcomes), n_failed=failed)
+    report = build_report(
+        outcomes, elapsed_s=time.perf_counter() - started, out_dir=str(out_dir), source=source,
+        extra={"run_id": run_id, "started_at": started_at.isoformat(timespec="seconds"),
+               "since": since.isoformat() if since else None},
+    )
+    path = write_report(report, out_dir)
+    create_markdown_artifact(key="callqa-nightly-report", markdown=report_markdown(report),
+                             description="callqa nightly batch: counts, failures, time per stage")
+    create_table_artifact(key="callqa-nightly-calls", table=report_table(report),
+                          description="callqa nightly batch: one row per input")
+    c = report["counts"]
+    logger.info("done %d, skipped %d, failed %d; report %s", c["done"], c["skipped"], c["failed"], path)
+    if fatal is not None:
+        raise fatal
+    return report
+
+
+def run_nightly(
+    source: str,
+    *,
+    since: datetime | None = None,
+    out: str = "out",
+    config: str | None = None,
+    workers: int = 2,
+    transcribe_slots: int = 1,
+    transcribe_limit: str | None = None,
+    force: bool = False,
+    dev_key: bool = False,
+) -> dict[str, Any]:
+    """Run `nightly_batch` in this process with `workers` task threads.
+
+    Returns:
+        The run report.
+    """
+    runner = nightly_batch.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    return runner(source=source, since=since, out=out, config=config, transcribe_slots=transcribe_slots,
+                  transcribe_limit=transcribe_limit, force=force, dev_key=dev_key)

@@ -1,0 +1,53 @@
+"""Quarantine records: which input was bad and why, as JSON under out/quarantine/ (never its content)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+__all__ = ["quarantine_dir", "write_quarantine_record"]
+
+
+def quarantine_dir(out_dir: Path) -> Path:
+    return out_dir / "quarantine"
+
+
+def write_quarantine_record(path: Path, reason: str, message: str, out_dir: Path) -> Path:
+    """Record a bad input in out/quarantine/<name>.<hash of its path>.json, atomically.
+
+    The input itself stays where it is: operations move or fix it; a record holds only its name,
+    its path, the reason code and the message (which names files and reasons, not content).
+
+    Args:
+        path: the bad input.
+        reason: InputError.reason (e.g. "corrupt", "not_audio").
+        message: InputError's message.
+        out_dir: the batch's output folder.
+
+    Returns:
+        The record's path. A re-run overwrites the same record: one per input, no duplicates.
+    """
+    folder = quarantine_dir(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:10]
+    target = folder / f"{path.name}.{tag}.json"
+    record = {
+        "file": path.name,
+        "path": str(path),
+        "reason": reason,
+        "message": message,
+        "quarantined_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=".q.", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=2)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

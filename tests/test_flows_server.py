@@ -1,0 +1,150 @@
+"""At scale: a real Prefect server on PostgreSQL, two process workers, one batch split between them.
+
+Every call must be processed exactly once (one completed, uncached `process_call` task run per
+input across both workers) and each worker must have run a share. Needs the PostgreSQL at
+127.0.0.1:5432 (trust auth, as the store tests use); skipped without it unless
+CALLQA_REQUIRE_POSTGRES=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests._flows_support import AUDIO_CALL, TRANSCRIPT_CALL, SAMPLES, call_dirs, make_batch, offline_env, read_json
+
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("CALLQA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POOL = "callqa-test-pool"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _prefect_database():
+    """A fresh PostgreSQL database for the Prefect server, dropped afterwards."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        if os.environ.get("CALLQA_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN}: {e}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}")
+    name = f"callqa_prefect_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            info = admin.info
+            yield f"postgresql+asyncpg://{info.user}@{info.host}:{info.port}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _wait_healthy(api: str, proc: subprocess.Popen, timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "prefect server exited"
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError("prefect server did not become healthy")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_two_workers_on_a_postgres_backed_server_process_each_call_exactly_once(tmp_path):
+    import httpx
+
+    inputs = tmp_path / "in"
+    make_batch(inputs, corrupt=False)
+    for suffix in (".flac", ".json"):
+        (inputs / f"sample-003{suffix}").write_bytes((SAMPLES / f"sample-003{suffix}").read_bytes())
+    out = tmp_path / "out"
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, **offline_env(tmp_path / "prefect-home"), "PREFECT_API_URL": api,
+           "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_LOGGING_LEVEL": "INFO"}
+    procs: list[subprocess.Popen] = []
+    logs = {name: tmp_path / f"{name}.log" for name in ("server", "worker-a", "worker-b")}
+    with _prefect_database() as db_url:
+        try:
+            server_env = {**env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": db_url, "PREFECT_SERVER_UI_ENABLED": "false"}
+            server_env.pop("PREFECT_API_URL")
+            server = subprocess.Popen(
+                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                env=server_env, stdout=logs["server"].open("w"), stderr=subprocess.STDOUT, cwd=tmp_path)
+            procs.append(server)
+            _wait_healthy(api, server, timeout=180)
+
+            deploy = ("from flows.nightly import process_shard\n"
+                      f"process_shard.from_source(source={str(REPO)!r}, entrypoint='flows/nightly.py:process_shard')"
+                      f".deploy(name='shard', work_pool_name={POOL!r}, print_next_steps=False)\n")
+            subprocess.run([sys.executable, "-m", "prefect", "work-pool", "create", POOL, "--type", "process"],
+                           env=env, check=True, capture_output=True, timeout=120)
+            subprocess.run([sys.executable, "-c", deploy], env=env, check=True, capture_output=True, timeout=180,
+                           cwd=REPO)
+            for name in ("worker-a", "worker-b"):
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--limit", "1", "--name", name],
+                    env=env, stdout=logs[name].open("w"), stderr=subprocess.STDOUT, cwd=tmp_path))
+
+            parent = ("import json\nfrom flows.nightly import nightly_batch\n"
+                      f"r = nightly_batch(source={str(inputs)!r}, out={str(out)!r}, "
+                      "shard_deployment='callqa-shard/shard', shards=2)\n"
+                      "print('REPORT=' + json.dumps(r))\n")
+            run = subprocess.run([sys.executable, "-c", parent], env=env, capture_output=True, text=True,
+                                 timeout=480, cwd=tmp_path)
+            assert run.returncode == 0, run.stderr[-3000:]
+            report = json.loads(run.stdout.split("REPORT=", 1)[1])
+
+            with httpx.Client(base_url=api, timeout=30) as client:
+                task_runs = client.post("/task_runs/filter", json={"limit": 200}).json()
+                flow_runs = client.post("/flow_runs/filter", json={"limit": 200}).json()
+        finally:
+            for proc in reversed(procs):
+                _stop(proc)
+
+    assert report["counts"] == {"done": 3, "skipped": 0, "failed": 0, "total": 3}
+    assert [p.name for p in call_dirs(out)] == ["sample-003", AUDIO_CALL, TRANSCRIPT_CALL]
+    for folder in call_dirs(out):
+        assert read_json(folder / "result.json")["call_id"] == folder.name
+    # Exactly once: one completed, uncached process_call run per input, over the whole server.
+    processed = [t["name"] for t in task_runs
+                 if t["name"].startswith("process_call-") and t["state"]["type"] == "COMPLETED"
+                 and t["state"]["name"] != "Cached"]
+    assert sorted(processed) == sorted(f"process_call-{n}" for n in
+                                       ("sample-003.flac", f"{AUDIO_CALL}.flac", f"{TRANSCRIPT_CALL}.transcript.json"))
+    # Each worker ran one shard. (Both may try to claim the same run; the server aborts the
+    # second claim, which is why a run's log line "View at .../flow-run/<id>" is what counts.)
+    shard_ids = {f["id"] for f in flow_runs if f.get("deployment_id") and f["state"]["type"] == "COMPLETED"}
+    assert len(shard_ids) == 2
+    ran = {name: {i for i in shard_ids if f"flow-run/{i}" in logs[name].read_text()} for name in ("worker-a", "worker-b")}
+    assert len(ran["worker-a"]) == 1 and len(ran["worker-b"]) == 1 and ran["worker-a"] | ran["worker-b"] == shard_ids
