@@ -69,9 +69,7 @@ class Models:
     @property
     def diariser(self):
         from pipeline.diarise import load_diariser
-        from pipeline.torch_compat import import_torchaudio
 
-        import_torchaudio()
         return self._get("diariser", lambda: load_diariser(self.settings.diarise))
 
     @property

@@ -101,8 +101,11 @@ class RefineOptions(Options):
 
     enabled: bool = Field(True, description="Re-check each sentence's speaker against the speakers' voices.")
     min_unit_s: float = Field(0.8, gt=0, description="Shorter stretches are too short to embed reliably.")
-    margin: float = Field(0.05, ge=0, description="Cosine-similarity lead another speaker needs to take a stretch.")
-    iterations: int = Field(5, ge=1, le=50)
+    margin: float = Field(0.1, ge=0, description="Cosine-similarity lead another speaker needs to take a stretch.")
+    iterations: int = Field(1, ge=1, le=50, description="Centroid updates; 1 = compare with pyannote's speakers as found.")
+    max_loss: float = Field(
+        0.4, gt=0, le=1, description="If a speaker would lose more than this share of its speech, the refinement is dropped."
+    )
     min_speaker_s: float = Field(4.0, ge=0, description="A speaker needs this much speech to act as a centroid.")
     pause_split_s: float | None = Field(None, gt=0, description="Also cut stretches at pauses this long; null: sentences only.")
 

@@ -83,6 +83,13 @@ def refine_labels(tokens: Sequence[Token], embed: Embed, options: RefineOptions)
                 changed = True
         if not changed:
             break
+    # Guard against collapse: a refinement that takes most of one speaker's speech away is the
+    # centroids drifting, not a correction; keep pyannote's labels then.
+    for label in {l for l in original if l is not None}:
+        before = durations[[i for i, l in enumerate(original) if l == label]].sum()
+        after = durations[[i for i, l in enumerate(labels) if l == label]].sum()
+        if before > 0 and after < (1.0 - options.max_loss) * before:
+            return tokens, 0
     out = list(tokens)
     for (a, b), label in zip(ranges, labels):
         for k in range(a, b):
