@@ -237,7 +237,8 @@ def eval_(
     out.print(table)
     ev = o["events_call_level"]
     out.print(f"transcription RTF {pct(o['rtf_transcribe'])} (seconds of processing per second of audio)")
-    out.print(f"role-attributed word accuracy {pct(o['role_word_accuracy'])}, overlap recall {pct(o['overlap_recall'])}, "
+    out.print(f"role-attributed word accuracy {pct(o['role_word_accuracy'])}, DER {pct(o['der_mean'])} "
+              f"(0.25 s collar), overlap recall {pct(o['overlap_recall'])}, "
               f"PII recall through audio {pct(o['pii_recall'])}")
     out.print(f"events (call level): precision {pct(ev['precision'])} recall {pct(ev['recall'])} F1 {pct(ev['f1'])}")
     if o["timing"]:

@@ -46,6 +46,7 @@ class CallEval(BaseModel):
     kinds_true: list[str] = Field(description="Event kinds the script labels.")
     kinds_found: list[str] = Field(description="Event kinds detected.")
     pii: tuple[int, int] = Field(description="(PII values with nothing identifying left in the redacted text, values).")
+    der: float | None = Field(None, description="Diarisation error rate (pyannote.metrics, 0.25 s collar).")
 
     @property
     def rtf(self) -> float:
@@ -97,6 +98,8 @@ class EvalReport(BaseModel):
                 "rtf": round(sum(c.processing_s for c in self.calls) / audio, 4) if audio else None,
                 "rtf_transcribe": round(sum(c.transcribe_s for c in self.calls) / audio, 4) if audio else None,
                 "role_word_accuracy": ratio("role_words"),
+                "der_mean": (round(sum(c.der for c in self.calls if c.der is not None)
+                                   / max(1, sum(c.der is not None for c in self.calls)), 4)),
                 "overlap_recall": ratio("overlaps"),
                 "pii_recall": ratio("pii"),
                 "events_call_level": self.event_scores(),
@@ -184,15 +187,17 @@ def evaluate_scripts(
     models = models or Models(settings)
     models.whisper  # load before timing the first call
     from pipeline.detect.evaluate import score_timing
-    from pipeline.diarise.evaluate import overlap_recall, role_word_accuracy
+    from pipeline.diarise.evaluate import diarisation_error_rate, overlap_recall, role_word_accuracy
     from pipeline.redact.evaluate import value_leaks
 
     calls: list[CallEval] = []
     truths, metrics = {}, {}
     for script, truth, item in synthesised_inputs(scripts_dir, work_dir, layout, hook):
         started = time.perf_counter()
-        result = process_input(item, settings, models).result
+        processed = process_input(item, settings, models)
+        result = processed.result
         elapsed = time.perf_counter() - started
+        der = diarisation_error_rate(truth, processed.diarisation)["der"] if processed.diarisation else None
         accuracy, n_words = role_word_accuracy(truth, result.turns)
         redacted_text = " ".join(t.text for t in result.turns)
         values = [(p.text, p.type) for t in script.turns for p in t.pii]
@@ -207,6 +212,7 @@ def evaluate_scripts(
             kinds_true=sorted({k for t in script.turns for k in t.labels}),
             kinds_found=sorted({e.kind for e in result.events}),
             pii=(sum(not value_leaks(v, kind, redacted_text) for v, kind in values), len(values)),
+            der=der,
             **transcript_wer(script, result),
         ))
         if hook:

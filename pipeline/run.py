@@ -101,6 +101,7 @@ class Processed:
     redacted_audio: np.ndarray | None = None
     text_redaction: Any = None  # pipeline.redact.TextRedaction, for the audit log
     audio_redaction: Any = None  # pipeline.redact.AudioRedaction
+    diarisation: Any = None  # pipeline.diarise.Diarisation (speaker timeline, for evaluation)
 
 
 class CallOutcome(BaseModel):
@@ -234,7 +235,7 @@ def process_input(
             reason="unsupported_format",
         )
     key = models.redaction_key  # fail before any work when there is no key
-    recording = None
+    recording = diarisation = None
     model_refs = []
     if item.kind == "transcript":
         transcript_input, source = _timed(timings, "ingest", read_transcript_input, item.path)
@@ -310,6 +311,7 @@ def process_input(
         redacted_audio=audio_red.audio if audio_red is not None else None,
         text_redaction=text_red,
         audio_redaction=audio_red,
+        diarisation=diarisation,
     )
 
 

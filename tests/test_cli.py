@@ -84,3 +84,24 @@ def test_rerun_skips_finished_calls(sample_run):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["counts"]["skipped"] == len(summary["calls"]) and summary["counts"]["done"] == 0
+
+
+@pytest.mark.slow
+def test_sample_scorecards_cite_evidence_and_fail_on_compliance(sample_run):
+    _, out, _ = sample_run
+    for folder in out.iterdir():
+        path = folder / "result.json"
+        if not path.is_file() or folder.name == "silent-001":
+            continue
+        card = json.loads(path.read_text())["scorecard"]
+        assert card is not None, folder.name
+        for item in card["items"]:
+            if item["suggestion"] in ("yes", "partial"):
+                assert item["evidence"], (folder.name, item["id"])  # no evidence, no positive suggestion
+        assert (folder / "scorecard.html").is_file()
+    # sample-004 discusses the account before ID&V and gives no recording notice
+    failing = json.loads((out / "sample-004" / "result.json").read_text())
+    assert failing["scorecard"]["critical_failed"] is True
+    assert "critical_failed" in failing["flags"]
+    model = json.loads((out / "sample-001" / "result.json").read_text())
+    assert model["scorecard"]["critical_failed"] is False
