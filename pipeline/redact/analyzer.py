@@ -122,10 +122,11 @@ def _cached_analyzer(options_json: str, models_json: str) -> AnalyzerEngine:
     )
     nlp_engine.load()
     # Presidio's DEBUG lines quote the analysed text's context words: personal data. Pin its
-    # loggers at INFO so that turning on DEBUG for the run never writes a value to a log.
+    # loggers at WARNING so that turning on DEBUG for the run never writes a value to a log
+    # (its INFO lines only list recognisers, once per load: noise in a nightly log).
     for name in ("presidio-analyzer", "presidio-anonymizer"):
-        if logging.getLogger(name).level < logging.INFO:
-            logging.getLogger(name).setLevel(logging.INFO)
+        if logging.getLogger(name).level < logging.WARNING:
+            logging.getLogger(name).setLevel(logging.WARNING)
     rec.offline_extractor()  # build the public-suffix snapshot now, not inside the first call
     return AnalyzerEngine(
         registry=build_registry(options), nlp_engine=nlp_engine, supported_languages=["en"]
