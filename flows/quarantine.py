@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+
+from flows.report import write_json_atomic
 
 __all__ = ["quarantine_dir", "write_quarantine_record"]
 
@@ -42,12 +41,4 @@ def write_quarantine_record(path: Path, reason: str, message: str, out_dir: Path
         "message": message,
         "quarantined_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    fd, tmp = tempfile.mkstemp(prefix=".q.", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=2)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_json_atomic(record, target)

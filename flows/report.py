@@ -108,16 +108,20 @@ def report_table(report: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def write_report(report: dict[str, Any], out_dir: Path) -> Path:
-    """Write out/run-report.json atomically and return its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / REPORT_FILE
-    fd, tmp = tempfile.mkstemp(prefix=".run-report.", suffix=".json", dir=out_dir)
+def write_json_atomic(data: Any, target: Path) -> Path:
+    """Write JSON to `target` through a temporary file and a rename (readers never see half a file)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".json", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
+            json.dump(data, f, indent=2)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> Path:
+    """Write out/run-report.json atomically and return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return write_json_atomic(report, out_dir / REPORT_FILE)

@@ -7,17 +7,16 @@ sentences.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
+from pipeline.offline import hub_offline
 from pipeline.detect.options import DetectOptions, Lexicon
 from pipeline.errors import ConfigError, ModelUnavailableError
 from pipeline.schema import ModelRef
@@ -64,23 +63,6 @@ class DetectModels:
         return np.asarray(vectors, dtype=np.float32)
 
 
-@contextlib.contextmanager
-def _offline() -> Iterator[None]:
-    # Scoped, not global: a loader must never reach a model hub, but importing callqa must not
-    # change the caller's environment either.
-    keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: "1" for k in keys})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _resolve(name: str) -> tuple[Path, ModelRef]:
     from pipeline.models import resolve_model
 
@@ -105,7 +87,7 @@ def _load_encoder(name: str, threads: int) -> tuple[Any, ModelRef]:
 
     torch.set_num_threads(threads)
     path, ref = _resolve(name)
-    with _offline():
+    with hub_offline():
         from sentence_transformers import SentenceTransformer
 
         try:

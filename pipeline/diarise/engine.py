@@ -20,7 +20,6 @@ Why it is built this way (pyannote.audio 4.0.7):
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import logging
@@ -36,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.offline import hub_offline
 from pipeline.diarise.assign import SpeakerRegion
 from pipeline.diarise.options import DiariseOptions
 from pipeline.errors import ModelUnavailableError, StageError
@@ -71,22 +71,6 @@ class DiarisationResult:
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
     duration_s: float = 0.0
     features: Any = field(default=None, repr=False)  # CAM++ frame features (C, T') for embed_spans
-
-
-@contextlib.contextmanager
-def _offline():
-    """Hub access off while models load: weights come from local files only."""
-    keys = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(keys)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def pick_device(requested: str) -> str:
@@ -419,7 +403,7 @@ def _resolve(name: str, options: DiariseOptions) -> ResolvedModel:
 @lru_cache(maxsize=4)
 def _load_cached(key: str) -> Diariser:
     options = DiariseOptions.model_validate(json.loads(key))
-    with _offline():
+    with hub_offline():
         import torch
 
         torch.set_num_threads(options.torch_threads)
