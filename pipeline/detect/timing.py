@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.spans import union_length
 from pipeline.detect.options import TimingOptions
 from pipeline.schema import Event, Hold, Metrics, Overtalk, Silence, Turn
 
@@ -79,20 +80,6 @@ def classify_gap_audio(
     return "music", (a + first * frame) / sample_rate, (a + (last + 1) * frame) / sample_rate
 
 
-def _union_length(intervals: list[tuple[float, float]]) -> float:
-    total, current_start, current_end = 0.0, None, None
-    for start, end in sorted(intervals):
-        if current_end is None or start > current_end:
-            if current_end is not None:
-                total += current_end - current_start
-            current_start, current_end = start, end
-        else:
-            current_end = max(current_end, end)
-    if current_end is not None:
-        total += current_end - current_start
-    return total
-
-
 def _overtalk(turns: list[Turn], min_s: float) -> list[Overtalk]:
     order = sorted(turns, key=lambda t: (t.start_s, t.end_s))
     found = []
@@ -156,7 +143,7 @@ def measure(
     call_end = max(t.end_s for t in turns)
     if audio is not None and audio.size:
         call_end = max(call_end, audio.shape[-1] / sample_rate)
-    talk = {sp: _union_length([(t.start_s, t.end_s) for t in turns if t.speaker == sp]) for sp in ("agent", "customer")}
+    talk = {sp: union_length([(t.start_s, t.end_s) for t in turns if t.speaker == sp]) for sp in ("agent", "customer")}
     talk = {sp: v for sp, v in talk.items() if any(t.speaker == sp for t in turns)}
     total_talk = sum(talk.values())
     ratio = {sp: (v / total_talk if total_talk > 0 else 0.0) for sp, v in talk.items()}
@@ -196,7 +183,7 @@ def measure(
         silences=silences,
         overtalk=overtalk,
         overtalk_count=len(overtalk),
-        overtalk_s=_union_length([(o.start_s, o.end_s) for o in overtalk]),
+        overtalk_s=union_length([(o.start_s, o.end_s) for o in overtalk]),
         holds=holds,
         longest_agent_monologue_s=_monologue(turns, options.monologue_merge_gap_s),
         agent_response_latency_s=(sum(latencies) / len(latencies)) if latencies else None,

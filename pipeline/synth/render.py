@@ -33,6 +33,7 @@ import numpy as np
 import soundfile as sf
 from pydantic import Field, ValidationError
 
+from pipeline.spans import union_length
 from pipeline.config import Options
 from pipeline.errors import ConfigError, StageError
 from pipeline.schema import RecordingMetadata, TranscriptInput
@@ -175,20 +176,6 @@ def plan_timeline(
     return Timeline(sample_rate, tuple(starts), tuple(ends), tuple(holds), cursor + int(round(tail_s * sample_rate)))
 
 
-def _union_length(spans: list[tuple[int, int]]) -> int:
-    total, cur_start, cur_end = 0, None, None
-    for s, e in sorted(spans):
-        if cur_end is None or s > cur_end:
-            if cur_end is not None:
-                total += cur_end - cur_start
-            cur_start, cur_end = s, e
-        else:
-            cur_end = max(cur_end, e)
-    if cur_end is not None:
-        total += cur_end - cur_start
-    return total
-
-
 def build_truth(
     script: CallScript,
     timeline: Timeline,
@@ -267,7 +254,7 @@ def build_truth(
         cursor = max(cursor, e)
     agent_starts = [s for (s, _), t in zip(spans, script.turns) if t.speaker == "agent"]
     talk = {
-        party: sec(_union_length([sp for sp, t in zip(spans, script.turns) if t.speaker == party]))
+        party: sec(union_length([sp for sp, t in zip(spans, script.turns) if t.speaker == party]))
         for party in ("agent", "customer")
     }
     return CallTruth(
