@@ -217,6 +217,8 @@ def evaluate_scripts(
         ))
         if hook:
             hook("eval", len(calls), 0)
-    timing = score_timing(truths, metrics).model_dump() if calls else {}
+    timing_options = settings.detect.timing
+    timing = score_timing(truths, metrics, silence_min_s=timing_options.silence_min_s,
+                          overtalk_min_s=timing_options.overtalk_min_s).model_dump() if calls else {}
     return EvalReport(scripts_dir=str(scripts_dir), layout=layout, model=settings.core.transcribe.model,
                       calls=calls, timing=timing)

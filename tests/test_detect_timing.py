@@ -204,3 +204,138 @@ def test_site_lexicon_extends_packaged_one(tmp_path):
 def test_labelled_calls_load():
     calls = load_labelled_calls(DATASETS / "dev_calls")
     assert len(calls) >= 10 and all(c.turns for c in calls)
+
+
+# ------------------------------------------------------------------ timing from the audio's activity
+
+SR = 16000
+
+
+def _tone(seconds: float, level: float = 0.3, freq: float = 440.0) -> np.ndarray:
+    t = np.arange(int(round(seconds * SR))) / SR
+    return (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def _place(audio: np.ndarray, channel: int, start_s: float, clip: np.ndarray) -> None:
+    a = int(round(start_s * SR))
+    audio[channel, a : a + clip.size] += clip
+
+
+def test_activity_islands_find_onsets_to_a_frame_and_bridge_word_gaps():
+    from pipeline.detect.activity import activity_islands
+
+    channel = np.zeros(10 * SR, dtype=np.float32)
+    rng = np.random.default_rng(1)
+    channel += rng.normal(0, 10 ** (-65 / 20), channel.size).astype(np.float32)  # a quiet line hiss
+    channel[int(1.234 * SR) : int(2.0 * SR)] += _tone(0.766)
+    channel[int(2.15 * SR) : int(3.5 * SR)] += _tone(1.35)    # 0.15 s word gap: same island
+    channel[int(6.0 * SR) : int(6.02 * SR)] += _tone(0.02)    # a 20 ms click: dropped
+    channel[int(7.0 * SR) : int(8.5 * SR)] += _tone(1.5)
+    islands = activity_islands(channel, SR, TIMING.model_copy(update={"activity_frame_s": 0.01}))
+    assert len(islands) == 2
+    (s1, e1), (s2, e2) = islands
+    assert s1 == pytest.approx(1.234, abs=0.011) and e1 == pytest.approx(3.5, abs=0.011)
+    assert s2 == pytest.approx(7.0, abs=0.011) and e2 == pytest.approx(8.5, abs=0.011)
+
+
+def test_noise_floor_of_the_channel_raises_the_threshold():
+    from pipeline.detect.activity import activity_islands
+
+    rng = np.random.default_rng(2)
+    hiss = rng.normal(0, 10 ** (-40 / 20), 6 * SR).astype(np.float32)  # above the absolute floor everywhere
+    hiss[2 * SR : 4 * SR] += _tone(2.0)
+    [(start, end)] = activity_islands(hiss, SR, TIMING)
+    assert start == pytest.approx(2.0, abs=0.02) and end == pytest.approx(4.0, abs=0.02)
+
+
+def test_snap_moves_turn_edges_to_activity_only_within_tolerance():
+    from pipeline.detect.activity import snap_turns
+
+    islands = {0: [(1.0, 3.0), (10.0, 40.0)], 1: [(3.4, 6.0)]}  # ch0's second island: speech + hold music
+    turns = [
+        Turn(index=0, speaker="agent", start_s=1.3, end_s=2.7, text="x", channel=0),
+        Turn(index=1, speaker="customer", start_s=3.1, end_s=6.4, text="x", channel=1),
+        Turn(index=2, speaker="agent", start_s=10.2, end_s=12.5, text="x", channel=0),
+    ]
+    snapped = snap_turns(turns, islands, TIMING)
+    assert [(t.start_s, t.end_s) for t in snapped] == [(1.0, 3.0), (3.4, 6.0), (10.0, 12.5)]
+    assert [t.text for t in snapped] == ["x"] * 3 and [t.index for t in snapped] == [0, 1, 2]
+
+
+def test_overtalk_is_where_both_channels_speak_and_the_later_starter_interrupts():
+    from pipeline.detect.timing import overtalk_from_activity
+
+    islands = {
+        0: [(0.5, 4.0), (8.0, 10.0), (20.0, 60.0)],  # agent; 20-60 s: hold music, no agent turn there
+        1: [(3.2, 6.0), (9.9, 12.0), (30.0, 31.0)],  # customer: interrupts at 3.2; 9.9 is a 0.1 s turn-taking overlap
+    }
+    turns = [
+        Turn(index=0, speaker="agent", start_s=0.5, end_s=4.0, text="x", channel=0),
+        Turn(index=1, speaker="customer", start_s=3.2, end_s=6.0, text="x", channel=1),
+        Turn(index=2, speaker="agent", start_s=8.0, end_s=10.0, text="x", channel=0),
+        Turn(index=3, speaker="customer", start_s=9.9, end_s=12.0, text="x", channel=1),
+        Turn(index=4, speaker="agent", start_s=20.0, end_s=21.0, text="x", channel=0),
+        Turn(index=5, speaker="customer", start_s=30.0, end_s=31.0, text="x", channel=1),
+    ]
+    [ot] = overtalk_from_activity(turns, islands, TIMING)
+    assert (ot.start_s, ot.end_s, ot.interrupter, ot.interrupted) == (3.2, 4.0, "customer", "agent")
+    assert ot.duration_s == pytest.approx(0.8)
+
+
+def test_asr_overlap_without_overlapping_audio_is_no_overtalk():
+    # Whisper often lets a word run past the other party's next onset; the signal shows a gap.
+    audio = np.zeros((2, 12 * SR), dtype=np.float32)
+    _place(audio, 0, 1.0, _tone(3.0))
+    _place(audio, 1, 4.4, _tone(3.0, freq=300.0))
+    _place(audio, 0, 7.8, _tone(3.0))
+    asr = [
+        Turn(index=0, speaker="agent", start_s=1.2, end_s=4.7, text="x", channel=0),
+        Turn(index=1, speaker="customer", start_s=4.2, end_s=7.9, text="x", channel=1),
+        Turn(index=2, speaker="agent", start_s=7.6, end_s=10.5, text="x", channel=0),
+    ]
+    assert measure(asr, [], TIMING).overtalk_count == 2  # from word times alone
+    m = measure(asr, [event("call.greeting", 0, 1.2)], TIMING, audio=audio, sample_rate=SR)
+    assert m.overtalk_count == 0
+    assert m.greeting_latency_s == pytest.approx(1.0, abs=0.011)
+    assert m.agent_response_latency_s == pytest.approx(0.4, abs=0.02)
+
+
+def test_audio_timing_of_silence_music_hold_and_overtalk():
+    audio = np.zeros((2, 70 * SR), dtype=np.float32)
+    _place(audio, 0, 2.0, _tone(3.0))                       # agent greets at 2.0
+    _place(audio, 1, 5.5, _tone(3.0, freq=300.0))           # customer 5.5-8.5
+    _place(audio, 0, 8.0, _tone(2.0))                       # agent talks over 8.0-8.5, to 10.0
+    _place(audio, 0, 10.0, _tone(40.0, 0.05, 523.0))        # hold music right after the hold turn, to 50.0
+    _place(audio, 0, 50.4, _tone(3.0))                      # agent returns 50.4-53.4
+    _place(audio, 1, 60.0, _tone(2.0, freq=300.0))          # 6.6 s of dead air, then the customer
+    asr = [
+        Turn(index=0, speaker="agent", start_s=2.3, end_s=4.8, text="x", channel=0),
+        Turn(index=1, speaker="customer", start_s=5.2, end_s=8.9, text="x", channel=1),
+        Turn(index=2, speaker="agent", start_s=8.3, end_s=10.0, text="x", channel=0),
+        Turn(index=3, speaker="agent", start_s=50.7, end_s=53.1, text="x", channel=0),
+        Turn(index=4, speaker="customer", start_s=60.3, end_s=61.7, text="x", channel=1),
+    ]
+    events = [event("call.greeting", 0, 2.3), event("call.hold_request", 2, 8.3), event("call.hold_return", 3, 50.7)]
+    m = measure(asr, events, TIMING, audio=audio, sample_rate=SR)
+    assert m.greeting_latency_s == pytest.approx(2.0, abs=0.011)
+    [ot] = m.overtalk
+    assert (ot.interrupter, ot.start_s, ot.end_s) == ("agent", pytest.approx(8.0, abs=0.011), pytest.approx(8.5, abs=0.011))
+    [hold] = m.holds
+    assert hold.detected_from == ["words", "music"] and hold.permission_asked and hold.return_thanked
+    assert hold.start_s == pytest.approx(10.0, abs=0.06) and hold.end_s == pytest.approx(50.0, abs=0.06)
+    [silence] = m.silences
+    assert (silence.turn_owner, silence.start_s, silence.end_s) == (
+        "customer", pytest.approx(53.4, abs=0.011), pytest.approx(60.0, abs=0.011))
+
+
+def test_mono_audio_refines_edges_and_keeps_turn_overlap_for_overtalk():
+    audio = np.zeros((1, 12 * SR), dtype=np.float32)
+    _place(audio, 0, 1.0, _tone(3.0))
+    _place(audio, 0, 3.5, _tone(3.0, freq=300.0))  # the customer starts 0.5 s before the agent stops
+    asr = [Turn(index=0, speaker="agent", start_s=1.3, end_s=3.6, text="x"),
+           Turn(index=1, speaker="customer", start_s=3.3, end_s=6.2, text="x")]
+    m = measure(asr, [], TIMING, audio=audio, sample_rate=SR)
+    assert m.greeting_latency_s == pytest.approx(1.0, abs=0.011)  # the mix's onset
+    # The overlap cannot be told apart in one channel: the ASR turns' overlap is kept.
+    [ot] = m.overtalk
+    assert ot.interrupter == "customer" and ot.start_s == pytest.approx(3.3)

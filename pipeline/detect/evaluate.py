@@ -42,6 +42,7 @@ __all__ = [
     "score_lass",
     "score_compliance",
     "score_timing",
+    "match_spans",
     "turns_from_truth",
     "evaluate_transcripts",
 ]
@@ -229,9 +230,12 @@ def score_compliance(calls: list[LabelledCall], predictions: dict[str, Detection
 
 
 class TimingScores(_Frozen):
-    mean_abs_error_s: dict[str, float] = Field(description="Metric -> mean absolute error in seconds.")
+    mean_abs_error_s: dict[str, float] = Field(description="Metric -> mean absolute error in seconds (matched spans).")
     max_abs_error_s: dict[str, float]
     count_errors: dict[str, int] = Field(description="Metric -> calls whose count (holds, silences, overtalk) differs.")
+    matched: dict[str, list[int]] = Field(
+        default_factory=dict, description="Metric -> [spans matched, spans in the truth, spans measured], over all calls."
+    )
     calls: int
 
 
@@ -249,7 +253,36 @@ def _spans(items: Any) -> list[tuple[float, float]]:
     return sorted(spans)
 
 
-def score_timing(truths: dict[str, Any], metrics: dict[str, Metrics], *, silence_min_s: float = 5.0) -> TimingScores:
+def match_spans(
+    want: list[tuple[float, float]], got: list[tuple[float, float]], *, within_s: float
+) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Pair truth spans with measured ones, one to one: overlapping or with starts within `within_s`.
+
+    Closest pairs first (by start distance), so one missed or extra span does not shift every
+    later pair the way pairing by position would.
+    """
+    candidates = []
+    for i, (ws, we) in enumerate(want):
+        for j, (gs, ge) in enumerate(got):
+            if min(we, ge) > max(ws, gs) or abs(gs - ws) <= within_s:
+                candidates.append((abs(gs - ws) + abs(ge - we), i, j))
+    used_w, used_g, pairs = set(), set(), []
+    for _, i, j in sorted(candidates):
+        if i not in used_w and j not in used_g:
+            used_w.add(i)
+            used_g.add(j)
+            pairs.append((want[i], got[j]))
+    return sorted(pairs)
+
+
+def score_timing(
+    truths: dict[str, Any],
+    metrics: dict[str, Metrics],
+    *,
+    silence_min_s: float = 5.0,
+    overtalk_min_s: float = 0.0,
+    match_within_s: float = 1.0,
+) -> TimingScores:
     """Timing-metric error against timing truths.
 
     Args:
@@ -258,12 +291,16 @@ def score_timing(truths: dict[str, Any], metrics: dict[str, Metrics], *, silence
             `call_length_s` (pipeline.synth's truth model, or its JSON).
         metrics: call_id -> the measured Metrics.
         silence_min_s: truth silences shorter than this are not expected in the metrics.
+        overtalk_min_s: truth overlaps shorter than this are not expected either.
+        match_within_s: a measured span matches a truth span it overlaps or starts this close to.
 
     Returns:
-        Mean / max absolute errors per metric (matched spans compared start and end) and count errors.
+        Mean / max absolute errors per metric (matched spans compared start, end and duration),
+        how many spans matched, and per metric the number of calls whose count differs.
     """
     errors: dict[str, list[float]] = {}
     count_errors: dict[str, int] = {"holds": 0, "silences": 0, "overtalk": 0}
+    matched: dict[str, list[int]] = {name: [0, 0, 0] for name in count_errors}
 
     def add(name: str, value: float) -> None:
         errors.setdefault(name, []).append(abs(value))
@@ -280,12 +317,16 @@ def score_timing(truths: dict[str, Any], metrics: dict[str, Metrics], *, silence
             ("holds", _spans(_truth_value(truth, "holds")), [(h.start_s, h.end_s) for h in m.holds]),
             ("silences", [s for s in _spans(_truth_value(truth, "silences")) if s[1] - s[0] >= silence_min_s],
              [(s.start_s, s.end_s) for s in m.silences]),
-            ("overtalk", _spans(_truth_value(truth, "overlaps")), [(o.start_s, o.end_s) for o in m.overtalk]),
+            ("overtalk", [s for s in _spans(_truth_value(truth, "overlaps")) if s[1] - s[0] >= overtalk_min_s],
+             [(o.start_s, o.end_s) for o in m.overtalk]),
         )
         for name, want, got in pairs:
             if len(want) != len(got):
                 count_errors[name] += 1
-            for (ws, we), (gs, ge) in zip(want, sorted(got)):
+            found = match_spans(want, sorted(got), within_s=match_within_s)
+            counts = matched[name]
+            counts[0], counts[1], counts[2] = counts[0] + len(found), counts[1] + len(want), counts[2] + len(got)
+            for (ws, we), (gs, ge) in found:
                 add(f"{name}_start_s", gs - ws)
                 add(f"{name}_end_s", ge - we)
                 add(f"{name}_duration_s", (ge - gs) - (we - ws))
@@ -293,6 +334,7 @@ def score_timing(truths: dict[str, Any], metrics: dict[str, Metrics], *, silence
         mean_abs_error_s={k: sum(v) / len(v) for k, v in errors.items()},
         max_abs_error_s={k: max(v) for k, v in errors.items()},
         count_errors=count_errors,
+        matched=matched,
         calls=len(truths),
     )
 

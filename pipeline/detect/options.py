@@ -97,12 +97,23 @@ class TimingOptions(Options):
 
     silence_min_s: float = Field(5.0, gt=0, description="A gap with nobody speaking at least this long is dead air.")
     hold_min_s: float = Field(20.0, gt=0, description="A gap at least this long is a hold, not dead air.")
-    overtalk_min_s: float = Field(0.2, ge=0, description="Overlaps shorter than this are back-channel, not overtalk.")
+    overtalk_min_s: float = Field(0.25, ge=0, description="Overlaps shorter than this are turn-taking or back-channel, not overtalk.")
+    overtalk_merge_gap_s: float = Field(0.5, ge=0, description="Overlapping speech this close together is one overtalk episode.")
     monologue_merge_gap_s: float = Field(1.5, ge=0, description="Agent turns closer than this form one monologue.")
     hold_context_turns: int = Field(3, ge=1, description="How many turns before a hold to look for a hold request.")
     audio_frame_s: float = Field(0.05, gt=0, description="Frame length of the audio energy analysis.")
     audio_silence_dbfs: float = Field(-45.0, description="Frames quieter than this are silence.")
     audio_music_fraction: float = Field(0.5, ge=0, le=1, description="A hold with this share of loud frames is music.")
+    refine_from_audio: bool = Field(True, description="Time turns, silences and overtalk from the audio's activity when audio is given.")
+    activity_frame_s: float = Field(0.01, gt=0, le=0.1, description="Frame length of the speech-activity analysis.")
+    activity_floor_dbfs: float = Field(-50.0, le=0, description="Frames quieter than this are never activity.")
+    activity_noise_percentile: float = Field(10.0, ge=0, le=100, description="Percentile of frame levels taken as the channel's noise floor.")
+    activity_noise_margin_db: float = Field(12.0, ge=0, description="Activity must be this far above the channel's noise floor.")
+    activity_bridge_s: float = Field(0.3, ge=0, description="Quieter gaps shorter than this (between words) do not end an island.")
+    activity_min_island_s: float = Field(0.05, ge=0, description="Shorter islands (clicks) are dropped.")
+    snap_tolerance_s: float = Field(0.6, ge=0, description="A turn boundary moves to an activity boundary at most this far from the ASR time.")
+    missed_speech_gap_s: float = Field(1.0, ge=0, description="Unclaimed activity this close before a turn is its speech the ASR missed.")
+    missed_speech_max_s: float = Field(10.0, ge=0, description="A turn's start moves back over missed speech by at most this much.")
 
 
 class SlaRules(Options):

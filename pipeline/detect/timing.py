@@ -2,8 +2,13 @@
 
 Gaps between turns are dead air (silence) or, when long enough, holds. A hold's source is
 recorded: `words` (a hold request or placement said just before it), `silence` or `music`
-(from the audio's energy across the gap). Overlapping turns of different speakers are overtalk:
+(from the audio's energy across the gap). Overlapping speech of different speakers is overtalk:
 the speaker whose turn starts second interrupted the other.
+
+With audio, turn boundaries are first snapped to the channel's activity (pipeline.detect.activity)
+and, on a stereo recording with a party per channel, overtalk is where both channels' speech
+overlaps; without audio (transcripts) the turn times are used as they are. docs/timing.md
+defines every metric.
 """
 
 from __future__ import annotations
@@ -12,11 +17,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.spans import union_length
+from pipeline.detect.activity import (
+    Span,
+    activity_islands,
+    claimed_speech,
+    extend_over_missed_speech,
+    intersect,
+    merge_close,
+    snap_turns,
+)
 from pipeline.detect.options import TimingOptions
+from pipeline.spans import union_length
 from pipeline.schema import Event, Hold, Metrics, Overtalk, Silence, Turn
 
-__all__ = ["has_times", "measure", "Gap", "gaps", "classify_gap_audio"]
+__all__ = ["has_times", "measure", "Gap", "gaps", "classify_gap_audio", "refine_turns", "overtalk_from_activity"]
 
 
 def has_times(turns: list[Turn]) -> bool:
@@ -94,6 +108,59 @@ def _overtalk(turns: list[Turn], min_s: float) -> list[Overtalk]:
     return found
 
 
+def _party_channels(turns: list[Turn], n_channels: int) -> bool:
+    """True when each party speaks on a channel of its own (a stereo, channel-per-party recording)."""
+    by_speaker: dict[str, set[int | None]] = {}
+    for t in turns:
+        by_speaker.setdefault(t.speaker, set()).add(t.channel)
+    channels = [c for sp, cs in by_speaker.items() if sp != "unknown" for c in cs]
+    return (n_channels >= 2 and None not in channels and len(channels) == len(set(channels)) >= 2
+            and all(c < n_channels for c in channels))
+
+
+def refine_turns(
+    turns: list[Turn], audio: np.ndarray, sample_rate: int, options: TimingOptions
+) -> tuple[list[Turn], dict[int, list[Span]] | None]:
+    """Turns snapped to the audio's activity, and the islands per channel (None when not refined).
+
+    Stereo with a party per channel: each channel's islands, each turn snapped in its own channel.
+    Otherwise (mono, or diarised turns without channels): the islands of the mix, channel 0.
+    """
+    channels = audio if audio.ndim == 2 else audio[None, :]
+    if not options.refine_from_audio or channels.size == 0:
+        return turns, None
+    if _party_channels(turns, channels.shape[0]):
+        islands = {c: activity_islands(channels[c], sample_rate, options) for c in range(channels.shape[0])}
+        return extend_over_missed_speech(snap_turns(turns, islands, options), islands, options), islands
+    mix = channels.astype(np.float64).mean(axis=0)
+    islands = {0: activity_islands(mix, sample_rate, options)}
+    mono = [t.model_copy(update={"channel": None}) for t in turns]
+    snapped = extend_over_missed_speech(snap_turns(mono, islands, options), islands, options)
+    return [s.model_copy(update={"channel": t.channel}) for s, t in zip(snapped, turns)], None
+
+
+def overtalk_from_activity(turns: list[Turn], islands: dict[int, list[Span]], options: TimingOptions) -> list[Overtalk]:
+    """Overtalk where both parties' channels carry their speech at once (stereo).
+
+    Episodes closer than `overtalk_merge_gap_s` are one; shorter than `overtalk_min_s` are
+    dropped. The interrupter is the party whose stretch of speech began later.
+    """
+    speech = {sp: claimed_speech(turns, islands, sp) for sp in ("agent", "customer")}
+    found = []
+    for start, end in merge_close(intersect(speech["agent"], speech["customer"]), options.overtalk_merge_gap_s):
+        if end - start < options.overtalk_min_s:
+            continue
+        onset = {}
+        for sp, spans in speech.items():
+            runs = merge_close(spans, options.overtalk_merge_gap_s)
+            onset[sp] = next((s for s, e in runs if s <= start < e or s <= start <= e), start)
+        interrupter = "agent" if onset["agent"] > onset["customer"] else "customer"
+        interrupted = "customer" if interrupter == "agent" else "agent"
+        found.append(Overtalk(start_s=start, end_s=end, duration_s=end - start,
+                              interrupter=interrupter, interrupted=interrupted))
+    return found
+
+
 def _monologue(turns: list[Turn], merge_gap_s: float) -> float | None:
     longest, start, end = None, None, None
     for turn in sorted(turns, key=lambda t: t.start_s):
@@ -140,6 +207,9 @@ def measure(
     """
     if not has_times(turns):
         return Metrics()
+    islands = None
+    if audio is not None and audio.size:
+        turns, islands = refine_turns(turns, audio, sample_rate, options)
     call_end = max(t.end_s for t in turns)
     if audio is not None and audio.size:
         call_end = max(call_end, audio.shape[-1] / sample_rate)
@@ -148,9 +218,12 @@ def measure(
     total_talk = sum(talk.values())
     ratio = {sp: (v / total_talk if total_talk > 0 else 0.0) for sp, v in talk.items()}
 
-    greeting = next((e for e in events if e.kind == "call.greeting" and e.start_s is not None), None)
+    # The greeting turn's (refined) start; the first agent speech when no greeting was found.
+    greeting = next((e for e in events if e.kind == "call.greeting" and e.turn_index is not None
+                     and e.turn_index < len(turns)), None)
     first_agent = next((t for t in sorted(turns, key=lambda t: t.start_s) if t.speaker == "agent"), None)
-    greeting_latency = greeting.start_s if greeting else (first_agent.start_s if first_agent else None)
+    greeting_latency = (turns[greeting.turn_index].start_s if greeting
+                        else (first_agent.start_s if first_agent else None))
 
     by_kind: dict[str, set[int]] = {}
     for e in events:
@@ -173,7 +246,8 @@ def measure(
         elif gap.duration_s >= options.silence_min_s:
             silences.append(Silence(start_s=gap.start_s, end_s=gap.end_s, duration_s=gap.duration_s,
                                     turn_owner=turns[gap.before_turn].speaker))
-    overtalk = _overtalk(turns, options.overtalk_min_s)
+    overtalk = (overtalk_from_activity(turns, islands, options) if islands is not None
+                else _overtalk(turns, options.overtalk_min_s))
     latencies = _response_latencies(turns)
     return Metrics(
         call_length_s=call_end,
