@@ -339,3 +339,26 @@ def test_mono_audio_refines_edges_and_keeps_turn_overlap_for_overtalk():
     # The overlap cannot be told apart in one channel: the ASR turns' overlap is kept.
     [ot] = m.overtalk
     assert ot.interrupter == "customer" and ot.start_s == pytest.approx(3.3)
+
+
+def test_start_moves_back_over_speech_the_asr_missed_but_not_over_another_turn():
+    from pipeline.detect.activity import extend_over_missed_speech
+
+    # ch0: hold turn + music (10-50), dropped words (50.4-52.0), then the transcribed rest (52.3-56).
+    islands = {0: [(8.0, 50.0), (50.4, 52.0), (52.3, 56.0)]}
+    turns = [Turn(index=0, speaker="agent", start_s=8.0, end_s=10.0, text="x", channel=0),
+             Turn(index=1, speaker="agent", start_s=52.3, end_s=56.0, text="x", channel=0)]
+    out = extend_over_missed_speech(turns, islands, TIMING)
+    assert out[1].start_s == 50.4  # not back into the music island, which the hold turn claims
+    assert out[0].start_s == 8.0
+    far = {0: [(8.0, 50.0), (53.5, 56.0)]}  # 1.2 s quiet before the next activity: nothing missed
+    assert extend_over_missed_speech(turns, far, TIMING)[1].start_s == 52.3
+
+
+def test_spans_are_paired_by_proximity_not_position():
+    from pipeline.detect.evaluate import match_spans
+
+    want = [(10.0, 11.0), (50.0, 51.0)]
+    got = [(3.0, 3.4), (10.1, 11.0), (50.0, 50.9)]  # one extra, early: pairing by position would shift all
+    assert match_spans(want, got, within_s=1.0) == [((10.0, 11.0), (10.1, 11.0)), ((50.0, 51.0), (50.0, 50.9))]
+    assert match_spans(want, [(30.0, 31.0)], within_s=1.0) == []
