@@ -362,3 +362,18 @@ def test_spans_are_paired_by_proximity_not_position():
     got = [(3.0, 3.4), (10.1, 11.0), (50.0, 50.9)]  # one extra, early: pairing by position would shift all
     assert match_spans(want, got, within_s=1.0) == [((10.0, 11.0), (10.1, 11.0)), ((50.0, 51.0), (50.0, 50.9))]
     assert match_spans(want, [(30.0, 31.0)], within_s=1.0) == []
+
+
+def test_line_hiss_is_not_hold_music_once_the_noise_floor_is_known():
+    from pipeline.detect.activity import noise_floor_dbfs
+
+    rng = np.random.default_rng(3)
+    audio = rng.normal(0, 10 ** (-40 / 20), (1, 30 * SR)).astype(np.float32)  # loud hiss, above -45 dBFS
+    audio[0, 2 * SR : 4 * SR] += _tone(2.0)
+    noise = [noise_floor_dbfs(audio[0], SR, TIMING)]
+    assert noise[0] == pytest.approx(-40.0, abs=1.0)
+    assert classify_gap_audio(audio, SR, 5.0, 25.0, TIMING)[0] == "music"  # the absolute floor alone is fooled
+    assert classify_gap_audio(audio, SR, 5.0, 25.0, TIMING, noise)[0] == "silence"
+    audio[0, 8 * SR : 20 * SR] += _tone(12.0, 0.05, 523.0)
+    kind, start, end = classify_gap_audio(audio, SR, 5.0, 25.0, TIMING, noise)
+    assert kind == "music" and start == pytest.approx(8.0, abs=0.06) and end == pytest.approx(20.0, abs=0.06)

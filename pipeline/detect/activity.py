@@ -15,9 +15,23 @@ import numpy as np
 from pipeline.detect.options import TimingOptions
 from pipeline.schema import Turn
 
-__all__ = ["Span", "activity_islands", "snap_turns", "extend_over_missed_speech", "claimed_speech", "intersect", "merge_close"]
+__all__ = ["Span", "frame_levels", "noise_floor_dbfs", "activity_islands", "snap_turns", "extend_over_missed_speech", "claimed_speech", "intersect", "merge_close"]
 
 Span = tuple[float, float]
+
+
+def frame_levels(channel: np.ndarray, frame: int) -> np.ndarray:
+    """RMS level (dBFS) of each whole frame of `frame` samples."""
+    n = channel.size // frame
+    frames = channel[: n * frame].reshape(n, frame).astype(np.float64)
+    return 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+
+
+def noise_floor_dbfs(channel: np.ndarray, sample_rate: int, options: TimingOptions) -> float:
+    """The channel's noise floor: a low percentile of its frame levels (each party's channel is
+    quiet while the other talks, so this is the line, not the speech)."""
+    level = frame_levels(channel, max(1, int(round(options.activity_frame_s * sample_rate))))
+    return float(np.percentile(level, options.activity_noise_percentile)) if level.size else -120.0
 
 
 def activity_islands(channel: np.ndarray, sample_rate: int, options: TimingOptions) -> list[Span]:
@@ -37,11 +51,9 @@ def activity_islands(channel: np.ndarray, sample_rate: int, options: TimingOptio
         Islands in time order.
     """
     frame = max(1, int(round(options.activity_frame_s * sample_rate)))
-    n = channel.size // frame
-    if n == 0:
+    level = frame_levels(channel, frame)
+    if level.size == 0:
         return []
-    frames = channel[: n * frame].reshape(n, frame).astype(np.float64)
-    level = 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
     noise = float(np.percentile(level, options.activity_noise_percentile))
     active = level > max(options.activity_floor_dbfs, noise + options.activity_noise_margin_db)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))

@@ -108,7 +108,7 @@ class TimingOptions(Options):
     activity_frame_s: float = Field(0.01, gt=0, le=0.1, description="Frame length of the speech-activity analysis.")
     activity_floor_dbfs: float = Field(-50.0, le=0, description="Frames quieter than this are never activity.")
     activity_noise_percentile: float = Field(10.0, ge=0, le=100, description="Percentile of frame levels taken as the channel's noise floor.")
-    activity_noise_margin_db: float = Field(12.0, ge=0, description="Activity must be this far above the channel's noise floor.")
+    activity_noise_margin_db: float = Field(9.0, ge=0, description="Activity must be this far above the channel's noise floor.")
     activity_bridge_s: float = Field(0.3, ge=0, description="Quieter gaps shorter than this (between words) do not end an island.")
     activity_min_island_s: float = Field(0.05, ge=0, description="Shorter islands (clicks) are dropped.")
     snap_tolerance_s: float = Field(0.6, ge=0, description="A turn boundary moves to an activity boundary at most this far from the ASR time.")

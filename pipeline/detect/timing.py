@@ -24,6 +24,7 @@ from pipeline.detect.activity import (
     extend_over_missed_speech,
     intersect,
     merge_close,
+    noise_floor_dbfs,
     snap_turns,
 )
 from pipeline.detect.options import TimingOptions
@@ -66,12 +67,21 @@ def gaps(turns: list[Turn], min_s: float) -> list[Gap]:
 
 
 def classify_gap_audio(
-    audio: np.ndarray, sample_rate: int, start_s: float, end_s: float, options: TimingOptions
+    audio: np.ndarray,
+    sample_rate: int,
+    start_s: float,
+    end_s: float,
+    options: TimingOptions,
+    noise_dbfs: list[float] | None = None,
 ) -> tuple[str, float, float] | None:
     """What fills a gap between turns, from the audio's frame energy.
 
     Speech is already accounted for by the turns, so sound inside a gap is hold music (or line
     noise). Each channel is measured on its own (stereo: the music may be on one leg only).
+
+    Args:
+        noise_dbfs: each channel's noise floor; a frame is loud only this far above it plus
+            `activity_noise_margin_db` (a hissy line is not music). None: the absolute floor alone.
 
     Returns:
         ("music", start_s, end_s) with the span of the loud frames when at least
@@ -85,8 +95,11 @@ def classify_gap_audio(
         return None
     n = (b - a) // frame
     chunk = channels[:, a : a + n * frame].reshape(channels.shape[0], n, frame).astype(np.float64)
-    rms = np.sqrt(np.mean(chunk**2, axis=2) + 1e-12).max(axis=0)  # loudest channel per frame
-    loud = 20 * np.log10(rms) > options.audio_silence_dbfs
+    level = 10 * np.log10(np.mean(chunk**2, axis=2) + 1e-12)
+    floor = np.full(channels.shape[0], options.audio_silence_dbfs)
+    if noise_dbfs is not None:
+        floor = np.maximum(floor, np.asarray(noise_dbfs, dtype=np.float64) + options.activity_noise_margin_db)
+    loud = (level > floor[:, None]).any(axis=0)  # loud in any channel (the music may be on one leg)
     if loud.mean() < options.audio_music_fraction:
         return "silence", start_s, end_s
     idx = np.flatnonzero(loud)
@@ -207,9 +220,10 @@ def measure(
     """
     if not has_times(turns):
         return Metrics()
-    islands = None
+    islands, noise = None, None
     if audio is not None and audio.size:
         turns, islands = refine_turns(turns, audio, sample_rate, options)
+        noise = [noise_floor_dbfs(ch, sample_rate, options) for ch in (audio if audio.ndim == 2 else audio[None, :])]
     call_end = max(t.end_s for t in turns)
     if audio is not None and audio.size:
         call_end = max(call_end, audio.shape[-1] / sample_rate)
@@ -233,7 +247,8 @@ def measure(
 
     silences, holds = [], []
     for gap in gaps(turns, min(options.silence_min_s, options.hold_min_s)):
-        heard = classify_gap_audio(audio, sample_rate, gap.start_s, gap.end_s, options) if audio is not None else None
+        heard = (classify_gap_audio(audio, sample_rate, gap.start_s, gap.end_s, options, noise)
+                 if audio is not None else None)
         source, start, end = heard if heard else ("silence", gap.start_s, gap.end_s)
         asked = any(gap.after_turn - options.hold_context_turns < i <= gap.after_turn for i in placed)
         if gap.duration_s >= options.hold_min_s or (source == "music" and end - start >= options.silence_min_s):
