@@ -23,8 +23,13 @@ Span = tuple[float, float]
 def frame_levels(channel: np.ndarray, frame: int) -> np.ndarray:
     """RMS level (dBFS) of each whole frame of `frame` samples."""
     n = channel.size // frame
-    frames = channel[: n * frame].reshape(n, frame).astype(np.float64)
-    return 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+    frames = channel[: n * frame].reshape(n, frame)
+    power = np.empty(n, dtype=np.float64)
+    block = 6000  # frames at a time: a long call is never copied whole to float64
+    for i in range(0, n, block):
+        chunk = frames[i : i + block].astype(np.float64)
+        power[i : i + block] = np.mean(chunk * chunk, axis=1)
+    return 10 * np.log10(power + 1e-12)
 
 
 def noise_floor_dbfs(channel: np.ndarray, sample_rate: int, options: TimingOptions) -> float:
@@ -114,11 +119,13 @@ def extend_over_missed_speech(turns: list[Turn], islands: dict[int, list[Span]],
     up to `missed_speech_max_s` in all. Without this, a hold would seem to last until the first
     *transcribed* word after it.
     """
+    by_channel: dict[int, list[tuple[int, float, float]]] = {}
+    for k, t in enumerate(turns):
+        by_channel.setdefault(t.channel if t.channel is not None else 0, []).append((k, t.start_s, t.end_s))
     out = []
     for k, turn in enumerate(turns):
         channel = turn.channel if turn.channel is not None else 0
-        others = [(t.start_s, t.end_s) for j, t in enumerate(turns)
-                  if j != k and (t.channel if t.channel is not None else 0) == channel]
+        others = [(s, e) for j, s, e in by_channel[channel] if j != k and s < turn.start_s]
         start = turn.start_s
         limit = turn.start_s - options.missed_speech_max_s
         for a, b in reversed(islands.get(channel, [])):

@@ -128,7 +128,7 @@ def _party_channels(turns: list[Turn], n_channels: int) -> bool:
         by_speaker.setdefault(t.speaker, set()).add(t.channel)
     channels = [c for sp, cs in by_speaker.items() if sp != "unknown" for c in cs]
     return (n_channels >= 2 and None not in channels and len(channels) == len(set(channels)) >= 2
-            and all(c < n_channels for c in channels))
+            and all(0 <= c < n_channels for c in channels))
 
 
 def refine_turns(
