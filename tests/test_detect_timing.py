@@ -377,3 +377,17 @@ def test_line_hiss_is_not_hold_music_once_the_noise_floor_is_known():
     audio[0, 8 * SR : 20 * SR] += _tone(12.0, 0.05, 523.0)
     kind, start, end = classify_gap_audio(audio, SR, 5.0, 25.0, TIMING, noise)
     assert kind == "music" and start == pytest.approx(8.0, abs=0.06) and end == pytest.approx(20.0, abs=0.06)
+
+
+def test_short_silent_gap_framed_by_hold_words_is_a_hold_not_dead_air():
+    turns = [turn(0, "agent", 0.0, 3.0), turn(1, "customer", 3.4, 4.0), turn(2, "agent", 4.3, 5.0),
+             turn(3, "agent", 17.0, 20.0), turn(4, "customer", 20.4, 22.0), turn(5, "agent", 30.0, 31.0)]
+    events = [event("call.hold_request", 0, 0.0), event("call.hold_return", 3, 17.0)]
+    m = measure(turns, events, TIMING)
+    [hold] = m.holds
+    assert (hold.start_s, hold.end_s, hold.permission_asked, hold.return_thanked) == (5.0, 17.0, True, True)
+    assert hold.detected_from == ["words", "silence"]
+    # The same 12 s without the return thanks, and the later 8 s gap: dead air.
+    assert [(s.start_s, s.end_s) for s in m.silences] == [(22.0, 30.0)]
+    unthanked = measure(turns, events[:1], TIMING)
+    assert unthanked.holds == [] and [(s.start_s, s.end_s) for s in unthanked.silences] == [(5.0, 17.0), (22.0, 30.0)]

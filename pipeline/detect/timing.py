@@ -251,11 +251,15 @@ def measure(
                  if audio is not None else None)
         source, start, end = heard if heard else ("silence", gap.start_s, gap.end_s)
         asked = any(gap.after_turn - options.hold_context_turns < i <= gap.after_turn for i in placed)
-        if gap.duration_s >= options.hold_min_s or (source == "music" and end - start >= options.silence_min_s):
+        returned = gap.before_turn in by_kind.get("call.hold_return", set())
+        # A short silent hold is still a hold when the words frame it: put on hold before, thanked
+        # for holding after; without them a silence shorter than hold_min_s is dead air.
+        said = asked and returned and gap.duration_s >= options.silence_min_s
+        if gap.duration_s >= options.hold_min_s or said or (source == "music" and end - start >= options.silence_min_s):
             # With music the hold is where the music plays; the pauses around it are not hold.
             holds.append(Hold(
                 start_s=start, end_s=end, duration_s=end - start, permission_asked=asked,
-                return_thanked=gap.before_turn in by_kind.get("call.hold_return", set()),
+                return_thanked=returned,
                 detected_from=[*(["words"] if asked else []), source],
             ))
         elif gap.duration_s >= options.silence_min_s:
