@@ -391,3 +391,15 @@ def test_short_silent_gap_framed_by_hold_words_is_a_hold_not_dead_air():
     assert [(s.start_s, s.end_s) for s in m.silences] == [(22.0, 30.0)]
     unthanked = measure(turns, events[:1], TIMING)
     assert unthanked.holds == [] and [(s.start_s, s.end_s) for s in unthanked.silences] == [(5.0, 17.0), (22.0, 30.0)]
+
+
+def test_snap_on_a_mono_mix_never_swallows_the_reply():
+    from pipeline.detect.activity import snap_turns
+
+    # One island holds the agent's end and the customer's quick "yes" (gap under the bridge).
+    islands = {0: [(1.0, 4.6)]}
+    turns = [Turn(index=0, speaker="agent", start_s=1.2, end_s=4.1, text="x"),
+             Turn(index=1, speaker="customer", start_s=4.2, end_s=4.5, text="x")]
+    snapped = snap_turns(turns, islands, TIMING)
+    assert (snapped[0].start_s, snapped[0].end_s) == (1.0, 4.1)  # not to 4.6, over the reply
+    assert (snapped[1].start_s, snapped[1].end_s) == (4.2, 4.6)

@@ -92,15 +92,23 @@ def snap_turns(turns: list[Turn], islands: dict[int, list[Span]], options: Timin
             turn's (the ASR time is kept).
 
     Returns:
-        The turns with refined times (same order, index, text and words).
+        The turns with refined times (same order, index, text and words). A boundary never moves
+        past the edge of another turn of the same channel: on a mono mix, where one island can
+        hold both parties' speech, a turn must not swallow the reply that follows it.
     """
+    channel_of = [t.channel if t.channel is not None else 0 for t in turns]
     out = []
-    for turn in turns:
-        spans = islands.get(turn.channel if turn.channel is not None else 0, [])
+    for k, turn in enumerate(turns):
+        spans = islands.get(channel_of[k], [])
         starts = np.array([s for s, _ in spans])
         ends = np.array([e for _, e in spans])
         start = _nearest(turn.start_s, starts, options.snap_tolerance_s)
         end = _nearest(turn.end_s, ends, options.snap_tolerance_s)
+        same = [t for j, t in enumerate(turns) if j != k and channel_of[j] == channel_of[k]]
+        if start is not None and any(start < t.end_s <= turn.start_s for t in same):
+            start = None
+        if end is not None and any(turn.end_s <= t.start_s < end for t in same):
+            end = None
         start = turn.start_s if start is None else start
         end = turn.end_s if end is None else end
         if end <= start:  # two boundaries of different islands crossed: keep what ASR said

@@ -220,7 +220,7 @@ def measure(
     """
     if not has_times(turns):
         return Metrics()
-    islands, noise = None, None
+    islands, noise, as_given = None, None, turns
     if audio is not None and audio.size:
         turns, islands = refine_turns(turns, audio, sample_rate, options)
         noise = [noise_floor_dbfs(ch, sample_rate, options) for ch in (audio if audio.ndim == 2 else audio[None, :])]
@@ -265,8 +265,10 @@ def measure(
         elif gap.duration_s >= options.silence_min_s:
             silences.append(Silence(start_s=gap.start_s, end_s=gap.end_s, duration_s=gap.duration_s,
                                     turn_owner=turns[gap.before_turn].speaker))
+    # Stereo: where both channels speak. Otherwise the given turns' overlap: snapping to a mono
+    # mix's activity cannot see a boundary inside the other party's speech, so it is left out.
     overtalk = (overtalk_from_activity(turns, islands, options) if islands is not None
-                else _overtalk(turns, options.overtalk_min_s))
+                else _overtalk(as_given, options.overtalk_min_s))
     latencies = _response_latencies(turns)
     return Metrics(
         call_length_s=call_end,
