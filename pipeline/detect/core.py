@@ -60,7 +60,8 @@ def detect(
         channel_type: telephone | face_to_face | digital; selects the channel's rules.
         options: detect options (configs/detect.yaml, sla.yaml, lexicons).
         models: from `load_detect_models(options)`.
-        audio: optional float32 audio, shape (channels, samples), to tell hold music from silence.
+        audio: optional float32 audio, shape (channels, samples), to time turns, overtalk and holds
+            from the signal (docs/timing.md).
         sample_rate: sample rate of `audio`.
 
     Returns:

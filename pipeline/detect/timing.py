@@ -159,14 +159,12 @@ def overtalk_from_activity(turns: list[Turn], islands: dict[int, list[Span]], op
     dropped. The interrupter is the party whose stretch of speech began later.
     """
     speech = {sp: claimed_speech(turns, islands, sp) for sp in ("agent", "customer")}
+    runs = {sp: merge_close(spans, options.overtalk_merge_gap_s) for sp, spans in speech.items()}
     found = []
     for start, end in merge_close(intersect(speech["agent"], speech["customer"]), options.overtalk_merge_gap_s):
         if end - start < options.overtalk_min_s:
             continue
-        onset = {}
-        for sp, spans in speech.items():
-            runs = merge_close(spans, options.overtalk_merge_gap_s)
-            onset[sp] = next((s for s, e in runs if s <= start < e or s <= start <= e), start)
+        onset = {sp: next((s for s, e in party if s <= start <= e), start) for sp, party in runs.items()}
         interrupter = "agent" if onset["agent"] > onset["customer"] else "customer"
         interrupted = "customer" if interrupter == "agent" else "agent"
         found.append(Overtalk(start_s=start, end_s=end, duration_s=end - start,
@@ -212,7 +210,8 @@ def measure(
         turns: the call's turns; when any lacks times, only untimed metrics are filled.
         events: behaviour events (for greeting time and holds' permission / thanks).
         options: timing thresholds.
-        audio: optional float audio, shape (channels, samples), to tell hold music from silence.
+        audio: optional float audio, shape (channels, samples): turn edges, overtalk (stereo) and
+            hold music are then measured from its activity (docs/timing.md).
         sample_rate: sample rate of `audio`.
 
     Returns:
