@@ -66,7 +66,7 @@ def build_result(call_id: str, *, agent_id: str = "agent-01", timed: bool | None
     # Thresholds as configs/sla.yaml sets them per channel.
     dead_air_max = {"telephone": 10.0, "face_to_face": 15.0}.get(data["channel_type"])
     aht_target = {"telephone": 600.0, "face_to_face": 900.0, "digital": 1200.0}[data["channel_type"]]
-    overtalks = sum(float(t.get("overlap_s", 0.0)) >= 0.2 for t in data["turns"])
+    overtalks = sum(float(t.get("overlap_s", 0.0)) >= 0.25 for t in data["turns"])
     sla = [
         SlaResult(rule="greeting_latency", threshold=5.0, observed=float(first.get("pause_before_s", 0.4)),
                   met=float(first.get("pause_before_s", 0.4)) <= 5.0) if timed else None,
