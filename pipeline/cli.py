@@ -46,8 +46,16 @@ def _mount_stage_tools() -> None:
     app.add_typer(detect_app, name="detect", help="Detection tools: evaluate the detectors on labelled scripts.")
 
 
+def _mount_web() -> None:
+    from pipeline.web.cli import serve_command, users_app
+
+    app.command("serve")(serve_command)
+    app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, list.")
+
+
 _mount_review()
 _mount_stage_tools()
+_mount_web()
 _mount_flows()
 
 err = Console(stderr=True)

@@ -15,6 +15,8 @@ review decision, and the earlier ones stay as its history.
     agent_summary    strengths, development points and trend over time, per agent
     mark_item        an assessor's independent calibration mark
     calibrate        agreement between assessors, and between pre-fill and final values
+    calibration_marks  each assessor's independent marks on one call, side by side
+    call_agent, log_access, access_log   ownership look-up and the access log (web app)
     export_html, export_period
 """
 
@@ -80,6 +82,11 @@ __all__ = [
     "calibrate",
     "export_html",
     "export_period",
+    "AccessEntry",
+    "call_agent",
+    "log_access",
+    "access_log",
+    "calibration_marks",
 ]
 
 log = logging.getLogger(__name__)
@@ -846,3 +853,59 @@ def export_period(*, store: Store, user: str, since: dt.datetime | None, until: 
             })
     _atomic_write(out, buffer.getvalue())
     return out
+
+
+# ---------------------------------------------------------------------------------- access log
+
+
+class AccessEntry(_View):
+    at: dt.datetime
+    who: str
+    action: str
+    call_id: str | None
+    item_id: str | None
+    detail: str | None
+
+
+def call_agent(*, store: Store, call_id: str) -> tuple[bool, str | None]:
+    """Whether the call is in the index, and its agent id (for access checks before a view)."""
+    with store.session() as s:
+        call = s.get(CallRow, call_id)
+        return (call is not None, call.agent_id if call is not None else None)
+
+
+def log_access(*, store: Store, user: str, action: str, call_id: str | None = None,
+               detail: str | None = None) -> None:
+    """Record a view or a refusal that no other review function records (audio, audit, denied)."""
+    with store.session() as s:
+        _log(s, user, action[:32], call_id=call_id, detail=detail)
+
+
+def access_log(*, store: Store, user: str, call_id: str | None = None, who: str | None = None,
+               limit: int = 500) -> list[AccessEntry]:
+    """The newest access-log entries first (the read itself is logged)."""
+    with store.session() as s:
+        query = select(AccessLogRow).order_by(AccessLogRow.id.desc()).limit(max(1, min(limit, 5000)))
+        if call_id:
+            query = query.where(AccessLogRow.call_id == call_id)
+        if who:
+            query = query.where(AccessLogRow.who == who)
+        out = [AccessEntry(at=_aware(r.at), who=r.who, action=r.action, call_id=r.call_id, item_id=r.item_id,
+                           detail=r.detail) for r in s.scalars(query)]
+        _log(s, user, "access_log", call_id=call_id, detail=f"n={len(out)}")
+        return out
+
+
+def calibration_marks(*, store: Store, user: str, call_id: str) -> dict[str, dict[str, str]]:
+    """{item_id: {assessor: value}}: each assessor's latest independent mark on the call.
+
+    Raises:
+        ReviewError: no scorecard for the call.
+    """
+    with store.session() as s:
+        card = _card_row(s, call_id)
+        marks: dict[str, dict[str, str]] = defaultdict(dict)
+        for d in _decisions(s, card, mode="calibration"):
+            marks[d.item_id][d.who] = d.value
+        _log(s, user, "calibration_view", call_id=call_id, scorecard_id=card.id)
+        return {k: dict(v) for k, v in marks.items()}

@@ -18,7 +18,7 @@ from pipeline.store.models import Base, CallRow, ItemRow, ResultRow, ScorecardRo
 
 BACKENDS = ["sqlite", "postgresql"]
 TABLES = {"runs", "calls", "results", "scorecards", "items", "decisions", "actions", "self_assessments",
-          "access_log", "alembic_version"}
+          "access_log", "users", "web_sessions", "login_attempts", "alembic_version"}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -34,13 +34,13 @@ def store(request, tmp_path):
 def test_upgrade_on_an_empty_database_reaches_head_and_matches_the_models(store):
     assert store.revision() is None
     store.upgrade()
-    assert store.revision() == "0002"
+    assert store.revision() == "0003"
     assert set(inspect(store.engine).get_table_names()) == TABLES
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
     store.upgrade()  # idempotent
-    assert store.revision() == "0002"
+    assert store.revision() == "0003"
 
 
 def _insert_v1_rows(store: Store) -> None:
@@ -78,7 +78,7 @@ def test_upgrade_keeps_data_written_at_the_previous_revision(store):
     assert store.revision() == "0001"
     _insert_v1_rows(store)
     store.upgrade()
-    assert store.revision() == "0002"
+    assert store.revision() == "0003"
     with store.session() as s:
         card = s.get(ScorecardRow, 1)
         assert card.purpose == "formative" and card.suggested_score == 80.0
@@ -175,7 +175,7 @@ def test_concurrent_upgrades_on_postgresql_do_not_collide(tmp_path):
             t.join(timeout=120)
         assert not any(t.is_alive() for t in threads), "upgrades blocked each other"
         assert errors == []
-        assert {s.revision() for s in stores} == {"0002"}
+        assert {s.revision() for s in stores} == {"0003"}
         for s in stores:
             s.dispose()
 

@@ -1,0 +1,57 @@
+"""Calibration (assessors side by side), the access log and the redaction audit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from pipeline import review
+from pipeline.redact import audit
+from pipeline.schema import is_valid_call_id
+
+from .deps import check_call, context, render, require, require_user
+
+router = APIRouter()
+
+
+@router.get("/calibration")
+def calibration(request: Request):
+    user = require_user(request)
+    require(user, "calibration.view")
+    store = context(request).store
+    # ?calls=a,b or ?calls=a&calls=b (the queue's tick boxes).
+    given = ",".join(request.query_params.getlist("calls")).replace(" ", ",").split(",")
+    call_ids = [c for c in dict.fromkeys(x.strip() for x in given) if c][:50]
+    for call_id in call_ids:
+        check_call(request, user, call_id)
+    rows = []
+    for call_id in call_ids:
+        view = review.show_card(store=store, user=user.username, call_id=call_id)
+        rows.append({"call_id": call_id, "items": view.card.items,
+                     "marks": review.calibration_marks(store=store, user=user.username, call_id=call_id)})
+    report = review.calibrate(store=store, user=user.username, call_ids=call_ids) if call_ids else None
+    return render(request, "calibration.html", user, calls=",".join(call_ids), rows=rows, report=report,
+                  values=review.VALUES)
+
+
+@router.get("/access-log")
+def access_log(request: Request, call: str | None = None, who: str | None = None):
+    user = require_user(request)
+    require(user, "access_log.view")
+    entries = review.access_log(store=context(request).store, user=user.username,
+                                call_id=call if call and is_valid_call_id(call) else None, who=who or None)
+    return render(request, "access_log.html", user, entries=entries, call=call or "", who=who or "")
+
+
+@router.get("/audit")
+def redaction_audit(request: Request, since: str | None = None):
+    user = require_user(request)
+    require(user, "audit.view")
+    ctx = context(request)
+    path = ctx.settings.audit_log
+    verified = audit.verify_log(path)
+    try:
+        report = audit.report(path, since=since or None)
+    except ValueError:
+        report = audit.report(path)
+    review.log_access(store=ctx.store, user=user.username, action="audit_view")
+    return render(request, "audit.html", user, verified=verified, report=report, present=path.is_file())
