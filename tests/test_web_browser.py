@@ -1,0 +1,210 @@
+"""The review web app in a real browser: Playwright driving Debian's chromium (/usr/bin/chromium).
+
+The site is the real pipeline's output for the bundled sample-001 (audio, redacted audio,
+result.json, audit log, results index) plus two scored dev calls of two agents for the
+isolation checks; the app runs under uvicorn on a free port. Screenshots go to
+$CALLQA_TEST_ARTIFACTS/web (default test-artifacts/web, git-ignored) for CI to keep.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from _web_support import SECRET_ENV, csrf_token  # noqa: F401  (csrf_token: kept for symmetry with test_web)
+from _score_support import scored_result, write_result
+from typer.testing import CliRunner
+
+from pipeline.cli import app as cli_app
+from pipeline.ingest import discover_inputs
+from pipeline.run import run_batch
+from pipeline.settings import load_settings
+from pipeline.store import open_store
+from pipeline.web.app import create_app
+from pipeline.web.settings import load_web_settings
+from pipeline.web.users import add_user
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+SAMPLES = Path(__file__).resolve().parents[1] / "pipeline" / "samples" / "calls"
+ARTIFACTS = Path(os.environ.get("CALLQA_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts")) / "web"
+NEW_USER, NEW_PASSWORD = "new.assessor", "a fresh password 42"
+AGENT_PASSWORD = "agent password 42"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Run the pipeline on sample-001, add two agents' scored calls and accounts, serve the app."""
+    import uvicorn
+
+    root = tmp_path_factory.mktemp("web-browser")
+    inputs, out = root / "inputs", root / "out"
+    inputs.mkdir()
+    for name in ("sample-001.flac", "sample-001.json"):
+        shutil.copy(SAMPLES / name, inputs / name)
+    summary = run_batch(discover_inputs([inputs]), out, load_settings())
+    assert [o.status for o in summary.outcomes] == ["done"], summary.to_json()
+    assert (out / "sample-001" / "audio.redacted.wav").is_file()
+    store = open_store(str(out / "callqa.db"))
+    for call_id, agent in (("dev-001", "agent-01"), ("dev-005", "agent-02")):
+        result = scored_result(call_id, agent_id=agent)
+        store.save_result(None, result, write_result(result, out))
+    # The new assessor is added the way a site adds one: `callqa users add`, password on stdin.
+    added = CliRunner().invoke(cli_app, ["users", "add", NEW_USER, "--role", "assessor", "--out", str(out)],
+                               input=NEW_PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
+    add_user(store=store, actor="test", username="agent.one", password=AGENT_PASSWORD, role="agent",
+             agent_id="agent-01")
+    app = create_app(load_web_settings(out_dir=out, environ=SECRET_ENV), store=store)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.is_file(), "install Debian's chromium (.ci/setup does: apt-get install chromium)"
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    yield tab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, base: str, username: str, password: str):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("form.login button[type=submit]")
+
+
+def test_a_new_user_logs_in_and_finalises_the_sample_scorecard(site, page):
+    base, _ = site
+    log_in(page, base, NEW_USER, "not the password")
+    assert page.locator("#login-error").inner_text() == "wrong username or password"
+    shot(page, "login-refused")
+    log_in(page, base, NEW_USER, NEW_PASSWORD)
+    assert page.url == f"{base}/queue"
+    shot(page, "queue")
+    with page.expect_navigation():
+        page.click("#queue a[href='/calls/sample-001']")
+    assert page.locator("#card-status").inner_text() == "open"
+    assert page.locator("#transcript .turn").count() >= 10
+    assert "<PERSON>" in page.locator("#transcript").inner_text()  # the redacted transcript
+    shot(page, "call-open")
+
+    # Override one item: the browser will not send the form without a reason.
+    item = page.locator("#item-lass_listen")
+    item.locator("select[name=value]").select_option("partial")
+    item.locator("form.override button").click()
+    assert page.locator("#item-lass_listen .item-status").inner_text() == "pending"
+    item.locator("input[name=reason]").fill("asked one question, then moved on")
+    with page.expect_navigation():
+        item.locator("form.override button").click()
+    assert page.locator("#item-lass_listen .item-status").inner_text() == "overridden"
+    assert "asked one question, then moved on" in page.locator("#item-lass_listen .history").inner_text()
+
+    pending = page.locator("article.item.pending button.confirm")
+    while pending.count():
+        with page.expect_navigation():
+            pending.first.click()
+    assert page.locator("article.item.pending").count() == 0
+    with page.expect_navigation():
+        page.click("#finalise button")
+    assert page.locator("#card-status").inner_text() == "finalised"
+    assert page.locator("#finalise").count() == 0 and page.locator("button.confirm").count() == 0
+    shot(page, "call-finalised")
+
+
+def test_clicking_evidence_seeks_the_redacted_audio_and_highlights_the_turn(site, page):
+    base, _ = site
+    log_in(page, base, NEW_USER, NEW_PASSWORD)
+    page.goto(f"{base}/calls/sample-001")
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    evidence = page.locator("#item-lass_apologise button.evidence-seek").first
+    target = float(evidence.get_attribute("data-seek"))
+    assert target > 30  # well into the call: a seek, not the start
+    evidence.click()
+    page.wait_for_function(
+        "t => { const a = document.getElementById('player'); return !a.seeking && Math.abs(a.currentTime - t) < 0.05; }",
+        arg=target)
+    # Seekable to the end: the server answered the player's Range requests.
+    seekable_end = page.evaluate("document.getElementById('player').seekable.end(0)")
+    assert seekable_end > target
+    current = page.locator("#transcript .turn.current")
+    assert current.count() == 1
+    start = float(current.get_attribute("data-start"))
+    following = page.locator("#transcript .turn.current + .turn")
+    assert start <= target + 0.001
+    if following.count():
+        assert float(following.get_attribute("data-start")) > target
+    assert current.is_visible()
+    shot(page, "evidence-seek")
+
+
+def test_an_agent_cannot_open_another_agents_call_by_url_or_api(site, page):
+    base, _ = site
+    log_in(page, base, "agent.one", AGENT_PASSWORD)
+    queue = page.locator("#queue").inner_text()
+    assert "dev-001" in queue and "dev-005" not in queue and "sample-001" not in queue
+    for call_id in ("dev-005", "sample-001"):
+        response = page.goto(f"{base}/calls/{call_id}")
+        assert response.status == 404 and page.locator("#error-message").inner_text() == "no such call"
+        assert page.request.get(f"{base}/api/calls/{call_id}").status == 404
+        assert page.request.get(f"{base}/calls/{call_id}/audio").status == 404
+    shot(page, "agent-refused")
+    own = page.goto(f"{base}/calls/dev-001")
+    assert own.status == 200 and page.locator("#self-assess").count() == 1
+
+
+def test_a_form_with_a_forged_csrf_token_is_rejected(site, page):
+    base, store = site
+    log_in(page, base, NEW_USER, NEW_PASSWORD)
+    page.goto(f"{base}/calls/dev-001")
+    form = page.locator("#item-lass_apologise form").first
+    form.locator("input[name=csrf_token]").evaluate("el => el.value = 'forged-token'")
+    with page.expect_navigation() as nav:
+        form.locator("button").click()
+    assert nav.value.status == 403
+    assert "security token" in page.locator("#error-message").inner_text()
+    shot(page, "csrf-rejected")
+    page.goto(f"{base}/calls/dev-001")
+    assert page.locator("#item-lass_apologise .item-status").inner_text() == "pending"
