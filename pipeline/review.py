@@ -11,6 +11,7 @@ review decision, and the earlier ones stay as its history.
     override_item    set another value, with a required reason
     finalise         close a card (refused while any item is pending)
     self_assess      the agent's own marks, recorded before the assessor's are shown to them
+    add_note ...     feedback notes: strengths and development points in the assessor's words
     add_action ...   agreed actions with owner and review date
     agent_summary    strengths, development points and trend over time, per agent
     mark_item        an assessor's independent calibration mark
@@ -48,6 +49,7 @@ from pipeline.store.models import (
     AccessLogRow,
     ActionRow,
     CallRow,
+    FeedbackNoteRow,
     DecisionRow,
     ItemRow,
     ResultRow,
@@ -87,6 +89,10 @@ __all__ = [
     "log_access",
     "access_log",
     "calibration_marks",
+    "NoteView",
+    "NOTE_KINDS",
+    "add_note",
+    "list_notes",
 ]
 
 log = logging.getLogger(__name__)
@@ -909,3 +915,47 @@ def calibration_marks(*, store: Store, user: str, call_id: str) -> dict[str, dic
             marks[d.item_id][d.who] = d.value
         _log(s, user, "calibration_view", call_id=call_id, scorecard_id=card.id)
         return {k: dict(v) for k, v in marks.items()}
+
+
+# ------------------------------------------------------------------------------ feedback notes
+
+NOTE_KINDS: tuple[str, ...] = ("strength", "development")
+
+
+class NoteView(_View):
+    id: int
+    kind: str = Field(description="strength | development")
+    text: str
+    who: str
+    at: dt.datetime
+
+
+def add_note(*, store: Store, user: str, call_id: str, kind: str, text: str) -> NoteView:
+    """Record a feedback note on the call's current card (a behaviour the agent showed or can develop).
+
+    Raises:
+        ReviewError: unknown call, a kind other than strength / development, or an empty note.
+    """
+    if kind not in NOTE_KINDS:
+        raise ReviewError(f"a note is one of: {', '.join(NOTE_KINDS)}", reason="bad_value", call_id=call_id)
+    if not text or not text.strip():
+        raise ReviewError("a note needs some text", reason="bad_value", call_id=call_id)
+    with store.session() as s:
+        card = _card_row(s, call_id)
+        row = FeedbackNoteRow(scorecard_id=card.id, kind=kind, text=text.strip()[:2000], who=user, at=utcnow())
+        s.add(row)
+        s.flush()
+        _log(s, user, "note_add", call_id=call_id, scorecard_id=card.id, detail=f"{kind} note {row.id}")
+        return NoteView(id=row.id, kind=kind, text=row.text, who=user, at=_aware(row.at))
+
+
+def list_notes(*, store: Store, user: str, call_id: str) -> list[NoteView]:
+    """The card's feedback notes, oldest first (read with the card: its view is logged there).
+
+    Raises:
+        ReviewError: unknown call.
+    """
+    with store.session() as s:
+        card = _card_row(s, call_id)
+        return [NoteView(id=r.id, kind=r.kind, text=r.text, who=r.who, at=_aware(r.at)) for r in s.scalars(
+            select(FeedbackNoteRow).where(FeedbackNoteRow.scorecard_id == card.id).order_by(FeedbackNoteRow.id))]

@@ -18,7 +18,8 @@ from pipeline.store.models import Base, CallRow, ItemRow, ResultRow, ScorecardRo
 
 BACKENDS = ["sqlite", "postgresql"]
 TABLES = {"runs", "calls", "results", "scorecards", "items", "decisions", "actions", "self_assessments",
-          "access_log", "users", "web_sessions", "login_attempts", "alembic_version"}
+          "access_log", "users", "web_sessions", "login_attempts",
+          "feedback_notes", "alembic_version"}
 
 
 @pytest.fixture(params=BACKENDS)

@@ -346,3 +346,23 @@ def test_login_sessions_and_rate_limit_on_postgresql(tmp_path):
             assert login(other, "bob").status_code == 429
         finally:
             store.dispose()
+
+
+def test_feedback_notes_are_shown_to_the_agent_only_after_self_assessment(site):
+    store, _ = site
+    leader = client_for(site, "tia")
+    token = csrf_token(leader.get("/calls/dev-001").text)
+    assert leader.post("/calls/dev-001/notes", data={"csrf_token": token, "kind": "sideways", "text": "x"}
+                       ).status_code == 409
+    added = leader.post("/calls/dev-001/notes", data={
+        "csrf_token": token, "kind": "development", "text": "Recap the repair date before closing the call"})
+    assert added.status_code == 200 and "Recap the repair date before closing the call" in added.text
+    agent = client_for(site, "ag1")
+    before = agent.get("/calls/dev-001").text
+    assert "Recap the repair date" not in before
+    assert agent.post("/calls/dev-001/notes", data={"csrf_token": csrf_token(before), "kind": "strength",
+                                                    "text": "I was great"}).status_code == 403
+    after = agent.post("/calls/dev-001/self-assess", data={"csrf_token": csrf_token(before),
+                                                           "mark-lass_apologise": "yes"}).text
+    assert "Recap the repair date before closing the call" in after and "I was great" not in after
+    assert [e.who for e in _log(store, action="note_add")] == ["tia"]

@@ -40,6 +40,7 @@ __all__ = [
     "UserRow",
     "WebSessionRow",
     "LoginAttemptRow",
+    "FeedbackNoteRow",
     "utcnow",
 ]
 
@@ -244,3 +245,18 @@ class LoginAttemptRow(Base):
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FeedbackNoteRow(Base):
+    """An assessor's feedback note on a card: a strength or a development point (revision 0003).
+
+    The assessor's own words about behaviour, like decision reasons; appended, never updated.
+    """
+
+    __tablename__ = "feedback_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecards.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # strength | development
+    text: Mapped[str] = mapped_column(Text)
+    who: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

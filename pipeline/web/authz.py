@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "call.self_assess": frozenset({"agent"}),
     "call.mark": frozenset({"assessor", "team_leader", "admin"}),
     "feedback.actions": _STAFF,
+    "feedback.notes": _STAFF,
     "agent.history": _STAFF | {"agent"},
     "calibration.view": _STAFF,
     "access_log.view": frozenset({"auditor", "admin"}),

@@ -29,7 +29,10 @@ def call_page(request: Request, call_id: str):
         if view.summary.agent_id else []
     return render(request, "call.html", user, view=view, result=result, duration=duration, spans=spans,
                   has_audio=call_file(ctx.settings.out_dir, call_id, REDACTED_AUDIO) is not None,
-                  actions=[a for a in actions if a.call_id == call_id], values=review.VALUES)
+                  actions=[a for a in actions if a.call_id == call_id], values=review.VALUES,
+                  notes=[] if view.assessor_marks_hidden else review.list_notes(store=ctx.store, user=user.username,
+                                                                                  call_id=call_id),
+                  note_kinds=review.NOTE_KINDS)
 
 
 @router.get("/calls/{call_id}/audio")

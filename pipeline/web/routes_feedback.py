@@ -1,4 +1,4 @@
-"""Feedback: agreed actions on a call, and an agent's history for development plans."""
+"""Feedback: notes and agreed actions on a call, and an agent's history for development plans."""
 
 from __future__ import annotations
 
@@ -27,6 +27,17 @@ async def add_action(request: Request, call_id: str):
     review.add_action(store=context(request).store, user=user.username, call_id=call_id,
                       description=form.get("description", "")[:2000], owner=form.get("owner", ""),
                       review_date=review_date)
+    return RedirectResponse(f"/calls/{call_id}#feedback", status_code=303)
+
+
+@router.post("/calls/{call_id}/notes")
+async def add_note(request: Request, call_id: str):
+    user = require_user(request)
+    form = await check_csrf(request, user)
+    require(user, "feedback.notes")
+    check_call(request, user, call_id)
+    review.add_note(store=context(request).store, user=user.username, call_id=call_id, kind=form.get("kind", ""),
+                    text=form.get("text", "")[:2000])
     return RedirectResponse(f"/calls/{call_id}#feedback", status_code=303)
 
 

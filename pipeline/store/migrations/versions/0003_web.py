@@ -1,4 +1,4 @@
-"""Web app accounts: users, server-side sessions, login attempts (for the rate limit).
+"""Web app accounts: users, server-side sessions, login attempts (for the rate limit); feedback notes.
 
 Additive only. Passwords are stored as argon2id hashes; sessions by the SHA-256 of their
 cookie token, so a read of the table does not hand out live sessions.
@@ -54,9 +54,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_login_attempts"),
     )
     op.create_index("ix_login_attempts_key_at", "login_attempts", ["key", "at"])
+    op.create_table(
+        "feedback_notes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("scorecard_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("who", sa.String(128), nullable=False),
+        sa.Column("at", TZ, nullable=False),
+        sa.ForeignKeyConstraint(["scorecard_id"], ["scorecards.id"], name="fk_feedback_notes_scorecard_id_scorecards"),
+        sa.PrimaryKeyConstraint("id", name="pk_feedback_notes"),
+    )
+    op.create_index("ix_feedback_notes_scorecard_id", "feedback_notes", ["scorecard_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("feedback_notes")
     op.drop_table("login_attempts")
     op.drop_table("web_sessions")
     op.drop_table("users")
