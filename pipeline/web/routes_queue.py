@@ -47,9 +47,12 @@ def queue(request: Request, agent: str | None = None, since: str | None = None, 
         # An agent's queue is their own calls, whatever the URL says.
         agent = user.agent_id
     until_day = _day(until, "until")
-    cards = list_cards(store=ctx.store, user=user.username, agent=agent or None, pending=show == "pending",
-                       flagged=show == "flagged", since=_day(since, "since"),
-                       until=until_day + dt.timedelta(days=1) if until_day else None)
+    if user.role == "agent" and not agent:
+        cards = []  # an agent account without an agent id owns no calls (never "all calls")
+    else:
+        cards = list_cards(store=ctx.store, user=user.username, agent=agent or None, pending=show == "pending",
+                           flagged=show == "flagged", since=_day(since, "since"),
+                           until=until_day + dt.timedelta(days=1) if until_day else None)
     shown = select_cards(cards, channel=channel if channel in CHANNELS else None, flag=flag or None)
     flags = sorted({f for c in cards for f in c.flags} | {"critical_failed"})
     return render(request, "queue.html", user, cards=shown[:ctx.settings.options.queue.page_size], total=len(shown),

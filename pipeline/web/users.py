@@ -58,7 +58,7 @@ def add_user(*, store: Store, actor: str, username: str, password: str, role: st
         if s.scalars(select(UserRow.id).where(UserRow.username == name)).first() is not None:
             raise UserError(f"user {name!r} exists; use `callqa users role` to change it")
         s.add(UserRow(username=name, password_hash=hash_password(password), role=role,
-                      agent_id=agent_id if role == "agent" else agent_id or None, created_at=utcnow()))
+                      agent_id=agent_id or None, created_at=utcnow()))
     log_access(store=store, user=actor, action="user_add", detail=f"{name} role={role}")
     return UserView(username=name, role=role, agent_id=agent_id)
 
