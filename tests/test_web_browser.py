@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from _web_support import SECRET_ENV, csrf_token  # noqa: F401  (csrf_token: kept for symmetry with test_web)
 from _score_support import scored_result, write_result
+from _web_support import SECRET_ENV
 from typer.testing import CliRunner
 
 from pipeline.cli import app as cli_app
@@ -32,8 +32,9 @@ from pipeline.web.users import add_user
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
-SAMPLES = Path(__file__).resolve().parents[1] / "pipeline" / "samples" / "calls"
-ARTIFACTS = Path(os.environ.get("CALLQA_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts")) / "web"
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "pipeline" / "samples" / "calls"
+ARTIFACTS = Path(os.environ.get("CALLQA_TEST_ARTIFACTS", REPO / "test-artifacts")) / "web"
 NEW_USER, NEW_PASSWORD = "new.assessor", "a fresh password 42"
 AGENT_PASSWORD = "agent password 42"
 
@@ -164,7 +165,8 @@ def test_clicking_evidence_seeks_the_redacted_audio_and_highlights_the_turn(site
     assert target > 30  # well into the call: a seek, not the start
     evidence.click()
     page.wait_for_function(
-        "t => { const a = document.getElementById('player'); return !a.seeking && Math.abs(a.currentTime - t) < 0.05; }",
+        "t => { const a = document.getElementById('player');"
+        " return !a.seeking && Math.abs(a.currentTime - t) < 0.05; }",
         arg=target)
     # Seekable to the end: the server answered the player's Range requests.
     seekable_end = page.evaluate("document.getElementById('player').seekable.end(0)")

@@ -51,7 +51,8 @@ def serve_command(
     db: DbOption = None,
     web_config: Annotated[Path | None, typer.Option("--web-config", help="Site YAML over configs/web.yaml.")] = None,
     secure_cookies: Annotated[bool | None, typer.Option(
-        "--secure-cookies/--no-secure-cookies", help="Send cookies over HTTPS only (default: configs/web.yaml).")] = None,
+        "--secure-cookies/--no-secure-cookies",
+        help="Send cookies over HTTPS only (default: configs/web.yaml).")] = None,
 ) -> None:
     """Serve the assessor review web app over the results of `callqa run` (docs/web.md)."""
     import uvicorn
