@@ -18,6 +18,7 @@ from pipeline.cli import app as cli_app
 from pipeline.store import open_store
 from pipeline.store.models import AccessLogRow, DecisionRow, UserRow
 from pipeline.web.settings import LoginOptions, SessionOptions
+from pipeline.web.users import add_user
 
 
 @pytest.fixture(scope="module")
@@ -366,3 +367,16 @@ def test_feedback_notes_are_shown_to_the_agent_only_after_self_assessment(site):
                                                            "mark-lass_apologise": "yes"}).text
     assert "Recap the repair date before closing the call" in after and "I was great" not in after
     assert [e.who for e in _log(store, action="note_add")] == ["tia"]
+
+
+def test_the_queue_filters_on_the_pipelines_residual_pii_flag(tmp_path):
+    from _score_support import scored_result, write_result
+
+    store = load_store(f"sqlite:///{tmp_path / 'callqa.db'}", tmp_path / "out", calls=[])
+    result = scored_result("dev-003", agent_id="agent-01").model_copy(update={"flags": ["residual_pii"]})
+    store.save_result(None, result, write_result(result, tmp_path / "out"))
+    add_user(store=store, actor="test", username="ann", password=PASSWORD, role="assessor")
+    client = client_for((store, tmp_path / "out"), "ann")
+    page = client.get("/queue?show=flagged&flag=residual_pii").text
+    assert 'data-call="dev-003"' in page and '<span class="flag">residual_pii</span>' in page
+    store.dispose()

@@ -124,6 +124,8 @@ def result_flags(result: CallResult, *, low_confidence: float = 0.5) -> list[str
             flags.append("not_evaluated")
     if result.warnings:
         flags.append("warnings")
+    # The pipeline's own flags (residual_pii, redaction_review, roles_unclear, ...): codes only.
+    flags.extend(f for f in result.flags if f not in flags)
     return flags
 
 
