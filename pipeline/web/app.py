@@ -22,7 +22,10 @@ from . import routes_auth, routes_call, routes_feedback, routes_oversight, route
 from .deps import Context, LoginRequired, render, user_or_none
 from .settings import WebSettings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "from_environment", "OUT_ENV", "CONFIG_ENV"]
+
+OUT_ENV = "CALLQA_WEB_OUT"
+CONFIG_ENV = "CALLQA_WEB_CONFIG"
 
 HERE = Path(__file__).resolve().parent
 
@@ -91,3 +94,20 @@ def create_app(settings: WebSettings, *, store: Store | None = None) -> FastAPI:
                       message=str(exc), back=f"/calls/{exc.call_id}" if exc.call_id and status != 404 else None)
 
     return app
+
+
+def from_environment() -> FastAPI:
+    """An app from the environment, for several workers:
+
+        CALLQA_WEB_OUT=out uvicorn --factory pipeline.web.app:from_environment --workers 4
+
+    $CALLQA_WEB_OUT (default ./out), $CALLQA_DATABASE_URL, $CALLQA_WEB_CONFIG and
+    $CALLQA_WEB_SECRET (or <out>/.web-secret) as `callqa serve` reads them.
+    """
+    import os
+
+    from .settings import load_web_settings
+
+    config = os.environ.get(CONFIG_ENV)
+    return create_app(load_web_settings(out_dir=Path(os.environ.get(OUT_ENV, "out")),
+                                        options_path=Path(config) if config else None))
