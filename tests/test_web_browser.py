@@ -1,8 +1,8 @@
 """The review web app in a real browser: Playwright driving Debian's chromium (/usr/bin/chromium).
 
 The site is the real pipeline's output for the bundled sample-001 (audio, redacted audio,
-result.json, audit log, results index) plus two scored dev calls of two agents for the
-isolation checks; the app runs under uvicorn on a free port. Screenshots go to
+result.json, audit log, results index) plus copies of its result for two agents (the
+isolation checks); the app runs under uvicorn on a free port. Screenshots go to
 $CALLQA_TEST_ARTIFACTS/web (default test-artifacts/web, git-ignored) for CI to keep.
 """
 
@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
-from _score_support import scored_result, write_result
 from _web_support import SECRET_ENV
 from typer.testing import CliRunner
 
 from pipeline.cli import app as cli_app
 from pipeline.ingest import discover_inputs
 from pipeline.run import run_batch
+from pipeline.schema import CallResult
 from pipeline.settings import load_settings
 from pipeline.store import open_store
 from pipeline.web.app import create_app
@@ -37,6 +37,7 @@ SAMPLES = REPO / "pipeline" / "samples" / "calls"
 ARTIFACTS = Path(os.environ.get("CALLQA_TEST_ARTIFACTS", REPO / "test-artifacts")) / "web"
 NEW_USER, NEW_PASSWORD = "new.assessor", "a fresh password 42"
 AGENT_PASSWORD = "agent password 42"
+OWN_CALL, OTHER_CALL = "call-agent-01", "call-agent-02"
 
 
 def _free_port() -> int:
@@ -47,7 +48,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """Run the pipeline on sample-001, add two agents' scored calls and accounts, serve the app."""
+    """Run the pipeline on sample-001, add a call for each of two agents and accounts, serve the app."""
     import uvicorn
 
     root = tmp_path_factory.mktemp("web-browser")
@@ -59,9 +60,16 @@ def site(tmp_path_factory):
     assert [o.status for o in summary.outcomes] == ["done"], summary.to_json()
     assert (out / "sample-001" / "audio.redacted.wav").is_file()
     store = open_store(str(out / "callqa.db"))
-    for call_id, agent in (("dev-001", "agent-01"), ("dev-005", "agent-02")):
-        result = scored_result(call_id, agent_id=agent)
-        store.save_result(None, result, write_result(result, out))
+    # Two more calls, one per agent, for the isolation checks: copies of the sample's redacted
+    # result under other ids (so no page ever shows unredacted text, not even in a test).
+    sample = CallResult.model_validate_json((out / "sample-001" / "result.json").read_text(encoding="utf-8"))
+    for call_id, agent in ((OWN_CALL, "agent-01"), (OTHER_CALL, "agent-02")):
+        result = sample.model_copy(update={
+            "call_id": call_id, "metadata": sample.metadata.model_copy(update={"call_id": call_id, "agent_id": agent})})
+        (out / call_id).mkdir()
+        (out / call_id / "result.json").write_text(result.model_dump_json(), encoding="utf-8")
+        shutil.copy(out / "sample-001" / "audio.redacted.wav", out / call_id / "audio.redacted.wav")
+        store.save_result(None, result, out / call_id / "result.json")
     # The new assessor is added the way a site adds one: `callqa users add`, password on stdin.
     added = CliRunner().invoke(cli_app, ["users", "add", NEW_USER, "--role", "assessor", "--out", str(out)],
                                input=NEW_PASSWORD + "\n")
@@ -186,21 +194,21 @@ def test_an_agent_cannot_open_another_agents_call_by_url_or_api(site, page):
     base, _ = site
     log_in(page, base, "agent.one", AGENT_PASSWORD)
     queue = page.locator("#queue").inner_text()
-    assert "dev-001" in queue and "dev-005" not in queue and "sample-001" not in queue
-    for call_id in ("dev-005", "sample-001"):
+    assert OWN_CALL in queue and OTHER_CALL not in queue and "sample-001" not in queue
+    for call_id in (OTHER_CALL, "sample-001"):
         response = page.goto(f"{base}/calls/{call_id}")
         assert response.status == 404 and page.locator("#error-message").inner_text() == "no such call"
         assert page.request.get(f"{base}/api/calls/{call_id}").status == 404
         assert page.request.get(f"{base}/calls/{call_id}/audio").status == 404
     shot(page, "agent-refused")
-    own = page.goto(f"{base}/calls/dev-001")
+    own = page.goto(f"{base}/calls/{OWN_CALL}")
     assert own.status == 200 and page.locator("#self-assess").count() == 1
 
 
 def test_a_form_with_a_forged_csrf_token_is_rejected(site, page):
     base, store = site
     log_in(page, base, NEW_USER, NEW_PASSWORD)
-    page.goto(f"{base}/calls/dev-001")
+    page.goto(f"{base}/calls/{OWN_CALL}")
     form = page.locator("#item-lass_apologise form").first
     form.locator("input[name=csrf_token]").evaluate("el => el.value = 'forged-token'")
     with page.expect_navigation() as nav:
@@ -208,5 +216,5 @@ def test_a_form_with_a_forged_csrf_token_is_rejected(site, page):
     assert nav.value.status == 403
     assert "security token" in page.locator("#error-message").inner_text()
     shot(page, "csrf-rejected")
-    page.goto(f"{base}/calls/dev-001")
+    page.goto(f"{base}/calls/{OWN_CALL}")
     assert page.locator("#item-lass_apologise .item-status").inner_text() == "pending"

@@ -15,7 +15,8 @@ from .auth import SessionUser, session_user, tokens_equal
 from .authz import allowed, may_see_call
 from .settings import WebSettings
 
-__all__ = ["SESSION_COOKIE", "LOGIN_COOKIE", "CSRF_FIELD", "CSRF_HEADER", "Context", "context", "user_or_none",
+__all__ = ["SESSION_COOKIE", "LOGIN_COOKIE", "CSRF_FIELD", "CSRF_HEADER", "Context", "LoginRequired", "context",
+           "user_or_none",
            "require_user", "require", "check_csrf", "check_call", "render"]
 
 SESSION_COOKIE = "callqa_session"
