@@ -130,31 +130,34 @@ def analyse_call(turns: list[Turn], models: DetectModels) -> CallAnalysis:
         counter = embeddings @ lex.counter_exemplars.T if lex.counter_exemplars.shape[0] else np.full((len(spans), 1), -1.0)
         per_lexicon[name] = (sim.max(axis=1) if len(spans) else np.zeros(0), counter.max(axis=1) if len(spans) else np.zeros(0))
 
-    matches: dict[tuple[int, str], list[tuple[int, int, bool]]] = {}
+    matches: dict[tuple[int, str], list[tuple[int, int, bool, bool]]] = {}  # (start, end, negated, question_only)
     blocks: dict[tuple[int, str], list[tuple[int, int]]] = {}
     for turn, doc in zip(turns, docs):
         for name, lex in models.lexicons.items():
             found = []
-            for _, start, end in (lex.cues(doc) if lex.cues is not None else []):
-                ids = set(range(start, end))
-                negated = any(is_negated(doc[i], ids) for i in ids)
-                found.append((start, end, negated))
+            for matcher, question_only in ((lex.cues, False), (lex.question_cues, True)):
+                for _, start, end in (matcher(doc) if matcher is not None else []):
+                    ids = set(range(start, end))
+                    negated = any(is_negated(doc[i], ids) for i in ids)
+                    found.append((start, end, negated, question_only))
             matches[(turn.index, name)] = found
             blocks[(turn.index, name)] = [(s, e) for _, s, e in lex.blocks(doc)] if lex.blocks is not None else []
 
     sentences: list[Sentence] = []
     for row, (turn_index, position, span) in enumerate(spans):
         scores = {}
+        question = is_question(span)
         for name in models.lexicons:
-            inside = [m for m in matches[(turn_index, name)] if m[0] >= span.start and m[1] <= span.end]
+            inside = [m for m in matches[(turn_index, name)]
+                      if m[0] >= span.start and m[1] <= span.end and (question or not m[3])]
             scores[name] = SentenceScore(
-                cue=any(not neg for _, _, neg in inside),
-                negated_cue=any(neg for _, _, neg in inside),
+                cue=any(not neg for _, _, neg, _ in inside),
+                negated_cue=any(neg for _, _, neg, _ in inside),
                 blocked=any(s >= span.start and e <= span.end for s, e in blocks[(turn_index, name)]),
                 similarity=float(per_lexicon[name][0][row]),
                 counter_similarity=float(per_lexicon[name][1][row]),
             )
-        sentences.append(Sentence(turn_index, position, span.text.strip(), is_question(span), scores))
+        sentences.append(Sentence(turn_index, position, span.text.strip(), question, scores))
     by_turn: dict[int, list[Sentence]] = {}
     for s in sentences:
         by_turn.setdefault(s.turn_index, []).append(s)

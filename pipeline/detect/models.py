@@ -37,6 +37,7 @@ class LexiconIndex:
 
     cues: Any  # spacy.matcher.Matcher over the lexicon's cue patterns (None: no patterns)
     blocks: Any  # spacy.matcher.Matcher over its veto patterns (None: no patterns)
+    question_cues: Any  # spacy.matcher.Matcher over cue patterns that count only in questions (None: none)
     exemplars: np.ndarray  # (n_exemplars, dim) float32, L2-normalised; (0, dim) when none
     counter_exemplars: np.ndarray  # (n_counter, dim) float32, L2-normalised
 
@@ -169,6 +170,7 @@ def _index(models_nlp: Any, encode: Any, name: str, lexicon: Lexicon) -> Lexicon
     return LexiconIndex(
         cues=_matcher(models_nlp, name, lexicon.cues),
         blocks=_matcher(models_nlp, name, lexicon.blocks),
+        question_cues=_matcher(models_nlp, f"{name}?", lexicon.question_cues),
         exemplars=encode(lexicon.exemplars),
         counter_exemplars=encode(lexicon.counter_exemplars),
     )

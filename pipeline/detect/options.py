@@ -80,6 +80,11 @@ class Lexicon(Options):
         default_factory=list,
         description="spaCy Matcher patterns: a compact string ('lemma|lemma * =word') or a raw token-pattern list.",
     )
+    question_cues: list[str | list[dict[str, Any]]] = Field(
+        default_factory=list,
+        description="Patterns that count as a cue only when the sentence is a question ('when did it start?' "
+        "asks about the problem; 'when the system shows no payment' explains it).",
+    )
     blocks: list[str | list[dict[str, Any]]] = Field(default_factory=list, description="Patterns that veto a sentence.")
     exemplars: list[str] = Field(default_factory=list, description="Phrases that express the behaviour.")
     counter_exemplars: list[str] = Field(default_factory=list, description="Near-misses that do not.")
