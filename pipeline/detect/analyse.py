@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.detect.models import DetectModels
+from pipeline.detect.models import BLOCK, QUESTION_CUE, DetectModels
 from pipeline.schema import Turn
 
 __all__ = ["Sentence", "SentenceScore", "CallAnalysis", "analyse_call", "is_negated", "is_question"]
@@ -133,27 +133,25 @@ def analyse_call(turns: list[Turn], models: DetectModels) -> CallAnalysis:
     matches: dict[tuple[int, str], list[tuple[int, int, bool, bool]]] = {}  # (start, end, negated, question_only)
     blocks: dict[tuple[int, str], list[tuple[int, int]]] = {}
     for turn, doc in zip(turns, docs):
-        for name, lex in models.lexicons.items():
-            found = []
-            for matcher, question_only in ((lex.cues, False), (lex.question_cues, True)):
-                for _, start, end in (matcher(doc) if matcher is not None else []):
-                    ids = set(range(start, end))
-                    negated = any(is_negated(doc[i], ids) for i in ids)
-                    found.append((start, end, negated, question_only))
-            matches[(turn.index, name)] = found
-            blocks[(turn.index, name)] = [(s, e) for _, s, e in lex.blocks(doc)] if lex.blocks is not None else []
+        for name, role, start, end in models.match(doc):
+            if role == BLOCK:
+                blocks.setdefault((turn.index, name), []).append((start, end))
+                continue
+            ids = set(range(start, end))
+            negated = any(is_negated(doc[i], ids) for i in ids)
+            matches.setdefault((turn.index, name), []).append((start, end, negated, role == QUESTION_CUE))
 
     sentences: list[Sentence] = []
     for row, (turn_index, position, span) in enumerate(spans):
         scores = {}
         question = is_question(span)
         for name in models.lexicons:
-            inside = [m for m in matches[(turn_index, name)]
+            inside = [m for m in matches.get((turn_index, name), ())
                       if m[0] >= span.start and m[1] <= span.end and (question or not m[3])]
             scores[name] = SentenceScore(
                 cue=any(not neg for _, _, neg, _ in inside),
                 negated_cue=any(neg for _, _, neg, _ in inside),
-                blocked=any(s >= span.start and e <= span.end for s, e in blocks[(turn_index, name)]),
+                blocked=any(s >= span.start and e <= span.end for s, e in blocks.get((turn_index, name), ())),
                 similarity=float(per_lexicon[name][0][row]),
                 counter_similarity=float(per_lexicon[name][1][row]),
             )

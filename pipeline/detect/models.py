@@ -26,18 +26,19 @@ from pipeline.torch_compat import import_torchaudio
 # safe beside the CPU build of torch first (see torch_compat).
 import_torchaudio()
 
-__all__ = ["DetectModels", "LexiconIndex", "load_detect_models", "compile_pattern"]
+__all__ = ["DetectModels", "LexiconIndex", "load_detect_models", "compile_pattern", "CUE", "QUESTION_CUE", "BLOCK"]
 
 log = logging.getLogger(__name__)
 
 
+# Roles of a lexicon pattern: a cue, a cue that counts only in a question, a veto.
+CUE, QUESTION_CUE, BLOCK = "cue", "question_cue", "block"
+
+
 @dataclass(frozen=True)
 class LexiconIndex:
-    """One lexicon made ready to use: compiled matchers and exemplar embeddings."""
+    """One lexicon's exemplar embeddings (its patterns live in the models' one shared matcher)."""
 
-    cues: Any  # spacy.matcher.Matcher over the lexicon's cue patterns (None: no patterns)
-    blocks: Any  # spacy.matcher.Matcher over its veto patterns (None: no patterns)
-    question_cues: Any  # spacy.matcher.Matcher over cue patterns that count only in questions (None: none)
     exemplars: np.ndarray  # (n_exemplars, dim) float32, L2-normalised; (0, dim) when none
     counter_exemplars: np.ndarray  # (n_counter, dim) float32, L2-normalised
 
@@ -51,6 +52,14 @@ class DetectModels:
     lexicons: dict[str, LexiconIndex]
     refs: list[ModelRef] = field(default_factory=list)
     batch_size: int = 64
+    matcher: Any = None  # one spacy Matcher over every lexicon's patterns: one pass per turn
+    match_keys: dict[int, tuple[str, str]] = field(default_factory=dict)  # match id -> (lexicon, role)
+
+    def match(self, doc: Any) -> list[tuple[str, str, int, int]]:
+        """Every lexicon pattern found in `doc`, as (lexicon, role, start token, end token)."""
+        if self.matcher is None:
+            return []
+        return [(*self.match_keys[key], start, end) for key, start, end in self.matcher(doc)]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 embeddings, shape (len(texts), dim)."""
@@ -150,30 +159,38 @@ def _surface_variant(pattern: list[dict[str, Any]]) -> list[dict[str, Any]] | No
     return variant
 
 
-def _matcher(nlp: Any, name: str, specs: list[str | list[dict[str, Any]]]) -> Any:
+def _matcher(nlp: Any, lexicons: dict[str, Lexicon]) -> tuple[Any, dict[int, tuple[str, str]]]:
+    # One Matcher for all lexicons: a turn is scanned once, not once per lexicon and role.
     from spacy.matcher import Matcher
 
-    if not specs:
-        return None
     matcher = Matcher(nlp.vocab)
-    for i, spec in enumerate(specs):
-        pattern = compile_pattern(spec)
-        variant = _surface_variant(pattern) if isinstance(spec, str) else None
-        try:
-            matcher.add(f"{name}#{i}", [pattern, variant] if variant else [pattern])
-        except (ValueError, KeyError) as e:
-            raise ConfigError(f"cue pattern {i} is not a valid spaCy Matcher pattern", key=f"lexicons.{name}") from e
-    return matcher
+    keys: dict[int, tuple[str, str]] = {}
+    for name, lexicon in lexicons.items():
+        for role, specs in ((CUE, lexicon.cues), (QUESTION_CUE, lexicon.question_cues), (BLOCK, lexicon.blocks)):
+            for i, spec in enumerate(specs):
+                pattern = compile_pattern(spec)
+                variant = _surface_variant(pattern) if isinstance(spec, str) else None
+                key = f"{name}/{role}#{i}"
+                try:
+                    matcher.add(key, [pattern, variant] if variant else [pattern])
+                except (ValueError, KeyError) as e:
+                    raise ConfigError(f"{role} pattern {i} is not a valid spaCy Matcher pattern", key=f"lexicons.{name}") from e
+                keys[nlp.vocab.strings[key]] = (name, role)
+    return (matcher if keys else None), keys
 
 
-def _index(models_nlp: Any, encode: Any, name: str, lexicon: Lexicon) -> LexiconIndex:
-    return LexiconIndex(
-        cues=_matcher(models_nlp, name, lexicon.cues),
-        blocks=_matcher(models_nlp, name, lexicon.blocks),
-        question_cues=_matcher(models_nlp, f"{name}?", lexicon.question_cues),
-        exemplars=encode(lexicon.exemplars),
-        counter_exemplars=encode(lexicon.counter_exemplars),
-    )
+def _indexes(encode: Any, lexicons: dict[str, Lexicon]) -> dict[str, LexiconIndex]:
+    # Every exemplar of every lexicon in one encode call, then split back per lexicon.
+    texts: list[str] = []
+    bounds: dict[str, tuple[int, int, int]] = {}
+    for name, lexicon in lexicons.items():
+        start = len(texts)
+        texts += lexicon.exemplars
+        middle = len(texts)
+        texts += lexicon.counter_exemplars
+        bounds[name] = (start, middle, len(texts))
+    vectors = encode(texts)
+    return {name: LexiconIndex(exemplars=vectors[a:b], counter_exemplars=vectors[b:c]) for name, (a, b, c) in bounds.items()}
 
 
 @lru_cache(maxsize=4)
@@ -182,10 +199,12 @@ def _load_cached(options_json: str) -> DetectModels:
     nlp, spacy_ref = _load_spacy(options.models.spacy)
     encoder, encoder_ref = _load_encoder(options.models.sentence_embedding, options.models.torch_threads)
     bare = DetectModels(nlp=nlp, encoder=encoder, lexicons={}, batch_size=options.models.batch_size)
-    lexicons = {name: _index(nlp, bare.embed, name, lex) for name, lex in options.lexicons.items()}
+    lexicons = _indexes(bare.embed, options.lexicons)
+    matcher, match_keys = _matcher(nlp, options.lexicons)
     log.info("detect models ready: %d lexicons", len(lexicons))
     return DetectModels(
-        nlp=nlp, encoder=encoder, lexicons=lexicons, refs=[spacy_ref, encoder_ref], batch_size=options.models.batch_size
+        nlp=nlp, encoder=encoder, lexicons=lexicons, refs=[spacy_ref, encoder_ref], batch_size=options.models.batch_size,
+        matcher=matcher, match_keys=match_keys,
     )
 
 
