@@ -113,7 +113,8 @@ def analyse_call(turns: list[Turn], models: DetectModels) -> CallAnalysis:
     Returns:
         The call's analysis; turns with no text have no sentences.
     """
-    docs = list(models.nlp.pipe([t.text or "" for t in turns]))
+    # Cues use lemmas, parts of speech and the parse; entities are never read, so NER is skipped.
+    docs = list(models.nlp.pipe([t.text or "" for t in turns], disable=["ner"]))
     spans = []  # (turn_index, position, span)
     for turn, doc in zip(turns, docs):
         position = 0

@@ -246,6 +246,12 @@ def detect_behaviours(analysis: CallAnalysis, options: DetectOptions, channel_ty
     # check or an offer is neither listening nor probing; an apology is not a paraphrase; a recap
     # of agreed actions is not listening.
     summaries = {h.turn_index for h in summary_hits}
+    # A recap restates a solution already given: in the turn that first solves the complaint,
+    # "I've booked ... and I've ..." is the solution itself, not a summary of it.
+    first_solve = min((h.turn_index for h in hits if h.kind == "lass.solve"), default=None)
+    if first_solve in summaries:
+        summaries.discard(first_solve)
+        hits = [h for h in hits if not (h.kind == "call.summary" and h.turn_index == first_solve)]
     claimed = ("admin_request", "lass.apologise", "call.hold_request", "lass.satisfy", "sales.cross_sell",
                "sales.up_sell", "escalation.offered")
     for kind in ("lass.listen", "needs.probing_question"):
