@@ -53,9 +53,16 @@ def _mount_web() -> None:
     app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, list.")
 
 
+def _mount_bench() -> None:
+    from pipeline.bench.cli import bench_command
+
+    app.command("bench")(bench_command)
+
+
 _mount_review()
 _mount_stage_tools()
 _mount_web()
+_mount_bench()
 _mount_flows()
 
 err = Console(stderr=True)

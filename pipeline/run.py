@@ -30,13 +30,16 @@ from pipeline.schema import CallResult, PipelineInfo, RecordingMetadata, Redacti
 from pipeline.settings import Settings, stage_hash
 from pipeline.transcribe import WhisperHandle, load_whisper, transcribe
 
-__all__ = ["Models", "Processed", "CallOutcome", "RunSummary", "process_input", "process_one", "assess", "write_outputs",
+__all__ = ["Models", "Processed", "StageProbe", "CallOutcome", "RunSummary", "process_input", "process_one", "assess", "write_outputs",
            "record_outputs", "audit_log_path", "run_batch", "format_transcript", "open_run_store"]
 
 log = logging.getLogger(__name__)
 
 # (event, payload): "start" / "done" per input, so a CLI can draw a bar and a flow can log.
 RunHook = Callable[[str, dict], None]
+# probe(stage) -> a context held around that stage's work: how `callqa bench` sees where each
+# stage starts and ends (for its memory samples) without the stages knowing about it.
+StageProbe = Callable[[str], AbstractContextManager]
 
 
 @dataclass
@@ -154,10 +157,11 @@ class RunSummary(BaseModel):
         }
 
 
-def _timed(timings: dict[str, float], stage: str, fn, *args, **kwargs):
-    started = time.perf_counter()
-    value = fn(*args, **kwargs)
-    timings[stage] = round(time.perf_counter() - started, 3)
+def _timed(timings: dict[str, float], stage: str, probe: StageProbe | None, fn, *args, **kwargs):
+    with probe(stage) if probe is not None else nullcontext():
+        started = time.perf_counter()
+        value = fn(*args, **kwargs)
+        timings[stage] = round(time.perf_counter() - started, 3)
     return value
 
 
@@ -166,7 +170,8 @@ def _transcript_turns(transcript_input) -> list[Turn]:
             for i, t in enumerate(transcript_input.turns)]
 
 
-def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.ndarray | None = None) -> CallResult:
+def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.ndarray | None = None,
+           probe: StageProbe | None = None) -> CallResult:
     """Detect and score on a result's redacted turns: the stages after redaction.
 
     Also how a re-run with changed detection or scorecard configuration refreshes a finished
@@ -176,7 +181,7 @@ def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.
     from pipeline.score import score_result
 
     timings = dict(result.pipeline.timings_s)
-    detection = _timed(timings, "detect", detect, result.turns, channel_type=result.channel_type,
+    detection = _timed(timings, "detect", probe, detect, result.turns, channel_type=result.channel_type,
                        options=settings.detect, models=models.detect, audio=audio)
     flags = [f for f in result.flags if f != "critical_failed"]
     stages = [s for s in result.stages_run if s not in ("detect", "score")] + ["detect"]
@@ -187,7 +192,7 @@ def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.
         "lass": detection.lass,
         "stages_run": stages,
     })
-    result = _timed(timings, "score", score_result, result, settings.templates, settings.score)
+    result = _timed(timings, "score", probe, score_result, result, settings.templates, settings.score)
     if result.scorecard is not None and result.scorecard.critical_failed:
         flags.append("critical_failed")
     pipeline_info = result.pipeline.model_copy(update={
@@ -206,6 +211,7 @@ def process_input(
     models: Models,
     *,
     transcribe_guard: AbstractContextManager | None = None,
+    probe: StageProbe | None = None,
 ) -> Processed:
     """Run every stage on one input: ingest, transcribe, diarise, redact, detect, score.
 
@@ -215,6 +221,8 @@ def process_input(
         models: the worker's loaded models.
         transcribe_guard: a context manager held around transcription only (e.g. a concurrency
             limit so one GPU is not oversubscribed while other calls' CPU stages run).
+        probe: called with each stage's name; the context it returns is held around that stage
+            (the benchmark's stage marks).
 
     Raises:
         InputError: the input is bad (the batch records it and goes on).
@@ -238,7 +246,7 @@ def process_input(
     recording = diarisation = None
     model_refs = []
     if item.kind == "transcript":
-        transcript_input, source = _timed(timings, "ingest", read_transcript_input, item.path)
+        transcript_input, source = _timed(timings, "ingest", probe, read_transcript_input, item.path)
         turns = _transcript_turns(transcript_input)
         call_id, channel_type = transcript_input.call_id, transcript_input.channel_type
         metadata = RecordingMetadata(
@@ -248,12 +256,12 @@ def process_input(
         stages = ["ingest"]
         device = None
     else:
-        recording = _timed(timings, "ingest", ingest, item, core.ingest)
+        recording = _timed(timings, "ingest", probe, ingest, item, core.ingest)
         whisper = models.whisper
         with transcribe_guard or nullcontext():
-            transcript = _timed(timings, "transcribe", transcribe, recording, core.transcribe, whisper)
+            transcript = _timed(timings, "transcribe", probe, transcribe, recording, core.transcribe, whisper)
         diariser = models.diariser if recording.n_channels == 1 and transcript.segments else None
-        diarisation = _timed(timings, "diarise", diarise, recording, transcript, settings.diarise, diariser)
+        diarisation = _timed(timings, "diarise", probe, diarise, recording, transcript, settings.diarise, diariser)
         turns = diarisation.turns
         warnings += diarisation.warnings
         r = diarisation.roles
@@ -267,10 +275,10 @@ def process_input(
         device = whisper.device
 
     keep = tuple(w for w in (metadata.organisation,) if w)
-    text_red = _timed(timings, "redact", redact_text, turns, settings.redact, models.analyzer, key, keep_words=keep)
+    text_red = _timed(timings, "redact", probe, redact_text, turns, settings.redact, models.analyzer, key, keep_words=keep)
     audio_red = None
     if recording is not None and core.output.redacted_audio:
-        audio_red = _timed(timings, "redact_audio", redact_audio, recording, text_red.findings, settings.redact)
+        audio_red = _timed(timings, "redact_audio", probe, redact_audio, recording, text_red.findings, settings.redact)
     stages.append("redact")
     flags = []
     if text_red.flagged or (audio_red is not None and audio_red.flagged):
@@ -305,7 +313,7 @@ def process_input(
         stages_run=stages,
         warnings=warnings,
     )
-    result = assess(result, settings, models, audio=recording.audio if recording is not None else None)
+    result = assess(result, settings, models, audio=recording.audio if recording is not None else None, probe=probe)
     return Processed(
         result=result,
         redacted_audio=audio_red.audio if audio_red is not None else None,

@@ -20,7 +20,7 @@ from pipeline.models import ResolvedModel, resolve_model
 from pipeline.schema import Recording, Segment, Transcript, Word
 from pipeline.vad import SAMPLE_RATE, speech_regions
 
-__all__ = ["WhisperHandle", "load_whisper", "pick_device", "transcribe", "is_hallucination"]
+__all__ = ["WhisperHandle", "load_whisper", "pick_device", "decode_options", "transcribe", "is_hallucination"]
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ def is_hallucination(text: str) -> bool:
     return bool(_HALLUCINATIONS.match(text))
 
 
-def _decode_options(options: TranscribeOptions) -> dict[str, Any]:
+def decode_options(options: TranscribeOptions) -> dict[str, Any]:
+    """faster-whisper decoding keywords for these options (also what `callqa bench` gives its
+    plain faster-whisper baseline, so both decode alike)."""
     return dict(
         language=options.language,
         beam_size=options.beam_size,
@@ -152,7 +154,7 @@ def _transcribe_channel(audio: np.ndarray, options: TranscribeOptions, whisper: 
     from faster_whisper.transcribe import restore_speech_timestamps
     from faster_whisper.vad import collect_chunks
 
-    kwargs = _decode_options(options)
+    kwargs = decode_options(options)
     chunks = speech_regions(audio, options.vad_parameters) if options.vad else None
     if chunks is not None and not chunks:
         return [], None

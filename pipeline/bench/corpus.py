@@ -1,0 +1,124 @@
+"""The benchmark corpus: telephone calls of set lengths, synthesised once and cached.
+
+Calls are composed from the turns of the bundled sample scripts (pipeline/samples/scripts),
+cycled until the estimated speech reaches the target length, and spoken by the project's Piper
+synthesiser at 8 kHz, stereo (a party per channel) and mono. Every length uses the same turns in
+the same voices, so the synthesiser's clip cache turns a 15-minute call into a few minutes of
+unique speech. A batch of N calls repeats one synthesised call under N call ids (hard links),
+which keeps synthesis out of the batch's cost while every call is still processed in full.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.bench.options import CorpusOptions, Layout
+from pipeline.errors import InputError
+from pipeline.ingest import InputItem
+from pipeline.synth import CallScript, ScriptTurn, load_scripts
+
+__all__ = ["BenchCall", "compose_script", "estimate_seconds", "bench_call", "batch_copies", "samples_scripts_dir"]
+
+Hook = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BenchCall:
+    """One synthesised call of the corpus."""
+
+    call_id: str
+    layout: Layout
+    minutes: float
+    item: InputItem
+    audio_s: float
+
+
+def samples_scripts_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "samples" / "scripts"
+
+
+def estimate_seconds(turns: list[ScriptTurn], words_per_s: float) -> float:
+    """Rough length of a call from its words and scripted pauses (overlaps ignored)."""
+    return sum(len(t.text.split()) / words_per_s + t.pause_before_s + t.hold_s for t in turns)
+
+
+def compose_script(sources: list[CallScript], minutes: float, options: CorpusOptions) -> CallScript:
+    """A telephone script of about `minutes` minutes: the sources' turns in order, cycled (pure).
+
+    Raises:
+        InputError: no telephone script among the sources.
+    """
+    pool = [t for s in sources if s.channel_type == "telephone" for t in s.turns]
+    if not pool:
+        raise InputError("no telephone scripts to compose benchmark calls from", path="corpus.scripts_dir",
+                         reason="empty")
+    target = minutes * 60.0
+    turns: list[ScriptTurn] = []
+    while estimate_seconds(turns, options.speech_words_per_s) < target:
+        turn = pool[len(turns) % len(pool)]
+        update = {"pause_before_s": min(turn.pause_before_s, options.max_pause_s)}
+        if not turns:
+            update |= {"overlap_s": 0.0, "pause_before_s": 1.0}
+        turns.append(turn.model_copy(update=update))
+    first = sources[0]
+    return CallScript(call_id=f"bench-{round(minutes * 60):04d}s", channel_type="telephone", scenario="benchmark call",
+                      organisation=first.organisation, agent_name=first.agent_name, turns=turns)
+
+
+def _scripts(options: CorpusOptions) -> list[CallScript]:
+    return load_scripts(Path(options.scripts_dir) if options.scripts_dir else samples_scripts_dir())
+
+
+def bench_call(minutes: float, layout: Layout, options: CorpusOptions, *, cache_root: Path | None = None,
+               voice=None, hook: Hook | None = None) -> BenchCall:
+    """The corpus call of `minutes` minutes in `layout`, synthesised unless cached.
+
+    The synthesiser writes the same bytes for the same script, so a cached file is reused when
+    its script (hence its call id and turns) is unchanged; its truth file records the duration.
+    """
+    from pipeline.synth import load_truth, synthesize_script
+
+    root = cache_root or Path(options.cache_dir)
+    script = compose_script(_scripts(options), minutes, options)
+    folder = root / layout
+    recipe = folder / f"{script.call_id}.recipe.json"
+    audio = folder / f"{script.call_id}.flac"
+    truth_path = folder / "truth" / f"{script.call_id}.json"
+    wanted = script.model_dump_json()
+    if not (audio.is_file() and truth_path.is_file() and recipe.is_file()
+            and recipe.read_text(encoding="utf-8") == wanted):
+        synthesize_script(script, folder, layout=layout, cache_dir=root / "clips", voice=voice,
+                          hook=(lambda step, done, total: hook(f"synth {script.call_id} {layout}", done, total))
+                          if hook else None)
+        recipe.write_text(wanted, encoding="utf-8")
+    truth = load_truth(truth_path)
+    return BenchCall(script.call_id, layout, minutes, InputItem(audio, "audio", folder / f"{script.call_id}.json"),
+                     truth.duration_s)
+
+
+def batch_copies(call: BenchCall, n: int, folder: Path) -> list[BenchCall]:
+    """`n` copies of one call under call ids bench-batch-0001..., each with its own sidecar.
+
+    The audio is hard-linked where the file system allows (copied otherwise): the bytes are the
+    same, the pipeline still decodes, transcribes and stores every call.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    sidecar = json.loads(call.item.sidecar.read_text(encoding="utf-8")) if call.item.sidecar else {}
+    copies = []
+    for i in range(1, n + 1):
+        call_id = f"bench-batch-{i:04d}"
+        audio = folder / f"{call_id}{call.item.path.suffix}"
+        if not audio.exists():
+            try:
+                os.link(call.item.path, audio)
+            except OSError:
+                shutil.copyfile(call.item.path, audio)
+        meta = folder / f"{call_id}.json"
+        meta.write_text(json.dumps({**sidecar, "call_id": call_id}), encoding="utf-8")
+        copies.append(BenchCall(call_id, call.layout, call.minutes, InputItem(audio, "audio", meta), call.audio_s))
+    return copies
