@@ -47,8 +47,10 @@ def estimate_seconds(turns: list[ScriptTurn], words_per_s: float) -> float:
     return sum(len(t.text.split()) / words_per_s + t.pause_before_s + t.hold_s for t in turns)
 
 
-def compose_script(sources: list[CallScript], minutes: float, options: CorpusOptions) -> CallScript:
+def compose_script(sources: list[CallScript], minutes: float, options: CorpusOptions, scale: float = 1.0) -> CallScript:
     """A telephone script of about `minutes` minutes: the sources' turns in order, cycled (pure).
+
+    `scale` stretches the estimated target, to correct the estimate by a synthesised length.
 
     Raises:
         InputError: no telephone script among the sources.
@@ -57,7 +59,7 @@ def compose_script(sources: list[CallScript], minutes: float, options: CorpusOpt
     if not pool:
         raise InputError("no telephone scripts to compose benchmark calls from", path="corpus.scripts_dir",
                          reason="empty")
-    target = minutes * 60.0
+    target = minutes * 60.0 * scale
     turns: list[ScriptTurn] = []
     while estimate_seconds(turns, options.speech_words_per_s) < target:
         turn = pool[len(turns) % len(pool)]
@@ -78,27 +80,38 @@ def bench_call(minutes: float, layout: Layout, options: CorpusOptions, *, cache_
                voice=None, hook: Hook | None = None) -> BenchCall:
     """The corpus call of `minutes` minutes in `layout`, synthesised unless cached.
 
-    The synthesiser writes the same bytes for the same script, so a cached file is reused when
-    its script (hence its call id and turns) is unchanged; its truth file records the duration.
+    The length is first estimated from words and pauses, then corrected by the synthesised
+    length (a second pass reuses every cached clip). The synthesiser writes the same bytes for
+    the same script, so a cached call is reused while its recipe (script and correction) holds.
     """
     from pipeline.synth import load_truth, synthesize_script
 
     root = cache_root or Path(options.cache_dir)
-    script = compose_script(_scripts(options), minutes, options)
+    sources = _scripts(options)
+    target = minutes * 60.0
     folder = root / layout
-    recipe = folder / f"{script.call_id}.recipe.json"
-    audio = folder / f"{script.call_id}.flac"
-    truth_path = folder / "truth" / f"{script.call_id}.json"
-    wanted = script.model_dump_json()
-    if not (audio.is_file() and truth_path.is_file() and recipe.is_file()
-            and recipe.read_text(encoding="utf-8") == wanted):
-        synthesize_script(script, folder, layout=layout, cache_dir=root / "clips", voice=voice,
-                          hook=(lambda step, done, total: hook(f"synth {script.call_id} {layout}", done, total))
-                          if hook else None)
-        recipe.write_text(wanted, encoding="utf-8")
-    truth = load_truth(truth_path)
-    return BenchCall(script.call_id, layout, minutes, InputItem(audio, "audio", folder / f"{script.call_id}.json"),
-                     truth.duration_s)
+    call_id = compose_script(sources, minutes, options).call_id
+    recipe_path = folder / f"{call_id}.recipe.json"
+    audio = folder / f"{call_id}.flac"
+    truth_path = folder / "truth" / f"{call_id}.json"
+    try:
+        scale = float(json.loads(recipe_path.read_text(encoding="utf-8"))["scale"])
+    except (OSError, ValueError, KeyError, TypeError):
+        scale = 1.0
+    for attempt in range(3):
+        script = compose_script(sources, minutes, options, scale=scale)
+        recipe = json.dumps({"scale": scale, "script": script.model_dump(mode="json")}, sort_keys=True)
+        if not (audio.is_file() and truth_path.is_file() and recipe_path.is_file()
+                and recipe_path.read_text(encoding="utf-8") == recipe):
+            synthesize_script(script, folder, layout=layout, cache_dir=root / "clips", voice=voice,
+                              hook=(lambda step, done, total: hook(f"synth {call_id} {layout}", done, total))
+                              if hook else None)
+            recipe_path.write_text(recipe, encoding="utf-8")
+        duration = load_truth(truth_path).duration_s
+        if abs(duration - target) <= options.length_tolerance * target or attempt == 2:
+            break
+        scale *= target / duration
+    return BenchCall(call_id, layout, minutes, InputItem(audio, "audio", folder / f"{call_id}.json"), duration)
 
 
 def batch_copies(call: BenchCall, n: int, folder: Path) -> list[BenchCall]:

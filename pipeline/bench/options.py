@@ -19,8 +19,9 @@ Layout = Literal["stereo", "mono"]
 class CorpusOptions(Options):
     cache_dir: str = Field(".cache/bench", description="Where synthesised calls are kept between runs.")
     scripts_dir: str | None = Field(None, description="Scripts to compose calls from; None = the bundled samples.")
-    speech_words_per_s: float = Field(2.4, gt=0.5, le=6.0)
+    speech_words_per_s: float = Field(3.3, gt=0.5, le=6.0)
     max_pause_s: float = Field(3.0, ge=0.0, le=60.0)
+    length_tolerance: float = Field(0.1, gt=0.0, le=0.5, description="Re-compose a call further than this from its length.")
 
 
 class BatchOptions(Options):
@@ -48,6 +49,7 @@ class Profile(Options):
     lengths_min: list[float] = Field(min_length=1, description="Call lengths in minutes.")
     layouts: list[Layout] = Field(min_length=1)
     batch_sizes: list[int] = Field(min_length=1)
+    baseline_repeats: int | None = Field(None, ge=1, le=10, description="Over baselines.repeats.")
 
     @model_validator(mode="after")
     def _bounds(self) -> "Profile":
@@ -60,6 +62,7 @@ class Profile(Options):
 
 class BenchOptions(Options):
     version: Literal[1] = 1
+    warmup: bool = Field(True, description="Process the first call once, unmeasured, before measuring.")
     corpus: CorpusOptions = CorpusOptions()
     batch: BatchOptions = BatchOptions()
     memory: MemoryOptions = MemoryOptions()
@@ -76,6 +79,7 @@ class BenchPlan(Options):
     lengths_min: list[float]
     layouts: list[Layout]
     batch_sizes: list[int]
+    baseline_repeats: int = Field(ge=1, le=10)
 
 
 def load_bench_options(path: Path | None = None) -> BenchOptions:
@@ -113,4 +117,5 @@ def make_plan(options: BenchOptions, profile: str, *, model: str | None = None, 
         lengths_min=list(chosen.lengths_min),
         layouts=list(chosen.layouts),
         batch_sizes=[batch] if batch is not None else list(chosen.batch_sizes),
+        baseline_repeats=chosen.baseline_repeats or options.baselines.repeats,
     )

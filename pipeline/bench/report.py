@@ -25,6 +25,11 @@ def write_json(report: BenchReport, path: Path) -> None:
     os.replace(tmp, path)
 
 
+# Short names for the table; the JSON keeps the full ones.
+_RUN_NAMES = {"pipeline": "callqa transcribe stage", "faster_whisper_vad_filter": "plain, vad_filter=True",
+              "faster_whisper_no_vad": "plain, no VAD", "faster_whisper_batched": "batched pipeline"}
+
+
 def _f(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -52,6 +57,8 @@ def tables(report: BenchReport) -> list[Table]:
     for name, seconds in report.model_load_s.items():
         loads.add_row(name, _f(seconds, 2))
     loads.add_row("RSS after loading, MiB", _f(report.rss_after_load_mb, 0))
+    if report.warmup_s is not None:
+        loads.add_row("warm-up call (unmeasured)", _f(report.warmup_s, 2))
     out.append(loads)
 
     if report.transcription_baselines:
@@ -62,7 +69,7 @@ def tables(report: BenchReport) -> list[Table]:
             label = f"{b.minutes:g} min {b.layout}"
             for i, r in enumerate(b.comparison.runs):
                 over = b.overhead.get(r.name)
-                base.add_row(label if i == 0 else "", r.name, _f(r.seconds, 2), _f(r.seconds / b.comparison.audio_s, 4),
+                base.add_row(label if i == 0 else "", _RUN_NAMES.get(r.name, r.name), _f(r.seconds, 2), _f(r.seconds / b.comparison.audio_s, 4),
                              str(r.words), "" if over is None else f"{over:+.1%}")
         out.append(base)
 
@@ -99,7 +106,7 @@ def summary_lines(report: BenchReport) -> list[str]:
     for b in report.transcription_baselines:
         head = b.headline_overhead
         if head:
-            lines.append(f"transcription overhead over plain faster-whisper ({head['against']}), "
+            lines.append(f"transcription overhead over plain faster-whisper ({_RUN_NAMES[head['against']]}), "
                          f"{b.minutes:g} min {b.layout}: {head['overhead']:+.1%}")
     lines += report.notes
     return lines

@@ -69,6 +69,7 @@ class BatchFigure(_Record):
     audio_s: float
     wall_s: float
     stage_s: dict[str, float] = Field(description="Each stage's seconds summed over the batch's calls.")
+    transcribe_queue_s: float = Field(0.0, description="Seconds calls waited for a transcription slot, summed.")
     peak_rss_mb: float
     peak_gpu_mb: float | None = None
     rss_after_call_mb: list[float] = Field(description="RSS as each call finished, in completion order.")
@@ -150,6 +151,7 @@ class BenchReport(_Record):
     corpus: dict
     model_load_s: dict[str, float]
     rss_after_load_mb: float
+    warmup_s: float | None = Field(None, description="The unmeasured first call (first-use costs), when run.")
     calls: list[CallFigure]
     transcription_baselines: list[TranscribeBaseline]
     redaction_baseline: RedactBaseline | None

@@ -97,6 +97,25 @@ def _one_call(call: BenchCall, settings: Settings, models, watcher: MemoryWatche
     return figure, processed
 
 
+class _QueuedGuard:
+    """The batch's transcription slots (as the flow's guard), adding up the time calls wait for one:
+    without it, a call's queueing would be counted as its store time."""
+
+    def __init__(self, slots: int) -> None:
+        self._semaphore = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self.waited_s = 0.0
+
+    def __enter__(self) -> None:
+        started = time.perf_counter()
+        self._semaphore.acquire()
+        with self._lock:
+            self.waited_s += time.perf_counter() - started
+
+    def __exit__(self, *exc) -> None:
+        self._semaphore.release()
+
+
 def _batch(call: BenchCall, size: int, options: BenchOptions, settings: Settings, models, watcher: MemoryWatcher,
            work: Path, hook: Hook | None) -> BatchFigure:
     """`size` copies of one call with the nightly flow's concurrency: `workers` calls at once,
@@ -110,7 +129,7 @@ def _batch(call: BenchCall, size: int, options: BenchOptions, settings: Settings
     store = open_store(str(out_dir / "bench.db"))
     store.upgrade()
     run_id = store.record_run(pipeline_version="bench", config_hash="bench")
-    guard = threading.BoundedSemaphore(options.batch.transcribe_slots)
+    guard = _QueuedGuard(options.batch.transcribe_slots)
     rss_after: list[float] = []
     outcomes = []
     load_start = load_average()
@@ -129,14 +148,18 @@ def _batch(call: BenchCall, size: int, options: BenchOptions, settings: Settings
     store.finish_run(run_id, status="done", n_calls=len(outcomes), n_failed=0)
     stage_s: dict[str, float] = {}
     for o in outcomes:
-        stage_s["store"] = stage_s.get("store", 0.0) + max(0.0, o.elapsed_s - sum(o.timings_s.values()))
         for stage, seconds in o.timings_s.items():
             stage_s[stage] = stage_s.get(stage, 0.0) + seconds
+    # process_one times every stage but the writing and indexing: that is the rest of its time,
+    # less the time spent queued for a transcription slot.
+    rest = sum(o.elapsed_s for o in outcomes) - sum(stage_s.values()) - guard.waited_s
+    stage_s["store"] = max(0.0, rest)
     return BatchFigure(
         size=size, workers=options.batch.workers, transcribe_slots=options.batch.transcribe_slots,
         layout=call.layout, minutes=call.minutes, done=sum(o.status == "done" for o in outcomes),
         failed=sum(o.status == "failed" for o in outcomes), audio_s=round(sum(o.audio_s or 0.0 for o in outcomes), 3),
         wall_s=round(wall, 3), stage_s={k: round(stage_s[k], 3) for k in STAGES if k in stage_s},
+        transcribe_queue_s=round(guard.waited_s, 3),
         peak_rss_mb=round(peak.rss_mb, 1), peak_gpu_mb=None if peak.gpu_mb is None else round(peak.gpu_mb, 1),
         rss_after_call_mb=rss_after, warmup_calls=options.memory.warmup_calls,
         max_slope_mb_per_call=options.memory.max_slope_mb_per_call,
@@ -196,6 +219,14 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
         default_analyzer = presidio_default_analyzer(settings.redact, settings.core.models)
         model_load["presidio_defaults"] = round(time.perf_counter() - t, 3)
     rss_loaded = round(rss_mb(), 1)
+    warmup_s = None
+    if options.warmup and calls:
+        from pipeline.run import process_input
+
+        say("warm-up call")
+        t = time.perf_counter()
+        process_input(min(calls, key=lambda c: c.minutes).item, settings, models)
+        warmup_s = round(time.perf_counter() - t, 3)
 
     work = Path(tempfile.mkdtemp(prefix="callqa-bench-"))
     figures: list[CallFigure] = []
@@ -218,7 +249,7 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
                     say(f"transcription baselines {call.call_id} {call.layout}")
                     recording = ingest(call.item, settings.core.ingest)
                     comparison = compare_transcription(recording, settings.core.transcribe, models.whisper,
-                                                       repeats=options.baselines.repeats,
+                                                       repeats=plan.baseline_repeats,
                                                        plain=options.baselines.plain_whisper, batched=batched)
                     baselines.append(TranscribeBaseline(call_id=call.call_id, layout=call.layout,
                                                         minutes=call.minutes, comparison=comparison))
@@ -259,7 +290,7 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
         corpus={"cache_dir": str(cache), "prepare_s": round(synth_s, 1),
                 "calls": [{"call_id": c.call_id, "layout": c.layout, "minutes": c.minutes, "audio_s": c.audio_s}
                           for c in calls]},
-        model_load_s=model_load, rss_after_load_mb=rss_loaded, calls=figures, transcription_baselines=baselines,
+        model_load_s=model_load, rss_after_load_mb=rss_loaded, warmup_s=warmup_s, calls=figures, transcription_baselines=baselines,
         redaction_baseline=RedactBaseline(comparison=redaction) if redaction is not None else None,
         batches=batches, notes=notes,
     )
