@@ -34,6 +34,7 @@ def test_memory_slope_leaves_the_warm_up_calls_out():
     assert memory_slope(rss, warmup_calls=0) > 1.0  # counted in, the warm-up looks like growth
     leaking = [1000.0 + 5.0 * i for i in range(10)]
     assert memory_slope(leaking, warmup_calls=2) == pytest.approx(5.0)
+    assert memory_slope(leaking[:5], warmup_calls=2, min_calls=5) is None  # 3 points: no verdict
 
 
 def test_batch_figure_flags_growth_above_the_configured_slope():
@@ -61,12 +62,14 @@ def test_rates_are_inverse_and_text_stages_get_words_per_second():
 
 def test_overhead_is_measured_against_the_fastest_plain_run():
     comparison = TranscribeComparison(audio_s=60.0, channels=2, repeats=1, runs=[
-        TranscribeRun(name="pipeline", seconds=11.0, words=150),
-        TranscribeRun(name="faster_whisper_vad_filter", seconds=10.0, words=120),
-        TranscribeRun(name="faster_whisper_no_vad", seconds=20.0, words=151),
+        TranscribeRun(name="pipeline", seconds=15.0, cpu_s=11.0, words=150),
+        TranscribeRun(name="faster_whisper_vad_filter", seconds=9.0, cpu_s=10.0, words=120),
+        TranscribeRun(name="faster_whisper_no_vad", seconds=30.0, cpu_s=20.0, words=151),
+        TranscribeRun(name="faster_whisper_batched", seconds=1.0, cpu_s=1.0, words=150),  # GPU: not "plain"
     ])
     assert comparison.overhead("faster_whisper_no_vad") == pytest.approx(-0.45)
-    name, value = comparison.headline_overhead()
+    assert comparison.overhead("faster_whisper_no_vad", "seconds") == pytest.approx(-0.5)
+    name, value = comparison.headline_overhead()  # on CPU time, whatever the wall clock said
     assert name == "faster_whisper_vad_filter" and value == pytest.approx(0.1)
 
 

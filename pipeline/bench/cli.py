@@ -34,6 +34,8 @@ def bench_command(
     from pipeline.settings import load_settings
 
     out, err = Console(), Console(stderr=True)
+    if not out.is_terminal:  # a file or a pipe: wide enough that the tables do not wrap
+        out = Console(width=160)
     if quick and full:
         err.print("[red]--quick and --full exclude each other[/]")
         raise typer.Exit(2)

@@ -34,6 +34,7 @@ class BatchOptions(Options):
 class MemoryOptions(Options):
     sample_interval_s: float = Field(0.05, ge=0.005, le=5.0)
     warmup_calls: int = Field(2, ge=0, le=100)
+    min_slope_calls: int = Field(5, ge=2, le=100, description="Fewer calls after the warm-up give no verdict.")
     max_slope_mb_per_call: float = Field(1.0, gt=0.0)
 
 

@@ -63,14 +63,15 @@ def tables(report: BenchReport) -> list[Table]:
 
     if report.transcription_baselines:
         base = Table(title="transcription: the pipeline's stage vs plain faster-whisper (same model, settings, audio)")
-        for col in ("call", "run", "seconds", "RTF", "words", "pipeline overhead"):
+        for col in ("call", "run", "wall s", "CPU s", "RTF (CPU)", "words", "overhead", "overhead (wall)"):
             base.add_column(col, justify="left" if col in ("call", "run") else "right")
         for b in report.transcription_baselines:
             label = f"{b.minutes:g} min {b.layout}"
             for i, r in enumerate(b.comparison.runs):
-                over = b.overhead.get(r.name)
-                base.add_row(label if i == 0 else "", _RUN_NAMES.get(r.name, r.name), _f(r.seconds, 2), _f(r.seconds / b.comparison.audio_s, 4),
-                             str(r.words), "" if over is None else f"{over:+.1%}")
+                over, over_wall = b.overhead.get(r.name), b.overhead_wall.get(r.name)
+                base.add_row(label if i == 0 else "", _RUN_NAMES.get(r.name, r.name), _f(r.seconds, 2), _f(r.cpu_s, 2),
+                             _f(r.cpu_s / b.comparison.audio_s, 4), str(r.words),
+                             "" if over is None else f"{over:+.1%}", "" if over_wall is None else f"{over_wall:+.1%}")
         out.append(base)
 
     if report.redaction_baseline is not None:
@@ -106,7 +107,8 @@ def summary_lines(report: BenchReport) -> list[str]:
     for b in report.transcription_baselines:
         head = b.headline_overhead
         if head:
-            lines.append(f"transcription overhead over plain faster-whisper ({_RUN_NAMES[head['against']]}), "
+            basis = "CPU" if b.comparison.basis == "cpu_s" else "wall"
+            lines.append(f"transcription overhead ({basis} time) over plain faster-whisper ({_RUN_NAMES[head['against']]}), "
                          f"{b.minutes:g} min {b.layout}: {head['overhead']:+.1%}")
     lines += report.notes
     return lines

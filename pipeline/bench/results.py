@@ -74,6 +74,7 @@ class BatchFigure(_Record):
     peak_gpu_mb: float | None = None
     rss_after_call_mb: list[float] = Field(description="RSS as each call finished, in completion order.")
     warmup_calls: int
+    min_slope_calls: int = 5
     max_slope_mb_per_call: float
     load_average_start: list[float]
     load_average_end: list[float]
@@ -87,7 +88,7 @@ class BatchFigure(_Record):
     @computed_field
     @property
     def slope_mb_per_call(self) -> float | None:
-        return _round(memory_slope(self.rss_after_call_mb, self.warmup_calls), 3)
+        return _round(memory_slope(self.rss_after_call_mb, self.warmup_calls, self.min_slope_calls), 3)
 
     @computed_field
     @property
@@ -96,9 +97,12 @@ class BatchFigure(_Record):
         return None if slope is None else slope <= self.max_slope_mb_per_call
 
 
-def memory_slope(rss_after_call_mb: list[float], warmup_calls: int) -> float | None:
-    """MiB of RSS gained per call, by least squares over the calls after the warm-up ones."""
+def memory_slope(rss_after_call_mb: list[float], warmup_calls: int, min_calls: int = 2) -> float | None:
+    """MiB of RSS gained per call, by least squares over the calls after the warm-up ones; None
+    with fewer than `min_calls` of them (two or three points make a slope out of noise)."""
     kept = rss_after_call_mb[warmup_calls:]
+    if len(kept) < min_calls:
+        return None
     return linear_slope([float(i) for i in range(len(kept))], kept)
 
 
@@ -111,8 +115,15 @@ class TranscribeBaseline(_Record):
     @computed_field
     @property
     def overhead(self) -> dict[str, float | None]:
-        """pipeline / baseline - 1 per baseline."""
+        """pipeline / baseline - 1 per baseline, in the comparison's basis (CPU time on CPU)."""
         return {r.name: _round(self.comparison.overhead(r.name), 4) for r in self.comparison.runs
+                if r.name != "pipeline"}
+
+    @computed_field
+    @property
+    def overhead_wall(self) -> dict[str, float | None]:
+        """The same in wall time (noisy on a shared machine)."""
+        return {r.name: _round(self.comparison.overhead(r.name, "seconds"), 4) for r in self.comparison.runs
                 if r.name != "pipeline"}
 
     @computed_field

@@ -162,6 +162,7 @@ def _batch(call: BenchCall, size: int, options: BenchOptions, settings: Settings
         transcribe_queue_s=round(guard.waited_s, 3),
         peak_rss_mb=round(peak.rss_mb, 1), peak_gpu_mb=None if peak.gpu_mb is None else round(peak.gpu_mb, 1),
         rss_after_call_mb=rss_after, warmup_calls=options.memory.warmup_calls,
+        min_slope_calls=options.memory.min_slope_calls,
         max_slope_mb_per_call=options.memory.max_slope_mb_per_call,
         load_average_start=load_start, load_average_end=load_average(),
     )
