@@ -58,6 +58,8 @@ def test_rates_are_inverse_and_text_stages_get_words_per_second():
     transcribe = stage_figure("transcribe", 6.0, 60.0, 150)
     assert redact.words_per_s == pytest.approx(300.0)
     assert transcribe.words_per_s is None and transcribe.rtf == pytest.approx(0.1)
+    instant = stage_figure("score", 0.001, 60.0, 150)  # below the pipeline's millisecond timings
+    assert instant.words_per_s is None and instant.x_realtime is None and instant.rtf is not None
 
 
 def test_overhead_is_measured_against_the_fastest_plain_run():

@@ -31,13 +31,18 @@ class StageFigure(_Record):
     peak_gpu_mb: float | None = None
 
 
+# The pipeline records stage times to the millisecond: a rate over a shorter time is noise.
+_MIN_RATE_S = 0.005
+
+
 def stage_figure(stage: str, wall_s: float, audio_s: float, words: int, peak_rss_mb: float | None = None,
                  peak_gpu_mb: float | None = None) -> StageFigure:
+    timed = wall_s >= _MIN_RATE_S
     return StageFigure(
         wall_s=round(wall_s, 3),
         rtf=_round(rtf(wall_s, audio_s), 4),
-        x_realtime=_round(x_realtime(wall_s, audio_s), 1),
-        words_per_s=_round(per_second(words, wall_s), 1) if stage in TEXT_STAGES else None,
+        x_realtime=_round(x_realtime(wall_s, audio_s), 1) if timed else None,
+        words_per_s=_round(per_second(words, wall_s), 1) if stage in TEXT_STAGES and timed else None,
         peak_rss_mb=_round(peak_rss_mb, 1),
         peak_gpu_mb=_round(peak_gpu_mb, 1),
     )
