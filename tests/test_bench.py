@@ -129,6 +129,17 @@ def test_composed_calls_reach_the_target_length_from_the_samples(minutes):
     assert max(t.pause_before_s for t in script.turns) <= options.max_pause_s
 
 
+def test_bench_command_refuses_contradictory_options_before_running_anything():
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    both = CliRunner().invoke(app, ["bench", "--quick", "--full"])
+    assert both.exit_code == 2 and "exclude each other" in both.output
+    device = CliRunner().invoke(app, ["bench", "--quick", "--device", "tpu"])
+    assert device.exit_code == 2 and "device" in device.output
+
+
 @pytest.mark.slow
 def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     """Real Piper audio, real faster-whisper, real Presidio: every stage timed, baselines present."""
@@ -168,4 +179,5 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     assert batch["transcribe_queue_s"] > 0
     assert 0 <= batch["stage_s"]["store"] < batch["stage_s"]["transcribe"]
     assert len(data["environment"]["load_average_start"]) == 3 and data["environment"]["device"] == "cpu"
+    assert data["warmup_s"] > 0
     assert tables(report) and any("overhead" in line for line in summary_lines(report))

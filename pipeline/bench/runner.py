@@ -271,6 +271,7 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
     if device != "cuda":
         notes.append("ran on CPU: no GPU figures (peak GPU memory and the batched baseline need CUDA)")
     environment = {
+        "command": command,
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
