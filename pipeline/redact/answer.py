@@ -22,8 +22,9 @@ from pipeline.redact.analyzer import Detection
 from pipeline.redact.normalise import number_token, normalise_value
 from pipeline.redact.options import AnswerWindowOptions
 from pipeline.redact.recognizers.person import NOT_NAMES
+from pipeline.schema import Turn
 
-__all__ = ["answer_windows", "requested_types"]
+__all__ = ["answer_windows", "answer_gaps", "requested_types"]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _SENTENCE_RE = re.compile(r"[^.?!]*[.?!]?")
@@ -41,6 +42,7 @@ _JOINERS = {"of", "and", "the", "dash", "hyphen", "slash", "dot", "at", "undersc
 _LEAD_STOP = _NOT_NAMES | {"it's", "its", "is", "my", "it", "at", "in", "on", "that's", "thats", "er", "erm", "um",
                            "uh", "yeah", "yep", "yes", "sure", "ok", "okay", "address", "live", "i", "we", "the", "a",
                            "to", "number", "house", "still", "now", "just", "so", "well"}
+_SPOKEN_EMAIL_RE = re.compile(r"\b(?:at|dot)\b|@", re.IGNORECASE)
 _OUTWARD_RE = re.compile(r"^[A-Za-z]{1,2}\d{1,2}[A-Za-z]?$")
 
 
@@ -48,19 +50,24 @@ def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_RE.findall(text) if s.strip()]
 
 
+def _clean(text: str) -> str:
+    """Lower case, punctuation (hyphens too: "e-mail") as single spaces, padded for whole-word search."""
+    return " " + " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("’", "'")).split()) + " "
+
+
 def requested_types(text: str, options: AnswerWindowOptions) -> set[str]:
     """Entity types a turn asks for: a cue inside a question, a sentence with a request phrase,
     or one that starts with 'and' ("And the postcode." - a transcriber drops question marks)."""
     out: set[str] = set()
     for sentence in _sentences(text):
-        low = " " + re.sub(r"[^a-z0-9' ]+", " ", sentence.lower()) + " "
+        low = _clean(sentence)
         asking = (sentence.rstrip().endswith("?") or low.startswith(" and ")
                   or any(f" {p} " in low for p in options.request_phrases))
         # A cue among the turn's last words asks too: the agent stops right after naming the item.
-        tail = " " + " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()[-options.cue_at_end_words:]) + " "
+        tail = " " + " ".join(_clean(text).split()[-options.cue_at_end_words:]) + " "
         for entity_type, cues in options.cues.items():
             # The cue's last word may carry a suffix: a transcriber writes "you're addressed" for "your address".
-            patterns = [re.compile(rf" {re.escape(c)}[a-z]{{0,3}} ") for c in cues]
+            patterns = [re.compile(rf" {re.escape(_clean(c).strip())}[a-z]{{0,3}} ") for c in cues]
             if any(p.search(low) and (asking or p.search(tail)) for p in patterns):
                 out.add(entity_type)
     return out
@@ -127,7 +134,9 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
             start = tokens[lead].start()
         if types & {"STREET_ADDRESS", "EMAIL_ADDRESS"}:
             end = max(end, min(_clause_end(text, end), tokens[min(last + options.clause_tail_words, len(tokens) - 1)].end()))
-        if types == {"EMAIL_ADDRESS"} and not any(t.lower() in {"at", "dot"} for t in group):
+        if "EMAIL_ADDRESS" in types and _SPOKEN_EMAIL_RE.search(text[start:_clause_end(text, end)]):
+            end = _clause_end(text, end)  # "jay smith at fast mail dot co dot uk": the whole clause
+        if types == {"EMAIL_ADDRESS"} and not _SPOKEN_EMAIL_RE.search(text[start:end]):
             k = last + 1
             continue  # an e-mail said aloud has its "at" / "dot"; other capitalised words are not it
         strong = any(any(ch.isdigit() for ch in t) or t.isupper() or t[0].isupper() for t in group)
@@ -174,4 +183,29 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             for start, end in spans:
                 out.append(Detection(entity_type, j, start, end, options.score, "answer_window",
                                      normalise_value(texts[j][start:end], entity_type)))
+    return out
+
+
+def answer_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[int, str, float, float]]:
+    """Untranscribed time right after a request: (request turn, requested type, start_s, end_s).
+
+    A transcriber may drop a reply altogether (a short answer said over the end of the
+    question), and what it did not write no text redaction can remove. The time from the end
+    of a request to the next transcribed turn, at most `max_gap_s`, holds no transcribed word,
+    so silencing it costs nothing that was understood.
+    """
+    if not options.enabled or options.max_gap_s <= 0:
+        return []
+    order = list(options.cues)
+    out = []
+    for i, turn in enumerate(turns):
+        if turn.speaker not in options.requesters or turn.end_s is None:
+            continue
+        types = requested_types(turn.text, options)
+        if not types:
+            continue
+        starts = [t.start_s for t in turns if t.start_s is not None and t.start_s >= turn.end_s]
+        end = min([turn.end_s + options.max_gap_s, *starts])
+        if end - turn.end_s >= 0.2:
+            out.append((i, min(types, key=order.index), turn.end_s, end))
     return out

@@ -62,6 +62,9 @@ class AnswerWindowOptions(Options):
     address_lead_words: int = Field(2, ge=0, le=4, description="Words before an address's number taken as a house name.")
     cue_at_end_words: int = Field(4, ge=0, le=10, description="A cue among a turn's last words asks, question mark or not.")
     clause_tail_words: int = Field(3, ge=0, le=6, description="Words after an address's or e-mail's value words, up to the clause end.")
+    max_gap_s: float = Field(
+        4.0, ge=0.0, le=30.0, description="Untranscribed time after a request silenced in the audio (0: none)."
+    )
     score: float = Field(0.45, ge=0.0, le=1.0, description="Score of an answer-window finding (below low_score_review: reviewed).")
 
     @field_validator("cues")

@@ -12,6 +12,7 @@ from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.redact.analyzer import Detection
+from pipeline.redact.answer import answer_gaps
 from pipeline.redact.scan import detect_call
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
@@ -187,6 +188,16 @@ def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEng
                 value_hmac=hmac_value(key, d.value),
             ))
             operators.append(options.operator(d.entity_type).type)
+    for i, entity_type, start_s, end_s in answer_gaps(turns, options.answer_window):
+        # No characters: only the audio between a request and the next transcribed turn.
+        findings.append(PiiFinding(
+            entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
+            start_s=start_s, end_s=end_s, recognizer="answer_gap", score=options.answer_window.score,
+            value_hmac=hmac_value(key, ""),
+        ))
+        operators.append("silence")
+    findings_order = sorted(range(len(findings)), key=lambda k: (findings[k].turn_index, findings[k].char_start))
+    findings, operators = [findings[k] for k in findings_order], [operators[k] for k in findings_order]
     residual = _residual(new_turns, options, analyzer, keep_words)
     if any(r.score >= options.residual_threshold for r in residual):
         reasons.append(f"residual check found {len(residual)} possible PII span(s) in the redacted text")
