@@ -300,3 +300,29 @@ def over_redaction_on_text(calls: list[LabelledCall], before: dict[str, str], af
             heard += seen
             removed += max(0, seen - min(n, a[word]))
     return heard, removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipeline.redact.evaluate SCRIPTS_DIR [--no-organisation]`: transcript-input
+    recall per type and over-redaction as JSON (no values; misses by call, turn and type)."""
+    import argparse
+    import json
+
+    from pipeline.redact.analyzer import load_analyzer
+    from pipeline.redact.options import load_redact_options
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.redact.evaluate")
+    parser.add_argument("scripts_dir", type=Path)
+    parser.add_argument("--no-organisation", action="store_true",
+                        help="Do not pass the scripts' organisation as keep words (no sidecar).")
+    args = parser.parse_args(argv)
+    options = load_redact_options()
+    calls = load_labelled_calls(args.scripts_dir)
+    keep = {} if args.no_organisation else {c.call_id: (c.organisation,) for c in calls if c.organisation}
+    result = evaluate_transcripts(calls, load_analyzer(options), options, keep)
+    print(json.dumps(result.model_dump(), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
