@@ -227,3 +227,24 @@ def test_erase_removes_the_calls_rows_pseudonymises_its_access_log_and_records_i
     assert verify_log(log).ok
     # Erasing again finds nothing more, and says so in the log.
     assert erase_call("dev-003", tmp_path / "out", log, store).index_rows["calls"] == 0
+
+
+def test_cli_erase_finds_the_runs_sqlite_index_in_out(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.redact.cli import app
+
+    monkeypatch.delenv("CALLQA_DATABASE_URL", raising=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    store = open_store(sqlite_path=out / "callqa.db")
+    store.upgrade()
+    store.save_result(None, scored_result("dev-002"), "/tmp/none.json")
+    store.dispose()
+    erased = CliRunner().invoke(app, ["erase", "dev-002", "--out", str(out), "--log", str(tmp_path / "a.jsonl")])
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.output)["index_rows"]["calls"] == 1
+    store = open_store(sqlite_path=out / "callqa.db")
+    with store.session() as s:
+        assert s.scalar(text("SELECT count(*) FROM calls")) == 0
+    store.dispose()
