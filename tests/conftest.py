@@ -4,3 +4,69 @@ import os
 
 # A fixed test key: digests in test outputs are reproducible and never meant to be secret.
 os.environ.setdefault("CALLQA_REDACTION_KEY", "callqa-test-key-0123456789abcdef")
+
+
+import logging  # noqa: E402
+import shutil  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@dataclass
+class DevCallRun:
+    """One run of the whole pipeline over every dev call with audio (see `dev_call_run`)."""
+
+    out: Path
+    call_ids: list[str]
+    log_lines: list[str] = field(default_factory=list)
+
+
+class _Collect(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session")
+def dev_call_run(tmp_path_factory) -> DevCallRun:
+    """Synthesise every telephone and face-to-face dev call (stereo 8 kHz, as a phone system
+    records) and run the whole pipeline on them once, capturing every log line at DEBUG.
+
+    Shared by the slow tests that need the pipeline's real outputs for the dev calls (the
+    re-transcription of audio.redacted.wav, the search for PII in every output): one run,
+    not one per test.
+    """
+    from pipeline.ingest import discover_inputs
+    from pipeline.run import Models, run_batch
+    from pipeline.settings import load_settings
+    from pipeline.synth import load_scripts, synthesize_script
+    from tests._redact_support import DEV_CALLS
+
+    inputs = tmp_path_factory.mktemp("dev_inputs")
+    call_ids = []
+    for script in load_scripts(DEV_CALLS):
+        if script.channel_type == "digital":
+            continue
+        synthesize_script(script, inputs, layout="stereo", sample_rate=8000, audio_format="wav", hold_audio="silence")
+        call_ids.append(script.call_id)
+    shutil.rmtree(inputs / "truth")  # the synthesiser's truth holds the script: not an input
+    out = tmp_path_factory.mktemp("dev_out")
+    run = DevCallRun(out=out, call_ids=call_ids)
+    handler = _Collect(run.log_lines)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        settings = load_settings()
+        summary = run_batch(discover_inputs([inputs]), out, settings, Models(settings))
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert summary.counts()["failed"] == 0, [o.to_json() for o in summary.failed]
+    return run

@@ -90,3 +90,13 @@ def test_recall_on_text_for_the_audio_path() -> None:
     assert recall_on_text(calls, {"t": "my number is <PHONE_NUMBER>."}).recall == 1.0
     leaked = recall_on_text(calls, {"t": "my number is 07700 900 462."})
     assert leaked.recall == 0.0 and leaked.misses[0].entity_type == "PHONE_NUMBER"
+
+
+def test_over_redaction_on_a_transcription_counts_heard_words_that_were_removed() -> None:
+    from pipeline.redact.evaluate import over_redaction_on_text
+
+    call = LabelledCall(call_id="t", turns=[LabelledTurn(speaker="customer", text="My number is 07700 900462, thanks.",
+                                                         pii=[("PHONE_NUMBER", "07700 900462")])])
+    before = {"t": "my number is 07700 900462 thanks"}
+    assert over_redaction_on_text([call], before, {"t": "my number is <PHONE_NUMBER> thanks"}) == (4, 0)
+    assert over_redaction_on_text([call], before, {"t": "my <PHONE_NUMBER> thanks"}) == (4, 2)

@@ -186,3 +186,65 @@ def test_call_times_are_stored_in_utc(store):
     store.save_result(None, scored_result("dev-002", started_at="2026-11-03T10:30:00+01:00"), "/tmp/none.json")
     cards = review.list_cards(store=store, user="ann")
     assert cards[0].started_at.isoformat() == "2026-11-03T09:30:00+00:00"
+
+
+def test_erase_removes_the_calls_rows_pseudonymises_its_access_log_and_records_it(store, tmp_path):
+    import datetime as dt
+
+    from pipeline.redact.audit import erase_call, read_log, verify_log
+    from pipeline.store.models import AccessLogRow, ActionRow
+
+    store.upgrade()
+    run = store.record_run(pipeline_version="0.1.0", config_hash="f" * 64)
+    for call_id in ("dev-003", "dev-002"):
+        store.save_result(run, scored_result(call_id), "/tmp/none.json")
+        review.show_card(store=store, user="ann", call_id=call_id)
+        review.confirm_item(store=store, user="ann", call_id=call_id, item_id="greeting")
+        review.add_action(store=store, user="ann", call_id=call_id, description="Open with the greeting.",
+                          owner="ann", review_date=dt.date(2026, 12, 1))
+    store.save_result(run, scored_result("dev-003"), "/tmp/none.json")  # a re-run: two results, two cards
+    (tmp_path / "out" / "dev-003").mkdir(parents=True)
+    (tmp_path / "out" / "dev-003" / "result.json").write_text("{}")
+    log = tmp_path / "audit.jsonl"
+
+    erased = erase_call("dev-003", tmp_path / "out", log, store)
+
+    rows = erased.index_rows
+    assert rows["calls"] == 1 and rows["results"] == 2 and rows["scorecards"] == 2 and rows["decisions"] == 1
+    assert rows["items"] > 0 and rows["actions_detached"] == 1 and rows["access_log_pseudonymised"] >= 2
+    with store.session() as s:
+        for table in ("calls", "results", "scorecards"):
+            assert s.scalar(text(f"SELECT count(*) FROM {table} WHERE call_id = 'dev-003'")) == 0
+            assert s.scalar(text(f"SELECT count(*) FROM {table} WHERE call_id = 'dev-002'")) >= 1  # others untouched
+        assert s.scalar(text("SELECT count(*) FROM decisions")) == 1
+        assert s.scalar(select(AccessLogRow).where(AccessLogRow.call_id == "dev-003").limit(1)) is None
+        assert s.scalar(text("SELECT count(*) FROM access_log WHERE call_id = :r"), {"r": erased.reference}) >= 2
+        assert s.scalar(text("SELECT count(*) FROM actions WHERE call_id IS NULL")) == 1
+        assert len(s.scalars(select(ActionRow)).all()) == 2
+    assert not (tmp_path / "out" / "dev-003").exists()
+    records = list(read_log(log))
+    assert [r.kind for r in records] == ["erasure"] and erased.reference in records[0].reason
+    assert verify_log(log).ok
+    # Erasing again finds nothing more, and says so in the log.
+    assert erase_call("dev-003", tmp_path / "out", log, store).index_rows["calls"] == 0
+
+
+def test_cli_erase_finds_the_runs_sqlite_index_in_out(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.redact.cli import app
+
+    monkeypatch.delenv("CALLQA_DATABASE_URL", raising=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    store = open_store(sqlite_path=out / "callqa.db")
+    store.upgrade()
+    store.save_result(None, scored_result("dev-002"), "/tmp/none.json")
+    store.dispose()
+    erased = CliRunner().invoke(app, ["erase", "dev-002", "--out", str(out), "--log", str(tmp_path / "a.jsonl")])
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.output)["index_rows"]["calls"] == 1
+    store = open_store(sqlite_path=out / "callqa.db")
+    with store.session() as s:
+        assert s.scalar(text("SELECT count(*) FROM calls")) == 0
+    store.dispose()

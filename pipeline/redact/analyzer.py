@@ -89,6 +89,7 @@ def build_registry(options: RedactOptions) -> RecognizerRegistry:
         rec.SpelledNameRecognizer(),
         rec.UkPhoneRecognizer(),
         rec.OfflineEmailRecognizer(),
+        rec.MisheardEmailRecognizer(),
         rec.UkPostcodeRecognizer(),
         rec.StreetAddressRecognizer(),
         rec.DateOfBirthRecognizer(),

@@ -36,8 +36,10 @@ class AudioRedaction(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
-def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float) -> list[tuple[float, float]]:
-    """Padded time spans of the findings, clipped to the recording and merged where they touch."""
+def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float,
+                    merge_gap_s: float = 0.0) -> list[tuple[float, float]]:
+    """Padded time spans of the findings, clipped to the recording, merged where they touch or
+    lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses)."""
     spans = sorted(
         (max(0.0, f.start_s - padding_s), min(duration_s, f.end_s + padding_s))
         for f in findings
@@ -45,7 +47,7 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     )
     merged: list[tuple[float, float]] = []
     for start, end in spans:
-        if merged and start <= merged[-1][1]:
+        if merged and start <= merged[-1][1] + merge_gap_s:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
@@ -71,7 +73,8 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
         logger.warning(reason)
         return AudioRedaction(audio=None, sample_rate=recording.sample_rate, spans_s=[], flagged=True, reasons=[reason])
     sr = recording.sample_rate
-    spans = redaction_spans(findings, options.audio.padding_ms / 1000.0, recording.duration_s)
+    spans = redaction_spans(findings, options.audio.padding_ms / 1000.0, recording.duration_s,
+                            options.audio.merge_gap_ms / 1000.0)
     audio = recording.audio.copy()
     for start, end in spans:
         a, b = int(np.floor(start * sr)), int(np.ceil(end * sr))

@@ -78,17 +78,41 @@ def find_command(
     typer.echo(json.dumps([m.model_dump() for m in matches], indent=2))
 
 
+def _erase_store(database_url: str | None, out: Path):
+    """The results index the run wrote: --database-url, else $CALLQA_DATABASE_URL, else the
+    configured URL, else <out>/callqa.db when it exists (None: there is no index to erase from)."""
+    import os
+
+    from pipeline.settings import load_settings
+    from pipeline.store import DATABASE_URL_ENV, open_store
+
+    url = database_url or os.environ.get(DATABASE_URL_ENV) or load_settings().core.output.database_url
+    if url is None and not (out / "callqa.db").is_file():
+        return None
+    store = open_store(url, sqlite_path=out / "callqa.db")
+    store.upgrade()
+    return store
+
+
 def erase_command(
     call_id: str = typer.Argument(..., help="The call to erase."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", help="Output folder holding <call_id>/."),
     log: Path = typer.Option(DEFAULT_LOG, "--log"),
+    database_url: Optional[str] = typer.Option(
+        None, "--database-url", help="The results index (default: as the run: $CALLQA_DATABASE_URL, config, <out>/callqa.db)."
+    ),
 ) -> None:
-    """Remove a call's artefacts and record the erasure in the audit log."""
+    """Remove a call's artefacts and results-index rows, and record the erasure in the audit log."""
+    store = None
     try:
-        result = audit.erase_call(call_id, out, log)
+        store = _erase_store(database_url, out)
+        result = audit.erase_call(call_id, out, log, store)
     except CallqaError as e:
         _fail(e)
         return
+    finally:
+        if store is not None:
+            store.dispose()
     typer.echo(json.dumps(result.model_dump()))
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "value_leaks",
     "evaluate_transcripts",
     "recall_on_text",
+    "over_redaction_on_text",
 ]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
@@ -267,3 +268,61 @@ def recall_on_text(calls: list[LabelledCall], texts: dict[str, str]) -> PiiEvalu
     total, lost = sum(labelled.values()), sum(leaked.values())
     return PiiEvaluation(per_type=per_type, recall=1.0 - lost / total if total else 1.0, labelled=total, leaked=lost,
                          non_pii_words=0, non_pii_words_redacted=0, over_redaction=0.0, misses=misses)
+
+
+def over_redaction_on_text(calls: list[LabelledCall], before: dict[str, str], after: dict[str, str]) -> tuple[int, int]:
+    """Over-redaction where the text is a transcription (the audio path), without an alignment.
+
+    Counts, per call, the script's words outside every labelled value that the transcription
+    heard (`before`, the unredacted transcript) and how many of those the redaction removed
+    (missing from `after`, the redacted transcript), word by word as multisets: an estimate,
+    since a word heard twice is matched by count, not by position.
+
+    Returns:
+        (non-PII words heard, of those removed): over-redaction is removed / heard.
+    """
+    from collections import Counter
+
+    heard = removed = 0
+    for call in calls:
+        if call.call_id not in before or call.call_id not in after:
+            continue
+        script: Counter[str] = Counter()
+        for turn in call.turns:
+            labels = _label_spans(turn.text, turn.pii)
+            script.update(m.group(0).lower() for m in _TOKEN_RE.finditer(turn.text)
+                          if not any(m.start() < e and s < m.end() for _, s, e in labels))
+        b = Counter(m.group(0).lower() for m in _TOKEN_RE.finditer(before[call.call_id]))
+        kept = re.sub(r"<[A-Z_]+>", " ", after[call.call_id])  # a placeholder's words were not heard
+        a = Counter(m.group(0).lower() for m in _TOKEN_RE.finditer(kept))
+        for word, n in script.items():
+            seen = min(n, b[word])
+            heard += seen
+            removed += max(0, seen - min(n, a[word]))
+    return heard, removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipeline.redact.evaluate SCRIPTS_DIR [--no-organisation]`: transcript-input
+    recall per type and over-redaction as JSON (no values; misses by call, turn and type)."""
+    import argparse
+    import json
+
+    from pipeline.redact.analyzer import load_analyzer
+    from pipeline.redact.options import load_redact_options
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.redact.evaluate")
+    parser.add_argument("scripts_dir", type=Path)
+    parser.add_argument("--no-organisation", action="store_true",
+                        help="Do not pass the scripts' organisation as keep words (no sidecar).")
+    args = parser.parse_args(argv)
+    options = load_redact_options()
+    calls = load_labelled_calls(args.scripts_dir)
+    keep = {} if args.no_organisation else {c.call_id: (c.organisation,) for c in calls if c.organisation}
+    result = evaluate_transcripts(calls, load_analyzer(options), options, keep)
+    print(json.dumps(result.model_dump(), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

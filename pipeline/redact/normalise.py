@@ -137,6 +137,12 @@ def _code_value(tokens: list[_Tok], i: int) -> tuple[str, int] | None:
     digits = number_token(tok)
     if digits is not None:
         return digits, 1
+    if low == "plus" and i + 1 < len(tokens) and (number_token(tokens[i + 1].text) or "").startswith("4"):
+        return "+", 1  # "plus four four ...": an international prefix
+    if "-" in tok:
+        written = _hyphenated_code(tok.split("-"))
+        if written is not None:
+            return written, 1
     if low == "o" and i + 1 < len(tokens) and number_token(tokens[i + 1].text) is not None:
         return "0", 1  # "o seven seven ...": said as a letter, meant as zero
     if len(tok) == 1 and tok.isalpha() and tok not in {"a", "i"}:
@@ -144,6 +150,31 @@ def _code_value(tokens: list[_Tok], i: int) -> tuple[str, int] | None:
     if _MIXED_CODE_RE.match(tok):
         return tok, 1
     return None
+
+
+def _hyphenated_code(parts: list[str]) -> str | None:
+    """A code spelled with hyphens, letters and digit words mixed ("B-one-five", "two-T-T"), or None.
+
+    All-letter forms ("O-K-A-F-O-R") stay a spelled word for the name recognisers."""
+    out: list[str] = []
+    k = 0
+    while k < len(parts):
+        part = parts[k].lower()
+        digit = number_token(part)
+        if part in _REPEAT and k + 1 < len(parts) and len(parts[k + 1]) == 1:
+            nxt = number_token(parts[k + 1]) or parts[k + 1].upper()
+            out.append(nxt * _REPEAT[part])
+            k += 2
+            continue
+        if digit is not None and len(digit) <= 2 and not part.isdigit():
+            out.append(digit)
+        elif len(part) == 1 and part.isalnum():
+            out.append(part.upper())
+        else:
+            return None
+        k += 1
+    written = "".join(out)
+    return written if re.search(r"\d", written) and len(out) >= 2 else None
 
 
 def _dotted_group(previous: str, following: str) -> bool:

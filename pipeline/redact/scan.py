@@ -5,7 +5,7 @@
    agent asks "date of birth?", the customer answers, perhaps over several segments);
 2. a code read across two turns of one speaker (possibly split by the other party's short
    "Yep.") is analysed joined, and the finding split back onto both turns;
-3. a name found anywhere is redacted wherever else it is said in the call;
+3. a name or street found anywhere is redacted wherever else it is said in the call;
 4. overlapping findings merge (the union is redacted, the best-scored type names it).
 """
 
@@ -18,7 +18,10 @@ from dataclasses import replace
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
 from pipeline.redact.analyzer import Detection
-from pipeline.redact.normalise import Canonical, canonicalise, normalise_value
+from pipeline.redact.answer import answer_windows
+from pipeline.redact.orgs import organisation_names
+from pipeline.redact.recognizers.address import STREET_WORDS
+from pipeline.redact.normalise import Canonical, canonicalise, normalise_value, number_token
 from pipeline.redact.options import RedactOptions
 
 __all__ = ["detect_call", "analyse_text"]
@@ -140,6 +143,30 @@ def _propagate_names(texts: list[str], found: list[Detection]) -> list[Detection
     return out
 
 
+def _propagate_streets(texts: list[str], found: list[Detection]) -> list[Detection]:
+    """Every other mention of a street already found ("orchard lane" in the agent's recap of
+    "14 Orchard Lane"), any letter case: a recap repeats it without the house number."""
+    streets: dict[str, float] = {}
+    street_re = re.compile(rf"\b((?:[A-Za-z][a-z'’]+ ){{1,3}}(?:{STREET_WORDS}))\b", re.IGNORECASE)
+    for d in found:
+        if d.entity_type != "STREET_ADDRESS":
+            continue
+        for m in street_re.finditer(texts[d.turn_index][d.start:d.end]):
+            words = [w for w in m.group(1).split() if w.casefold() not in _STREET_FILLERS and number_token(w) is None]
+            if len(words) >= 2:
+                streets[" ".join(words).casefold()] = min(d.score, 0.85)
+    if not streets:
+        return []
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(s).replace(r"\ ", r"\s+") for s in streets) + r")\b",
+                         re.IGNORECASE)
+    return [Detection("STREET_ADDRESS", i, m.start(), m.end(), streets[re.sub(r"\s+", " ", m.group(0)).casefold()],
+                      "StreetPropagation", re.sub(r"\s+", " ", m.group(0)).casefold())
+            for i, text in enumerate(texts) for m in pattern.finditer(text)]
+
+
+_STREET_FILLERS = {"the", "and", "of", "flat", "in", "on", "at", "it's", "its", "is"}
+
+
 def _merge(found: list[Detection]) -> list[Detection]:
     """Overlapping findings in a turn become one: the union span, the best-scored type."""
     out: list[Detection] = []
@@ -207,7 +234,8 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
         analyzer: from `load_analyzer`.
         options: the redaction policy.
         keep_words: words that are never a person's name in this call (the organisation's name
-            from the recording's metadata), on top of the policy's allow_list.
+            from the recording's metadata), on top of the policy's allow_list and the
+            organisation names said in the call (`orgs.organisation_names`).
 
     Returns:
         list[Detection]: non-overlapping findings, ordered by (turn, start).
@@ -220,12 +248,18 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
         ctx = _context_words(texts[_context_start(speakers, i, options.context_turns):i])
         found.extend(_detections(i, c, analyse_text(analyzer, c, options, ctx, artifacts[i])))
     found.extend(_bridges(texts, speakers, canon, options, analyzer))
-    keep = {w.casefold() for phrase in (*options.allow_list, *keep_words) for w in re.findall(r"[A-Za-z'’-]+", phrase)}
+    found.extend(answer_windows(texts, speakers, options.answer_window))
+    orgs = organisation_names(texts, speakers, options)
+    keep = {w.casefold() for phrase in (*options.allow_list, *keep_words, *orgs)
+            for w in re.findall(r"[A-Za-z'’-]+", phrase)}
     if keep:
         found = [d for d in found
-                 if not (d.entity_type == "PERSON" and _not_a_person(texts[d.turn_index][d.start:d.end], keep))]
+                 if not ((d.entity_type == "PERSON" or d.recognizer == "answer_window")
+                         and _not_a_person(texts[d.turn_index][d.start:d.end], keep))]
     if options.propagate_names and "PERSON" in options.entities:
         found.extend(_propagate_names(texts, found))
+    if options.propagate_names and "STREET_ADDRESS" in options.entities:
+        found.extend(_propagate_streets(texts, found))
     if options.keep_agent_names:
         keep = _agent_names(texts, speakers, found)
         found = [d for d in found if not (d.entity_type == "PERSON" and texts[d.turn_index][d.start:d.end].casefold() in keep)]

@@ -12,6 +12,7 @@ from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.redact.analyzer import Detection
+from pipeline.redact.answer import answer_gaps
 from pipeline.redact.scan import detect_call
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
@@ -187,6 +188,16 @@ def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEng
                 value_hmac=hmac_value(key, d.value),
             ))
             operators.append(options.operator(d.entity_type).type)
+    for i, entity_type, start_s, end_s in answer_gaps(turns, options.answer_window):
+        # No characters: only the audio between a request and the next transcribed turn.
+        findings.append(PiiFinding(
+            entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
+            start_s=start_s, end_s=end_s, recognizer="answer_gap", score=options.answer_window.score,
+            value_hmac=hmac_value(key, ""),
+        ))
+        operators.append("silence")
+    findings_order = sorted(range(len(findings)), key=lambda k: (findings[k].turn_index, findings[k].char_start))
+    findings, operators = [findings[k] for k in findings_order], [operators[k] for k in findings_order]
     residual = _residual(new_turns, options, analyzer, keep_words)
     if any(r.score >= options.residual_threshold for r in residual):
         reasons.append(f"residual check found {len(residual)} possible PII span(s) in the redacted text")
@@ -207,7 +218,9 @@ def _residual(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEngin
     pattern = re.compile("|".join(re.escape(p) for p in placeholders)) if placeholders else None
     texts = [pattern.sub(lambda m: " " * len(m.group(0)), t.text) if pattern else t.text for t in turns]
     out = []
-    no_propagation = options.model_copy(update={"propagate_names": False})
+    # The re-scan looks for what recognisers still find, not for every reply to a question.
+    no_propagation = options.model_copy(update={
+        "propagate_names": False, "answer_window": options.answer_window.model_copy(update={"enabled": False})})
     for d in detect_call(texts, [t.speaker for t in turns], analyzer, no_propagation, keep_words):
         if not re.search(r"[A-Za-z0-9]", texts[d.turn_index][d.start:d.end]):
             continue

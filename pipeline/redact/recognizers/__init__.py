@@ -12,7 +12,7 @@ from pipeline.redact.recognizers.bank import (
 )
 from pipeline.redact.recognizers.codes import UkNhsRecognizer, UkNinoRecognizer, UkPostcodeRecognizer, nhs_check
 from pipeline.redact.recognizers.dob import DateOfBirthRecognizer
-from pipeline.redact.recognizers.email import OfflineEmailRecognizer, offline_extractor
+from pipeline.redact.recognizers.email import MisheardEmailRecognizer, OfflineEmailRecognizer, offline_extractor
 from pipeline.redact.recognizers.person import PersonContextRecognizer, SpelledNameRecognizer
 from pipeline.redact.recognizers.phone import UkPhoneRecognizer
 
@@ -29,6 +29,7 @@ __all__ = [
     "UkPostcodeRecognizer",
     "DateOfBirthRecognizer",
     "OfflineEmailRecognizer",
+    "MisheardEmailRecognizer",
     "PersonContextRecognizer",
     "SpelledNameRecognizer",
     "UkPhoneRecognizer",

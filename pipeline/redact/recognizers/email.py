@@ -8,7 +8,9 @@ from functools import lru_cache
 import tldextract
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
-__all__ = ["OfflineEmailRecognizer", "offline_extractor"]
+from pipeline.redact.recognizers._base import TablePatternRecognizer
+
+__all__ = ["OfflineEmailRecognizer", "MisheardEmailRecognizer", "offline_extractor"]
 
 
 @lru_cache(maxsize=1)
@@ -30,3 +32,14 @@ class OfflineEmailRecognizer(EmailRecognizer):
     def validate_result(self, pattern_text: str) -> bool:
         domain = pattern_text.rpartition("@")[2]
         return offline_extractor()(domain).suffix != ""
+
+
+class MisheardEmailRecognizer(TablePatternRecognizer):
+    """An e-mail a transcriber ran together: its "at" lost, the domain's dot kept
+    ("gsmith65atexample .org"). Weak alone (a web address looks the same): needs 'email' nearby."""
+
+    ENTITY = "EMAIL_ADDRESS"
+    PATTERNS = [
+        ("glued_email", r"(?<![\w@.])[A-Za-z0-9][\w+-]{4,}(?: ?\.[\w-]+)*? ?\.(?:com|org|net|co\.uk|org\.uk|uk|io|ie|info)\b", 0.3),
+    ]
+    CONTEXT = ["email", "e-mail", "mail", "emails", "emailed", "address", "send"]

@@ -33,7 +33,7 @@ class PersonContextRecognizer(TablePatternRecognizer):
         ("title", rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.? (?:[A-Z]\.? )?{_NAME}(?: {_NAME})?", 0.7),
         ("self_intro", rf"(?<=\b(?:I'm|I am|[Tt]his is) ){_NAME}(?: {_NAME})?{_END}", 0.6),
         # Strong cues: the name need not end a phrase (a transcriber may drop the comma).
-        ("introduced", rf"(?<=\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame's|[Nn]ame is|[Ss]urname is|[Ss]urname's|speaking (?:to|with)|chatting (?:to|with)|talking (?:to|with)) ){_NAME}(?: {_NAME}(?=[.,!?;:…]|$))?", 0.6),
+        ("introduced", rf"(?<=\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame's|[Nn]ame is|[Ss]urname is|[Ss]urname's|speaking (?:to|with)|chatting (?:to|with)|talking (?:to|with)|through to) ){_NAME}(?: {_NAME}(?=[.,!?;:…]|$))?", 0.6),
         ("name_field", rf"(?<=\b(?:[Ss]urname|[Ff]irst name|[Ff]orename|[Ll]ast name|[Ff]ull name)(?: is|'s|:)?,? ){_NAME}(?: {_NAME})?{_END}", 0.6),
         ("speaking", rf"\b{_NAME}(?= speaking\b| here[.,!])", 0.6),
         ("vocative", rf"(?<=\b(?:[Tt]hanks|[Tt]hank you|[Cc]heers|[Hh]i|[Hh]ello|[Hh]iya|[Hh]ey|[Mm]orning|[Ee]vening|[Aa]fternoon|[Bb]ye|[Tt]a|[Cc]are|[Rr]ecap|[Ss]orry),? ){_NAME}{_END}", 0.55),

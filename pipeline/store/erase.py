@@ -1,0 +1,84 @@
+"""Erasure of one call from the results index (GDPR Article 17, `callqa erase`).
+
+What erasure means per table:
+- calls, results, scorecards, items, self_assessments: deleted. They describe the call.
+- decisions: deleted, although the table is otherwise append-only. A decision is a mark on an
+  item of the erased call's scorecard; with the call gone it has nothing to refer to, and its
+  free-text reason may describe the call. The erasure record in the audit log keeps the count.
+- actions: kept, detached from the call (call_id set to NULL). An agreed development action is
+  the agent's record (the organisation's legitimate interest in its staff's development), not
+  the customer's, and its description is the assessor's words about behaviour.
+- access_log: kept (who looked at what, and when, is the accountability record of Article 5(2)
+  and the security log of Article 32), but its call_id is replaced by the erasure reference.
+  A call id is pseudonymous personal data: the site's telephony system maps it back to the
+  caller's number and recording, so it may not stay beside the access history once the call is
+  erased. The reference is random, carried only by the audit log's erasure record, so an
+  auditor can still tie the history to the erasure without it pointing at anyone.
+- runs: untouched (no per-call data).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import delete, select, update
+
+from pipeline.store.db import Store
+from pipeline.store.models import (
+    AccessLogRow,
+    ActionRow,
+    CallRow,
+    DecisionRow,
+    ItemRow,
+    ResultRow,
+    ScorecardRow,
+    SelfAssessmentRow,
+)
+
+__all__ = ["ErasedRows", "erase_call_rows"]
+
+
+class ErasedRows(BaseModel):
+    """Rows deleted or changed per table (counts only)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    calls: int = 0
+    results: int = 0
+    scorecards: int = 0
+    items: int = 0
+    decisions: int = 0
+    self_assessments: int = 0
+    actions_detached: int = 0
+    access_log_pseudonymised: int = 0
+
+    def summary(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.model_dump().items())
+
+
+def erase_call_rows(store: Store, call_id: str, reference: str) -> ErasedRows:
+    """Delete a call's rows from the index in one transaction (see the module docstring).
+
+    Args:
+        store: the results index (at the head revision).
+        call_id: the call to erase.
+        reference: what replaces the call id in access_log rows (e.g. "erased:<random>").
+
+    Returns:
+        ErasedRows: counts per table; all zero when the index never held the call.
+    """
+    with store.session() as s:
+        cards = select(ScorecardRow.id).where(ScorecardRow.call_id == call_id).scalar_subquery()
+        counts = {
+            "self_assessments": s.execute(delete(SelfAssessmentRow).where(SelfAssessmentRow.scorecard_id.in_(cards))).rowcount,
+            "decisions": s.execute(delete(DecisionRow).where(DecisionRow.scorecard_id.in_(cards))).rowcount,
+            "items": s.execute(delete(ItemRow).where(ItemRow.scorecard_id.in_(cards))).rowcount,
+            "access_log_pseudonymised": s.execute(
+                update(AccessLogRow).where(AccessLogRow.call_id == call_id)
+                .values(call_id=reference, scorecard_id=None)).rowcount,
+        }
+        counts["scorecards"] = s.execute(delete(ScorecardRow).where(ScorecardRow.call_id == call_id)).rowcount
+        counts["results"] = s.execute(delete(ResultRow).where(ResultRow.call_id == call_id)).rowcount
+        counts["actions_detached"] = s.execute(
+            update(ActionRow).where(ActionRow.call_id == call_id).values(call_id=None)).rowcount
+        counts["calls"] = s.execute(delete(CallRow).where(CallRow.call_id == call_id)).rowcount
+    return ErasedRows(**counts)

@@ -1,0 +1,104 @@
+"""Redaction of transcriber-garbled values: answer windows (and the untranscribed gap after a
+request), organisation names found in the call, hyphenated and 'plus' codes, run-together
+e-mails, street propagation, and merged audio spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.redact.answer import answer_gaps, answer_windows, requested_types
+from pipeline.redact.audio import redaction_spans
+from pipeline.redact.normalise import canonicalise
+from pipeline.redact.orgs import organisation_names
+from pipeline.schema import PiiFinding
+from tests._redact_support import found, options, timed_turn
+
+
+def _window(question: str, reply: str, asker: str = "agent") -> list[str]:
+    other = "customer" if asker == "agent" else "agent"
+    texts = [question, reply]
+    return [reply[d.start:d.end] for d in answer_windows(texts, [asker, other], options().answer_window)]
+
+
+@pytest.mark.parametrize(("question", "reply", "redacted"), [
+    ("What's your postcode?", "Yeah it's LS6 to be in.", ["LS6 to be in"]),  # inward code misheard
+    ("And the first line of the address?", "12 mill lanes, thanks.", ["12 mill lanes"]),
+    ("Can you confirm the address", "rose cottage 17 mill brow", ["rose cottage 17 mill brow"]),
+    ("So that's the card ending 4444, and the expiry,", "928", ["928"]),  # no question mark
+    ("Could I take your date of birth?", "Sure, the Ninth of Octember, eighty one.", ["Ninth of Octember, eighty one"]),
+    ("What's the best e-mail for you?", "It's Jay Smith at fast mail dot co dot UK.", ["Jay Smith at fast mail dot co dot UK"]),
+])
+def test_reply_to_a_request_loses_its_value_like_words(question: str, reply: str, redacted: list[str]) -> None:
+    assert _window(question, reply) == redacted
+
+
+@pytest.mark.parametrize(("question", "reply", "asker"), [
+    ("What's your postcode?", "Sorry, one second, I need to find the letter.", "agent"),  # nothing value-like
+    ("How has your week been?", "Terrible, I rang 3 times.", "agent"),  # no cue
+    ("Can you email me something?", "Of course, I'll send the Premier Saver details.", "customer"),  # customer asks
+    ("What's the best e-mail for you?", "The one on the account, Premier Saver.", "agent"),  # no 'at' / 'dot'
+])
+def test_no_window_without_a_request_or_a_value(question: str, reply: str, asker: str) -> None:
+    assert _window(question, reply, asker) == []
+
+
+def test_window_ends_when_the_requester_speaks_at_length() -> None:
+    texts = ["Can I take your postcode?", "Mm, hang on.", "While you look, I'll note the fault on the account.",
+             "It's BT4 3AB and my mum is Jane."]
+    spans = answer_windows(texts, ["agent", "customer", "agent", "customer"], options().answer_window)
+    assert {d.turn_index for d in spans} <= {1}
+
+
+def test_cue_needs_a_request_and_may_carry_a_suffix() -> None:
+    opts = options().answer_window
+    assert requested_types("and you're addressed for the report?", opts) == {"STREET_ADDRESS"}
+    assert requested_types("Your postcode is on the letter we sent.", opts) == {"UK_POSTCODE"}  # 'your' asks
+    assert requested_types("We moved our postcode checker online last year.", opts) == set()
+
+
+def test_untranscribed_gap_after_a_request_is_silenced() -> None:
+    turns = [timed_turn(0, "agent", "Can I take your name and date of birth", start=0.0),
+             timed_turn(1, "agent", "and your tenancy reference?", start=6.0),
+             timed_turn(2, "customer", "It's on a letter somewhere.", start=9.0)]
+    gaps = answer_gaps(turns, options().answer_window)
+    assert [(i, round(a, 2), round(b, 2)) for i, _, a, b in gaps] == [(0, 2.7, 6.0), (1, 7.2, 9.0)]
+    assert gaps[0][1] in {"PERSON", "DATE_OF_BIRTH"}
+
+
+def test_organisation_in_the_greeting_is_not_a_person() -> None:
+    texts = ["Good morning, Acme Telecom, Priya speaking. How can I help?", "Hi, it's about my bill."]
+    assert organisation_names(texts, ["agent", "customer"], options()) == ("Acme Telecom",)
+    assert [s for _, _, s in found(texts, "PERSON")] == ["Priya"]
+    assert organisation_names(["Good morning, Sarah Jones, how can I help?"], ["agent"], options()) == ()
+    assert organisation_names(["Welcome to Brightwave. Tom speaking."], ["agent"], options()) == ("Brightwave",)
+
+
+@pytest.mark.parametrize(("text", "canonical"), [
+    ("My postcode's B-one-five, two-T-T.", "My postcode's B15 2TT."),
+    ("Plus four four, seven seven double oh, nine double oh, five eight one.", "+44 7700 900 581."),
+    ("It's O-K-A-F-O-R.", "It's O-K-A-F-O-R."),  # a spelled name stays a word
+    ("a one-to-one session, two plus two", "a one-to-one session, 2 plus 2"),
+])
+def test_hyphenated_codes_and_international_prefix(text: str, canonical: str) -> None:
+    assert canonicalise(text).text == canonical
+
+
+def test_run_together_email_needs_email_context() -> None:
+    assert found(["Can you email me something? It's gmars65edexample .org."], "EMAIL_ADDRESS")
+    assert not found(["The forms are on gov .uk these days, you know."], "EMAIL_ADDRESS")
+
+
+def test_a_street_repeated_in_a_recap_is_redacted_in_any_case() -> None:
+    texts = ["What's the address?", "Fourteen Orchard Lane, Thornby.", "So pick up from orchard lane at nine."]
+    assert "orchard lane" in [s for t, _, s in found(texts) if t == 2]
+
+
+def test_close_findings_are_silenced_as_one_span() -> None:
+    def finding(a: float, b: float) -> PiiFinding:
+        return PiiFinding(entity_type="CREDIT_CARD", turn_index=0, char_start=0, char_end=1, start_s=a, end_s=b,
+                          recognizer="t", score=0.9, value_hmac="0" * 64)
+    spans = [finding(1.0, 2.0), finding(2.8, 3.5), finding(6.0, 7.0)]
+    def rounded(merge_gap_s: float) -> list[tuple[float, float]]:
+        return [(round(a, 3), round(b, 3)) for a, b in redaction_spans(spans, 0.1, 10.0, merge_gap_s=merge_gap_s)]
+    assert rounded(0.0) == [(0.9, 2.1), (2.7, 3.6), (5.9, 7.1)]
+    assert rounded(0.7) == [(0.9, 3.6), (5.9, 7.1)]
