@@ -66,6 +66,18 @@ async def check_csrf(request: Request, user: SessionUser) -> dict[str, str]:
     return fields
 
 
+async def call_form(request: Request, call_id: str, permission: str) -> tuple[SessionUser, dict[str, str]]:
+    """The signed-in user and the submitted form of a POST about one call, after every check.
+
+    Order matters: sign-in, then the CSRF token, then the role, then whether this user may see the call.
+    """
+    user = require_user(request)
+    form = await check_csrf(request, user)
+    require(user, permission)
+    check_call(request, user, call_id)
+    return user, form
+
+
 def check_call(request: Request, user: SessionUser, call_id: str) -> None:
     """404 unless the call id is well-formed, indexed and visible to this user.
 

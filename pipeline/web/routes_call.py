@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from pipeline import review
 
-from .deps import check_call, check_csrf, context, render, require, require_user
+from .deps import call_form, check_call, context, render, require_user
 from .media import REDACTED_AUDIO, call_file, load_result, timeline
 
 router = APIRouter()
@@ -61,20 +61,14 @@ def call_json(request: Request, call_id: str):
 
 @router.post("/calls/{call_id}/items/{item_id}/confirm")
 async def confirm(request: Request, call_id: str, item_id: str):
-    user = require_user(request)
-    await check_csrf(request, user)
-    require(user, "call.decide")
-    check_call(request, user, call_id)
+    user, _ = await call_form(request, call_id, "call.decide")
     review.confirm_item(store=context(request).store, user=user.username, call_id=call_id, item_id=item_id)
     return _back(call_id, f"#item-{item_id}")
 
 
 @router.post("/calls/{call_id}/items/{item_id}/override")
 async def override(request: Request, call_id: str, item_id: str):
-    user = require_user(request)
-    form = await check_csrf(request, user)
-    require(user, "call.decide")
-    check_call(request, user, call_id)
+    user, form = await call_form(request, call_id, "call.decide")
     review.override_item(store=context(request).store, user=user.username, call_id=call_id, item_id=item_id,
                          value=form.get("value", ""), reason=form.get("reason", "")[:2000])
     return _back(call_id, f"#item-{item_id}")
@@ -82,20 +76,14 @@ async def override(request: Request, call_id: str, item_id: str):
 
 @router.post("/calls/{call_id}/finalise")
 async def finalise(request: Request, call_id: str):
-    user = require_user(request)
-    await check_csrf(request, user)
-    require(user, "call.finalise")
-    check_call(request, user, call_id)
+    user, _ = await call_form(request, call_id, "call.finalise")
     review.finalise(store=context(request).store, user=user.username, call_id=call_id)
     return _back(call_id)
 
 
 @router.post("/calls/{call_id}/self-assess")
 async def self_assess(request: Request, call_id: str):
-    user = require_user(request)
-    form = await check_csrf(request, user)
-    require(user, "call.self_assess")
-    check_call(request, user, call_id)
+    user, form = await call_form(request, call_id, "call.self_assess")
     marks = {k[len("mark-"):]: v for k, v in form.items() if k.startswith("mark-") and v}
     review.self_assess(store=context(request).store, user=user.username, call_id=call_id, marks=marks)
     return _back(call_id)
@@ -103,10 +91,7 @@ async def self_assess(request: Request, call_id: str):
 
 @router.post("/calls/{call_id}/marks")
 async def calibration_marks(request: Request, call_id: str):
-    user = require_user(request)
-    form = await check_csrf(request, user)
-    require(user, "call.mark")
-    check_call(request, user, call_id)
+    user, form = await call_form(request, call_id, "call.mark")
     store = context(request).store
     for key, value in form.items():
         if key.startswith("mark-") and value:

@@ -9,17 +9,14 @@ from fastapi.responses import RedirectResponse
 
 from pipeline import review
 
-from .deps import check_call, check_csrf, context, render, require, require_user
+from .deps import call_form, check_csrf, context, render, require, require_user
 
 router = APIRouter()
 
 
 @router.post("/calls/{call_id}/actions")
 async def add_action(request: Request, call_id: str):
-    user = require_user(request)
-    form = await check_csrf(request, user)
-    require(user, "feedback.actions")
-    check_call(request, user, call_id)
+    user, form = await call_form(request, call_id, "feedback.actions")
     try:
         review_date = dt.date.fromisoformat(form.get("review_date", ""))
     except ValueError:
@@ -32,10 +29,7 @@ async def add_action(request: Request, call_id: str):
 
 @router.post("/calls/{call_id}/notes")
 async def add_note(request: Request, call_id: str):
-    user = require_user(request)
-    form = await check_csrf(request, user)
-    require(user, "feedback.notes")
-    check_call(request, user, call_id)
+    user, form = await call_form(request, call_id, "feedback.notes")
     review.add_note(store=context(request).store, user=user.username, call_id=call_id, kind=form.get("kind", ""),
                     text=form.get("text", "")[:2000])
     return RedirectResponse(f"/calls/{call_id}#feedback", status_code=303)
