@@ -6,6 +6,16 @@ Silero's recurrent state, carried across those long silent stretches, misses mos
 speech (on Piper-voiced 8 kHz calls it kept 2 of the agent's first 6 turns, and WER rose from
 0.09 to 0.43). Cutting the channel into energy islands and running Silero on each island with a
 fresh state keeps Silero's rejection of music and noise without that failure.
+
+An island can still be long and mixed: hold music runs straight into the agent's return (on
+the agent's own channel, often after a gap shorter than `island_gap_s`), and a line noise floor
+above `energy_floor_dbfs` makes the whole channel one island. After a few seconds of music,
+Silero's carried state lags the start of speech by up to seconds (on the synthetic calls it
+missed "Thanks so much for holding" after a 95 s hold). So inside an island Silero runs on
+overlapping windows, each with a fresh state, and the speech of every window is kept: any
+instant is covered by a window that started at most one hop earlier, so no state older than
+`silero_window_s` decides it. A window stays long enough for Silero to settle (it needs a few
+hundred ms) and its min_silence logic to work.
 """
 
 from __future__ import annotations
@@ -43,12 +53,21 @@ def energy_islands(audio: np.ndarray, options: VadOptions) -> list[tuple[int, in
     ]
 
 
+def _windows(start: int, end: int, options: VadOptions) -> list[tuple[int, int]]:
+    """Windows over `start:end`, one starting every half window (the last may be shorter, never under half)."""
+    size = int(options.silero_window_s * SAMPLE_RATE)
+    if size <= 0 or end - start <= size:
+        return [(start, end)]
+    hop = size // 2
+    return [(s, min(s + size, end)) for s in range(start, end - hop, hop)]
+
+
 def speech_regions(audio: np.ndarray, options: VadOptions) -> list[dict[str, int]]:
     """Speech chunks of a 16 kHz channel as faster-whisper's VAD returns them ({"start", "end"} in samples).
 
     Args:
         audio: one channel, float32 at 16 kHz.
-        options: energy floor, island merging and the Silero parameters.
+        options: energy floor, island merging, Silero's window and its parameters.
     """
     from faster_whisper.vad import VadOptions as SileroOptions
     from faster_whisper.vad import get_speech_timestamps
@@ -60,9 +79,10 @@ def speech_regions(audio: np.ndarray, options: VadOptions) -> list[dict[str, int
         speech_pad_ms=options.speech_pad_ms,
     )
     chunks: list[dict[str, int]] = []
-    for start, end in energy_islands(audio, options):
-        for chunk in get_speech_timestamps(audio[start:end], silero):
-            chunks.append({"start": chunk["start"] + start, "end": chunk["end"] + start})
+    for island_start, island_end in energy_islands(audio, options):
+        for start, end in _windows(island_start, island_end, options):
+            for chunk in get_speech_timestamps(audio[start:end], silero):
+                chunks.append({"start": chunk["start"] + start, "end": chunk["end"] + start})
     merged: list[dict[str, int]] = []
     for chunk in sorted(chunks, key=lambda c: c["start"]):
         if merged and chunk["start"] <= merged[-1]["end"]:
