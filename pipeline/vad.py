@@ -11,11 +11,12 @@ An island can still be long and mixed: hold music runs straight into the agent's
 the agent's own channel, often after a gap shorter than `island_gap_s`), and a line noise floor
 above `energy_floor_dbfs` makes the whole channel one island. After a few seconds of music,
 Silero's carried state lags the start of speech by up to seconds (on the synthetic calls it
-missed "Thanks so much for holding" after a 95 s hold). So inside an island Silero runs on
-overlapping windows, each with a fresh state, and the speech of every window is kept: any
-instant is covered by a window that started at most one hop earlier, so no state older than
-`silero_window_s` decides it. A window stays long enough for Silero to settle (it needs a few
-hundred ms) and its min_silence logic to work.
+missed "Thanks so much for holding" after a 95 s hold; after 4 s of music the lag was already
+up to 0.9 s, after 2 s none). So inside an island a fresh Silero run starts every half
+`silero_window_s` and lasts one window; each frame keeps the higher of its two runs' scores,
+and faster-whisper's hysteresis (threshold, min_silence, padding) is then applied once over
+the island. This is the stateless-window idea of pyannote-style VAD with Silero's scores; it
+costs twice the Silero time, which is small next to Whisper's.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import numpy as np
 
 from pipeline.config import VadOptions
 
-__all__ = ["energy_islands", "speech_regions"]
+__all__ = ["energy_islands", "island_speech_probability", "speech_regions"]
 
 SAMPLE_RATE = 16000
 _FRAME = 320  # 20 ms
+_SILERO_FRAME = 512  # the frame Silero scores at 16 kHz
 
 
 def energy_islands(audio: np.ndarray, options: VadOptions) -> list[tuple[int, int]]:
@@ -53,13 +55,50 @@ def energy_islands(audio: np.ndarray, options: VadOptions) -> list[tuple[int, in
     ]
 
 
-def _windows(start: int, end: int, options: VadOptions) -> list[tuple[int, int]]:
-    """Windows over `start:end`, one starting every half window (the last may be shorter, never under half)."""
-    size = int(options.silero_window_s * SAMPLE_RATE)
-    if size <= 0 or end - start <= size:
-        return [(start, end)]
-    hop = size // 2
-    return [(s, min(s + size, end)) for s in range(start, end - hop, hop)]
+def island_speech_probability(audio: np.ndarray, options: VadOptions) -> np.ndarray:
+    """Silero's speech probability per 512-sample frame of one island, a fresh run every half window.
+
+    Each frame is scored by two runs, one started up to half a window before it and one up to a
+    whole window before (settled, but never carrying older state); it keeps the higher score.
+    Scores, not per-run speech chunks, are combined, so min_silence is applied once over the
+    island and a run's end cannot hold a chunk open.
+    """
+    from faster_whisper.vad import get_vad_model
+
+    silero = get_vad_model()
+    n_frames = -(-len(audio) // _SILERO_FRAME)
+    padded = np.pad(audio, (0, n_frames * _SILERO_FRAME - len(audio)))
+    hop = int(options.silero_window_s * SAMPLE_RATE / 2) // _SILERO_FRAME
+    if hop == 0 or n_frames <= 2 * hop:
+        return np.asarray(silero(padded), dtype=np.float32).reshape(-1)
+    probs = np.zeros(n_frames, dtype=np.float32)
+    for first in range(0, n_frames - hop, hop):
+        window = padded[first * _SILERO_FRAME : (first + 2 * hop) * _SILERO_FRAME]
+        scored = np.asarray(silero(window), dtype=np.float32).reshape(-1)
+        np.maximum(probs[first : first + scored.size], scored, out=probs[first : first + scored.size])
+    return probs
+
+
+def _speech_spans(probs: np.ndarray, options: VadOptions) -> list[tuple[int, int]]:
+    """Frame spans of speech: faster-whisper's hysteresis (threshold up, threshold - 0.15 down)."""
+    negative = max(options.threshold - 0.15, 0.01)
+    min_silence = options.min_silence_duration_ms * SAMPLE_RATE / 1000 / _SILERO_FRAME
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    silence_from: int | None = None
+    for i, p in enumerate(probs):
+        if p >= options.threshold:
+            silence_from = None
+            start = i if start is None else start
+        elif p < negative and start is not None:
+            silence_from = i if silence_from is None else silence_from
+            if i - silence_from >= min_silence:
+                spans.append((start, silence_from))
+                start = silence_from = None
+    if start is not None:
+        spans.append((start, len(probs)))
+    min_speech = options.min_speech_duration_ms * SAMPLE_RATE / 1000 / _SILERO_FRAME
+    return [(a, b) for a, b in spans if b - a > min_speech]
 
 
 def speech_regions(audio: np.ndarray, options: VadOptions) -> list[dict[str, int]]:
@@ -69,20 +108,15 @@ def speech_regions(audio: np.ndarray, options: VadOptions) -> list[dict[str, int
         audio: one channel, float32 at 16 kHz.
         options: energy floor, island merging, Silero's window and its parameters.
     """
-    from faster_whisper.vad import VadOptions as SileroOptions
-    from faster_whisper.vad import get_speech_timestamps
-
-    silero = SileroOptions(
-        threshold=options.threshold,
-        min_speech_duration_ms=options.min_speech_duration_ms,
-        min_silence_duration_ms=options.min_silence_duration_ms,
-        speech_pad_ms=options.speech_pad_ms,
-    )
+    pad = int(options.speech_pad_ms * SAMPLE_RATE / 1000)
     chunks: list[dict[str, int]] = []
     for island_start, island_end in energy_islands(audio, options):
-        for start, end in _windows(island_start, island_end, options):
-            for chunk in get_speech_timestamps(audio[start:end], silero):
-                chunks.append({"start": chunk["start"] + start, "end": chunk["end"] + start})
+        probs = island_speech_probability(audio[island_start:island_end], options)
+        for a, b in _speech_spans(probs, options):
+            chunks.append({
+                "start": max(island_start, island_start + a * _SILERO_FRAME - pad),
+                "end": min(island_end, island_start + b * _SILERO_FRAME + pad),
+            })
     merged: list[dict[str, int]] = []
     for chunk in sorted(chunks, key=lambda c: c["start"]):
         if merged and chunk["start"] <= merged[-1]["end"]:

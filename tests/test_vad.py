@@ -69,6 +69,27 @@ def test_one_silero_run_per_island_lags_the_return(held_call):
     assert _covered(speech_regions(agent, whole_island), back.start_s, back.start_s + 1.0) < 0.9
 
 
+def test_without_windows_the_regions_are_faster_whispers(held_call):
+    # The hysteresis over combined scores is ours; with one run per island it must give what
+    # faster-whisper's own get_speech_timestamps gives on each island.
+    from faster_whisper.vad import VadOptions as SileroOptions
+    from faster_whisper.vad import get_speech_timestamps
+
+    _, agent, options = held_call
+    whole_island = VadOptions(**{**options.model_dump(), "silero_window_s": 0.0})
+    silero = SileroOptions(threshold=options.threshold, min_speech_duration_ms=options.min_speech_duration_ms,
+                           min_silence_duration_ms=options.min_silence_duration_ms, speech_pad_ms=options.speech_pad_ms)
+    theirs = []
+    for start, end in energy_islands(agent, options):
+        for c in get_speech_timestamps(agent[start:end], silero):
+            if theirs and c["start"] + start <= theirs[-1][1]:
+                theirs[-1] = (theirs[-1][0], max(theirs[-1][1], c["end"] + start))
+            else:
+                theirs.append((c["start"] + start, c["end"] + start))
+    ours = [(r["start"], r["end"]) for r in speech_regions(agent, whole_island)]
+    assert len(theirs) >= 2 and ours == theirs
+
+
 def test_window_below_one_second_is_refused():
     with pytest.raises(ValueError, match="silero_window_s"):
         VadOptions(silero_window_s=0.25)
