@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import ConfigError
 
@@ -61,10 +61,22 @@ class VadOptions(Options):
     energy_floor_dbfs: float = Field(-50.0, le=0.0, description="Frames quieter than this are not speech.")
     island_gap_s: float = Field(0.6, ge=0.0, description="Quieter gaps shorter than this join two islands.")
     island_pad_s: float = Field(0.3, ge=0.0, description="Audio kept either side of an island for Silero's context.")
+    silero_window_s: float = Field(
+        4.0, ge=0.0, description="Silero runs on windows this long, overlapping by half, each with a fresh state (0: whole island)."
+    )
     threshold: float = Field(0.35, ge=0.0, le=1.0)
     min_speech_duration_ms: int = Field(0, ge=0)
     min_silence_duration_ms: int = Field(2000, ge=0)
     speech_pad_ms: int = Field(400, ge=0)
+
+    @field_validator("silero_window_s")
+    @classmethod
+    def _window_settles(cls, value: float) -> float:
+        # Silero needs a few hundred ms of a window to settle; tiny windows would also mean
+        # thousands of model runs per island.
+        if 0.0 < value < 1.0:
+            raise ValueError("must be 0 (no windows) or at least 1.0 s")
+        return value
 
 
 class TranscribeOptions(Options):
