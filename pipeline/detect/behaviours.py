@@ -173,6 +173,12 @@ def _holds_from_words(ctx: _Context, requests: list[Hit]) -> list[int]:
             if ctx.turns[j].speaker == "agent" and ctx.turns[j - 1].speaker == "agent":
                 holds.append(j - 1)
                 break
+            # Asked, the customer agreed, and the agent's next words are the return ("Thanks for
+            # holding"): with no times in a transcript, the hold lies between consent and return.
+            if (ctx.turns[j].speaker == "agent" and j == start + 2 and start in {h.turn_index for h in requests}
+                    and ctx.best("call.hold_return", ctx.turns[j])):
+                holds.append(j - 1)
+                break
     return sorted(set(holds))
 
 
@@ -183,6 +189,22 @@ def _hold_return(ctx: _Context, requests: list[Hit]) -> list[Hit]:
         if prev.end_s is not None and turn.start_s is not None and turn.start_s - prev.end_s >= hold_min:
             returns.add(turn.index)
     return [hit for i in sorted(returns) if (hit := ctx.fires("call.hold_return", ctx.turns[i]))]
+
+
+def _open_problem_question(ctx: _Context, kind: str, turn: Turn, exclude: set[int], first_solve: int | None) -> Hit | None:
+    """While a complaint is open (after its onset, before its first solution), an agent's question
+    that no other kind claimed and no veto blocks asks about the problem."""
+    rule = ctx.options.rule(kind)
+    onset = ctx.complaint_onset
+    if not rule.questions_until_solve or onset is None or turn.index <= onset:
+        return None
+    if first_solve is not None and turn.index >= first_solve:
+        return None
+    for sentence in ctx.analysis.turn_sentences(turn.index):
+        score = sentence.scores.get(kind)
+        if sentence.question and sentence.position not in exclude and score is not None and not score.blocked:
+            return Hit(kind, turn.index, sentence, 0.55)
+    return None
 
 
 def _commitments(ctx: _Context, summaries: set[int]) -> list[Hit]:
@@ -261,7 +283,7 @@ def detect_behaviours(analysis: CallAnalysis, options: DetectOptions, channel_ty
             exclude = {s.position for s in analysis.turn_sentences(turn.index)
                        if (turn.index, s.position) in idv_sentences
                        or any(sentence_confidence(s, other, options.rule(other)) for other in claimed)}
-            if hit := ctx.best(kind, turn, exclude):
+            if hit := ctx.best(kind, turn, exclude) or _open_problem_question(ctx, kind, turn, exclude, first_solve):
                 hits.append(hit)
     # A recap restates what was already solved or sold; it is not a new solve or a new offer.
     restated = ("lass.solve", "sales.cross_sell", "sales.up_sell")
