@@ -207,6 +207,18 @@ def _open_problem_question(ctx: _Context, kind: str, turn: Turn, exclude: set[in
     return None
 
 
+def _asked_after_solution(sentence: Sentence, kind: str, options: DetectOptions, turn_index: int,
+                          first_solve: int | None) -> bool:
+    """After the problem was solved, a question ("is someone with you?", "how are you feeling
+    now?") is about what comes next, not about the problem: it counts as listening only when it
+    is as close to the exemplars as a paraphrase must be on its own."""
+    rule = options.rule(kind)
+    if not rule.questions_until_solve or first_solve is None or turn_index <= first_solve or not sentence.question:
+        return False
+    score = sentence.scores.get(kind)
+    return score is None or score.similarity < rule.thresholds.alone
+
+
 def _commitments(ctx: _Context, summaries: set[int]) -> list[Hit]:
     """A time expression in a sentence that promises something (will / shall / going to), or
     in a recap of what was agreed (which restates the promises)."""
@@ -282,7 +294,8 @@ def detect_behaviours(analysis: CallAnalysis, options: DetectOptions, channel_ty
                 continue
             exclude = {s.position for s in analysis.turn_sentences(turn.index)
                        if (turn.index, s.position) in idv_sentences
-                       or any(sentence_confidence(s, other, options.rule(other)) for other in claimed)}
+                       or any(sentence_confidence(s, other, options.rule(other)) for other in claimed)
+                       or _asked_after_solution(s, kind, options, turn.index, first_solve)}
             if hit := ctx.best(kind, turn, exclude) or _open_problem_question(ctx, kind, turn, exclude, first_solve):
                 hits.append(hit)
     # A recap restates what was already solved or sold; it is not a new solve or a new offer.

@@ -71,7 +71,8 @@ class KindRule(Options):
     questions_until_solve: bool = Field(
         False,
         description="Any question of the agent between the complaint and its first solution fires (unless vetoed "
-        "or claimed by another kind): while a problem is open, the agent's questions are about it.",
+        "or claimed by another kind): while a problem is open, the agent's questions are about it; after the first "
+        "solution a question fires only with `alone` similarity.",
     )
     thresholds: Thresholds = Thresholds()
     basis: Literal["objective", "interpretive"] = "interpretive"
