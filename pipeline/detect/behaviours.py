@@ -301,6 +301,10 @@ def detect_behaviours(analysis: CallAnalysis, options: DetectOptions, channel_ty
     # A recap restates what was already solved or sold; it is not a new solve or a new offer.
     restated = ("lass.solve", "sales.cross_sell", "sales.up_sell")
     hits = [h for h in hits if not (h.kind in restated and h.turn_index in summaries)]
+    # Likewise a recap that mentions an escalation already offered ("...and the ombudsman's details").
+    first_escalation = min((h.turn_index for h in hits if h.kind == "escalation.offered"), default=None)
+    hits = [h for h in hits if not (h.kind == "escalation.offered" and h.turn_index in summaries
+                                    and first_escalation is not None and h.turn_index > first_escalation)]
     offers = {h.turn_index for h in hits if h.kind in ("sales.cross_sell", "sales.up_sell")}
     offers |= {t.index for t in ctx.turns if t.speaker == "agent" and ctx.best("sales_offer", t)}
     handling = _objection_handling(ctx, offers)
