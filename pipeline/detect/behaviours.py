@@ -122,9 +122,35 @@ def _generic(kind: str) -> Callable[[_Context], list[Hit]]:
 
 
 def _complaints(ctx: _Context) -> list[Hit]:
-    hits = _generic("complaint.raised")(ctx)
+    hits = _generic("complaint.raised")(ctx) + _complaint_from_apology(ctx)
+    hits.sort(key=lambda h: h.turn_index)
     ctx.complaint_onset = hits[0].turn_index if hits else None
     return hits
+
+
+def _complaint_from_apology(ctx: _Context) -> list[Hit]:
+    """A complaint the words missed, inferred from the agent's reaction: an agent who apologises
+    (not a repair, not under a negation) before any complaint was found is answering one. The
+    complaint is the customer turn before the apology most like a complaint; a missed onset would
+    otherwise lose every LASS stage of the call."""
+    rule = ctx.options.rule("complaint.raised")
+    if not rule.infer_from_apology:
+        return []
+    found = [t.index for t in ctx.turns if ctx.allowed("complaint.raised", t) and ctx.best("complaint.raised", t)]
+    for turn in ctx.turns:
+        if turn.speaker != "agent" or (found and found[0] < turn.index):
+            continue
+        if not ctx.best("lass.apologise", turn):
+            continue
+        candidates = [t for t in ctx.turns[: turn.index] if t.speaker == "customer" and ctx.analysis.turn_sentences(t.index)]
+        if not candidates:
+            continue
+        best = max(((s, t) for t in candidates for s in ctx.analysis.turn_sentences(t.index)),
+                   key=lambda st: st[0].scores["complaint.raised"].similarity)
+        if best[1].index in found:
+            return []
+        return [Hit("complaint.raised", best[1].index, best[0], 0.5)]
+    return []
 
 
 def _idv(ctx: _Context) -> list[Hit]:

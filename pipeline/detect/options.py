@@ -68,6 +68,11 @@ class KindRule(Options):
     position: tuple[float, float] = Field((0.0, 1.0), description="Allowed relative position of the turn in the call.")
     first_agent_turns: int | None = Field(None, ge=1, description="Only within the first N agent turns.")
     last_turns: int | None = Field(None, ge=1, description="Only within the last N turns of the call.")
+    infer_from_apology: bool = Field(
+        False,
+        description="complaint.raised only: an agent apology before any complaint was found marks the most "
+        "complaint-like customer turn before it as the complaint.",
+    )
     questions_until_solve: bool = Field(
         False,
         description="Any question of the agent between the complaint and its first solution fires (unless vetoed "
