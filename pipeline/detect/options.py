@@ -130,6 +130,13 @@ class TimingOptions(Options):
     snap_tolerance_s: float = Field(0.6, ge=0, description="A turn boundary moves to an activity boundary at most this far from the ASR time.")
     missed_speech_gap_s: float = Field(1.0, ge=0, description="Unclaimed activity this close before a turn is its speech the ASR missed.")
     missed_speech_max_s: float = Field(10.0, ge=0, description="A turn's start moves back over missed speech by at most this much.")
+    hold_onset_lookback_s: float = Field(1.5, ge=0, description="Hold music that follows speech directly: its onset is looked for this far before the turn's ASR end.")
+    hold_onset_reference_s: float = Field(1.0, gt=0, description="This much of the music after the turn's ASR end joins the onset search.")
+    hold_onset_lag_s: float = Field(0.03, gt=0, description="Spectral steadiness compares each frame with the one this much earlier.")
+    hold_onset_frame_s: float = Field(0.032, gt=0, le=0.2, description="Spectrum frame length of the music-onset search.")
+    hold_onset_min_speech_s: float = Field(0.1, ge=0, description="The onset leaves at least this much non-music before it in the window.")
+    hold_onset_min_contrast: float = Field(0.1, ge=0, le=1, description="Music side minus speech side mean spectral steadiness for a clear onset.")
+    hold_onset_min_agreement: float = Field(0.8, ge=0, le=1, description="Share of the music side's frames that must be steadier than the midpoint of the two sides.")
 
 
 class SlaRules(Options):

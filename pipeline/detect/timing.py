@@ -27,11 +27,12 @@ from pipeline.detect.activity import (
     noise_floor_dbfs,
     snap_turns,
 )
+from pipeline.detect.music_onset import music_onset
 from pipeline.detect.options import TimingOptions
 from pipeline.spans import union_length
 from pipeline.schema import Event, Hold, Metrics, Overtalk, Silence, Turn
 
-__all__ = ["has_times", "measure", "Gap", "gaps", "classify_gap_audio", "refine_turns", "overtalk_from_activity"]
+__all__ = ["has_times", "measure", "Gap", "gaps", "classify_gap_audio", "refine_turns", "end_turns_at_music", "overtalk_from_activity"]
 
 
 def has_times(turns: list[Turn]) -> bool:
@@ -84,8 +85,8 @@ def classify_gap_audio(
             `activity_noise_margin_db` (a hissy line is not music). None: the absolute floor alone.
 
     Returns:
-        ("music", start_s, end_s) with the span of the loud frames when at least
-        `audio_music_fraction` of the gap is loud; ("silence", start_s, end_s) otherwise; None
+        ("music", start_s, end_s) when at least `audio_music_fraction` of the gap is loud (in
+        any channel), the span being that of the loud frames of the channel loud most often; ("silence", start_s, end_s) otherwise; None
         when the gap lies outside the audio.
     """
     channels = audio if audio.ndim == 2 else audio[None, :]
@@ -99,10 +100,13 @@ def classify_gap_audio(
     floor = np.full(channels.shape[0], options.audio_silence_dbfs)
     if noise_dbfs is not None:
         floor = np.maximum(floor, np.asarray(noise_dbfs, dtype=np.float64) + options.activity_noise_margin_db)
-    loud = (level > floor[:, None]).any(axis=0)  # loud in any channel (the music may be on one leg)
+    loud_by_channel = level > floor[:, None]
+    loud = loud_by_channel.any(axis=0)  # loud in any channel (the music may be on one leg)
     if loud.mean() < options.audio_music_fraction:
         return "silence", start_s, end_s
-    idx = np.flatnonzero(loud)
+    # The span is the music's own leg (the loudest most often): a word the ASR missed on the
+    # other leg, just before or after the music, is not music.
+    idx = np.flatnonzero(loud_by_channel[int(np.argmax(loud_by_channel.sum(axis=1)))])
     first, last = int(idx[0]), int(idx[-1])
     return "music", (a + first * frame) / sample_rate, (a + (last + 1) * frame) / sample_rate
 
@@ -150,6 +154,54 @@ def refine_turns(
     mono = [t.model_copy(update={"channel": None}) for t in turns]
     snapped = extend_over_missed_speech(snap_turns(mono, islands, options), islands, options)
     return [s.model_copy(update={"channel": t.channel}) for s, t in zip(snapped, turns)], None
+
+
+def end_turns_at_music(
+    turns: list[Turn], audio: np.ndarray, sample_rate: int, options: TimingOptions, noise_dbfs: list[float]
+) -> list[Turn]:
+    """Turns that run straight into hold music, ended where the music starts.
+
+    When the music follows the last word with no silence on the same leg, activity has no
+    boundary there and the turn keeps its ASR end (late by up to ~0.6 s); the hold, which starts
+    at that end, would be late too. The music's onset is found from spectral steadiness
+    (pipeline.detect.music_onset) and kept only when clear and inside the turn.
+    """
+    channels = audio if audio.ndim == 2 else audio[None, :]
+    party = _party_channels(turns, channels.shape[0])
+    out = list(turns)
+    position = {t.index: i for i, t in enumerate(turns)}
+    for gap in gaps(turns, min(options.silence_min_s, options.hold_min_s)):
+        heard = classify_gap_audio(audio, sample_rate, gap.start_s, gap.end_s, options, noise_dbfs)
+        # Only music from the gap's very first frame: after a silence the turn's end was snapped.
+        if not heard or heard[0] != "music" or heard[1] - gap.start_s >= options.audio_frame_s:
+            continue
+        turn = out[position[gap.after_turn]]
+        c = turn.channel if party and turn.channel is not None else None
+        signal = channels[c] if c is not None else channels.astype(np.float64).mean(axis=0)
+        floor = (noise_dbfs[c] if c is not None else min(noise_dbfs)) + options.activity_noise_margin_db
+        onset = music_onset(signal, sample_rate, gap.start_s, heard[2], options, floor)
+        if onset is not None and turn.start_s < onset < turn.end_s:
+            out[position[gap.after_turn]] = turn.model_copy(update={"end_s": onset})
+    return out
+
+
+def _music_start_after_missed_speech(
+    audio: np.ndarray, sample_rate: int, start_s: float, end_s: float, options: TimingOptions, noise_dbfs: list[float]
+) -> float:
+    """Where music that begins after a silence really starts, past a word the ASR missed.
+
+    Sound in a gap starts either with the music or with a short word nobody transcribed ("Ta.")
+    run straight into the music on the same leg; the music's onset is then searched within
+    `hold_onset_lookback_s` after the first loud frame. Without a clear onset the first loud
+    frame stands.
+    """
+    channels = audio if audio.ndim == 2 else audio[None, :]
+    a, b = int(round(start_s * sample_rate)), int(round(end_s * sample_rate))
+    c = int(np.argmax(np.mean(channels[:, a:b].astype(np.float64) ** 2, axis=1)))
+    boundary = min(start_s + options.hold_onset_lookback_s, end_s)
+    onset = music_onset(channels[c], sample_rate, boundary, end_s, options,
+                        noise_dbfs[c] + options.activity_noise_margin_db)
+    return onset if onset is not None and onset > start_s else start_s
 
 
 def overtalk_from_activity(turns: list[Turn], islands: dict[int, list[Span]], options: TimingOptions) -> list[Overtalk]:
@@ -223,6 +275,8 @@ def measure(
     if audio is not None and audio.size:
         turns, islands = refine_turns(turns, audio, sample_rate, options)
         noise = [noise_floor_dbfs(ch, sample_rate, options) for ch in (audio if audio.ndim == 2 else audio[None, :])]
+        if options.refine_from_audio:
+            turns = end_turns_at_music(turns, audio, sample_rate, options, noise)
     call_end = max(t.end_s for t in turns)
     if audio is not None and audio.size:
         call_end = max(call_end, audio.shape[-1] / sample_rate)
@@ -249,6 +303,8 @@ def measure(
         heard = (classify_gap_audio(audio, sample_rate, gap.start_s, gap.end_s, options, noise)
                  if audio is not None else None)
         source, start, end = heard if heard else ("silence", gap.start_s, gap.end_s)
+        if source == "music" and options.refine_from_audio and start - gap.start_s >= options.audio_frame_s:
+            start = _music_start_after_missed_speech(audio, sample_rate, start, end, options, noise)
         asked = any(gap.after_turn - options.hold_context_turns < i <= gap.after_turn for i in placed)
         returned = gap.before_turn in by_kind.get("call.hold_return", set())
         # A short silent hold is still a hold when the words frame it: put on hold before, thanked
