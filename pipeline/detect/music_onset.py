@@ -28,7 +28,7 @@ def _spectra(x: np.ndarray, hop: int, n_fft: int) -> np.ndarray:
     return np.abs(np.fft.rfft(frames, axis=1))
 
 
-def spectral_stability(x: np.ndarray, sample_rate: int, hop: int, n_fft: int, lag: int) -> np.ndarray:
+def spectral_stability(x: np.ndarray, hop: int, n_fft: int, lag: int) -> np.ndarray:
     """Per frame, the cosine similarity of its magnitude spectrum with the one `lag` frames earlier.
 
     A held note (or a steady, compressed music bed) keeps its spectrum: near 1. Speech moves its
@@ -75,7 +75,7 @@ def music_onset(channel: np.ndarray, sample_rate: int, boundary_s: float, music_
     if mid - lo < n_fft or hi - mid < n_fft:
         return None
     lag = max(1, int(round(options.hold_onset_lag_s * sample_rate / hop)))
-    sim = spectral_stability(channel[lo:hi], sample_rate, hop, n_fft, lag)
+    sim = spectral_stability(channel[lo:hi], hop, n_fft, lag)
     if sim.size <= lag + 2:
         return None
     x = channel[lo:hi].astype(np.float64)
