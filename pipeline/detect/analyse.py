@@ -45,6 +45,7 @@ class Sentence:
     text: str
     question: bool
     scores: dict[str, SentenceScore]
+    valence: float = 0.0  # lexicon sentiment (compound) in [-1, 1]; negative is unhappy
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def analyse_call(turns: list[Turn], models: DetectModels) -> CallAnalysis:
                 similarity=float(per_lexicon[name][0][row]),
                 counter_similarity=float(per_lexicon[name][1][row]),
             )
-        sentences.append(Sentence(turn_index, position, span.text.strip(), question, scores))
+        text = span.text.strip()
+        sentences.append(Sentence(turn_index, position, text, question, scores, valence=models.valence(text)))
     by_turn: dict[int, list[Sentence]] = {}
     for s in sentences:
         by_turn.setdefault(s.turn_index, []).append(s)

@@ -61,11 +61,26 @@ def sentence_confidence(sentence: Sentence, kind: str, rule: KindRule) -> float 
     if score.counter_similarity > -1 and score.similarity - score.counter_similarity < margin:
         return None
     with_cue = t.question_with_cue if sentence.question and t.question_with_cue is not None else t.with_cue
-    if not ((cue and score.similarity >= with_cue) or score.similarity >= t.alone):
+    if not ((cue and score.similarity >= with_cue) or score.similarity >= t.alone or _negative_with_problem(sentence, score, rule)):
         return None
     # Cue + similarity agree -> high; similarity alone (a paraphrase) -> lower.
     confidence = 0.45 + 0.5 * max(0.0, score.similarity) + (0.15 if cue else 0.0)
     return round(min(0.99, confidence), 3)
+
+
+def _negative_with_problem(sentence: Sentence, score, rule: KindRule) -> bool:
+    """The sentiment route: "no drinks.", "it cut out again" carry no complaint word, but a clearly
+    negative sentence with a weak problem cue is one. Fear and grief are negative too, so the cue
+    lexicon's vetoes ("I'm so worried", "since my husband died") close this route (not the others)."""
+    route = rule.sentiment
+    if route is None or sentence.valence > route.max_compound:
+        return False
+    problem = sentence.scores.get(route.cue_lexicon)
+    if problem is None or problem.blocked:
+        return False
+    if (score.cue or problem.cue) and score.similarity >= route.with_cue:
+        return True
+    return route.alone is not None and score.similarity >= route.alone
 
 
 class _Context:

@@ -1,4 +1,5 @@
-"""The detect stage's models: spaCy (lemmas, parse) and a sentence-embedding model, loaded once.
+"""The detect stage's models: spaCy (lemmas, parse), a sentence-embedding model and a sentiment
+lexicon, loaded once.
 
 `load_detect_models(options)` is the cached factory. It also compiles every lexicon's spaCy
 Matcher patterns and embeds every exemplar phrase once, so `detect()` only embeds the call's own
@@ -54,6 +55,13 @@ class DetectModels:
     batch_size: int = 64
     matcher: Any = None  # one spacy Matcher over every lexicon's patterns: one pass per turn
     match_keys: dict[int, tuple[str, str]] = field(default_factory=dict)  # match id -> (lexicon, role)
+    sentiment: Any = None  # vaderSentiment SentimentIntensityAnalyzer, or None when switched off
+
+    def valence(self, text: str) -> float:
+        """Compound sentiment of `text` in [-1, 1] (0.0 when no sentiment lexicon is loaded)."""
+        if self.sentiment is None:
+            return 0.0
+        return float(self.sentiment.polarity_scores(text)["compound"])
 
     def match(self, doc: Any) -> list[tuple[str, str, int, int]]:
         """Every lexicon pattern found in `doc`, as (lexicon, role, start token, end token)."""
@@ -104,6 +112,22 @@ def _load_encoder(name: str, threads: int) -> tuple[Any, ModelRef]:
             return SentenceTransformer(str(path), device="cpu", local_files_only=True), ref
         except (OSError, ValueError) as e:
             raise ModelUnavailableError(f"sentence-transformers cannot load {path}: {type(e).__name__}", model=name) from e
+
+
+@lru_cache(maxsize=2)
+def _load_sentiment(name: str) -> tuple[Any, ModelRef]:
+    # The lexicon files are read from the manifest's verified folder, not from wherever the
+    # package happens to look, so a tampered or missing lexicon fails the hash check.
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    path, ref = _resolve(name)
+    try:
+        analyser = SentimentIntensityAnalyzer(
+            lexicon_file=str(path / "vader_lexicon.txt"), emoji_lexicon=str(path / "emoji_utf8_lexicon.txt")
+        )
+    except (OSError, ValueError, IndexError) as e:
+        raise ModelUnavailableError(f"the VADER lexicon in {path} cannot be read: {type(e).__name__}", model=name) from e
+    return analyser, ref
 
 
 def compile_pattern(spec: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -201,10 +225,15 @@ def _load_cached(options_json: str) -> DetectModels:
     bare = DetectModels(nlp=nlp, encoder=encoder, lexicons={}, batch_size=options.models.batch_size)
     lexicons = _indexes(bare.embed, options.lexicons)
     matcher, match_keys = _matcher(nlp, options.lexicons)
+    refs = [spacy_ref, encoder_ref]
+    sentiment = None
+    if options.models.sentiment is not None:
+        sentiment, sentiment_ref = _load_sentiment(options.models.sentiment)
+        refs.append(sentiment_ref)
     log.info("detect models ready: %d lexicons", len(lexicons))
     return DetectModels(
-        nlp=nlp, encoder=encoder, lexicons=lexicons, refs=[spacy_ref, encoder_ref], batch_size=options.models.batch_size,
-        matcher=matcher, match_keys=match_keys,
+        nlp=nlp, encoder=encoder, lexicons=lexicons, refs=refs, batch_size=options.models.batch_size,
+        matcher=matcher, match_keys=match_keys, sentiment=sentiment,
     )
 
 

