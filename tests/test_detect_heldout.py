@@ -1,11 +1,11 @@
 """Detection on labelled scripts the detectors were not written from, and the near misses that
 must not fire.
 
-tests/data/detect_heldout/ holds 31 scripts in other sectors, registers and channels than
+tests/data/detect_heldout/ holds 37 scripts in other sectors, registers and channels than
 ../shared/datasets/dev_calls: dev/ (6) was used while changing the detectors, final/ (6) was
 scored once after that and then looked at, fresh/ (4), fresh2/ (4) and fresh3/ (8, another
-author) and fresh4/ (3) were written later.
-docs/detection.md keeps the figures of each set at its first scoring and after. Here the 31 are
+author), fresh4/ (3) and fresh5/ (6) were written later.
+docs/detection.md keeps the figures of each set at its first scoring and after. Here the 37 are
 scored together against the project's targets, so a lexicon or threshold change that only suits
 the dev calls fails.
 """
@@ -21,7 +21,7 @@ from pipeline.detect.evaluate import load_labelled_calls, score_events, score_la
 from pipeline.schema import Turn
 
 HELDOUT = Path(__file__).resolve().parent / "data" / "detect_heldout"
-HALVES = ("dev", "final", "fresh", "fresh2", "fresh3", "fresh4")
+HALVES = ("dev", "final", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def kinds_at(detection, turn_index: int) -> set[str]:
 def test_heldout_scripts_meet_the_targets(setup):
     options, models = setup
     calls = [call for half in HALVES for call in load_labelled_calls(HELDOUT / half)]
-    assert len(calls) == 31 and len({c.call_id for c in calls}) == 31
+    assert len(calls) == 37 and len({c.call_id for c in calls}) == 37
     predictions = {
         c.call_id: detect(script_turns(c), channel_type=c.channel_type, options=options, models=models) for c in calls
     }
@@ -194,3 +194,44 @@ def test_a_repair_reveals_no_complaint(detector):
         ("agent", "Sorry, you broke up there. Could you say that again?"),
     ])
     assert not any(e.kind == "complaint.raised" for e in detection.events)
+
+
+_NEUTRAL_OPEN = ("agent", "Hello, Marlow Water, Dan speaking. How can I help?")
+
+
+@pytest.mark.parametrize("text", [
+    "The plumber you sent came on Friday, and the boiler cut out again the same evening.",
+    "The bins were left again, no collection at all this week.",
+])
+def test_a_complaint_in_bare_facts_is_found_by_its_valence(detector, text):
+    # No complaint word and no apology to infer it from: negative valence plus a problem cue.
+    detection = detector([_NEUTRAL_OPEN, ("customer", text), ("agent", "Okay, let me bring up the account.")])
+    assert "complaint.raised" in kinds_at(detection, 1)
+
+
+def test_a_worried_customer_is_not_complaining(detector):
+    # Negative valence and a problem cue ("no money"), but the fear in the turn explains it.
+    detection = detector([
+        _NEUTRAL_OPEN,
+        ("customer", "I'm really worried. My daughter's card was stolen and now there's no money left on it."),
+        ("agent", "Okay, we can stop the card straight away. Can I take her full name?"),
+    ])
+    assert not [e for e in detection.events if e.kind == "complaint.raised" or e.kind.startswith("lass.")]
+
+
+def test_condolence_is_not_an_apology(detector):
+    bereavement = detector([
+        _NEUTRAL_OPEN,
+        ("customer", "My husband passed away last month and I need to close his account."),
+        ("agent", "I'm so sorry to hear that your husband passed away. I can help you with that today."),
+    ])
+    assert not [e for e in bereavement.events if e.kind in ("complaint.raised", "lass.apologise")]
+    complaint = detector([
+        _NEUTRAL_OPEN,
+        ("customer", "My husband died in March and you've sent him a final demand. It's appalling."),
+        ("agent", "I'm so sorry about your husband."),
+        ("customer", "Thank you."),
+        ("agent", "And I'm sorry about that letter, it should never have been sent."),
+    ])
+    assert "lass.apologise" not in kinds_at(complaint, 2)
+    assert "lass.apologise" in kinds_at(complaint, 4)
