@@ -20,7 +20,7 @@ from pipeline.detect.analyse import CallAnalysis, Sentence
 from pipeline.detect.options import DetectOptions, KindRule
 from pipeline.schema import Event, Turn
 
-__all__ = ["Hit", "sentence_confidence", "detect_behaviours", "DETECTOR_VERSION"]
+__all__ = ["Hit", "sentence_confidence", "sentiment_confidence", "detect_behaviours", "DETECTOR_VERSION"]
 
 DETECTOR_VERSION = "1"
 
@@ -61,26 +61,46 @@ def sentence_confidence(sentence: Sentence, kind: str, rule: KindRule) -> float 
     if score.counter_similarity > -1 and score.similarity - score.counter_similarity < margin:
         return None
     with_cue = t.question_with_cue if sentence.question and t.question_with_cue is not None else t.with_cue
-    if not ((cue and score.similarity >= with_cue) or score.similarity >= t.alone or _negative_with_problem(sentence, score, rule)):
+    if not ((cue and score.similarity >= with_cue) or score.similarity >= t.alone):
         return None
     # Cue + similarity agree -> high; similarity alone (a paraphrase) -> lower.
     confidence = 0.45 + 0.5 * max(0.0, score.similarity) + (0.15 if cue else 0.0)
     return round(min(0.99, confidence), 3)
 
 
-def _negative_with_problem(sentence: Sentence, score, rule: KindRule) -> bool:
-    """The sentiment route: "no drinks.", "it cut out again" carry no complaint word, but a clearly
-    negative sentence with a weak problem cue is one. Fear and grief are negative too, so the cue
-    lexicon's vetoes ("I'm so worried", "since my husband died") close this route (not the others)."""
+def sentiment_confidence(sentence: Sentence, kind: str, rule: KindRule) -> float | None:
+    """The kind's sentiment route (`rule.sentiment`): "no drinks.", "it cut out again" carry no
+    complaint word, but a clearly negative sentence with a weak problem cue is a complaint. The
+    kind's vetoes, question rule and margin over the near misses still apply.
+
+    Returns:
+        A confidence (below that of a cue and similarity together), or None.
+    """
     route = rule.sentiment
-    if route is None or sentence.valence > route.max_compound:
-        return False
+    score = sentence.scores.get(kind)
+    if route is None or score is None or score.blocked or sentence.valence > route.max_compound:
+        return None
+    if (rule.question == "required" and not sentence.question) or (rule.question == "forbidden" and sentence.question):
+        return None
     problem = sentence.scores.get(route.cue_lexicon)
     if problem is None or problem.blocked:
-        return False
-    if (score.cue or problem.cue) and score.similarity >= route.with_cue:
-        return True
-    return route.alone is not None and score.similarity >= route.alone
+        return None
+    t = rule.thresholds
+    margin = t.cue_margin if score.cue and t.cue_margin is not None else t.margin
+    if score.counter_similarity > -1 and score.similarity - score.counter_similarity < margin:
+        return None
+    if not (((score.cue or problem.cue) and score.similarity >= route.with_cue)
+            or (route.alone is not None and score.similarity >= route.alone)):
+        return None
+    return round(min(0.99, 0.40 + 0.5 * max(0.0, score.similarity)), 3)
+
+
+def _distressed(sentences: list[Sentence], rule: KindRule) -> bool:
+    # Fear or grief anywhere in the turn ("I'm really worried. My card was stolen and there's no
+    # money left.") explains its negative valence: the sentiment route stays closed for the turn.
+    return rule.sentiment is not None and any(
+        (score := s.scores.get(rule.sentiment.cue_lexicon)) is not None and score.blocked for s in sentences
+    )
 
 
 class _Context:
@@ -117,10 +137,14 @@ class _Context:
         """The turn's best-firing sentence for `kind` (ignoring gating), or None."""
         rule = self.options.rule(kind)
         best: Hit | None = None
-        for sentence in self.analysis.turn_sentences(turn.index):
+        sentences = self.analysis.turn_sentences(turn.index)
+        by_valence = rule.sentiment is not None and not _distressed(sentences, rule)
+        for sentence in sentences:
             if sentence.position in exclude:
                 continue
             confidence = sentence_confidence(sentence, kind, rule)
+            if confidence is None and by_valence:
+                confidence = sentiment_confidence(sentence, kind, rule)
             if confidence is not None and (best is None or confidence > best.confidence):
                 best = Hit(kind, turn.index, sentence, confidence)
         return best
