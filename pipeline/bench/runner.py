@@ -142,6 +142,7 @@ def _batch(call: BenchCall, size: int, options: BenchOptions, settings: Settings
         for future in as_completed(futures):
             outcomes.append(future.result())
             rss_after.append(round(rss_mb(), 1))
+            peak.update(rss_after[-1], None)  # the watcher samples every 50 ms and may miss this reading
             if hook:
                 hook(f"batch {size}: {len(outcomes)}/{size} calls")
     wall = time.perf_counter() - started
