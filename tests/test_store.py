@@ -141,6 +141,7 @@ def test_a_rerun_makes_a_new_current_card_and_keeps_the_history(store):
         assert s.get(ScorecardRow, first.scorecard_id).current is False
         assert s.get(ScorecardRow, second.scorecard_id).current is True
         assert s.scalar(text("SELECT count(*) FROM decisions")) == 1
+        assert s.scalar(text("SELECT count(*) FROM feedback_notes")) == 1  # dev-002's
     assert review.show_card(store=store, user="ann", call_id="dev-003").card.pending == len(
         scored_result("dev-003").scorecard.items)
 
@@ -202,6 +203,7 @@ def test_erase_removes_the_calls_rows_pseudonymises_its_access_log_and_records_i
         review.confirm_item(store=store, user="ann", call_id=call_id, item_id="greeting")
         review.add_action(store=store, user="ann", call_id=call_id, description="Open with the greeting.",
                           owner="ann", review_date=dt.date(2026, 12, 1))
+        review.add_note(store=store, user="ann", call_id=call_id, kind="strength", text="Clear recap of next steps.")
     store.save_result(run, scored_result("dev-003"), "/tmp/none.json")  # a re-run: two results, two cards
     (tmp_path / "out" / "dev-003").mkdir(parents=True)
     (tmp_path / "out" / "dev-003" / "result.json").write_text("{}")
@@ -212,11 +214,13 @@ def test_erase_removes_the_calls_rows_pseudonymises_its_access_log_and_records_i
     rows = erased.index_rows
     assert rows["calls"] == 1 and rows["results"] == 2 and rows["scorecards"] == 2 and rows["decisions"] == 1
     assert rows["items"] > 0 and rows["actions_detached"] == 1 and rows["access_log_pseudonymised"] >= 2
+    assert rows["feedback_notes"] == 1
     with store.session() as s:
         for table in ("calls", "results", "scorecards"):
             assert s.scalar(text(f"SELECT count(*) FROM {table} WHERE call_id = 'dev-003'")) == 0
             assert s.scalar(text(f"SELECT count(*) FROM {table} WHERE call_id = 'dev-002'")) >= 1  # others untouched
         assert s.scalar(text("SELECT count(*) FROM decisions")) == 1
+        assert s.scalar(text("SELECT count(*) FROM feedback_notes")) == 1  # dev-002's
         assert s.scalar(select(AccessLogRow).where(AccessLogRow.call_id == "dev-003").limit(1)) is None
         assert s.scalar(text("SELECT count(*) FROM access_log WHERE call_id = :r"), {"r": erased.reference}) >= 2
         assert s.scalar(text("SELECT count(*) FROM actions WHERE call_id IS NULL")) == 1

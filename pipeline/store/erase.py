@@ -2,6 +2,8 @@
 
 What erasure means per table:
 - calls, results, scorecards, items, self_assessments: deleted. They describe the call.
+- feedback_notes: deleted. A note is on the erased call's scorecard and its free text may
+  describe the call; the agent's lasting record is the agreed actions.
 - decisions: deleted, although the table is otherwise append-only. A decision is a mark on an
   item of the erased call's scorecard; with the call gone it has nothing to refer to, and its
   free-text reason may describe the call. The erasure record in the audit log keeps the count.
@@ -28,6 +30,7 @@ from pipeline.store.models import (
     ActionRow,
     CallRow,
     DecisionRow,
+    FeedbackNoteRow,
     ItemRow,
     ResultRow,
     ScorecardRow,
@@ -47,6 +50,7 @@ class ErasedRows(BaseModel):
     scorecards: int = 0
     items: int = 0
     decisions: int = 0
+    feedback_notes: int = 0
     self_assessments: int = 0
     actions_detached: int = 0
     access_log_pseudonymised: int = 0
@@ -71,6 +75,7 @@ def erase_call_rows(store: Store, call_id: str, reference: str) -> ErasedRows:
         counts = {
             "self_assessments": s.execute(delete(SelfAssessmentRow).where(SelfAssessmentRow.scorecard_id.in_(cards))).rowcount,
             "decisions": s.execute(delete(DecisionRow).where(DecisionRow.scorecard_id.in_(cards))).rowcount,
+            "feedback_notes": s.execute(delete(FeedbackNoteRow).where(FeedbackNoteRow.scorecard_id.in_(cards))).rowcount,
             "items": s.execute(delete(ItemRow).where(ItemRow.scorecard_id.in_(cards))).rowcount,
             "access_log_pseudonymised": s.execute(
                 update(AccessLogRow).where(AccessLogRow.call_id == call_id)
