@@ -33,6 +33,30 @@ class _Collect(logging.Handler):
 
 
 @pytest.fixture(scope="session")
+def detect_setup():
+    """Detection options and models (spaCy, MiniLM), loaded once for every detection test."""
+    from pipeline.detect import load_detect_models, load_detect_options
+
+    options = load_detect_options()
+    return options, load_detect_models(options)
+
+
+@pytest.fixture(scope="session")
+def detector(detect_setup):
+    """detector([(speaker, text), ...], channel_type) -> Detection, on untimed turns."""
+    from pipeline.detect import detect
+    from pipeline.schema import Turn
+
+    options, models = detect_setup
+
+    def run(script: list[tuple[str, str]], channel_type: str = "telephone"):
+        turns = [Turn(index=i, speaker=sp, start_s=None, end_s=None, text=text) for i, (sp, text) in enumerate(script)]
+        return detect(turns, channel_type=channel_type, options=options, models=models)
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def dev_call_run(tmp_path_factory) -> DevCallRun:
     """Synthesise every telephone and face-to-face dev call (stereo 8 kHz, as a phone system
     records) and run the whole pipeline on them once, capturing every log line at DEBUG.

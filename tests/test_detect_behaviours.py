@@ -6,34 +6,14 @@ detectors find the behaviour, not the dev set's phrasing.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from pipeline.detect import detect, load_detect_models, load_detect_options
 from pipeline.detect.evaluate import evaluate_transcripts
-from pipeline.schema import Turn
-
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+from tests._detect_support import kinds_at
+from tests._paths import DEV_CALLS
 
 COMPLAINT = "I've been overcharged again and nobody has bothered to call me back, it's ridiculous."
 SOLVE = "I've refunded the extra charge to your card and fixed the tariff on your account."
-
-
-@pytest.fixture(scope="module")
-def detector():
-    options = load_detect_options()
-    models = load_detect_models(options)
-
-    def run(script: list[tuple[str, str]], channel_type: str = "telephone"):
-        turns = [Turn(index=i, speaker=sp, start_s=None, end_s=None, text=text) for i, (sp, text) in enumerate(script)]
-        return detect(turns, channel_type=channel_type, options=options, models=models)
-
-    return run
-
-
-def kinds_at(detection, turn_index: int) -> set[str]:
-    return {e.kind for e in detection.events if e.turn_index == turn_index}
 
 
 def _complaint_then(agent_text: str) -> list[tuple[str, str]]:
@@ -304,10 +284,10 @@ def test_digital_channel_has_reply_time_rule_and_no_recording_notice_rule(detect
 
 
 @pytest.mark.slow
-def test_dev_set_targets():
+def test_dev_set_targets(detect_setup):
     # The bar on the dev calls as transcript input (no times).
-    options = load_detect_options()
-    report = evaluate_transcripts(DATASETS / "dev_calls", options=options, models=load_detect_models(options))
+    options, models = detect_setup
+    report = evaluate_transcripts(DEV_CALLS, options=options, models=models)
     assert report.events.call_micro_f1 >= 0.9
     low = {k: s.f1 for k, s in report.events.call_level.items() if s.f1 is not None and s.f1 < 0.8}
     assert not low, low

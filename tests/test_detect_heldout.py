@@ -16,37 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.detect import detect, load_detect_models, load_detect_options
+from pipeline.detect import detect
 from pipeline.detect.evaluate import load_labelled_calls, score_events, score_lass, script_turns
-from pipeline.schema import Turn
+from tests._detect_support import kinds_at
 
 HELDOUT = Path(__file__).resolve().parent / "data" / "detect_heldout"
 HALVES = ("dev", "final", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
 
 
-@pytest.fixture(scope="module")
-def setup():
-    options = load_detect_options()
-    return options, load_detect_models(options)
-
-
-@pytest.fixture(scope="module")
-def detector(setup):
-    options, models = setup
-
-    def run(script: list[tuple[str, str]], channel_type: str = "telephone"):
-        turns = [Turn(index=i, speaker=sp, start_s=None, end_s=None, text=text) for i, (sp, text) in enumerate(script)]
-        return detect(turns, channel_type=channel_type, options=options, models=models)
-
-    return run
-
-
-def kinds_at(detection, turn_index: int) -> set[str]:
-    return {e.kind for e in detection.events if e.turn_index == turn_index}
-
-
-def test_heldout_scripts_meet_the_targets(setup):
-    options, models = setup
+def test_heldout_scripts_meet_the_targets(detect_setup):
+    options, models = detect_setup
     calls = [call for half in HALVES for call in load_labelled_calls(HELDOUT / half)]
     assert len(calls) == 37 and len({c.call_id for c in calls}) == 37
     predictions = {
