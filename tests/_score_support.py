@@ -116,23 +116,22 @@ import pytest  # noqa: E402
 PG_URL = os.environ.get("CALLQA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def _pg_admin():
+def pg_admin():
+    """An autocommit connection to the test PostgreSQL; skips the test (fails under CI) when unreachable."""
     import psycopg
 
-    return psycopg.connect(PG_URL, autocommit=True, connect_timeout=5)
+    try:
+        return psycopg.connect(PG_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        if os.environ.get("CALLQA_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL not reachable at {PG_URL}: {e}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} (set CALLQA_REQUIRE_POSTGRES=1 to fail instead)")
 
 
 @contextmanager
 def postgres_schema_url():
     """A URL whose search_path is a fresh schema; the schema (and only it) is dropped after."""
-    import psycopg
-
-    try:
-        admin = _pg_admin()
-    except psycopg.OperationalError as e:
-        if os.environ.get("CALLQA_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL not reachable at {PG_URL}: {e}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} (set CALLQA_REQUIRE_POSTGRES=1 to fail instead)")
+    admin = pg_admin()
     schema = f"callqa_test_{uuid.uuid4().hex[:12]}"
     with admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')

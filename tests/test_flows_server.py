@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from tests._flows_support import AUDIO_CALL, TRANSCRIPT_CALL, SAMPLES, call_dirs, make_batch, offline_env, read_json
+from tests._score_support import pg_admin
 
 REPO = Path(__file__).resolve().parents[1]
-PG_ADMIN = os.environ.get("CALLQA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 POOL = "callqa-test-pool"
 
 
@@ -36,14 +36,7 @@ def _free_port() -> int:
 @contextmanager
 def _prefect_database():
     """A fresh PostgreSQL database for the Prefect server, dropped afterwards."""
-    import psycopg
-
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as e:
-        if os.environ.get("CALLQA_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN}: {e}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}")
+    admin = pg_admin()
     name = f"callqa_prefect_{uuid.uuid4().hex[:10]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
