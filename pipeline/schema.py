@@ -55,7 +55,7 @@ __all__ = [
 
 SCHEMA_VERSION = "1.0"
 
-# The event taxonomy of datasets/SCHEMA.md; detectors may emit nothing outside it.
+# The event taxonomy of tests/data/SCHEMA.md; detectors may emit nothing outside it.
 EVENT_KINDS: tuple[str, ...] = (
     "complaint.raised",
     "lass.listen",

@@ -1,4 +1,4 @@
-"""Paths the tests share: the bundled samples and the shared labelled datasets."""
+"""Paths the tests share: the bundled samples and the labelled datasets shipped in tests/data."""
 
 from pathlib import Path
 
@@ -6,5 +6,5 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "pipeline" / "samples"
 SAMPLE_CALLS = SAMPLES / "calls"
 SAMPLE_TRUTH = SAMPLES / "truth"
-DATASETS = REPO.parent / "shared" / "datasets"
+DATASETS = REPO / "tests" / "data"
 DEV_CALLS = DATASETS / "dev_calls"

@@ -9,7 +9,7 @@ from pipeline.redact.scan import detect_call
 from pipeline.redact.options import RedactOptions, load_redact_options
 from pipeline.schema import Turn, Word
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parent / "data"
 DEV_CALLS = DATASETS / "dev_calls"
 KEY = b"test-key-0123456789abcdef"
 

@@ -14,7 +14,7 @@ import yaml
 
 from pipeline.schema import CallResult, Event, PipelineInfo, RecordingMetadata, SlaResult, Source, Turn
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parent / "data"
 DEV_CALLS = DATASETS / "dev_calls"
 
 _OBJECTIVE = ("call.recording_notice", "call.hold_request", "call.hold_return", "call.greeting", "call.closing")

@@ -8,15 +8,15 @@ import time
 import numpy as np
 import pytest
 
-from pipeline.bench.baselines import TranscribeComparison, TranscribeRun, wants_batched
-from pipeline.bench.corpus import compose_script, estimate_seconds, samples_scripts_dir
-from pipeline.bench.measure import (MemoryWatcher, gpu_memory_reader, linear_slope, parse_nvidia_smi, rss_mb, rtf,
+from pipeline.lab.bench.baselines import TranscribeComparison, TranscribeRun, wants_batched
+from pipeline.lab.bench.corpus import compose_script, estimate_seconds, samples_scripts_dir
+from pipeline.lab.bench.measure import (MemoryWatcher, gpu_memory_reader, linear_slope, parse_nvidia_smi, rss_mb, rtf,
                                     x_realtime)
-from pipeline.bench.options import (BaselineOptions, BatchOptions, BenchOptions, CorpusOptions, Profile,
+from pipeline.lab.bench.options import (BaselineOptions, BatchOptions, BenchOptions, CorpusOptions, Profile,
                                     load_bench_options, make_plan)
-from pipeline.bench.results import STAGES, BatchFigure, memory_slope, stage_figure
+from pipeline.lab.bench.results import STAGES, BatchFigure, memory_slope, stage_figure
 from pipeline.errors import ConfigError
-from pipeline.synth import load_scripts
+from pipeline.lab.synth import load_scripts
 
 
 def test_linear_slope_recovers_a_line_and_refuses_one_point():
@@ -143,8 +143,8 @@ def test_bench_command_refuses_contradictory_options_before_running_anything():
 @pytest.mark.slow
 def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     """Real Piper audio, real faster-whisper, real Presidio: every stage timed, baselines present."""
-    from pipeline.bench.runner import run_bench
-    from pipeline.bench.report import summary_lines, tables, to_json
+    from pipeline.lab.bench.runner import run_bench
+    from pipeline.lab.bench.report import summary_lines, tables, to_json
     from pipeline.settings import load_settings
 
     options = BenchOptions(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.detect.evaluate import evaluate_transcripts
+from pipeline.lab.eval_detect import evaluate_transcripts
 from tests._detect_support import kinds_at
 from tests._paths import DEV_CALLS
 

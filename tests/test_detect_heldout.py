@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.detect import detect
-from pipeline.detect.evaluate import load_labelled_calls, score_events, score_lass, script_turns
+from pipeline.lab.eval_detect import load_labelled_calls, score_events, score_lass, script_turns
 from tests._detect_support import kinds_at
 
 HELDOUT = Path(__file__).resolve().parent / "data" / "detect_heldout"

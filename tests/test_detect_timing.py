@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.detect.evaluate import load_labelled_calls, score_timing, turns_from_truth
+from pipeline.lab.eval_detect import load_labelled_calls, score_timing, turns_from_truth
 from pipeline.detect.lass import assess_lass, call_lass
 from pipeline.detect.options import SlaRules, TimingOptions, load_detect_options
 from pipeline.detect.sla import evaluate_sla, idv_before_account
@@ -15,7 +15,7 @@ from pipeline.detect.timing import classify_gap_audio, measure
 from pipeline.errors import ConfigError
 from pipeline.schema import Event, Turn
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parent / "data"
 TIMING = TimingOptions()
 
 
@@ -134,8 +134,8 @@ def test_timing_agrees_with_synth_truth_on_dev_scripts():
     # The synthesiser's own timeline (pure: fixed speech lengths instead of TTS) gives the truth;
     # metrics from the true turn times must agree with it (silence holds include the pause after
     # them, so hold ends are checked against the next turn's start).
-    from pipeline.synth.render import build_truth, plan_timeline
-    from pipeline.synth.script import load_script
+    from pipeline.lab.synth.render import build_truth, plan_timeline
+    from pipeline.lab.synth.script import load_script
 
     truths, metrics = {}, {}
     for path in sorted((DATASETS / "dev_calls").glob("*.yaml")):
@@ -356,7 +356,7 @@ def test_start_moves_back_over_speech_the_asr_missed_but_not_over_another_turn()
 
 
 def test_spans_are_paired_by_proximity_not_position():
-    from pipeline.detect.evaluate import match_spans
+    from pipeline.lab.eval_detect import match_spans
 
     want = [(10.0, 11.0), (50.0, 51.0)]
     got = [(3.0, 3.4), (10.1, 11.0), (50.0, 50.9)]  # one extra, early: pairing by position would shift all

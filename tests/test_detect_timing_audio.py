@@ -14,13 +14,13 @@ if importlib.util.find_spec("piper") is None:
     pytest.skip("needs the [synth] extra (piper is not installed)", allow_module_level=True)
 
 from pipeline.config import load_config  # noqa: E402
-from pipeline.detect.evaluate import score_timing  # noqa: E402
+from pipeline.lab.eval_detect import score_timing  # noqa: E402
 from pipeline.detect.options import load_detect_options  # noqa: E402
 from pipeline.detect.timing import measure  # noqa: E402
 from pipeline.diarise import diarise, load_diarise_options  # noqa: E402
 from pipeline.ingest import ingest  # noqa: E402
-from pipeline.synth import synthesize_script  # noqa: E402
-from pipeline.synth.script import CallScript, ScriptTurn  # noqa: E402
+from pipeline.lab.synth import synthesize_script  # noqa: E402
+from pipeline.lab.synth.script import CallScript, ScriptTurn  # noqa: E402
 from pipeline.transcribe import load_whisper, transcribe  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -19,9 +19,9 @@ for _module, _extra in (("pyannote.audio", "diarise"), ("piper", "synth")):
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.diarise import diarise, load_diarise_options, load_diariser  # noqa: E402
-from pipeline.diarise.evaluate import evaluate_call  # noqa: E402
+from pipeline.lab.eval_diarise import evaluate_call  # noqa: E402
 from pipeline.ingest import ingest  # noqa: E402
-from pipeline.synth import synthesize_script  # noqa: E402
+from pipeline.lab.synth import synthesize_script  # noqa: E402
 from tests._diarise_support import SCRIPT  # noqa: E402
 from pipeline.transcribe import load_whisper, transcribe  # noqa: E402
 

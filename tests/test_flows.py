@@ -240,7 +240,7 @@ def test_cli_batch_killed_part_way_then_rerun_completes_without_duplicates(flows
         src = Path(__file__).resolve().parents[1] / "pipeline" / "samples" / "calls" / f"sample-003{suffix}"
         (inputs / src.name).write_bytes(src.read_bytes())
     out = tmp_path / "out"
-    cmd = [sys.executable, "-c", "from flows.cli import app; app()", str(inputs), "--out", str(out),
+    cmd = [sys.executable, "-c", "from pipeline.cli.batch import app; app()", str(inputs), "--out", str(out),
            "--workers", "1", "--json"]
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
 

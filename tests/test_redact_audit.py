@@ -11,9 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.errors import InputError
-from pipeline.redact.audit import append_call, erase_call, find_value, report, verify_log
-from pipeline.redact.cli import app
-from pipeline.redact.evaluate import load_labelled_calls
+from pipeline.compliance import erase_call
+from pipeline.redact.audit import append_call, find_value, report, verify_log
+from pipeline.cli.compliance import app
+from pipeline.lab.eval_redact import load_labelled_calls
 from pipeline.redact.keys import DEV_KEY
 from pipeline.redact.text import redact_text
 from pipeline.schema import Turn

@@ -1,7 +1,7 @@
 """End to end through audio, on one shared pipeline run over every dev call with audio
 (`dev_call_run` in conftest.py): re-transcribe each audio.redacted.wav and check that none of
 the call's PII values can be heard again (any identifying part, in digits or words, as
-pipeline.redact.evaluate defines leakage), and search every output - files, file names, log
+pipeline.lab.eval_redact defines leakage), and search every output - files, file names, log
 lines, the results index - for every value. Slow: Piper TTS and two Whisper passes on CPU."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.config import IngestOptions, TranscribeOptions
 from pipeline.ingest import ingest
-from pipeline.redact.evaluate import load_labelled_calls, value_leaks
+from pipeline.lab.eval_redact import load_labelled_calls, value_leaks
 from pipeline.redact.normalise import canonicalise
 from tests._redact_support import DEV_CALLS
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from pipeline.redact.audit import append_call
-from pipeline.redact.evaluate import LabelledCall, LabelledTurn, evaluate_transcripts, load_labelled_calls, score_spans, value_leaks
+from pipeline.lab.eval_redact import LabelledCall, LabelledTurn, evaluate_transcripts, load_labelled_calls, score_spans, value_leaks
 from pipeline.redact.text import redact_text
 from pipeline.schema import Turn
 from tests._redact_support import DEV_CALLS, KEY, analyzer, options
@@ -83,7 +83,7 @@ def test_value_leaks_on_unaligned_text(value: str, entity: str, text: str, leaks
 
 
 def test_recall_on_text_for_the_audio_path() -> None:
-    from pipeline.redact.evaluate import recall_on_text
+    from pipeline.lab.eval_redact import recall_on_text
 
     calls = _one_turn_call("My number is oh seven seven double oh, nine double oh, four six two.",
                            [("PHONE_NUMBER", "oh seven seven double oh, nine double oh, four six two")])
@@ -93,7 +93,7 @@ def test_recall_on_text_for_the_audio_path() -> None:
 
 
 def test_over_redaction_on_a_transcription_counts_heard_words_that_were_removed() -> None:
-    from pipeline.redact.evaluate import over_redaction_on_text
+    from pipeline.lab.eval_redact import over_redaction_on_text
 
     call = LabelledCall(call_id="t", turns=[LabelledTurn(speaker="customer", text="My number is 07700 900462, thanks.",
                                                          pii=[("PHONE_NUMBER", "07700 900462")])])

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from pipeline import review
 from pipeline.review import ReviewError
-from pipeline.review_cli import calibrate_command, review_app
+from pipeline.cli.review import calibrate_command, review_app
 from pipeline.store import open_store
 from pipeline.store.models import AccessLogRow, DecisionRow
 

@@ -191,7 +191,8 @@ def test_call_times_are_stored_in_utc(store):
 def test_erase_removes_the_calls_rows_pseudonymises_its_access_log_and_records_it(store, tmp_path):
     import datetime as dt
 
-    from pipeline.redact.audit import erase_call, read_log, verify_log
+    from pipeline.compliance import erase_call
+    from pipeline.redact.audit import read_log, verify_log
     from pipeline.store.models import AccessLogRow, ActionRow
 
     store.upgrade()
@@ -235,7 +236,7 @@ def test_erase_removes_the_calls_rows_pseudonymises_its_access_log_and_records_i
 def test_cli_erase_finds_the_runs_sqlite_index_in_out(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from pipeline.redact.cli import app
+    from pipeline.cli.compliance import app
 
     monkeypatch.delenv("CALLQA_DATABASE_URL", raising=False)
     out = tmp_path / "out"

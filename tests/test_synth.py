@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.schema import RecordingMetadata, TranscriptInput
-from pipeline.synth import (
+from pipeline.lab.synth import (
     CallScript,
     build_truth,
     load_script,
@@ -29,11 +29,11 @@ from pipeline.synth import (
     voice_pair_for,
     write_silent_recording,
 )
-from pipeline.synth.make_samples import SamplesManifest, samples_dir
-from pipeline.synth.holdmusic import hold_music
+from pipeline.lab.synth.make_samples import SamplesManifest, samples_dir
+from pipeline.lab.synth.holdmusic import hold_music
 from pipeline.config import load_yaml_model
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parent / "data"
 SECRET = "Zebedee Quillfeather"  # a value that must never appear in an error message
 
 TEST_SCRIPT = {

@@ -5,9 +5,9 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.ingest import ingest
-from pipeline.synth import load_script, load_truth
+from pipeline.lab.synth import load_script, load_truth
 from pipeline.transcribe import is_hallucination, load_whisper, transcribe
-from pipeline.wer import normalise, reference_tokens, wer_counts
+from pipeline.lab.wer import normalise, reference_tokens, wer_counts
 from tests._paths import SAMPLE_CALLS, SAMPLE_TRUTH, SAMPLES
 
 CONFIG = load_config()
@@ -81,7 +81,7 @@ def test_no_words_during_hold_music(whisper):
 
 
 def test_music_alone_is_not_transcribed(whisper):
-    from pipeline.synth.holdmusic import hold_music
+    from pipeline.lab.synth.holdmusic import hold_music
     from pipeline.schema import Recording, RecordingMetadata, Source
 
     music = hold_music(16000 * 20, 16000).astype(np.float32)

@@ -14,7 +14,7 @@ hash-chained audit log.
 from pipeline.redact.analyzer import Detection, load_analyzer
 from pipeline.redact.scan import detect_call
 from pipeline.redact.audio import AudioRedaction, redact_audio, write_redacted_audio
-from pipeline.redact.audit import append_call, erase_call, find_value, report, verify_log
+from pipeline.redact.audit import append_call, find_value, report, verify_log
 from pipeline.redact.keys import hmac_value, redaction_key
 from pipeline.redact.normalise import canonicalise, normalise_value
 from pipeline.redact.options import RedactOptions, load_redact_options
@@ -28,7 +28,6 @@ __all__ = [
     "redact_audio",
     "write_redacted_audio",
     "append_call",
-    "erase_call",
     "find_value",
     "report",
     "verify_log",

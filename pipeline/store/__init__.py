@@ -10,5 +10,7 @@
 from __future__ import annotations
 
 from .db import DATABASE_URL_ENV, SavedResult, Store, migrations_dir, open_store, result_flags
+from .erase import ErasedRows, erase_call_rows
 
-__all__ = ["DATABASE_URL_ENV", "Store", "SavedResult", "open_store", "migrations_dir", "result_flags"]
+__all__ = ["DATABASE_URL_ENV", "Store", "SavedResult", "open_store", "migrations_dir", "result_flags", "ErasedRows",
+           "erase_call_rows"]

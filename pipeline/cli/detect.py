@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.detect.evaluate import DetectEvaluation, evaluate_transcripts
+from pipeline.lab.eval_detect import DetectEvaluation, evaluate_transcripts
 from pipeline.detect.models import load_detect_models
 from pipeline.detect.options import load_detect_options
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from pipeline.bench.results import BenchReport
+from pipeline.lab.bench.results import BenchReport
 
 __all__ = ["to_json", "write_json", "tables", "summary_lines", "plot_available", "write_plot"]
 

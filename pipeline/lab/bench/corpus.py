@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.bench.options import CorpusOptions, Layout
+from pipeline.lab.bench.options import CorpusOptions, Layout
 from pipeline.errors import InputError
 from pipeline.ingest import InputItem
-from pipeline.synth import CallScript, ScriptTurn, load_scripts
+from pipeline.lab.synth import CallScript, ScriptTurn, load_scripts
 
 __all__ = ["BenchCall", "compose_script", "estimate_seconds", "bench_call", "batch_copies", "samples_scripts_dir"]
 
@@ -84,7 +84,7 @@ def bench_call(minutes: float, layout: Layout, options: CorpusOptions, *, cache_
     length (a second pass reuses every cached clip). The synthesiser writes the same bytes for
     the same script, so a cached call is reused while its recipe (script and correction) holds.
     """
-    from pipeline.synth import load_truth, synthesize_script
+    from pipeline.lab.synth import load_truth, synthesize_script
 
     root = cache_root or Path(options.cache_dir)
     sources = _scripts(options)

@@ -15,7 +15,7 @@ from pipeline.errors import CallqaError
 from pipeline.review import current_user
 from pipeline.store import DATABASE_URL_ENV, Store, open_store
 
-from .authz import ROLES
+from pipeline.web.authz import ROLES
 
 __all__ = ["serve_command", "users_app"]
 
@@ -57,8 +57,8 @@ def serve_command(
     """Serve the assessor review web app over the results of `callqa run` (docs/web.md)."""
     import uvicorn
 
-    from .app import create_app
-    from .settings import load_web_settings
+    from pipeline.web.app import create_app
+    from pipeline.web.settings import load_web_settings
 
     try:
         settings = load_web_settings(out_dir=out, database_url=db, options_path=web_config,
@@ -79,8 +79,8 @@ def add_command(
     db: DbOption = None,
 ) -> None:
     """Add an account; the password is asked for (or read from stdin), never taken from the command line."""
-    from .settings import load_web_options
-    from .users import add_user
+    from pipeline.web.settings import load_web_options
+    from pipeline.web.users import add_user
 
     try:
         options = load_web_options()
@@ -94,7 +94,7 @@ def add_command(
 @users_app.command("remove")
 def remove_command(username: str, out: OutOption = Path("out"), db: DbOption = None) -> None:
     """Remove an account and end its sessions."""
-    from .users import remove_user
+    from pipeline.web.users import remove_user
 
     try:
         remove_user(store=_store(db, out), actor=current_user(), username=username)
@@ -112,7 +112,7 @@ def role_command(
     db: DbOption = None,
 ) -> None:
     """Change an account's role (its sessions end)."""
-    from .users import set_role
+    from pipeline.web.users import set_role
 
     try:
         view = set_role(store=_store(db, out), actor=current_user(), username=username, role=role, agent_id=agent_id)
@@ -124,7 +124,7 @@ def role_command(
 @users_app.command("list")
 def list_command(out: OutOption = Path("out"), db: DbOption = None) -> None:
     """List accounts (no password hashes)."""
-    from .users import list_users
+    from pipeline.web.users import list_users
 
     for u in list_users(store=_store(db, out)):
         typer.echo(f"{u.username}\t{u.role}\t{u.agent_id or ''}")

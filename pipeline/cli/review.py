@@ -2,7 +2,7 @@
 
 The lead's CLI mounts them:
 
-    from pipeline.review_cli import calibrate_command, review_app
+    from pipeline.cli.review import calibrate_command, review_app
     app.add_typer(review_app, name="review")
     app.command("calibrate")(calibrate_command)
 

@@ -1,4 +1,4 @@
-"""Labelled call scripts (the datasets/SCHEMA.md format) as pydantic models, and their loaders.
+"""Labelled call scripts (the tests/data/SCHEMA.md format) as pydantic models, and their loaders.
 
 A script is one interaction written as turns with timing hints and labels; the synthesiser turns
 it into audio plus a timing truth, and the detectors' evaluation reads its labels. A script is
@@ -71,7 +71,7 @@ def load_script(path: Path | str) -> CallScript:
     """Load and validate one script file.
 
     Args:
-        path: a YAML file in the datasets/SCHEMA.md format.
+        path: a YAML file in the tests/data/SCHEMA.md format.
 
     Returns:
         The validated script.

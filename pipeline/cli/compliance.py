@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from pipeline.compliance import erase_call
 from pipeline.errors import CallqaError
 from pipeline.redact import audit
 from pipeline.redact.keys import redaction_key
@@ -106,7 +107,7 @@ def erase_command(
     store = None
     try:
         store = _erase_store(database_url, out)
-        result = audit.erase_call(call_id, out, log, store)
+        result = erase_call(call_id, out, log, store)
     except CallqaError as e:
         _fail(e)
         return

@@ -11,7 +11,7 @@ Public API::
     load_truth(path)                                -> CallTruth
 """
 
-from pipeline.synth.render import (
+from pipeline.lab.synth.render import (
     SynthOptions,
     SynthResult,
     build_truth,
@@ -20,9 +20,9 @@ from pipeline.synth.render import (
     synthesize_script,
     write_silent_recording,
 )
-from pipeline.synth.script import CallScript, PiiSpan, ScriptTurn, load_script, load_scripts
-from pipeline.synth.truth import CallTruth, load_truth
-from pipeline.synth.voice import load_voice, voice_pair_for
+from pipeline.lab.synth.script import CallScript, PiiSpan, ScriptTurn, load_script, load_scripts
+from pipeline.lab.synth.truth import CallTruth, load_truth
+from pipeline.lab.synth.voice import load_voice, voice_pair_for
 
 __all__ = [
     "CallScript",

@@ -1,4 +1,4 @@
-"""Scoring the detect stage against labelled call scripts (datasets/SCHEMA.md).
+"""Scoring the detect stage against labelled call scripts (tests/data/SCHEMA.md).
 
 - events: per-kind precision / recall / F1 at call level (does the call contain the kind?) and
   at turn level (is turn i labelled with the kind?), plus micro F1 over all kinds;
@@ -6,7 +6,7 @@
   `expected.lass`), in-order accuracy, and whole-call LASS accuracy;
 - compliance: recording notice, ID&V before account, escalation offered, hold count and
   permission, against the script's `expected`;
-- timing: absolute error of timing metrics against a timing truth (from pipeline.synth).
+- timing: absolute error of timing metrics against a timing truth (from pipeline.lab.synth).
 
 `evaluate_transcripts(dataset_dir, ...)` runs detect on the scripts as transcript input (turns
 with no times) and returns the whole report; the other functions score given predictions.
@@ -288,7 +288,7 @@ def score_timing(
     Args:
         truths: call_id -> a truth object or mapping with `greeting_latency_s`, `holds`,
             `silences`, `overlaps` (each a list of items with start_s / end_s) and optionally
-            `call_length_s` (pipeline.synth's truth model, or its JSON).
+            `call_length_s` (pipeline.lab.synth's truth model, or its JSON).
         metrics: call_id -> the measured Metrics.
         silence_min_s: truth silences shorter than this are not expected in the metrics.
         overtalk_min_s: truth overlaps shorter than this are not expected either.
@@ -340,7 +340,7 @@ def score_timing(
 
 
 def turns_from_truth(truth: Any) -> list[Turn]:
-    """Schema Turns with the true times of a synthesised call (pipeline.synth.truth.CallTruth),
+    """Schema Turns with the true times of a synthesised call (pipeline.lab.synth.truth.CallTruth),
     to check the timing metrics apart from transcription and diarisation errors."""
     return [
         Turn(index=t.index, speaker=t.speaker, start_s=t.start_s, end_s=t.end_s, text=t.text, channel=t.channel)

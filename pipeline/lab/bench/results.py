@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from pipeline.bench.baselines import RedactComparison, TranscribeComparison
-from pipeline.bench.measure import linear_slope, per_second, rtf, x_realtime
-from pipeline.bench.options import BenchPlan
+from pipeline.lab.bench.baselines import RedactComparison, TranscribeComparison
+from pipeline.lab.bench.measure import linear_slope, per_second, rtf, x_realtime
+from pipeline.lab.bench.options import BenchPlan
 
 __all__ = ["STAGES", "TEXT_STAGES", "StageFigure", "CallFigure", "BatchFigure", "TranscribeBaseline",
            "RedactBaseline", "BenchReport", "stage_figure", "memory_slope"]

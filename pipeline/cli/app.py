@@ -23,7 +23,7 @@ app.add_typer(models_app, name="models")
 
 
 def _mount_review() -> None:
-    from pipeline.review_cli import calibrate_command, review_app
+    from pipeline.cli.review import calibrate_command, review_app
 
     app.add_typer(review_app, name="review", help="Assessor workflow: list, show, confirm, override, finalise.")
     # A plain command: as a one-command sub-app typer would read the first call id as a sub-command.
@@ -32,14 +32,14 @@ def _mount_review() -> None:
 
 def _mount_flows() -> None:
     # flows imports Prefect only when the command runs.
-    from flows.cli import batch_command
+    from pipeline.cli.batch import batch_command
 
     app.command("batch")(batch_command)
 
 
 def _mount_stage_tools() -> None:
-    from pipeline.detect.cli import app as detect_app
-    from pipeline.redact.cli import audit_app, erase_command
+    from pipeline.cli.detect import app as detect_app
+    from pipeline.cli.compliance import audit_app, erase_command
 
     app.add_typer(audit_app, name="audit", help="Redaction audit: verify the log, report, find a value by HMAC.")
     app.command("erase")(erase_command)
@@ -47,22 +47,25 @@ def _mount_stage_tools() -> None:
 
 
 def _mount_web() -> None:
-    from pipeline.web.cli import serve_command, users_app
+    from pipeline.cli.web import serve_command, users_app
 
     app.command("serve")(serve_command)
     app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, list.")
 
 
-def _mount_bench() -> None:
-    from pipeline.bench.cli import bench_command
+def _mount_lab() -> None:
+    from pipeline.cli.bench import bench_command
+    from pipeline.cli.lab import eval_command, synth_command
 
     app.command("bench")(bench_command)
+    app.command("synth")(synth_command)
+    app.command("eval")(eval_command)
 
 
 _mount_review()
 _mount_stage_tools()
 _mount_web()
-_mount_bench()
+_mount_lab()
 _mount_flows()
 
 err = Console(stderr=True)
@@ -168,97 +171,6 @@ def _print_summary(summary) -> None:
     rtf = f", RTF {data['real_time_factor']}" if data["real_time_factor"] else ""
     err.print(f"done {counts['done']}, skipped {counts['skipped']}, failed {counts['failed']}; "
               f"{data['audio_s']:.1f} s of audio in {data['elapsed_s']:.1f} s{rtf}")
-
-
-@app.command()
-def synth(
-    scripts_dir: Annotated[Path, typer.Argument(help="Labelled call scripts (datasets/SCHEMA.md format).")],
-    out_dir: Annotated[Path, typer.Argument(help="Where audio, sidecars and truth/ go.")],
-    layout: Annotated[str, typer.Option(help="stereo (a party per channel) or mono.")] = "stereo",
-    voice_pair: Annotated[str, typer.Option(help="distinct, or similar (a hard pair for diarisation).")] = "distinct",
-    hold_audio: Annotated[str, typer.Option(help="music or silence during holds.")] = "music",
-) -> None:
-    """Speak labelled scripts into telephone audio (Piper neural voice) with timing truth."""
-    from pipeline.synth import synthesize_dir
-
-    if not scripts_dir.is_dir():
-        err.print(f"[red]not a directory:[/] {scripts_dir}")
-        raise typer.Exit(2)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
-                  disable=not err.is_terminal) as progress:
-        task = progress.add_task("synth", total=None)
-
-        def hook(step: str, done: int, total: int) -> None:
-            progress.update(task, description=step, completed=done, total=total or None)
-
-        try:
-            results = synthesize_dir(scripts_dir, out_dir, layout=layout, voice_pair=voice_pair,
-                                     hold_audio=hold_audio, hook=hook)
-        except CallqaError as e:
-            err.print(f"[red]error:[/] {e}")
-            raise typer.Exit(2) from None
-    for r in results:
-        made = r.audio_path or r.transcript_path
-        out.print(f"{r.call_id}: {made} ({r.seconds:.1f} s), truth {r.truth_path}")
-
-
-@app.command("eval")
-def eval_(
-    scripts_dir: Annotated[Path, typer.Argument(help="Labelled call scripts, e.g. ../shared/datasets/dev_calls.")],
-    config: ConfigOpt = None,
-    layout: Annotated[str, typer.Option(help="Synthesise as stereo or mono.")] = "stereo",
-    model: Annotated[Optional[str], typer.Option(help="Whisper model name (overrides the config).")] = None,
-    work_dir: Annotated[Path, typer.Option(help="Cache of synthesised audio.")] = Path(".cache/eval"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    allow_dev_key: DevKeyOpt = False,
-) -> None:
-    """Run the pipeline on labelled scripts synthesised to audio and report WER and speed."""
-    from pipeline.evaluate import evaluate_scripts
-    from pipeline.run import Models
-
-    cfg = _settings(config)
-    if model:
-        core = cfg.core.model_copy(update={"transcribe": cfg.core.transcribe.model_copy(update={"model": model})})
-        cfg = cfg.model_copy(update={"core": core})
-    if layout not in ("stereo", "mono"):
-        err.print("[red]--layout must be stereo or mono[/]")
-        raise typer.Exit(2)
-    if not scripts_dir.is_dir():
-        err.print(f"[red]not a directory:[/] {scripts_dir}")
-        raise typer.Exit(2)
-    try:
-        report = evaluate_scripts(scripts_dir, cfg, layout=layout, work_dir=work_dir,
-                                  models=Models(cfg, allow_dev_key=allow_dev_key))
-    except CallqaError as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
-    data = report.to_json()
-    if as_json:
-        out.print_json(json.dumps(data))
-        return
-    table = Table(title=f"callqa eval {scripts_dir} ({layout}, {report.model})")
-    for col in ("call", "audio s", "RTF", "WER", "WER no num/PII", "spk WER", "spk WER no num/PII"):
-        table.add_column(col, justify="right")
-
-    def pct(v: float | None) -> str:
-        return "-" if v is None else f"{v:.3f}"
-
-    for c in data["calls"]:
-        table.add_row(c["call_id"], f"{c['audio_s']:.1f}", pct(c["rtf"]), pct(c["wer"]), pct(c["wer_masked"]),
-                      pct(c["wer_speaker"]), pct(c["wer_speaker_masked"]))
-    o = data["overall"]
-    table.add_row("overall", f"{o['audio_s']:.1f}", pct(o["rtf"]), pct(o["wer"]), pct(o["wer_masked"]),
-                  pct(o["wer_speaker"]), pct(o["wer_speaker_masked"]), style="bold")
-    out.print(table)
-    ev = o["events_call_level"]
-    out.print(f"transcription RTF {pct(o['rtf_transcribe'])} (seconds of processing per second of audio)")
-    out.print(f"role-attributed word accuracy {pct(o['role_word_accuracy'])}, DER {pct(o['der_mean'])} "
-              f"(0.25 s collar), overlap recall {pct(o['overlap_recall'])}, "
-              f"PII recall through audio {pct(o['pii_recall'])}")
-    out.print(f"events (call level): precision {pct(ev['precision'])} recall {pct(ev['recall'])} F1 {pct(ev['f1'])}")
-    if o["timing"]:
-        errors = ", ".join(f"{k} {v:.2f} s" for k, v in o["timing"]["mean_abs_error_s"].items())
-        out.print(f"timing mean absolute error vs truth: {errors}")
 
 
 @app.command()

@@ -21,12 +21,12 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from pipeline.bench.baselines import (add_redaction, compare_redaction, compare_transcription,
+from pipeline.lab.bench.baselines import (add_redaction, compare_redaction, compare_transcription,
                                       presidio_default_analyzer, wants_batched)
-from pipeline.bench.corpus import BenchCall, batch_copies, bench_call
-from pipeline.bench.measure import MemoryWatcher, Peak, gpu_memory_reader, load_average, rss_mb
-from pipeline.bench.options import BenchOptions, BenchPlan
-from pipeline.bench.results import (STAGES, BatchFigure, BenchReport, CallFigure, RedactBaseline, TranscribeBaseline,
+from pipeline.lab.bench.corpus import BenchCall, batch_copies, bench_call
+from pipeline.lab.bench.measure import MemoryWatcher, Peak, gpu_memory_reader, load_average, rss_mb
+from pipeline.lab.bench.options import BenchOptions, BenchPlan
+from pipeline.lab.bench.results import (STAGES, BatchFigure, BenchReport, CallFigure, RedactBaseline, TranscribeBaseline,
                                     stage_figure)
 from pipeline.settings import Settings
 

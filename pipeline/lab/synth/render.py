@@ -1,6 +1,6 @@
 """Turn labelled call scripts into telephone audio plus an exact timing truth.
 
-Timeline (datasets/SCHEMA.md "Timing"), in samples of the output rate:
+Timeline (tests/data/SCHEMA.md "Timing"), in samples of the output rate:
 
 - a turn starts ``pause_before_s`` after the end of everything before it (speech or hold);
   the first turn's pause is the lead-in from 0;
@@ -37,9 +37,9 @@ from pipeline.spans import union_length
 from pipeline.config import Options
 from pipeline.errors import ConfigError, StageError
 from pipeline.schema import RecordingMetadata, TranscriptInput
-from pipeline.synth.holdmusic import hold_music
-from pipeline.synth.script import CallScript, load_scripts
-from pipeline.synth.truth import (
+from pipeline.lab.synth.holdmusic import hold_music
+from pipeline.lab.synth.script import CallScript, load_scripts
+from pipeline.lab.synth.truth import (
     CallTruth,
     TruthHold,
     TruthOverlap,
@@ -47,7 +47,7 @@ from pipeline.synth.truth import (
     TruthTurn,
     TruthVoice,
 )
-from pipeline.synth.voice import PartyVoice, TtsVoice, VoicePair, call_seed, load_voice, shape_turn, voice_pair_for
+from pipeline.lab.synth.voice import PartyVoice, TtsVoice, VoicePair, call_seed, load_voice, shape_turn, voice_pair_for
 
 __all__ = [
     "SynthOptions",

@@ -1,4 +1,4 @@
-"""Regenerate the sample calls bundled with callqa: ``python -m pipeline.synth.make_samples``.
+"""Regenerate the sample calls bundled with callqa: ``python -m pipeline.lab.synth.make_samples``.
 
 Reads pipeline/samples/samples.yaml (which scripts, in which layout) and the scripts under
 pipeline/samples/scripts/, and writes audio, sidecars and the chat transcript to
@@ -16,9 +16,9 @@ from typing import Literal
 from pydantic import Field
 
 from pipeline.config import Options, load_yaml_model
-from pipeline.synth.render import ProgressHook, SynthResult, synthesize_script, write_silent_recording
-from pipeline.synth.script import load_script
-from pipeline.synth.voice import load_voice
+from pipeline.lab.synth.render import ProgressHook, SynthResult, synthesize_script, write_silent_recording
+from pipeline.lab.synth.script import load_script
+from pipeline.lab.synth.voice import load_voice
 
 __all__ = ["SampleEntry", "SilentEntry", "SamplesManifest", "samples_dir", "make_samples", "main"]
 
@@ -97,7 +97,7 @@ def make_samples(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: regenerate the samples and print what was written."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.synth.make_samples", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pipeline.lab.synth.make_samples", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=None, help="samples folder (default: the packaged one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

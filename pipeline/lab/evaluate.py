@@ -1,6 +1,6 @@
 """`callqa eval`: run the pipeline on labelled scripts synthesised to audio, and score it.
 
-Each script (datasets/SCHEMA.md format) is spoken by the synthesiser into telephone audio with
+Each script (tests/data/SCHEMA.md format) is spoken by the synthesiser into telephone audio with
 its timing truth, processed by the same `process_input` a run uses, and compared with the
 script. Metrics: WER per call and overall (all words, and leaving numbers and PII aside; speaker
 attributed and speaker-blind), and the real-time factor of the stages.
@@ -20,7 +20,7 @@ from pipeline.ingest import InputItem
 from pipeline.run import Models, process_input
 from pipeline.schema import CallResult
 from pipeline.settings import Settings
-from pipeline.wer import WerCounts, normalise, reference_tokens, wer_counts
+from pipeline.lab.wer import WerCounts, normalise, reference_tokens, wer_counts
 
 __all__ = ["CallEval", "EvalReport", "evaluate_scripts", "synthesised_inputs", "transcript_wer"]
 
@@ -152,7 +152,7 @@ def transcript_wer(script, result: CallResult) -> dict[str, WerCounts]:
 
 def synthesised_inputs(scripts_dir: Path, work_dir: Path, layout: Layout, hook: Hook | None = None):
     """Yield (script, truth, InputItem) for every audio script; the synthesiser's clip cache makes re-runs cheap."""
-    from pipeline.synth import load_scripts, synthesize_script
+    from pipeline.lab.synth import load_scripts, synthesize_script
 
     scripts = load_scripts(scripts_dir)
     target = work_dir / layout
@@ -177,7 +177,7 @@ def evaluate_scripts(
     """Synthesise, process and score every audio script in `scripts_dir`.
 
     Args:
-        scripts_dir: labelled scripts in the datasets/SCHEMA.md format.
+        scripts_dir: labelled scripts in the tests/data/SCHEMA.md format.
         settings: the configuration to evaluate.
         layout: stereo (a party per channel) or mono.
         work_dir: cache of synthesised audio (re-used while the scripts do not change).
@@ -186,9 +186,9 @@ def evaluate_scripts(
     """
     models = models or Models(settings)
     models.whisper  # load before timing the first call
-    from pipeline.detect.evaluate import score_timing
-    from pipeline.diarise.evaluate import diarisation_error_rate, overlap_recall, role_word_accuracy
-    from pipeline.redact.evaluate import value_leaks
+    from pipeline.lab.eval_detect import score_timing
+    from pipeline.lab.eval_diarise import diarisation_error_rate, overlap_recall, role_word_accuracy
+    from pipeline.lab.eval_redact import value_leaks
 
     calls: list[CallEval] = []
     truths, metrics = {}, {}

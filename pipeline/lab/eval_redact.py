@@ -1,4 +1,4 @@
-"""PII recall and over-redaction on labelled call scripts (datasets/SCHEMA.md).
+"""PII recall and over-redaction on labelled call scripts (tests/data/SCHEMA.md).
 
 Definitions
 - A labelled value is *leaked* when any identifying part of it survives redaction. Its
@@ -100,7 +100,7 @@ class PiiEvaluation(_Frozen):
 
 
 def load_labelled_calls(folder: Path) -> list[LabelledCall]:
-    """Every `*.yaml` script in `folder` (datasets/SCHEMA.md format), sorted by file name."""
+    """Every `*.yaml` script in `folder` (tests/data/SCHEMA.md format), sorted by file name."""
     calls = []
     for path in sorted(Path(folder).glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -303,7 +303,7 @@ def over_redaction_on_text(calls: list[LabelledCall], before: dict[str, str], af
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m pipeline.redact.evaluate SCRIPTS_DIR [--no-organisation]`: transcript-input
+    """`python -m pipeline.lab.eval_redact SCRIPTS_DIR [--no-organisation]`: transcript-input
     recall per type and over-redaction as JSON (no values; misses by call, turn and type)."""
     import argparse
     import json
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.redact.analyzer import load_analyzer
     from pipeline.redact.options import load_redact_options
 
-    parser = argparse.ArgumentParser(prog="python -m pipeline.redact.evaluate")
+    parser = argparse.ArgumentParser(prog="python -m pipeline.lab.eval_redact")
     parser.add_argument("scripts_dir", type=Path)
     parser.add_argument("--no-organisation", action="store_true",
                         help="Do not pass the scripts' organisation as keep words (no sidecar).")

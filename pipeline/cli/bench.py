@@ -27,9 +27,9 @@ def bench_command(
 ) -> None:
     """Time every stage (ingest, transcribe, diarise, redact, detect, score, store) on synthesised
     telephone calls, against plain faster-whisper and Presidio's defaults, per call and per batch."""
-    from pipeline.bench.options import load_bench_options, make_plan
-    from pipeline.bench.runner import run_bench
-    from pipeline.bench.report import plot_available, summary_lines, tables, write_json, write_plot
+    from pipeline.lab.bench.options import load_bench_options, make_plan
+    from pipeline.lab.bench.runner import run_bench
+    from pipeline.lab.bench.report import plot_available, summary_lines, tables, write_json, write_plot
     from pipeline.errors import CallqaError
     from pipeline.settings import load_settings
 
