@@ -329,7 +329,7 @@ def ingest(item: InputItem | Path, options: IngestOptions) -> Recording:
 
 
 def read_transcript_input(path: Path) -> tuple[TranscriptInput, Source]:
-    """Read a chat / email / externally transcribed interaction (the JSON format of DESIGN.md).
+    """Read a chat / email / externally transcribed interaction (the transcript-input JSON format in README.md).
 
     Raises:
         InputError: unreadable, not JSON, or not the transcript format (reason bad_transcript).

@@ -510,7 +510,7 @@ class TranscriptInputTurn(BaseModel):
 
 
 class TranscriptInput(BaseModel):
-    """A chat, email or externally transcribed call: the JSON input format of DESIGN.md."""
+    """A chat, email or externally transcribed call: the transcript-input JSON format in README.md."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

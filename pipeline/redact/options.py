@@ -88,7 +88,7 @@ class AudioOptions(Options):
 
 class RetentionOptions(Options):
     keep_original_audio: bool = Field(True, description="False: the caller deletes the original after redaction.")
-    write_unredacted_transcript: bool = Field(False, description="DESIGN.md: never, unless the policy says so.")
+    write_unredacted_transcript: bool = Field(False, description="Never, unless the policy says so (docs/redaction.md).")
     original_retention_days: int | None = Field(None, ge=0, description="Days to keep originals; None = site policy.")
 
 

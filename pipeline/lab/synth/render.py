@@ -14,7 +14,7 @@ Each turn is synthesised, pitch-shifted to its party's voice, resampled and band
 "stereo" puts the agent on channel 0 and the customer on channel 1 (a channel is silent while
 the other party talks, except in overlaps); "mono" mixes both. 16-bit FLAC (or WAV).
 
-Digital (chat) scripts give a transcript-input JSON (DESIGN.md format) instead of audio.
+Digital (chat) scripts give a transcript-input JSON (the format in README.md) instead of audio.
 """
 
 from __future__ import annotations
