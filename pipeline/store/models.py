@@ -42,6 +42,7 @@ __all__ = [
     "LoginAttemptRow",
     "FeedbackNoteRow",
     "utcnow",
+    "as_utc",
 ]
 
 # Named constraints so that migrations can refer to them on every backend.
@@ -56,6 +57,16 @@ NAMING = {
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as an aware UTC datetime (None stays None).
+
+    Every time is stored in UTC, but SQLite hands them back naive.
+    """
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 class Base(DeclarativeBase):

@@ -15,11 +15,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline.review import ReviewError
+from pipeline.errors import LoginRequired, ReviewError
 from pipeline.store import Store, open_store
 
 from . import routes_auth, routes_call, routes_feedback, routes_oversight, routes_queue
-from .deps import Context, LoginRequired, render, user_or_none
+from .deps import Context, render, user_or_none
 from .settings import WebSettings
 
 __all__ = ["create_app", "from_environment", "OUT_ENV", "CONFIG_ENV"]

@@ -16,19 +16,17 @@ import functools
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
 
-from pipeline.errors import CallqaError
-from pipeline.store import Store
-from pipeline.store.models import LoginAttemptRow, UserRow, WebSessionRow, utcnow
+from pipeline.errors import AuthError
+from pipeline.store import Store, accounts
+from pipeline.store.models import UserRow, utcnow
 
 from .settings import LoginOptions
 
-__all__ = ["AuthError", "SessionUser", "hash_password", "verify_password", "login", "open_session",
+__all__ = ["SessionUser", "hash_password", "verify_password", "login", "open_session",
            "session_user", "close_session", "login_csrf", "check_login_csrf", "tokens_equal"]
 
 # argon2id with argon2-cffi's default (RFC 9106 low-memory) parameters; stateless.
@@ -41,22 +39,8 @@ def _dummy_hash() -> str:
     return _HASHER.hash(secrets.token_urlsafe(16))
 
 
-class AuthError(CallqaError):
-    """A login was refused. reason: bad_credentials | rate_limited."""
-
-    def __init__(self, message: str, *, reason: str):
-        self.reason = reason
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class SessionUser:
-    """Who is logged in, as the routes and authz see it."""
-
-    username: str
-    role: str
-    agent_id: str | None
-    csrf_token: str
+# Who is logged in, as the routes and authz see it: the store's record of a live session.
+SessionUser = accounts.SessionAccount
 
 
 def hash_password(password: str) -> str:
@@ -75,10 +59,6 @@ def _key(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def login(store: Store, username: str, password: str, *, client: str, options: LoginOptions) -> UserRow:
     """Check a username and password under the rate limit; record the attempt.
 
@@ -91,31 +71,28 @@ def login(store: Store, username: str, password: str, *, client: str, options: L
     since = now - dt.timedelta(minutes=options.window_minutes)
     with store.session() as s:
         for key in keys:
-            failures = s.scalar(select(func.count()).select_from(LoginAttemptRow).where(
-                LoginAttemptRow.key == key, LoginAttemptRow.at >= since, LoginAttemptRow.success.is_(False)))
-            if failures >= options.max_failures:
+            if accounts.failed_logins(s, key, since=since) >= options.max_failures:
                 raise AuthError(f"too many failed logins; try again in {options.window_minutes:g} minutes",
                                 reason="rate_limited")
-        user = s.scalars(select(UserRow).where(UserRow.username == username.strip().lower())).first()
+        user = accounts.user_by_name(s, username.strip().lower())
         ok = verify_password(user.password_hash if user else _dummy_hash(), password) and user is not None
-        for key in keys:
-            s.add(LoginAttemptRow(key=key, at=now, success=ok))
-        # Old attempts are of no more use to the limit.
-        s.execute(delete(LoginAttemptRow).where(LoginAttemptRow.at < now - dt.timedelta(days=1)))
+        # Attempts older than a day are of no more use to the limit.
+        accounts.record_login(s, keys, at=now, success=ok, forget_before=now - dt.timedelta(days=1))
     if not ok:
         raise AuthError("wrong username or password", reason="bad_credentials")
     return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def open_session(store: Store, user: UserRow, *, lifetime_hours: float) -> tuple[str, str]:
     """A new session for the user; returns (cookie token, CSRF token)."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    now = utcnow()
-    with store.session() as s:
-        s.add(WebSessionRow(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id,
-                            csrf_token=csrf, created_at=now, expires_at=now + dt.timedelta(hours=lifetime_hours)))
-        s.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
+    accounts.add_session(store, token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf,
+                         lifetime=dt.timedelta(hours=lifetime_hours))
     return token, csrf
 
 
@@ -123,25 +100,12 @@ def session_user(store: Store, token: str | None) -> SessionUser | None:
     """The session's user, or None when the token is missing, unknown or expired."""
     if not token or len(token) > 128:
         return None
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    with store.session() as s:
-        row = s.get(WebSessionRow, digest)
-        if row is None:
-            return None
-        if _aware(row.expires_at) < utcnow():
-            s.delete(row)
-            return None
-        user = s.get(UserRow, row.user_id)
-        if user is None:
-            return None
-        return SessionUser(username=user.username, role=user.role, agent_id=user.agent_id, csrf_token=row.csrf_token)
+    return accounts.session_account(store, _token_hash(token))
 
 
 def close_session(store: Store, token: str | None) -> None:
     if token:
-        with store.session() as s:
-            s.execute(delete(WebSessionRow).where(
-                WebSessionRow.token_hash == hashlib.sha256(token.encode()).hexdigest()))
+        accounts.delete_session(store, _token_hash(token))
 
 
 def login_csrf(secret: bytes, nonce: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
+from pipeline.errors import LoginRequired
 from pipeline.review import call_agent, log_access
 from pipeline.schema import is_valid_call_id
 from pipeline.store import Store
@@ -15,18 +16,13 @@ from .auth import SessionUser, session_user, tokens_equal
 from .authz import allowed, may_see_call
 from .settings import WebSettings
 
-__all__ = ["SESSION_COOKIE", "LOGIN_COOKIE", "CSRF_FIELD", "CSRF_HEADER", "Context", "LoginRequired", "context",
-           "user_or_none",
+__all__ = ["SESSION_COOKIE", "LOGIN_COOKIE", "CSRF_FIELD", "CSRF_HEADER", "Context", "context", "user_or_none",
            "require_user", "require", "check_csrf", "check_call", "render"]
 
 SESSION_COOKIE = "callqa_session"
 LOGIN_COOKIE = "callqa_login"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-
-
-class LoginRequired(Exception):
-    """Raised by require_user; the app turns it into a redirect to /login (pages) or 401 (API)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +43,7 @@ def user_or_none(request: Request) -> SessionUser | None:
 def require_user(request: Request) -> SessionUser:
     user = user_or_none(request)
     if user is None:
+        # The app turns it into a redirect to /login (pages) or 401 (API).
         raise LoginRequired()
     return user
 

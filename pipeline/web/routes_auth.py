@@ -7,9 +7,10 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
+from pipeline.errors import AuthError
 from pipeline.review import log_access
 
-from .auth import AuthError, check_login_csrf, close_session, login, login_csrf, open_session
+from .auth import check_login_csrf, close_session, login, login_csrf, open_session
 from .deps import LOGIN_COOKIE, SESSION_COOKIE, check_csrf, context, render, require_user, user_or_none
 
 router = APIRouter()

@@ -5,23 +5,17 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, select
 
-from pipeline.errors import CallqaError
+from pipeline.errors import UserError
 from pipeline.review import log_access
-from pipeline.store import Store
-from pipeline.store.models import UserRow, WebSessionRow, utcnow
+from pipeline.store import Store, accounts
 
 from .auth import hash_password
 from .authz import ROLES
 
-__all__ = ["UserError", "UserView", "add_user", "remove_user", "set_role", "list_users"]
+__all__ = ["UserView", "add_user", "remove_user", "set_role", "list_users"]
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-
-
-class UserError(CallqaError):
-    """An account change was refused (bad name, role or password; unknown or existing user)."""
 
 
 class UserView(BaseModel):
@@ -55,10 +49,10 @@ def add_user(*, store: Store, actor: str, username: str, password: str, role: st
     if len(password) < min_password_length:
         raise UserError(f"the password must be at least {min_password_length} characters")
     with store.session() as s:
-        if s.scalars(select(UserRow.id).where(UserRow.username == name)).first() is not None:
+        if accounts.user_by_name(s, name) is not None:
             raise UserError(f"user {name!r} exists; use `callqa users role` to change it")
-        s.add(UserRow(username=name, password_hash=hash_password(password), role=role,
-                      agent_id=agent_id or None, created_at=utcnow()))
+        accounts.add_user(s, username=name, password_hash=hash_password(password), role=role,
+                          agent_id=agent_id or None)
     log_access(store=store, user=actor, action="user_add", detail=f"{name} role={role}")
     return UserView(username=name, role=role, agent_id=agent_id)
 
@@ -71,11 +65,10 @@ def remove_user(*, store: Store, actor: str, username: str) -> None:
     """
     name = username.strip().lower()
     with store.session() as s:
-        user = s.scalars(select(UserRow).where(UserRow.username == name)).first()
+        user = accounts.user_by_name(s, name)
         if user is None:
             raise UserError(f"no user {name!r}")
-        s.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user.id))
-        s.delete(user)
+        accounts.delete_user(s, user)
     log_access(store=store, user=actor, action="user_remove", detail=name)
 
 
@@ -86,20 +79,17 @@ def set_role(*, store: Store, actor: str, username: str, role: str, agent_id: st
         UserError: no such user, unknown role, or agent without agent id.
     """
     with store.session() as s:
-        user = s.scalars(select(UserRow).where(UserRow.username == username.strip().lower())).first()
+        user = accounts.user_by_name(s, username.strip().lower())
         if user is None:
             raise UserError(f"no user {username.strip().lower()!r}")
         agent = agent_id or (user.agent_id if role == "agent" else None)
         _check(user.username, role, agent)
-        user.role = role
-        user.agent_id = agent
-        s.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user.id))
+        accounts.change_role(s, user, role=role, agent_id=agent)
         view = UserView(username=user.username, role=role, agent_id=agent)
     log_access(store=store, user=actor, action="user_role", detail=f"{view.username} role={role}")
     return view
 
 
 def list_users(*, store: Store) -> list[UserView]:
-    with store.session() as s:
-        return [UserView(username=u.username, role=u.role, agent_id=u.agent_id)
-                for u in s.scalars(select(UserRow).order_by(UserRow.username))]
+    """Every account, by username."""
+    return [UserView(username=u.username, role=u.role, agent_id=u.agent_id) for u in accounts.all_users(store)]
