@@ -9,25 +9,26 @@ limit around transcription, and the run report as an artifact.
     nightly_batch(source, since=None, out="out", config=None, ...)
       find_inputs(source, since)                     directory | glob | manifest CSV
       process_call.submit(...) per input             ThreadPoolTaskRunner(max_workers)
-        cache hit (same bytes, config, models)  ->   "Cached": reported as skipped
+        cache hit (same input fingerprint)      ->   "Cached": reported as skipped
         result already in out/ (no cache record) ->  skipped; only detect/score changed -> re-assessed
         InputError                              ->   quarantined, no retry, batch goes on
         OSError / database connection error     ->   retried with exponential backoff
         ModelUnavailableError / ConfigError     ->   the batch fails after its report is written
-      out/run-report.json + Prefect artifacts
+      out/run-report.json + Prefect artifacts; progress logged at a coarse rate (flows.progress)
     with shard_deployment: the inputs are split over flow runs of `process_shard` (a deployment
     in a work pool), which workers on any host pick up; each runs the same `process_call` tasks.
 
-Models are loaded once per worker process: `_worker_models` keeps one `Models` per
-configuration hash in this module (per-process state, on purpose; the stages never import it).
+Where things go is `pipeline.paths.resolve_paths` (as for every command), resolved once by the
+flow and handed to its tasks; the cache key is `pipeline.settings.input_fingerprint(...).key`,
+the same fingerprint `callqa run` compares, so a changed sidecar or model manifest re-runs a
+call under both. Models are loaded once per worker process: `_worker_models` keeps one `Models`
+per settings fingerprint in this module (per-process state, on purpose; the stages never import it).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -39,31 +40,30 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.context import TaskRunContext
-from prefect.futures import wait
+from prefect.futures import as_completed, wait
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 import pipeline
+from flows.progress import log_progress
 from flows.quarantine import write_quarantine_record
 from flows.report import build_report, report_markdown, report_table, write_report
 from flows.sources import find_inputs
-from pipeline.config import config_hash
 from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
 from pipeline.ingest import InputItem, discover_inputs
-from pipeline.models import load_manifest
-from pipeline.run import CallOutcome, Models, open_run_store, process_one
-from pipeline.settings import Settings, load_settings, stage_hash
+from pipeline.paths import RunPaths, open_index, resolve_paths
+from pipeline.run import CallOutcome, Models, process_one
+from pipeline.settings import Settings, input_fingerprint, load_settings, settings_fingerprint, stage_hash
+from pipeline.store import Store
 
 __all__ = [
     "TRANSCRIBE_LIMIT",
-    "CACHE_DIR",
     "nightly_batch",
     "process_shard",
     "process_call",
     "run_nightly",
     "is_transient",
     "call_cache_key",
-    "settings_fingerprint",
     "load_run_settings",
 ]
 
@@ -72,10 +72,9 @@ log = logging.getLogger(__name__)
 # The Prefect global concurrency limit a deployment names to share GPUs across workers and hosts:
 # `prefect gcl create callqa-transcribe --limit <number of GPUs>`.
 TRANSCRIBE_LIMIT = "callqa-transcribe"
-# Task cache records live inside the output folder: deleting out/ also forgets what was done.
-CACHE_DIR = ".callqa/cache"
-SHARD_DIR = ".callqa/shards"
 FATAL = (ModelUnavailableError, ConfigError)
+# Progress lines in the Prefect log: at most one per step in this many seconds.
+PROGRESS_EVERY_S = 30.0
 
 
 # --- retry classification -------------------------------------------------------------------
@@ -131,19 +130,12 @@ _LOCK = threading.Lock()
 _SETTINGS: dict[str, Settings] = {}  # fingerprint -> settings
 _MODELS: dict[tuple[str, bool], Models] = {}
 _SEMAPHORES: dict[int, threading.BoundedSemaphore] = {}
-_STORES: dict[str, Any] = {}
-
-
-def settings_fingerprint(settings: Settings) -> str:
-    """Hash of everything a call's result depends on besides its input: every stage's settings
-    (site files included) and the model manifest (names, versions, file hashes)."""
-    manifest = load_manifest(settings.core.models)
-    manifest_hash = hashlib.sha256(manifest.model_dump_json().encode()).hexdigest()
-    return hashlib.sha256(f"{config_hash(settings)}:{manifest_hash}".encode()).hexdigest()
+_STORES: dict[str, Store] = {}
 
 
 def load_run_settings(config: str | None) -> tuple[Settings, str]:
-    """Load the settings of a run and remember them in this process under their fingerprint.
+    """Load the settings of a run and remember them in this process under their fingerprint
+    (`pipeline.settings.settings_fingerprint`: every stage's settings and the model manifest).
 
     Raises:
         ConfigError, ModelUnavailableError: a configuration file or the manifest is bad.
@@ -155,35 +147,57 @@ def load_run_settings(config: str | None) -> tuple[Settings, str]:
     return settings, fingerprint
 
 
-def _worker_settings(config: str | None, fingerprint: str) -> Settings:
-    # The flow loaded these settings; a worker in another process loads them once per run.
+def _worker_settings(config: str | None, fingerprint: str) -> tuple[Settings, str]:
+    """The run's settings and their fingerprint in this process.
+
+    The flow loaded them; a worker in another process loads them once per run, and when the
+    files changed since, uses them as they are now under their own fingerprint (so the result
+    records what it was really made with).
+    """
     with _LOCK:
         settings = _SETTINGS.get(fingerprint)
-    if settings is None:
-        settings, found = load_run_settings(config)
-        if found != fingerprint:
-            log.warning("configuration changed since the flow started; using the files as they are now")
-    return settings
+    if settings is not None:
+        return settings, fingerprint
+    settings, found = load_run_settings(config)
+    if found != fingerprint:
+        log.warning("configuration changed since the flow started; using the files as they are now")
+    return settings, found
 
 
-def _worker_models(settings: Settings, dev_key: bool) -> Models:
-    key = (config_hash(settings), dev_key)
+def _run_logger() -> logging.Logger | logging.LoggerAdapter:
+    """Prefect's logger for the current run, or this module's outside one (a task's `.fn()`)."""
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
+
+
+def _worker_models(settings: Settings, fingerprint: str, dev_key: bool) -> Models:
+    # Keyed by the settings fingerprint: a changed model manifest loads the models afresh.
+    key = (fingerprint, dev_key)
     with _LOCK:
         if key not in _MODELS:
             _MODELS[key] = Models(settings, allow_dev_key=dev_key)
         return _MODELS[key]
 
 
-def _worker_store(settings: Settings, out_dir: Path):
+def _worker_store(paths: RunPaths) -> Store:
     """The results index for this process: one engine (and one migration check) per database."""
-    key = settings.core.output.database_url or os.environ.get("CALLQA_DATABASE_URL") or str(out_dir.resolve())
+    key = paths.absolute().database_url
     with _LOCK:
         store = _STORES.get(key)
     if store is None:
-        store = open_run_store(settings, out_dir)
+        store = open_index(paths)
         with _LOCK:
             store = _STORES.setdefault(key, store)
     return store
+
+
+def _run_paths(out: str | None, database_url: str | None, audit_log: str | None, settings: Settings) -> RunPaths:
+    # The one resolver; the flow passes down what it resolved, so every task agrees with it.
+    return resolve_paths(out, database_url=database_url, audit_log=audit_log, output=settings.core.output)
 
 
 @contextmanager
@@ -204,25 +218,18 @@ def _transcribe_guard(slots: int, limit_name: str | None) -> Iterator[None]:
 
 # --- the task --------------------------------------------------------------------------------
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def call_cache_key(path: str, sidecar: str | None, fingerprint: str) -> str | None:
-    """The cache key of one call: sha256 of the input and its sidecar + `settings_fingerprint`.
+    """The cache key of one call: `pipeline.settings.input_fingerprint(...).key`, the fingerprint
+    `callqa run` compares too (the input's and its sidecar's sha256 + `settings_fingerprint`).
 
     Returns:
         The key, or None when the input cannot be read (the task then runs and reports why).
     """
+    item = InputItem(Path(path), "audio" if sidecar else "transcript", Path(sidecar) if sidecar else None)
     try:
-        parts = [_sha256_file(Path(path)), _sha256_file(Path(sidecar)) if sidecar else "-", fingerprint]
+        return "callqa-call-" + input_fingerprint(item, fingerprint).key
     except OSError:
         return None
-    return "callqa-call-" + hashlib.sha256(":".join(parts).encode()).hexdigest()
 
 
 def _cache_key_fn(context: TaskRunContext, inputs: dict[str, Any]) -> str | None:
@@ -253,6 +260,8 @@ def process_call(
     transcribe_slots: int = 1,
     transcribe_limit: str | None = None,
     dev_key: bool = False,
+    database_url: str | None = None,
+    audit_log: str | None = None,
 ) -> dict[str, Any]:
     """Run every stage on one input, write out/<call_id>/ atomically, log its redaction, index it.
 
@@ -273,6 +282,8 @@ def process_call(
         transcribe_slots: transcriptions at once in this worker process.
         transcribe_limit: a Prefect global concurrency limit to hold during transcription.
         dev_key: allow the public development redaction key when CALLQA_REDACTION_KEY is unset.
+        database_url: the results index (as `resolve_paths` takes it; None: resolved here).
+        audit_log: the redaction audit log (as `resolve_paths` takes it; None: resolved here).
 
     Returns:
         The call's `CallOutcome` as a dict (status "done", or "skipped" when out/ had it).
@@ -283,14 +294,16 @@ def process_call(
         ModelUnavailableError, ConfigError: fatal for the batch.
     """
     item = InputItem(Path(path), kind, Path(sidecar) if sidecar else None)  # type: ignore[arg-type]
-    out_dir = Path(out)
-    settings = _worker_settings(config, fingerprint)
-    models = _worker_models(settings, dev_key)
+    settings, fingerprint = _worker_settings(config, fingerprint)
+    paths = _run_paths(out, database_url, audit_log, settings)
+    models = _worker_models(settings, fingerprint, dev_key)
     try:
-        outcome = process_one(item, out_dir, settings, models, force=force, store=_worker_store(settings, out_dir),
-                              run_id=run_id, transcribe_guard=_transcribe_guard(transcribe_slots, transcribe_limit))
+        outcome = process_one(item, paths, settings, models, force=force, store=_worker_store(paths), run_id=run_id,
+                              transcribe_guard=_transcribe_guard(transcribe_slots, transcribe_limit),
+                              progress=log_progress(_run_logger(), every_s=PROGRESS_EVERY_S),
+                              settings_fp=fingerprint)
     except InputError as e:
-        write_quarantine_record(item.path, e.reason, str(e), out_dir)
+        write_quarantine_record(item.path, e.reason, str(e), paths.quarantine_dir)
         raise
     return outcome.model_dump()
 
@@ -309,25 +322,27 @@ def _failure(path: str, exc: BaseException | None) -> dict[str, Any]:
 
 # --- the flow --------------------------------------------------------------------------------
 
-def _run_items(items: list[InputItem], *, out: str, fingerprint: str, config: str | None, run_id: str | None,
-               force: bool, transcribe_slots: int, transcribe_limit: str | None,
+def _run_items(items: list[InputItem], *, paths: RunPaths, fingerprint: str, config: str | None,
+               run_id: str | None, force: bool, transcribe_slots: int, transcribe_limit: str | None,
                dev_key: bool) -> tuple[list[dict[str, Any]], BaseException | None]:
     """Submit one `process_call` per input to the flow's task runner; (outcomes, first fatal error)."""
-    out_dir = Path(out)
-
     def submit(item: InputItem, refresh: bool):
-        task_ = process_call.with_options(result_storage=(out_dir / CACHE_DIR).resolve(), refresh_cache=refresh)
+        task_ = process_call.with_options(result_storage=paths.cache_dir.resolve(), refresh_cache=refresh)
         return task_.submit(
-            str(item.path), item.kind, str(item.sidecar) if item.sidecar else None, out, fingerprint, config,
-            name=item.path.name, run_id=run_id, force=force, transcribe_slots=transcribe_slots,
-            transcribe_limit=transcribe_limit, dev_key=dev_key,
+            str(item.path), item.kind, str(item.sidecar) if item.sidecar else None, str(paths.out_dir), fingerprint,
+            config, name=item.path.name, run_id=run_id, force=force, transcribe_slots=transcribe_slots,
+            transcribe_limit=transcribe_limit, dev_key=dev_key, database_url=paths.database_url,
+            audit_log=str(paths.audit_log),
         )
 
     futures = [submit(item, force) for item in items]
-    wait(futures)
+    progress = log_progress(_run_logger(), every_s=PROGRESS_EVERY_S)
+    for finished, _ in enumerate(as_completed(futures), start=1):
+        progress("calls", finished, len(futures))
     # A cache hit whose output folder has gone (deleted by hand, or out/ restored from a backup
     # without it) is processed again: the cache must never hide a missing result.
-    redo = [i for i, f in enumerate(futures) if f.state.name == "Cached" and not _has_result(out_dir, f.state.result())]
+    redo = [i for i, f in enumerate(futures)
+            if f.state.name == "Cached" and not _has_result(paths.out_dir, f.state.result())]
     for i in redo:
         futures[i] = submit(items[i], True)
     wait([futures[i] for i in redo])
@@ -355,7 +370,7 @@ def _has_result(out_dir: Path, outcome: dict[str, Any]) -> bool:
     return bool(call_id) and (out_dir / call_id / "result.json").is_file()
 
 
-def _run_shards(items: list[InputItem], deployment: str, shards: int,
+def _run_shards(items: list[InputItem], deployment: str, shards: int, paths: RunPaths,
                 options: dict[str, Any]) -> tuple[list[dict[str, Any]], BaseException | None]:
     """Split the inputs into `shards` flow runs of the `process_shard` deployment, which any
     worker of its pool picks up, and gather their outcomes (from out/.callqa/shards/)."""
@@ -365,8 +380,9 @@ def _run_shards(items: list[InputItem], deployment: str, shards: int,
     logger = get_run_logger()
     groups = [items[i::shards] for i in range(shards) if items[i::shards]]
     # Workers run elsewhere (another host, another working directory): paths go absolute.
+    where = paths.absolute()
     params = {k: v for k, v in options.items() if k != "fingerprint"}
-    params["out"] = str(Path(options["out"]).resolve())
+    params.update(out=str(where.out_dir), database_url=where.database_url, audit_log=str(where.audit_log))
     params["config"] = str(Path(options["config"]).resolve()) if options["config"] else None
     runs = [
         run_deployment(deployment, parameters={"paths": [str(it.path.resolve()) for it in group], **params},
@@ -381,9 +397,8 @@ def _run_shards(items: list[InputItem], deployment: str, shards: int,
             pending = {rid for rid in pending if not client.read_flow_run(rid).state.is_final()}
     outcomes: list[dict[str, Any]] = []
     fatal: BaseException | None = None
-    shard_dir = Path(params["out"]) / SHARD_DIR
     for run, group in zip(runs, groups):
-        record = shard_dir / f"{run.id}.json"
+        record = where.shards_dir / f"{run.id}.json"
         if record.is_file():
             outcomes += json.loads(record.read_text(encoding="utf-8"))["outcomes"]
             continue
@@ -397,28 +412,33 @@ def _run_shards(items: list[InputItem], deployment: str, shards: int,
 @flow(name="callqa-shard", task_runner=ThreadPoolTaskRunner(), log_prints=False)
 def process_shard(
     paths: list[str],
-    out: str = "out",
+    out: str | None = None,
     config: str | None = None,
     run_id: str | None = None,
     force: bool = False,
     transcribe_slots: int = 1,
     transcribe_limit: str | None = None,
     dev_key: bool = False,
+    database_url: str | None = None,
+    audit_log: str | None = None,
 ) -> list[dict[str, Any]]:
     """One worker's share of a batch: `process_call` for each of `paths`; the outcomes are
     written to out/.callqa/shards/<flow run id>.json for the parent `nightly_batch`.
+
+    `out`, `database_url` and `audit_log` are what the parent flow resolved (absolute).
 
     Raises:
         ModelUnavailableError, ConfigError: fatal, after the outcomes are recorded.
     """
     from prefect.runtime import flow_run
 
-    _, fingerprint = load_run_settings(config)
+    settings, fingerprint = load_run_settings(config)
+    where = _run_paths(out, database_url, audit_log, settings)
     items = discover_inputs([Path(p) for p in paths])
-    outcomes, fatal = _run_items(items, out=out, fingerprint=fingerprint, config=config, run_id=run_id, force=force,
-                                 transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit,
+    outcomes, fatal = _run_items(items, paths=where, fingerprint=fingerprint, config=config, run_id=run_id,
+                                 force=force, transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit,
                                  dev_key=dev_key)
-    shard_dir = Path(out) / SHARD_DIR
+    shard_dir = where.shards_dir
     shard_dir.mkdir(parents=True, exist_ok=True)
     tmp = shard_dir / f".{flow_run.id}.json.tmp"
     tmp.write_text(json.dumps({"flow_run_id": str(flow_run.id), "outcomes": outcomes}), encoding="utf-8")
@@ -432,7 +452,7 @@ def process_shard(
 def nightly_batch(
     source: str,
     since: datetime | None = None,
-    out: str = "out",
+    out: str | None = None,
     config: str | None = None,
     transcribe_slots: int = 1,
     transcribe_limit: str | None = None,
@@ -440,13 +460,16 @@ def nightly_batch(
     dev_key: bool = False,
     shard_deployment: str | None = None,
     shards: int = 2,
+    database_url: str | None = None,
+    audit_log: str | None = None,
 ) -> dict[str, Any]:
     """Process the day's recordings: one `process_call` per input, a report at the end.
 
     Args:
         source: a directory, a glob, or a manifest CSV with a `path` column.
         since: only files modified at or after this time.
-        out: the output folder (out/<call_id>/, out/quarantine/, out/run-report.json).
+        out: the output folder (out/<call_id>/, out/quarantine/, out/run-report.json); None:
+            $CALLQA_OUT, else ./out (`pipeline.paths.resolve_paths`, as for every command).
         config: a site configuration file.
         transcribe_slots: transcriptions at once per worker process (1 per GPU).
         transcribe_limit: a Prefect global concurrency limit shared by every worker (e.g.
@@ -457,6 +480,9 @@ def nightly_batch(
             deployment (e.g. "callqa-shard/shard"), which the pool's workers on any host pick up;
             None processes them here, on this flow run's task runner.
         shards: how many shard runs (usually the number of workers).
+        database_url: the results index (None: $CALLQA_DATABASE_URL, the site config, <out>/callqa.db).
+        audit_log: the redaction audit log (None: $CALLQA_AUDIT_LOG, the site config,
+            <out>/audit/redaction.jsonl).
 
     Returns:
         The run report (also written to out/run-report.json and published as artifacts).
@@ -468,28 +494,28 @@ def nightly_batch(
     logger = get_run_logger()
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
-    out_dir = Path(out)
     # Loaded here, so a bad configuration or a missing redaction key stops the batch before any task.
     settings, fingerprint = load_run_settings(config)
-    _worker_models(settings, dev_key).redaction_key
-    store = _worker_store(settings, out_dir)
+    paths = _run_paths(out, database_url, audit_log, settings)
+    _worker_models(settings, fingerprint, dev_key).redaction_key
+    store = _worker_store(paths)
     run_id = store.record_run(pipeline_version=pipeline.__version__, config_hash=stage_hash(settings, "score"))
     items = find_inputs(source, since)
     logger.info("%d inputs from %s", len(items), source)
-    options = dict(out=out, fingerprint=fingerprint, config=config, run_id=run_id, force=force,
+    options = dict(fingerprint=fingerprint, config=config, run_id=run_id, force=force,
                    transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit, dev_key=dev_key)
     if shard_deployment:
-        outcomes, fatal = _run_shards(items, shard_deployment, shards, options)
+        outcomes, fatal = _run_shards(items, shard_deployment, shards, paths, options)
     else:
-        outcomes, fatal = _run_items(items, **options)
+        outcomes, fatal = _run_items(items, paths=paths, **options)
     failed = sum(o["status"] == "failed" for o in outcomes)
     store.finish_run(run_id, status="partial" if failed else "done", n_calls=len(outcomes), n_failed=failed)
     report = build_report(
-        outcomes, elapsed_s=time.perf_counter() - started, out_dir=str(out_dir), source=source,
+        outcomes, elapsed_s=time.perf_counter() - started, out_dir=str(paths.out_dir), source=source,
         extra={"run_id": run_id, "started_at": started_at.isoformat(timespec="seconds"),
                "since": since.isoformat() if since else None},
     )
-    path = write_report(report, out_dir)
+    path = write_report(report, paths.run_report)
     create_markdown_artifact(key="callqa-nightly-report", markdown=report_markdown(report),
                              description="callqa nightly batch: counts, failures, time per stage")
     create_table_artifact(key="callqa-nightly-calls", table=report_table(report),
@@ -505,19 +531,26 @@ def run_nightly(
     source: str,
     *,
     since: datetime | None = None,
-    out: str = "out",
+    out: str | None = None,
     config: str | None = None,
     workers: int = 2,
     transcribe_slots: int = 1,
     transcribe_limit: str | None = None,
     force: bool = False,
     dev_key: bool = False,
+    database_url: str | None = None,
+    audit_log: str | None = None,
 ) -> dict[str, Any]:
     """Run `nightly_batch` in this process with `workers` task threads.
+
+    Args:
+        out, database_url, audit_log: the --out, --database-url and --audit-log flags (None:
+            resolved by `pipeline.paths.resolve_paths`); the rest as `nightly_batch`.
 
     Returns:
         The run report.
     """
     runner = nightly_batch.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
     return runner(source=source, since=since, out=out, config=config, transcribe_slots=transcribe_slots,
-                  transcribe_limit=transcribe_limit, force=force, dev_key=dev_key)
+                  transcribe_limit=transcribe_limit, force=force, dev_key=dev_key, database_url=database_url,
+                  audit_log=audit_log)

@@ -8,14 +8,10 @@ from pathlib import Path
 
 from flows.report import write_json_atomic
 
-__all__ = ["quarantine_dir", "write_quarantine_record"]
+__all__ = ["write_quarantine_record"]
 
 
-def quarantine_dir(out_dir: Path) -> Path:
-    return out_dir / "quarantine"
-
-
-def write_quarantine_record(path: Path, reason: str, message: str, out_dir: Path) -> Path:
+def write_quarantine_record(path: Path, reason: str, message: str, folder: Path) -> Path:
     """Record a bad input in out/quarantine/<name>.<hash of its path>.json, atomically.
 
     The input itself stays where it is: operations move or fix it; a record holds only its name,
@@ -25,12 +21,11 @@ def write_quarantine_record(path: Path, reason: str, message: str, out_dir: Path
         path: the bad input.
         reason: InputError.reason (e.g. "corrupt", "not_audio").
         message: InputError's message.
-        out_dir: the batch's output folder.
+        folder: the quarantine folder (`RunPaths.quarantine_dir`).
 
     Returns:
         The record's path. A re-run overwrites the same record: one per input, no duplicates.
     """
-    folder = quarantine_dir(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:10]
     target = folder / f"{path.name}.{tag}.json"

@@ -13,9 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["REPORT_FILE", "build_report", "report_markdown", "report_table", "write_report"]
-
-REPORT_FILE = "run-report.json"
+__all__ = ["build_report", "report_markdown", "report_table", "write_report"]
 
 
 def build_report(outcomes: Iterable[dict[str, Any]], *, elapsed_s: float, out_dir: str, source: str,
@@ -121,7 +119,7 @@ def write_json_atomic(data: Any, target: Path) -> Path:
     return target
 
 
-def write_report(report: dict[str, Any], out_dir: Path) -> Path:
-    """Write out/run-report.json atomically and return its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return write_json_atomic(report, out_dir / REPORT_FILE)
+def write_report(report: dict[str, Any], target: Path) -> Path:
+    """Write the run report atomically to `target` (`RunPaths.run_report`) and return its path."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return write_json_atomic(report, target)

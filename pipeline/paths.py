@@ -22,9 +22,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pipeline.config import OutputOptions
+
+if TYPE_CHECKING:  # SQLAlchemy and Alembic load when an index is opened, not with the CLI
+    from pipeline.store import Store
 
 __all__ = [
     "AUDIT_LOG_ENV",
@@ -34,6 +37,7 @@ __all__ = [
     "WEB_SECRET_ENV",
     "RunPaths",
     "Source",
+    "open_index",
     "resolve_paths",
 ]
 
@@ -74,6 +78,11 @@ class RunPaths:
         return self.out_dir / ".callqa" / "cache"
 
     @property
+    def shards_dir(self) -> Path:
+        """Outcomes of a batch's shard flow runs, for the parent flow to gather."""
+        return self.out_dir / ".callqa" / "shards"
+
+    @property
     def quarantine_dir(self) -> Path:
         return self.out_dir / "quarantine"
 
@@ -84,6 +93,13 @@ class RunPaths:
     @property
     def web_secret_file(self) -> Path:
         return self.out_dir / ".web-secret"
+
+    def absolute(self) -> RunPaths:
+        """The same locations as absolute paths, for a worker in another working directory or host."""
+        sqlite = self.sqlite_path
+        url = str(sqlite.resolve()) if sqlite is not None and str(sqlite) != ":memory:" else self.database_url
+        return RunPaths(out_dir=self.out_dir.resolve(), database_url=url, audit_log=self.audit_log.resolve(),
+                        sources=self.sources)
 
     def describe(self) -> dict[str, str]:
         """Each resolved location with the rule that chose it (no secrets: none are held here)."""
@@ -139,3 +155,22 @@ def resolve_paths(
     log, sources["audit_log"] = _pick(audit_log, env.get(AUDIT_LOG_ENV), output.audit_log if output else None,
                                       out / "audit" / "redaction.jsonl")
     return RunPaths(out_dir=out, database_url=str(url), audit_log=Path(log), sources=sources)
+
+
+def open_index(paths: RunPaths) -> Store:
+    """Open the results index these paths name and bring its tables up to date.
+
+    Args:
+        paths: from `resolve_paths`.
+
+    Returns:
+        The open, migrated Store (a SQLite file's folder is created if missing).
+
+    Raises:
+        ConfigError: the URL is malformed or names an unsupported backend.
+    """
+    from pipeline.store import open_store
+
+    store = open_store(paths.database_url)
+    store.upgrade()
+    return store

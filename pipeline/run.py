@@ -1,8 +1,15 @@
 """Run the stages over inputs: one call at a time, nothing lost, a summary at the end.
 
 `process_input` is the whole pipeline for one input and returns a `CallResult`; `write_outputs`
-puts it on disk atomically; `run_batch` loops over inputs, records each bad file as failed with
-its reason and goes on. The Prefect flows call these same functions.
+puts it on disk atomically; `process_one` skips, re-assesses or processes one input into its
+output folder; `run_batch` loops over inputs, records each bad file as failed with its reason
+and goes on. The Prefect flows call these same functions.
+
+Where things go is a `pipeline.paths.RunPaths` (one resolver); what "already done" means is
+`pipeline.settings.input_fingerprint` (one fingerprint). Progress is reported through the one
+hook shape, `progress(step, completed, total)`: "calls" per batch, "transcribe" in seconds of
+audio, "diarise/<pyannote step>" for mono calls. Each finished call is also handed, typed, to
+`on_outcome`.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,20 +33,49 @@ from pydantic import BaseModel, ConfigDict, Field
 import pipeline
 from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
 from pipeline.ingest import InputItem, ingest, read_transcript_input
-from pipeline.schema import CallResult, PipelineInfo, RecordingMetadata, RedactionSummary, RoleSummary, Turn
-from pipeline.settings import Settings, stage_hash
+from pipeline.paths import RunPaths, open_index, resolve_paths
+from pipeline.progress import ProgressHook, prefixed
+from pipeline.schema import (
+    CallResult,
+    PipelineInfo,
+    RecordingMetadata,
+    RedactionSummary,
+    RoleSummary,
+    TranscriptInput,
+    Turn,
+)
+from pipeline.settings import (
+    InputFingerprint,
+    Settings,
+    input_fingerprint,
+    manifest_fingerprint,
+    recorded_fingerprint,
+    settings_fingerprint,
+    stage_hash,
+)
 from pipeline.transcribe import WhisperHandle, load_whisper, transcribe
 
-__all__ = ["Models", "Processed", "StageProbe", "CallOutcome", "RunSummary", "process_input", "process_one", "assess", "write_outputs",
-           "record_outputs", "audit_log_path", "run_batch", "format_transcript", "open_run_store"]
+if TYPE_CHECKING:  # each of these modules imports torch, Presidio or spaCy: loaded on first use
+    from presidio_analyzer import AnalyzerEngine
+
+    from pipeline.detect import DetectModels
+    from pipeline.diarise import Diarisation, Diariser
+    from pipeline.redact import AudioRedaction, TextRedaction
+    from pipeline.store import Store
+
+__all__ = ["Models", "Processed", "StageProbe", "OutcomeHook", "CallOutcome", "RunSummary", "process_input",
+           "process_one", "assess", "write_outputs", "record_outputs", "run_batch", "format_transcript"]
 
 log = logging.getLogger(__name__)
 
-# (event, payload): "start" / "done" per input, so a CLI can draw a bar and a flow can log.
-RunHook = Callable[[str, dict], None]
 # probe(stage) -> a context held around that stage's work: how `callqa bench` sees where each
 # stage starts and ends (for its memory samples) without the stages knowing about it.
 StageProbe = Callable[[str], AbstractContextManager]
+# Called with each input's outcome as it finishes (the CLI prints one line per call).
+OutcomeHook = Callable[["CallOutcome"], None]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,17 +88,17 @@ class Models:
 
     settings: Settings
     allow_dev_key: bool = False
-    _loaded: dict[str, Any] = field(default_factory=dict, repr=False)
+    _loaded: dict[str, object] = field(default_factory=dict, repr=False)
     # Task threads of one worker share the models: never load one twice.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
-    def _get(self, name: str, load: Callable[[], Any]) -> Any:
+    def _get(self, name: str, load: Callable[[], T]) -> T:
         with self._lock:
             if name not in self._loaded:
                 started = time.perf_counter()
                 self._loaded[name] = load()
                 log.info("loaded %s in %.1f s", name, time.perf_counter() - started)
-            return self._loaded[name]
+            return self._loaded[name]  # type: ignore[return-value]  # stored by this name's loader
 
     @property
     def whisper(self) -> WhisperHandle:
@@ -70,13 +106,13 @@ class Models:
         return self._get("whisper", lambda: load_whisper(core.transcribe, core.models))
 
     @property
-    def diariser(self):
+    def diariser(self) -> Diariser:
         from pipeline.diarise import load_diariser
 
         return self._get("diariser", lambda: load_diariser(self.settings.diarise))
 
     @property
-    def analyzer(self):
+    def analyzer(self) -> AnalyzerEngine:
         from pipeline.redact import load_analyzer
 
         return self._get("analyzer", lambda: load_analyzer(self.settings.redact, self.settings.core.models))
@@ -88,7 +124,7 @@ class Models:
         return self._get("redaction_key", lambda: redaction_key(self.allow_dev_key))
 
     @property
-    def detect(self):
+    def detect(self) -> DetectModels:
         from pipeline.detect import load_detect_models
         from pipeline.torch_compat import import_torchaudio
 
@@ -101,10 +137,14 @@ class Processed:
     """One call's result plus what is written beside result.json."""
 
     result: CallResult
+    # Redacted 16 kHz mono samples for audio.redacted.wav; None for a transcript input, when
+    # redacted audio is switched off, or when the audio was withheld (fails closed).
     redacted_audio: np.ndarray | None = None
-    text_redaction: Any = None  # pipeline.redact.TextRedaction, for the audit log
-    audio_redaction: Any = None  # pipeline.redact.AudioRedaction
-    diarisation: Any = None  # pipeline.diarise.Diarisation (speaker timeline, for evaluation)
+    # For the audit log; None when the call was only re-assessed (its redaction is unchanged).
+    text_redaction: TextRedaction | None = None
+    audio_redaction: AudioRedaction | None = None
+    # The speaker timeline, for evaluation; None for a transcript input or a re-assessment.
+    diarisation: Diarisation | None = None
 
 
 class CallOutcome(BaseModel):
@@ -157,7 +197,8 @@ class RunSummary(BaseModel):
         }
 
 
-def _timed(timings: dict[str, float], stage: str, probe: StageProbe | None, fn, *args, **kwargs):
+def _timed(timings: dict[str, float], stage: str, probe: StageProbe | None, fn: Callable[P, T],
+           *args: P.args, **kwargs: P.kwargs) -> T:
     with probe(stage) if probe is not None else nullcontext():
         started = time.perf_counter()
         value = fn(*args, **kwargs)
@@ -165,17 +206,28 @@ def _timed(timings: dict[str, float], stage: str, probe: StageProbe | None, fn, 
     return value
 
 
-def _transcript_turns(transcript_input) -> list[Turn]:
+def _transcript_turns(transcript_input: TranscriptInput) -> list[Turn]:
     return [Turn(index=i, speaker=t.speaker, start_s=t.start_s, end_s=t.end_s, text=t.text)
             for i, t in enumerate(transcript_input.turns)]
 
 
 def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.ndarray | None = None,
-           probe: StageProbe | None = None) -> CallResult:
+           probe: StageProbe | None = None, settings_fp: str | None = None) -> CallResult:
     """Detect and score on a result's redacted turns: the stages after redaction.
 
     Also how a re-run with changed detection or scorecard configuration refreshes a finished
     call without transcribing or redacting it again.
+
+    Args:
+        result: a result whose turns are redacted.
+        settings: every stage's options.
+        models: the worker's loaded models.
+        audio: the recording (timing events may read it); None for a transcript input.
+        probe: the benchmark's stage marks.
+        settings_fp: `settings_fingerprint(settings)` when the caller has it (else computed).
+
+    Returns:
+        A new result with events, metrics, SLA checks, the scorecard and the hashes it was made with.
     """
     from pipeline.detect import detect
     from pipeline.score import score_result
@@ -200,6 +252,7 @@ def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.
         "config_hash": stage_hash(settings, "score"),
         "stage_hashes": {**result.pipeline.stage_hashes, "detect": stage_hash(settings, "detect"),
                          "score": stage_hash(settings, "score")},
+        "settings_fingerprint": settings_fp or settings_fingerprint(settings),
     })
     # Revalidate: model_copy does not, and the result is what auditors read.
     return CallResult.model_validate({**result.model_dump(), "flags": flags, "pipeline": pipeline_info.model_dump()})
@@ -212,6 +265,8 @@ def process_input(
     *,
     transcribe_guard: AbstractContextManager | None = None,
     probe: StageProbe | None = None,
+    progress: ProgressHook | None = None,
+    settings_fp: str | None = None,
 ) -> Processed:
     """Run every stage on one input: ingest, transcribe, diarise, redact, detect, score.
 
@@ -223,12 +278,18 @@ def process_input(
             limit so one GPU is not oversubscribed while other calls' CPU stages run).
         probe: called with each stage's name; the context it returns is held around that stage
             (the benchmark's stage marks).
+        progress: the one hook shape, passed to the stages: ("transcribe", seconds done, seconds
+            of audio) and, for mono calls, ("diarise/<pyannote step>", done, total).
+        settings_fp: `settings_fingerprint(settings)` when the caller has it (else computed).
+
+    Returns:
+        The result, with what is written beside it and what the audit log needs.
 
     Raises:
         InputError: the input is bad (the batch records it and goes on).
         StageError: a stage failed on good input.
         ModelUnavailableError: a model cannot be loaded (fatal for the batch).
-        ConfigError: no redaction key (fatal for the batch).
+        ConfigError: no redaction key, or a bad model manifest (fatal for the batch).
     """
     from pipeline.diarise import diarise
     from pipeline.redact import redact_audio, redact_text
@@ -243,6 +304,7 @@ def process_input(
             reason="unsupported_format",
         )
     key = models.redaction_key  # fail before any work when there is no key
+    settings_fp = settings_fp or settings_fingerprint(settings)
     recording = diarisation = None
     model_refs = []
     if item.kind == "transcript":
@@ -259,9 +321,11 @@ def process_input(
         recording = _timed(timings, "ingest", probe, ingest, item, core.ingest)
         whisper = models.whisper
         with transcribe_guard or nullcontext():
-            transcript = _timed(timings, "transcribe", probe, transcribe, recording, core.transcribe, whisper)
+            transcript = _timed(timings, "transcribe", probe, transcribe, recording, core.transcribe, whisper,
+                                hook=progress)
         diariser = models.diariser if recording.n_channels == 1 and transcript.segments else None
-        diarisation = _timed(timings, "diarise", probe, diarise, recording, transcript, settings.diarise, diariser)
+        diarisation = _timed(timings, "diarise", probe, diarise, recording, transcript, settings.diarise, diariser,
+                             hook=prefixed(progress, "diarise"))
         turns = diarisation.turns
         warnings += diarisation.warnings
         r = diarisation.roles
@@ -273,6 +337,11 @@ def process_input(
         model_refs = [whisper.resolved.ref, *diarisation.models]
         stages = ["ingest", "transcribe", "diarise"]
         device = whisper.device
+    try:
+        fingerprint = input_fingerprint(item, settings_fp, source_sha256=source.sha256)
+    except OSError as e:  # the sidecar went between ingest and here
+        raise InputError(f"cannot read the sidecar again ({e.strerror})", path=str(item.sidecar),
+                         reason="bad_sidecar") from e
 
     keep = tuple(w for w in (metadata.organisation,) if w)
     text_red = _timed(timings, "redact", probe, redact_text, turns, settings.redact, models.analyzer, key, keep_words=keep)
@@ -304,6 +373,9 @@ def process_input(
             models=model_refs,
             timings_s=timings,
             device=device,
+            settings_fingerprint=settings_fp,
+            manifest_sha256=manifest_fingerprint(settings),
+            sidecar_sha256=fingerprint.sidecar_sha256,
         ),
         turns=text_red.turns,  # everything after this line sees only redacted text
         pii=text_red.findings,
@@ -313,7 +385,8 @@ def process_input(
         stages_run=stages,
         warnings=warnings,
     )
-    result = assess(result, settings, models, audio=recording.audio if recording is not None else None, probe=probe)
+    result = assess(result, settings, models, audio=recording.audio if recording is not None else None, probe=probe,
+                    settings_fp=settings_fp)
     return Processed(
         result=result,
         redacted_audio=audio_red.audio if audio_red is not None else None,
@@ -343,6 +416,11 @@ def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Pa
 
     Writes result.json, transcript.txt (redacted), audio.redacted.wav (audio inputs, when the
     redaction could place every finding) and scorecard.html.
+
+    Args:
+        processed: the call.
+        out_dir: the output folder (`RunPaths.out_dir`).
+        settings: which optional files to write.
 
     Returns:
         The call's output folder.
@@ -377,21 +455,8 @@ def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Pa
     return final
 
 
-def audit_log_path(settings: Settings, out_dir: Path) -> Path:
-    return Path(settings.core.output.audit_log) if settings.core.output.audit_log else out_dir / "audit" / "redaction.jsonl"
-
-
-def open_run_store(settings: Settings, out_dir: Path):
-    """The results index: the configured URL, else $CALLQA_DATABASE_URL, else SQLite <out>/callqa.db."""
-    from pipeline.store import open_store
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings.core.output.database_url, sqlite_path=out_dir / "callqa.db")
-    store.upgrade()
-    return store
-
-
-def record_outputs(processed: Processed, folder: Path, audit_log: Path, store, run_id: str | None) -> None:
+def record_outputs(processed: Processed, folder: Path, audit_log: Path, store: Store | None,
+                   run_id: str | None) -> None:
     """Append the call's redaction to the audit log and index the result (after it is on disk)."""
     from pipeline.redact import append_call
 
@@ -401,8 +466,8 @@ def record_outputs(processed: Processed, folder: Path, audit_log: Path, store, r
         store.save_result(run_id, processed.result, folder / "result.json")
 
 
-def _previous(item: InputItem, out_dir: Path) -> CallResult | None:
-    """The finished result for these exact bytes, if out/ holds one."""
+def _previous(item: InputItem, out_dir: Path, settings_fp: str) -> tuple[CallResult, InputFingerprint] | None:
+    """The finished result out/ holds for this input's call id, with the input's fingerprint now."""
     from pipeline.ingest import fingerprint
 
     try:
@@ -411,94 +476,132 @@ def _previous(item: InputItem, out_dir: Path) -> CallResult | None:
         if not path.is_file():
             return None
         previous = CallResult.model_validate_json(path.read_text(encoding="utf-8"))
+        now = input_fingerprint(item, settings_fp, source_sha256=sha256)
     except (InputError, OSError, ValueError):
         return None  # processing will report a bad input properly; a stale result is redone
-    return previous if previous.source.sha256 == sha256 else None
+    return previous, now
+
+
+def _only_assessment_changed(previous: CallResult, now: InputFingerprint, settings: Settings) -> bool:
+    """Same bytes, sidecar, models and settings up to redaction: detect and score alone need re-running."""
+    recorded = recorded_fingerprint(previous)
+    return (recorded is not None
+            and (recorded.source_sha256, recorded.sidecar_sha256) == (now.source_sha256, now.sidecar_sha256)
+            and previous.pipeline.manifest_sha256 == manifest_fingerprint(settings)
+            and previous.pipeline.stage_hashes.get("redact") == stage_hash(settings, "redact"))
 
 
 def run_batch(
     items: list[InputItem],
-    out_dir: Path,
+    paths: RunPaths | Path,
     settings: Settings,
     models: Models | None = None,
     *,
     force: bool = False,
     allow_dev_key: bool = False,
-    hook: RunHook | None = None,
+    progress: ProgressHook | None = None,
+    on_outcome: OutcomeHook | None = None,
 ) -> RunSummary:
     """Process every input; a bad one is recorded as failed with its reason and the rest go on.
 
     Args:
         items: inputs from `discover_inputs`.
-        out_dir: where out/<call_id>/ folders, the audit log and the SQLite index go.
+        paths: where out/<call_id>/ folders, the audit log and the results index go (from
+            `resolve_paths`); a bare folder is resolved with the site config's output section.
         settings: every stage's options.
         models: models to reuse (loaded on first need when None).
-        force: re-process calls whose result is already there for the same bytes and config.
+        force: re-process calls whose result is already there for the same input fingerprint.
         allow_dev_key: without $CALLQA_REDACTION_KEY, use the public development key.
-        hook: progress callback, called with ("start", {...}) and ("done", {...}) per input.
+        progress: the one hook shape: ("calls", done, total) as each input finishes, and the
+            stages' own steps inside each call (see `process_input`).
+        on_outcome: called with each input's `CallOutcome` as it finishes.
 
     Raises:
         ModelUnavailableError: no model to run with: every call would fail the same way.
-        ConfigError: no redaction key, or a bad database URL.
+        ConfigError: no redaction key, a bad model manifest, or a bad database URL.
     """
+    if not isinstance(paths, RunPaths):
+        paths = resolve_paths(paths, output=settings.core.output)
     models = models or Models(settings, allow_dev_key=allow_dev_key)
-    cfg_hash = stage_hash(settings, "score")
     models.redaction_key  # no key: stop before doing anything
-    store = open_run_store(settings, out_dir)
-    run_id = store.record_run(pipeline_version=pipeline.__version__, config_hash=cfg_hash)
-    audit_log = audit_log_path(settings, out_dir)
+    settings_fp = settings_fingerprint(settings)
+    paths.out_dir.mkdir(parents=True, exist_ok=True)
+    store = open_index(paths)
+    run_id = store.record_run(pipeline_version=pipeline.__version__, config_hash=stage_hash(settings, "score"))
     outcomes: list[CallOutcome] = []
     batch_started = time.perf_counter()
     try:
-        for position, item in enumerate(items):
-            if hook:
-                hook("start", {"path": str(item.path), "index": position, "total": len(items)})
-            outcome = _run_one(item, out_dir, settings, models, force, audit_log, store, run_id)
+        if progress:
+            progress("calls", 0, len(items))
+        for item in items:
+            outcome = _run_one(item, paths, settings, models, force=force, store=store, run_id=run_id,
+                               progress=progress, settings_fp=settings_fp)
             outcomes.append(outcome)
-            if hook:
-                hook("done", outcome.model_dump())
+            if on_outcome:
+                on_outcome(outcome)
+            if progress:
+                progress("calls", len(outcomes), len(items))
     finally:
         failed = sum(o.status == "failed" for o in outcomes)
         store.finish_run(run_id, status="done" if len(outcomes) == len(items) and not failed else "partial",
                          n_calls=len(outcomes), n_failed=failed)
-    return RunSummary(out_dir=str(out_dir), outcomes=outcomes, elapsed_s=time.perf_counter() - batch_started)
+    return RunSummary(out_dir=str(paths.out_dir), outcomes=outcomes, elapsed_s=time.perf_counter() - batch_started)
 
 
 def process_one(
     item: InputItem,
-    out_dir: Path,
+    paths: RunPaths,
     settings: Settings,
     models: Models,
     *,
     force: bool = False,
-    audit_log: Path | None = None,
-    store=None,
+    store: Store | None = None,
     run_id: str | None = None,
     transcribe_guard: AbstractContextManager | None = None,
+    progress: ProgressHook | None = None,
+    settings_fp: str | None = None,
 ) -> CallOutcome:
     """Process one input into out/<call_id>/, skipping or re-assessing what is already there.
 
-    The unit of work of both `run_batch` and the Prefect flow: a call already done for the same
-    bytes and settings is skipped; one whose detection or scoring settings alone changed is
-    re-assessed from its redacted turns, without transcribing or redacting it again.
+    The unit of work of both `run_batch` and the Prefect flow. A call whose result was made from
+    the same input fingerprint (bytes, sidecar, every setting, model manifest) is skipped; one
+    where only the detection or scoring settings changed is re-assessed from its redacted turns,
+    without transcribing or redacting it again; anything else is processed from the start.
+
+    Args:
+        item: one discovered input.
+        paths: the output folder and audit log (`RunPaths.out_dir`, `.audit_log`).
+        settings: every stage's options.
+        models: the worker's loaded models.
+        force: process again even when out/ holds the result.
+        store: the results index to record the result in, or None for none.
+        run_id: the index's run id for this batch.
+        transcribe_guard: held around transcription only (see `process_input`).
+        progress: the one hook shape, passed to the stages (see `process_input`).
+        settings_fp: `settings_fingerprint(settings)` when the caller has it (else computed).
 
     Raises:
         Whatever the stages raise (InputError, StageError, ModelUnavailableError, ConfigError, OSError).
     """
     started = time.perf_counter()
-    previous = None if force or item.kind == "unsupported" else _previous(item, out_dir)
-    if previous is not None and previous.pipeline.config_hash == stage_hash(settings, "score"):
-        return CallOutcome(path=str(item.path), call_id=previous.call_id, status="skipped", reason="already_done")
+    settings_fp = settings_fp or settings_fingerprint(settings)
+    found = None if force or item.kind == "unsupported" else _previous(item, paths.out_dir, settings_fp)
     reason = None
-    if previous is not None and previous.pipeline.stage_hashes.get("redact") == stage_hash(settings, "redact"):
-        audio = ingest(item, settings.core.ingest).audio if item.kind == "audio" else None
-        processed = Processed(result=assess(previous, settings, models, audio=audio))
-        reason = "reassessed"
-    else:
-        processed = process_input(item, settings, models, transcribe_guard=transcribe_guard)
+    if found is not None:
+        previous, now = found
+        recorded = recorded_fingerprint(previous)
+        if recorded is not None and recorded.key == now.key:
+            return CallOutcome(path=str(item.path), call_id=previous.call_id, status="skipped", reason="already_done")
+        if _only_assessment_changed(previous, now, settings):
+            audio = ingest(item, settings.core.ingest).audio if item.kind == "audio" else None
+            processed = Processed(result=assess(previous, settings, models, audio=audio, settings_fp=settings_fp))
+            reason = "reassessed"
+    if reason is None:
+        processed = process_input(item, settings, models, transcribe_guard=transcribe_guard, progress=progress,
+                                  settings_fp=settings_fp)
     result = processed.result
-    folder = write_outputs(processed, out_dir, settings)
-    record_outputs(processed, folder, audit_log or audit_log_path(settings, out_dir), store, run_id)
+    folder = write_outputs(processed, paths.out_dir, settings)
+    record_outputs(processed, folder, paths.audit_log, store, run_id)
     timings = dict(result.pipeline.timings_s)
     if reason == "reassessed":  # the earlier stages' times belong to the run that did them
         timings = {k: v for k, v in timings.items() if k in ("detect", "score")}
@@ -509,10 +612,12 @@ def process_one(
     )
 
 
-def _run_one(item, out_dir, settings, models, force, audit_log, store, run_id) -> CallOutcome:
+def _run_one(item: InputItem, paths: RunPaths, settings: Settings, models: Models, *, force: bool, store: Store,
+             run_id: str, progress: ProgressHook | None, settings_fp: str) -> CallOutcome:
+    """`process_one`, with a failure recorded as the input's outcome; fatal errors still raise."""
     try:
-        return process_one(item, out_dir, settings, models, force=force, audit_log=audit_log, store=store,
-                           run_id=run_id)
+        return process_one(item, paths, settings, models, force=force, store=store, run_id=run_id, progress=progress,
+                           settings_fp=settings_fp)
     except (ModelUnavailableError, ConfigError):
         raise
     except InputError as e:

@@ -440,6 +440,12 @@ class PipelineInfo(_Record):
         default_factory=dict, description="Per stage, hash of the configuration its output depends on (for re-runs)."
     )
     device: str | None = Field(None, description="Device transcription ran on (cpu / cuda).")
+    # Added for re-runs (additive): with source.sha256, what "already done" compares.
+    settings_fingerprint: str | None = Field(
+        None, description="Hash of every stage's settings and the model manifest (pipeline.settings)."
+    )
+    manifest_sha256: str | None = Field(None, description="SHA-256 of the model manifest as loaded.")
+    sidecar_sha256: str | None = Field(None, description="SHA-256 of the metadata sidecar's bytes; None without one.")
 
 
 class RoleSummary(_Record):

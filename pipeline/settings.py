@@ -2,27 +2,41 @@
 
 configs/pipeline.yaml holds the core (ingest, transcribe, models) and a `stages` section through
 which a site file reaches the other stages' own files (configs/diarise.yaml, redaction.yaml,
-detect.yaml, sla.yaml, lexicons/, scorecards/). `settings_hash` covers all of it, so a change
-to any stage's configuration invalidates exactly the cached work that depends on it.
+detect.yaml, sla.yaml, lexicons/, scorecards/).
+
+What "already done" means, in one place (used by `callqa run` and the Prefect flow alike):
+
+    settings_fingerprint(settings)   every stage's settings + the model manifest as loaded
+    input_fingerprint(item, fp)      the input's sha256 + its sidecar's sha256 + that fingerprint
+      .key                           equal key -> the call is skipped (the flow's cache key too)
+    recorded_fingerprint(result)     the same, as a finished result.json recorded it
+    stage_hash(settings, stage)      one stage's settings and everything upstream of it: when
+                                     only detect / score changed, the call is re-assessed from
+                                     its redacted turns instead of being run again
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.config import PipelineConfig, load_config
+from pipeline.config import OutputOptions, PipelineConfig, load_config
 from pipeline.detect import DetectOptions, load_detect_options
 from pipeline.diarise import DiariseOptions, load_diarise_options
 from pipeline.errors import ConfigError
+from pipeline.ingest import InputItem
+from pipeline.models import load_manifest
 from pipeline.redact import RedactOptions, load_redact_options
+from pipeline.schema import CallResult
 from pipeline.score import ScoreOptions, ScorecardTemplate, load_templates
 
-__all__ = ["Settings", "load_settings", "stage_hash"]
+__all__ = ["Settings", "InputFingerprint", "load_settings", "stage_hash", "settings_fingerprint",
+           "manifest_fingerprint", "input_fingerprint", "recorded_fingerprint"]
 
 
 class Settings(BaseModel):
@@ -43,6 +57,23 @@ def _relative(site_file: Path | None, value: str | None) -> Path | None:
     return path if path.is_absolute() or site_file is None else site_file.parent / path
 
 
+def _output_relative(site_file: Path | None, output: OutputOptions) -> OutputOptions:
+    """The output section with its paths made relative to the site file, like every path in it."""
+    if site_file is None:
+        return output
+    update: dict[str, str] = {}
+    if output.audit_log is not None:
+        update["audit_log"] = str(_relative(site_file, output.audit_log))
+    url = output.database_url
+    if url is not None:
+        # A bare path or a relative sqlite:/// URL is a file; any other URL names a server.
+        if "://" not in url:
+            update["database_url"] = str(_relative(site_file, url))
+        elif url.startswith("sqlite:///") and url.removeprefix("sqlite:///") not in ("", ":memory:"):
+            update["database_url"] = "sqlite:///" + str(_relative(site_file, url.removeprefix("sqlite:///")))
+    return output.model_copy(update=update) if update else output
+
+
 def _named(site_file: Path | None, section: str, error: ConfigError) -> ConfigError:
     # Inline overrides come from the site file: name it, not the packaged defaults.
     if site_file is None:
@@ -58,6 +89,7 @@ def load_settings(site_file: Path | None = None) -> Settings:
         ConfigError: naming the file and key of the first problem.
     """
     core = load_config(site_file)
+    core = core.model_copy(update={"output": _output_relative(site_file, core.output)})
     stages = core.stages
     try:
         diarise = load_diarise_options(overrides=stages.diarise or None)
@@ -108,3 +140,86 @@ def stage_hash(settings: Settings, stage: str) -> str:
     if stage not in chain:
         raise ValueError(f"unknown stage {stage!r}")
     return _digest(stage, *chain[stage])
+
+
+def manifest_fingerprint(settings: Settings) -> str:
+    """SHA-256 of the model manifest the settings name, as loaded (names, versions, file hashes).
+
+    Raises:
+        ConfigError: the manifest is unreadable or invalid.
+    """
+    return hashlib.sha256(load_manifest(settings.core.models).model_dump_json().encode()).hexdigest()
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """Hash of everything a call's result depends on besides its input: every stage's settings
+    (site files included) and the model manifest.
+
+    Where results go (the output section's results index and audit log) is left out: moving
+    the index must not re-run every call.
+
+    Raises:
+        ConfigError: the manifest is unreadable or invalid.
+    """
+    where = {"database_url": None, "audit_log": None}
+    core = settings.core.model_copy(update={"output": settings.core.output.model_copy(update=where)})
+    return _digest("settings", settings.model_copy(update={"core": core}), manifest_fingerprint(settings))
+
+
+@dataclass(frozen=True)
+class InputFingerprint:
+    """What one call's result depends on: its bytes, its sidecar's bytes, the settings and models."""
+
+    source_sha256: str
+    sidecar_sha256: str | None  # None: no sidecar (every transcript input, some audio)
+    settings: str  # settings_fingerprint
+
+    @property
+    def key(self) -> str:
+        """One hash of the three: equal keys mean the call's result would be the same."""
+        parts = f"{self.source_sha256}:{self.sidecar_sha256 or '-'}:{self.settings}"
+        return hashlib.sha256(parts.encode()).hexdigest()
+
+
+def input_fingerprint(item: InputItem, settings_fp: str, *, source_sha256: str | None = None) -> InputFingerprint:
+    """The fingerprint of one input under settings whose `settings_fingerprint` is `settings_fp`.
+
+    Args:
+        item: the input (and its sidecar, if any).
+        settings_fp: `settings_fingerprint(settings)`, computed once per run.
+        source_sha256: the input's sha256 when the caller already has it (saves reading it again).
+
+    Returns:
+        The fingerprint; its `.key` is what `callqa run` and the flow's task cache compare.
+
+    Raises:
+        OSError: the input or its sidecar cannot be read.
+    """
+    return InputFingerprint(
+        source_sha256=source_sha256 or _sha256_file(item.path),
+        sidecar_sha256=_sha256_file(item.sidecar) if item.sidecar is not None else None,
+        settings=settings_fp,
+    )
+
+
+def recorded_fingerprint(result: CallResult) -> InputFingerprint | None:
+    """The fingerprint a finished result was made under, from its result.json.
+
+    Returns:
+        None for a result made before fingerprints were recorded: it is processed again.
+    """
+    settings_fp = result.pipeline.settings_fingerprint
+    if settings_fp is None:
+        return None
+    return InputFingerprint(source_sha256=result.source.sha256, sidecar_sha256=result.pipeline.sidecar_sha256,
+                            settings=settings_fp)
+
+
+def _sha256_file(path: Path) -> str:
+    # Read afresh every time (no cache keyed on size and mtime): a sidecar edited in place within
+    # one timestamp tick must still count as changed.
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 from pipeline.config import ModelsOptions, TranscribeOptions
 from pipeline.errors import ModelUnavailableError, StageError
 from pipeline.models import ResolvedModel, resolve_model
+from pipeline.progress import ProgressHook
 from pipeline.schema import Recording, Segment, Transcript, Word
 from pipeline.vad import SAMPLE_RATE, speech_regions
 
@@ -36,8 +37,6 @@ _HALLUCINATIONS = re.compile(
 # Quiet below this RMS (about -60 dBFS) is taken as no speech at all, and is not decoded:
 # Whisper invents text on empty input.
 _SILENT_RMS = 1e-3
-
-Hook = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -149,8 +148,13 @@ def _to_segment(segment: Any, channel: int, duration: float) -> Segment:
     )
 
 
-def _transcribe_channel(audio: np.ndarray, options: TranscribeOptions, whisper: WhisperHandle) -> tuple[list[Any], Any]:
-    """Decode one channel; with VAD on, only its speech regions (pipeline/vad.py) are decoded."""
+def _transcribe_channel(
+    audio: np.ndarray, options: TranscribeOptions, whisper: WhisperHandle, on_segment: Callable[[float], None]
+) -> tuple[list[Any], Any]:
+    """Decode one channel; with VAD on, only its speech regions (pipeline/vad.py) are decoded.
+
+    `on_segment` is called with each decoded segment's end time (s) as it arrives.
+    """
     from faster_whisper.transcribe import restore_speech_timestamps
     from faster_whisper.vad import collect_chunks
 
@@ -172,19 +176,28 @@ def _transcribe_channel(audio: np.ndarray, options: TranscribeOptions, whisper: 
         segments, info = whisper.batched.transcribe(
             audio, batch_size=options.batch_size, vad_filter=False, clip_timestamps=clips, **kwargs
         )
-        return list(segments), info
+        return _materialise(segments, on_segment), info
     decoded = audio if chunks is None else np.concatenate(collect_chunks(audio, chunks)[0])
     segments, info = whisper.model.transcribe(
         decoded, vad_filter=False, hallucination_silence_threshold=options.hallucination_silence_threshold, **kwargs
     )
     if chunks is not None:
         segments = restore_speech_timestamps(segments, chunks, SAMPLE_RATE)
-    # faster-whisper returns a generator: materialise it here so the work happens in this stage.
-    return list(segments), info
+    return _materialise(segments, on_segment), info
+
+
+def _materialise(segments: Iterable[Any], on_segment: Callable[[float], None]) -> list[Any]:
+    # faster-whisper returns a generator: materialise it here so the work happens in this stage,
+    # reporting each segment as it is decoded (a one-hour call then shows movement).
+    decoded = []
+    for segment in segments:
+        decoded.append(segment)
+        on_segment(float(segment.end))
+    return decoded
 
 
 def transcribe(
-    recording: Recording, options: TranscribeOptions, whisper: WhisperHandle, hook: Hook | None = None
+    recording: Recording, options: TranscribeOptions, whisper: WhisperHandle, hook: ProgressHook | None = None
 ) -> Transcript:
     """Transcribe every channel of a recording and merge the segments by time.
 
@@ -192,7 +205,9 @@ def transcribe(
         recording: 16 kHz audio from ingest.
         options: decoding settings and guards.
         whisper: the loaded model (`load_whisper`).
-        hook: optional progress callback (step, completed, total), once per channel.
+        hook: optional progress callback, called ("transcribe", completed, total) with seconds of
+            audio: total is the recording's length times its channels, completed advances as each
+            segment is decoded and at the end of each channel.
 
     Returns:
         The transcript; an all-silent recording gives no segments.
@@ -204,13 +219,21 @@ def transcribe(
     segments: list[Segment] = []
     dropped = 0
     language, language_p = options.language or "en", 1.0 if options.language else 0.0
+    total = round(duration * recording.n_channels)
+    if hook:
+        hook("transcribe", 0, total)
     for channel in range(recording.n_channels):
         audio = recording.audio[channel]
+
+        def on_segment(end_s: float, before: float = channel * duration) -> None:
+            if hook:
+                hook("transcribe", min(round(before + min(end_s, duration)), total), total)
+
         if float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < _SILENT_RMS:
             log.debug("%s channel %d is silent; not decoded", recording.call_id, channel)
         else:
             try:
-                raw, info = _transcribe_channel(audio, options, whisper)
+                raw, info = _transcribe_channel(audio, options, whisper, on_segment)
             except (RuntimeError, ValueError) as e:
                 raise StageError(f"faster-whisper failed on channel {channel}: {type(e).__name__}", stage="transcribe", call_id=recording.call_id) from e
             if info is not None and options.language is None and info.language_probability > language_p:
@@ -221,7 +244,7 @@ def transcribe(
                 else:
                     dropped += 1
         if hook:
-            hook("transcribe", channel + 1, recording.n_channels)
+            hook("transcribe", round((channel + 1) * duration), total)
     segments.sort(key=lambda s: (s.start_s, s.channel))
     return Transcript(
         language=language,

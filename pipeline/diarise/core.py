@@ -20,6 +20,7 @@ from pipeline.diarise.refine import refine_labels
 from pipeline.diarise.roles import RoleAssignment, assign_roles, confidence_from_margin
 from pipeline.diarise.turns import Token, build_turns, group_runs, tokens_from_transcript
 from pipeline.errors import StageError
+from pipeline.progress import ProgressHook
 from pipeline.schema import ModelRef, Recording, Seconds, Speaker, Transcript, Turn
 
 if TYPE_CHECKING:  # the engine imports torch; keep it out of stereo-only runs
@@ -162,7 +163,7 @@ def _extend(run: list[Token], label: str, regions: list[SpeakerRegion], limit: f
 
 def _mono(
     recording: Recording, transcript: Transcript, options: DiariseOptions, diariser: Diariser | None,
-    warnings: list[str],
+    warnings: list[str], hook: ProgressHook | None = None,
 ) -> Diarisation:
     from pipeline.diarise.engine import load_diariser  # lazy: torch is imported only for mono
 
@@ -171,7 +172,7 @@ def _mono(
     # only its words are used (the copy on channel 1 would duplicate every word).
     audio = recording.audio[0]
     result = diariser.run(audio, recording.sample_rate, min_speakers=options.min_speakers,
-                          max_speakers=options.max_speakers)
+                          max_speakers=options.max_speakers, hook=hook)
     tokens = assign_words(tokens_from_transcript(transcript, channel=0), result.regions, options.words)
     tokens, moved = refine_labels(tokens, lambda spans: diariser.embed_spans(result, spans), options.refine)
     if moved:
@@ -232,6 +233,7 @@ def diarise(
     transcript: Transcript,
     options: DiariseOptions,
     diariser: Diariser | None = None,
+    hook: ProgressHook | None = None,
 ) -> Diarisation:
     """Split a transcribed recording into agent / customer turns.
 
@@ -240,6 +242,8 @@ def diarise(
         transcript: its transcript; stereo segments carry their `.channel`.
         options: diarise options (configs/diarise.yaml).
         diariser: a loaded pyannote diariser for mono audio; loaded (and cached) on demand if None.
+        hook: optional progress callback (step, completed, total); mono only, where pyannote's
+            steps take time (stereo needs no model and is done at once).
 
     Returns:
         The turns (word-level speaker changes, overlaps kept), roles with evidence, and for mono the
@@ -257,7 +261,7 @@ def diarise(
     try:
         if stereo:
             return _stereo(recording, transcript, options, warnings)
-        return _mono(recording, transcript, options, diariser, warnings)
+        return _mono(recording, transcript, options, diariser, warnings, hook)
     except StageError as e:
         if e.call_id is None:
             raise StageError(str(e).split(": ", 1)[-1], stage="diarise", call_id=recording.call_id) from e

@@ -40,15 +40,13 @@ from pipeline.diarise.assign import SpeakerRegion
 from pipeline.diarise.options import DiariseOptions
 from pipeline.errors import ModelUnavailableError, StageError
 from pipeline.models import ResolvedModel, resolve_model
+from pipeline.progress import ProgressHook
 from pipeline.schema import ModelRef
 from pipeline.torch_compat import import_torchaudio
 
 __all__ = ["DiarisationResult", "Diariser", "CamppEmbedding", "load_diariser", "pick_device"]
 
 log = logging.getLogger(__name__)
-
-# (step, completed, total): progress of segmentation / embeddings, for a CLI bar or flow logs.
-Hook = Callable[[str, int | None, int | None], None]
 
 _SEGMENTATION_FILE = "pytorch_model.bin"
 _CAMPP_WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
@@ -313,7 +311,7 @@ class Diariser:
         self._lock = threading.Lock()  # one pipeline, one call at a time
 
     def run(self, audio: np.ndarray, sample_rate: int, *, min_speakers: int, max_speakers: int,
-            hook: Hook | None = None) -> DiarisationResult:
+            hook: ProgressHook | None = None) -> DiarisationResult:
         """Diarise one mono waveform.
 
         Args:
@@ -321,7 +319,8 @@ class Diariser:
             sample_rate: its rate (16000 after ingest).
             min_speakers: fewest speakers to find.
             max_speakers: most speakers to find.
-            hook: optional progress callback (step, completed, total).
+            hook: optional progress callback (step, completed, total) for pyannote's steps
+                (segmentation, speaker_counting, embeddings, discrete_diarization).
 
         Returns:
             The speaker regions (overlap-aware and exclusive) and one embedding per speaker.
@@ -332,10 +331,7 @@ class Diariser:
         import torch
 
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None, :]
-        pyannote_hook = None
-        if hook is not None:
-            def pyannote_hook(step, artefact, file=None, total=None, completed=None):  # noqa: ANN001, ANN202
-                hook(step, completed, total)
+        pyannote_hook = _pyannote_hook(hook) if hook is not None else None
         with self._lock:
             torch.set_num_threads(self.threads)
             try:
@@ -386,6 +382,28 @@ class Diariser:
                     continue
                 out[i] = embedding.pool(x[None], torch.ones(1, 1, x.shape[1], device=x.device))[0, 0]
         return out
+
+
+def _pyannote_hook(hook: ProgressHook) -> Callable[..., None]:
+    """pyannote's hook(step, artefact, file=, total=, completed=) as the one hook shape.
+
+    pyannote reports a finished step once more with its artefact and no counts: that is shown
+    as the step complete; batch counts past the total are clipped to it.
+    """
+    totals: dict[str, int] = {}
+
+    def pyannote_hook(step: str, artefact: Any, file: Any = None, total: int | None = None,
+                      completed: int | None = None) -> None:
+        if completed is None:
+            done = totals.get(step, 1)
+            hook(step, done, done)
+            return
+        if total is not None:
+            totals[step] = total
+            completed = min(completed, total)
+        hook(step, completed, total)
+
+    return pyannote_hook
 
 
 def _regions(annotation: Any) -> list[SpeakerRegion]:

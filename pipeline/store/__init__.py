@@ -1,7 +1,7 @@
 """The results index: SQLAlchemy models, Alembic migrations (shipped in the package), writes.
 
-    store = open_store(sqlite_path=out_dir / "callqa.db")   # or $CALLQA_DATABASE_URL
-    store.upgrade()
+    store = open_store(url)      # a URL or SQLite path from pipeline.paths.resolve_paths
+    store.upgrade()              # (pipeline.paths.open_index does both)
     run_id = store.record_run(pipeline_version=..., config_hash=...)
     store.save_result(run_id, result, out_dir / call_id / "result.json")
     store.finish_run(run_id, status="done", n_calls=..., n_failed=...)
@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from .db import DATABASE_URL_ENV, SavedResult, Store, migrations_dir, open_store, result_flags
+from .db import SavedResult, Store, migrations_dir, open_store, result_flags
 from .erase import ErasedRows, erase_call_rows
 
-__all__ = ["DATABASE_URL_ENV", "Store", "SavedResult", "open_store", "migrations_dir", "result_flags", "ErasedRows",
+__all__ = ["Store", "SavedResult", "open_store", "migrations_dir", "result_flags", "ErasedRows",
            "erase_call_rows"]

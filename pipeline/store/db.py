@@ -1,6 +1,7 @@
 """Opening the results index and writing to it: engine, migrations, runs and results.
 
-SQLite file by default; PostgreSQL (psycopg 3) when `CALLQA_DATABASE_URL` or the caller says so.
+SQLite file by default; PostgreSQL (psycopg 3) when the caller's URL says so. Which URL is the
+caller's business (`pipeline.paths.resolve_paths`): nothing here reads the environment.
 Every write is one transaction. On SQLite a write transaction starts with BEGIN IMMEDIATE, so
 two processes writing at once queue on the file lock instead of failing half-way; on
 PostgreSQL, decisions on one scorecard serialise on that scorecard's row lock.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +31,12 @@ from pipeline.schema import CallResult
 
 from .models import CallRow, ItemRow, ResultRow, RunRow, ScorecardRow, utcnow
 
-__all__ = ["DATABASE_URL_ENV", "Store", "SavedResult", "open_store", "migrations_dir", "result_flags"]
+__all__ = ["Store", "SavedResult", "open_store", "migrations_dir", "result_flags"]
 
 log = logging.getLogger(__name__)
 
-DATABASE_URL_ENV = "CALLQA_DATABASE_URL"
+# Named in errors about a bad URL, whichever flag, variable or config key it came from.
+_URL_SOURCE = "the results index URL"
 DEFAULT_SQLITE_PATH = "callqa.db"
 _MIGRATION_LOCK = 0x63616C6C7161  # "callqa": the advisory lock key that serialises migrations
 
@@ -65,7 +66,7 @@ def _make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as e:
-        raise ConfigError("not a valid database URL", file=DATABASE_URL_ENV) from e
+        raise ConfigError("not a valid database URL", file=_URL_SOURCE) from e
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
@@ -90,16 +91,18 @@ def _make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True)
     raise ConfigError(f"unsupported database backend {parsed.get_backend_name()!r}; allowed: sqlite, postgresql",
-                      file=DATABASE_URL_ENV)
+                      file=_URL_SOURCE)
 
 
-def open_store(url: str | None = None, *, sqlite_path: str | Path | None = None) -> Store:
+def open_store(url: str | Path | None = None, *, sqlite_path: str | Path | None = None) -> Store:
     """Open the results index (does not create tables: call `store.upgrade()`).
 
+    Commands resolve the URL with `pipeline.paths.resolve_paths` and open it with
+    `pipeline.paths.open_index`; this opens exactly what it is given.
+
     Args:
-        url: a SQLAlchemy URL or a SQLite file path; default `$CALLQA_DATABASE_URL`, else
-            `sqlite_path`, else ./callqa.db.
-        sqlite_path: the SQLite file the caller wants when no URL is set (e.g. out/callqa.db).
+        url: a SQLAlchemy URL or a SQLite file path.
+        sqlite_path: the SQLite file to use when `url` is empty, else ./callqa.db.
 
     Returns:
         A Store.
@@ -107,7 +110,7 @@ def open_store(url: str | None = None, *, sqlite_path: str | Path | None = None)
     Raises:
         ConfigError: the URL is malformed or names an unsupported backend.
     """
-    chosen = url or os.environ.get(DATABASE_URL_ENV) or str(sqlite_path or DEFAULT_SQLITE_PATH)
+    chosen = str(url or sqlite_path or DEFAULT_SQLITE_PATH)
     return Store(_make_engine(_normalise_url(chosen)))
 
 

@@ -101,7 +101,7 @@ def from_environment() -> FastAPI:
 
         CALLQA_WEB_OUT=out uvicorn --factory pipeline.web.app:from_environment --workers 4
 
-    $CALLQA_WEB_OUT (default ./out), $CALLQA_DATABASE_URL, $CALLQA_WEB_CONFIG and
+    $CALLQA_WEB_OUT (default $CALLQA_OUT, else ./out), $CALLQA_DATABASE_URL, $CALLQA_WEB_CONFIG and
     $CALLQA_WEB_SECRET (or <out>/.web-secret) as `callqa serve` reads them.
     """
     import os
@@ -109,5 +109,5 @@ def from_environment() -> FastAPI:
     from .settings import load_web_settings
 
     config = os.environ.get(CONFIG_ENV)
-    return create_app(load_web_settings(out_dir=Path(os.environ.get(OUT_ENV, "out")),
+    return create_app(load_web_settings(out_dir=os.environ.get(OUT_ENV) or None,
                                         options_path=Path(config) if config else None))

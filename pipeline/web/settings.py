@@ -1,9 +1,11 @@
 """The web app's settings: options from configs/web.yaml, the store, the output folder, the secret.
 
-The secret signs the login form's CSRF token. It comes from $CALLQA_WEB_SECRET (at least 32
-characters) or, when that is unset, from `<out>/.web-secret`, created on first start with mode
-0600; a secret file that others can read is refused. Every worker of one site must see the
-same secret (the same out folder or the same environment variable).
+Where the results index, the audit log and the secret file live is decided by
+`pipeline.paths.resolve_paths`, as for every command. The secret signs the login form's CSRF
+token. It comes from $CALLQA_WEB_SECRET (at least 32 characters) or, when that is unset, from
+`<out>/.web-secret`, created on first start with mode 0600; a secret file that others can read is
+refused. Every worker of one site must see the same secret (the same out folder or the same
+environment variable).
 """
 
 from __future__ import annotations
@@ -11,19 +13,19 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.config import configs_dir, deep_merge, read_yaml, validate_model
+from pipeline.config import OutputOptions, configs_dir, deep_merge, read_yaml, validate_model
 from pipeline.errors import ConfigError
+from pipeline.paths import WEB_SECRET_ENV, RunPaths, resolve_paths
 
-__all__ = ["SECRET_ENV", "SECRET_FILE", "WebOptions", "WebSettings", "load_web_options", "load_web_settings",
-           "load_secret"]
+__all__ = ["SECRET_ENV", "WebOptions", "WebSettings", "load_web_options", "load_web_settings", "load_secret"]
 
-SECRET_ENV = "CALLQA_WEB_SECRET"
-SECRET_FILE = ".web-secret"
+SECRET_ENV = WEB_SECRET_ENV
 
 
 class _Options(BaseModel):
@@ -77,15 +79,19 @@ def load_web_options(path: Path | None = None) -> WebOptions:
     return validate_model(WebOptions, deep_merge(data, read_yaml(Path(path))), file=str(path))
 
 
-def load_secret(out_dir: Path, environ: dict[str, str] | None = None) -> bytes:
-    """$CALLQA_WEB_SECRET, else <out>/.web-secret (created 0600 on first use)."""
+def load_secret(secret_file: Path, environ: Mapping[str, str] | None = None) -> bytes:
+    """$CALLQA_WEB_SECRET, else `secret_file` (`RunPaths.web_secret_file`; created 0600 on first use).
+
+    Raises:
+        ConfigError: the variable is too short, or the file is readable by others or too short.
+    """
     env = os.environ if environ is None else environ
     value = env.get(SECRET_ENV)
     if value:
         if len(value) < 32:
             raise ConfigError(f"${SECRET_ENV} must be at least 32 characters", file=SECRET_ENV)
         return value.encode()
-    path = Path(out_dir) / SECRET_FILE
+    path = Path(secret_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -104,18 +110,32 @@ def load_secret(out_dir: Path, environ: dict[str, str] | None = None) -> bytes:
     return path.read_text(encoding="ascii").strip().encode()
 
 
-def load_web_settings(*, out_dir: Path, database_url: str | None = None, options_path: Path | None = None,
-                      audit_log: Path | None = None, secure_cookies: bool | None = None,
-                      environ: dict[str, str] | None = None) -> WebSettings:
-    """Settings for `callqa serve`: the store is the given URL, else $CALLQA_DATABASE_URL, else <out>/callqa.db."""
-    from pipeline.store import DATABASE_URL_ENV
+def load_web_settings(paths: RunPaths | None = None, *, out_dir: Path | None = None, database_url: str | None = None,
+                      audit_log: Path | None = None, output: OutputOptions | None = None,
+                      options_path: Path | None = None, secure_cookies: bool | None = None,
+                      environ: Mapping[str, str] | None = None) -> WebSettings:
+    """Settings for `callqa serve` and `from_environment`.
 
+    Args:
+        paths: already resolved locations; None resolves them here from `out_dir`,
+            `database_url`, `audit_log` and `output` by `resolve_paths`'s one precedence order.
+        out_dir: the --out flag (None: $CALLQA_OUT, else ./out).
+        database_url: the --database-url flag.
+        audit_log: the --audit-log flag.
+        output: the site configuration's output section.
+        options_path: a site web.yaml over configs/web.yaml.
+        secure_cookies: overrides the options' session.secure_cookies when given.
+        environ: the environment (default os.environ; tests pass their own).
+
+    Raises:
+        ConfigError: a bad web.yaml or secret.
+    """
     env = os.environ if environ is None else environ
+    if paths is None:
+        paths = resolve_paths(out_dir, database_url=database_url, audit_log=audit_log, output=output, environ=env)
     options = load_web_options(options_path)
     if secure_cookies is not None:
         options = options.model_copy(update={"session": options.session.model_copy(
             update={"secure_cookies": secure_cookies})})
-    out = Path(out_dir)
-    url = database_url or env.get(DATABASE_URL_ENV) or str(out / "callqa.db")
-    return WebSettings(database_url=url, out_dir=out, audit_log=audit_log or out / "audit" / "redaction.jsonl",
-                       secret=load_secret(out, env), options=options)
+    return WebSettings(database_url=paths.database_url, out_dir=paths.out_dir, audit_log=paths.audit_log,
+                       secret=load_secret(paths.web_secret_file, env), options=options)
