@@ -1,4 +1,9 @@
-"""`callqa`: the command line. Thin: parse, call a plain function, print, set the exit code."""
+"""`callqa`: the command line. Thin: parse, call a plain function, print, set the exit code.
+
+The root mounts one module per command group. Each module imports its services inside its
+commands, so `callqa --help` loads no model library (tests/test_cli_startup.py checks it), and
+every command answers by the one exit-code table in pipeline/cli/_common.py.
+"""
 
 from __future__ import annotations
 
@@ -6,98 +11,50 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from pipeline.config import PipelineConfig, load_config
-from pipeline.errors import CallqaError
+from pipeline.cli._common import (
+    CallqaTyper,
+    ConfigOpt,
+    DatabaseUrlOpt,
+    AuditLogOpt,
+    DevKeyOpt,
+    ExitCode,
+    ForceOpt,
+    JsonOpt,
+    OutOpt,
+    err,
+    fail,
+    load_site_settings,
+    out,
+    run_paths,
+)
 
-app = typer.Typer(help="callqa: transcribe, diarise, redact and score recorded customer-service calls.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-models_app = typer.Typer(help="List and fetch the models in models/manifest.yaml.", no_args_is_help=True)
-app.add_typer(models_app, name="models")
+if TYPE_CHECKING:
+    from pipeline.run import CallOutcome, RunSummary
 
+__all__ = ["app"]
 
-def _mount_review() -> None:
-    from pipeline.cli.review import calibrate_command, review_app
-
-    app.add_typer(review_app, name="review", help="Assessor workflow: list, show, confirm, override, finalise.")
-    # A plain command: as a one-command sub-app typer would read the first call id as a sub-command.
-    app.command("calibrate")(calibrate_command)
-
-
-def _mount_flows() -> None:
-    # flows imports Prefect only when the command runs.
-    from pipeline.cli.batch import batch_command
-
-    app.command("batch")(batch_command)
-
-
-def _mount_stage_tools() -> None:
-    from pipeline.cli.detect import app as detect_app
-    from pipeline.cli.compliance import audit_app, erase_command
-
-    app.add_typer(audit_app, name="audit", help="Redaction audit: verify the log, report, find a value by HMAC.")
-    app.command("erase")(erase_command)
-    app.add_typer(detect_app, name="detect", help="Detection tools: evaluate the detectors on labelled scripts.")
+app = CallqaTyper(help="callqa: transcribe, diarise, redact and score recorded customer-service calls.")
+models_app = CallqaTyper(help="List and fetch the models in models/manifest.yaml.")
 
 
-def _mount_web() -> None:
-    from pipeline.cli.web import serve_command, users_app
+def _version(value: bool) -> None:
+    if value:
+        from pipeline import __version__
 
-    app.command("serve")(serve_command)
-    app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, list.")
-
-
-def _mount_lab() -> None:
-    from pipeline.cli.bench import bench_command
-    from pipeline.cli.lab import eval_command, synth_command
-
-    app.command("bench")(bench_command)
-    app.command("synth")(synth_command)
-    app.command("eval")(eval_command)
-
-
-_mount_review()
-_mount_stage_tools()
-_mount_web()
-_mount_lab()
-_mount_flows()
-
-err = Console(stderr=True)
-out = Console()
-
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Site YAML over the packaged defaults.")]
-
-
-def _config(path: Path | None) -> PipelineConfig:
-    try:
-        return load_config(path)
-    except CallqaError as e:
-        err.print(f"[red]config error:[/] {e}")
-        raise typer.Exit(2) from None
-
-
-def _settings(path: Path | None):
-    from pipeline.settings import load_settings
-
-    try:
-        return load_settings(path)
-    except CallqaError as e:
-        err.print(f"[red]config error:[/] {e}")
-        raise typer.Exit(2) from None
-
-
-DevKeyOpt = Annotated[bool, typer.Option(
-    "--allow-dev-key", help="Without $CALLQA_REDACTION_KEY, use a public development key (never in production).")]
+        typer.echo(f"callqa {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (tracebacks of internal errors).")] = False,
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print callqa's version and exit.")] = None,
+) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -105,59 +62,51 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 @app.command()
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Recordings, transcript .json files or directories.")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder: out/<call_id>/...")] = Path("out"),
+    out_dir: OutOpt = None,
     config: ConfigOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Re-process calls already done with the same bytes and config.")] = False,
+    database_url: DatabaseUrlOpt = None,
+    audit_log: AuditLogOpt = None,
+    as_json: JsonOpt = False,
+    force: ForceOpt = False,
     allow_dev_key: DevKeyOpt = False,
 ) -> None:
-    """Process recordings and transcripts into out/<call_id>/ (result.json, transcript.txt, audio.redacted.wav, scorecard.html)."""
+    """Process recordings and transcripts into <out>/<call_id>/ (result.json, transcript.txt,
+    audio.redacted.wav, scorecard.html); exit 1 when some inputs failed."""
     from pipeline.ingest import discover_inputs
     from pipeline.run import run_batch
 
-    cfg = _settings(config)
+    settings = load_site_settings(config)
+    where = run_paths(out_dir, database_url=database_url, audit_log=audit_log, settings=settings)
     missing = [p for p in paths if not p.exists()]
     if missing:
-        err.print(f"[red]not found:[/] {', '.join(map(str, missing))}")
-        raise typer.Exit(2)
+        raise fail(f"not found: {', '.join(map(str, missing))}")
     items = discover_inputs(paths)
     if not items:
-        err.print("[yellow]no inputs found[/] (audio: .wav .flac .mp3 .ogg .opus .m4a; transcripts: .json)")
-        raise typer.Exit(1)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, disable=as_json or not err.is_terminal) as progress:
-        task = progress.add_task("calls", total=len(items))
+        raise fail("no inputs found (audio: .wav .flac .mp3 .ogg .opus .m4a; transcripts: .json)", ExitCode.PARTIAL)
+    from pipeline.cli._common import progress_hook
 
-        def hook(event: str, info: dict) -> None:
-            if event == "start":
-                progress.update(task, description=Path(info["path"]).name)
-            else:
-                progress.advance(task)
-                if not as_json:
-                    _print_outcome(info)
-
-        try:
-            summary = run_batch(items, out_dir, cfg, force=force, allow_dev_key=allow_dev_key, hook=hook)
-        except CallqaError as e:
-            err.print(f"[red]error:[/] {e}")
-            raise typer.Exit(2) from None
+    with progress_hook(enabled=not as_json) as progress:
+        summary = run_batch(items, where, settings, force=force, allow_dev_key=allow_dev_key, progress=progress,
+                            on_outcome=None if as_json else _print_outcome)
     if as_json:
         out.print_json(json.dumps(summary.to_json()))
     else:
         _print_summary(summary)
-    raise typer.Exit(1 if summary.failed else 0)
+    raise typer.Exit(int(ExitCode.PARTIAL if summary.failed else ExitCode.OK))
 
 
-def _print_outcome(info: dict) -> None:
-    name = Path(info["path"]).name
-    if info["status"] == "failed":
-        err.print(f"[red]FAILED[/] {name}: {info['reason']}: {info['message']}")
+def _print_outcome(outcome: CallOutcome) -> None:
+    name = Path(outcome.path).name
+    if outcome.status == "failed":
+        err.print(f"[red]FAILED[/] {name}: {outcome.reason}: {outcome.message}", markup=True, highlight=False)
     else:
-        rtf = f" RTF {info['elapsed_s'] / info['audio_s']:.3f}" if info.get("audio_s") and info["elapsed_s"] else ""
-        err.print(f"{info['status']:7} {name} -> {info['call_id']}{rtf}")
+        rtf = f" RTF {outcome.elapsed_s / outcome.audio_s:.3f}" if outcome.audio_s and outcome.elapsed_s else ""
+        err.print(f"{outcome.status:7} {name} -> {outcome.call_id}{rtf}", highlight=False)
 
 
-def _print_summary(summary) -> None:
+def _print_summary(summary: RunSummary) -> None:
+    from rich.table import Table
+
     table = Table(title=f"callqa run -> {summary.out_dir}")
     for col in ("input", "call_id", "status", "audio s", "words", "RTF", "reason"):
         table.add_column(col)
@@ -182,19 +131,20 @@ def schema() -> None:
 
 
 @models_app.command("list")
-def models_list(config: ConfigOpt = None) -> None:
+def models_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Each model in the manifest: where it is and whether its hashes verify."""
+    from rich.table import Table
+
+    from pipeline.config import load_config
     from pipeline.models import model_status
 
-    cfg = _config(config)
+    rows = model_status(load_config(config).models)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
     table = Table()
     for col in ("name", "kind", "licence", "status", "where"):
         table.add_column(col)
-    try:
-        rows = model_status(cfg.models)
-    except CallqaError as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
     for row in rows:
         style = {"verified": "green", "unavailable": "yellow"}.get(row["status"], "")
         table.add_row(row["name"], row["kind"], row["licence"], f"[{style}]{row['status']}[/]" if style else row["status"], row["where"])
@@ -202,18 +152,45 @@ def models_list(config: ConfigOpt = None) -> None:
 
 
 @models_app.command("pull")
-def models_pull(name: str, config: ConfigOpt = None) -> None:
+def models_pull(
+    name: Annotated[str, typer.Argument(help="A model name from models/manifest.yaml (one with a hub source).")],
+    config: ConfigOpt = None,
+) -> None:
     """Download a hub model into the model store (needs internet; never run by default)."""
+    from pipeline.config import load_config
     from pipeline.models import pull
 
-    cfg = _config(config)
-    try:
-        resolved = pull(name, cfg.models)
-    except CallqaError as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
-    out.print(f"{name}: {resolved.path}")
+    resolved = pull(name, load_config(config).models)
+    out.print(f"{name}: {resolved.path}", highlight=False)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
+def _mount() -> None:
+    # Each module imports only typer and _common at the top: mounting costs no service imports.
+    from pipeline.cli.batch import batch_command
+    from pipeline.cli.bench import bench_command
+    from pipeline.cli.compliance import audit_app, erase_command
+    from pipeline.cli.detect import app as detect_app
+    from pipeline.cli.lab import eval_command, samples_command, synth_command
+    from pipeline.cli.redact import app as redact_app
+    from pipeline.cli.review import calibrate_command, review_app
+    from pipeline.cli.web import serve_command, users_app
+
+    app.add_typer(models_app, name="models")
+    app.add_typer(review_app, name="review", help="Assessor workflow: list, show, confirm, override, finalise.")
+    # A plain command: as a one-command sub-app typer would read the first call id as a sub-command.
+    app.command("calibrate")(calibrate_command)
+    app.add_typer(audit_app, name="audit", help="Redaction audit: verify the log, report, find a value by HMAC.")
+    app.command("erase")(erase_command)
+    app.command("serve")(serve_command)
+    app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, list.")
+    app.command("batch")(batch_command)
+    app.add_typer(detect_app, name="detect", help="Detection tools: evaluate the detectors on labelled scripts.")
+    app.command("synth")(synth_command)
+    app.command("eval")(eval_command)
+    app.command("bench")(bench_command)
+    app.add_typer(redact_app, name="redact", help="Redaction tools: PII recall and over-redaction on labelled scripts.")
+    # A maintainer's tool (pipeline/samples/README.md), kept out of the everyday help.
+    app.command("make-samples", hidden=True)(samples_command)
+
+
+_mount()

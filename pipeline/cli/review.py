@@ -1,68 +1,90 @@
 """`callqa review ...` and `callqa calibrate ...`: thin typer wrappers over pipeline.review.
 
-The lead's CLI mounts them:
+The root CLI mounts them:
 
-    from pipeline.cli.review import calibrate_command, review_app
     app.add_typer(review_app, name="review")
     app.command("calibrate")(calibrate_command)
 
 (`calibrate` is a plain command, not a sub-app: a mounted one-command typer becomes a group
 and would read `callqa calibrate CALL...` as a sub-command name. `calibrate_app` runs it
 standalone.)
+
+Every command finds the results index as `callqa run` wrote it: --database-url, else
+$CALLQA_DATABASE_URL, else the site config, else <out>/callqa.db (pipeline.paths).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from pipeline import review
-from pipeline.errors import CallqaError
-from pipeline.score.engine import format_mmss
-from pipeline.store import DATABASE_URL_ENV, Store, open_store
+from pipeline.cli._common import (
+    CallqaTyper,
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    OutOpt,
+    Period,
+    UserOpt,
+    fail,
+    parse_date,
+    parse_time,
+    run_paths,
+)
 
-__all__ = ["review_app", "calibrate_command", "calibrate_app", "DEFAULT_DB"]
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
-DEFAULT_DB = "out/callqa.db"
+__all__ = ["review_app", "calibrate_command", "calibrate_app"]
 
-review_app = typer.Typer(help="Review pre-filled scorecards: confirm, override, finalise, feedback, exports.",
-                         no_args_is_help=True)
-
-DbOption = Annotated[str | None, typer.Option(
-    "--db", envvar=DATABASE_URL_ENV, show_envvar=True,
-    help=f"Results index: a SQLAlchemy URL or a SQLite file (default {DEFAULT_DB}).")]
-AssessorOption = Annotated[str | None, typer.Option(
-    "--assessor", help=f"Who is acting (default ${review.USER_ENV}, else the OS user).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _store(db: str | None) -> Store:
-    target = db or DEFAULT_DB
-    if "://" not in target and not Path(target).is_file():
-        raise review.ReviewError(f"no results index at {target}; run `callqa run` first or pass --db",
-                                 reason="no_index")
-    store = open_store(target)
-    store.upgrade()
-    return store
+review_app = CallqaTyper(help="Review pre-filled scorecards: confirm, override, finalise, feedback, exports.")
 
 
-def _fail(error: CallqaError) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(code=1)
+class ItemValue(str, Enum):
+    """An assessor's value for a scorecard item."""
+
+    yes = "yes"
+    no = "no"
+    partial = "partial"
+    na = "n/a"
 
 
-def _date(value: str | None, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter("use YYYY-MM-DD or an ISO 8601 time", param_hint=name) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+CallArg = Annotated[str, typer.Argument(help="Call id.")]
+ItemArg = Annotated[str, typer.Argument(help="Scorecard item id (as `callqa review show` lists them).")]
+AgentOpt = Annotated[Optional[str], typer.Option("--agent", help="Only this agent's calls.")]
+SinceOpt = Annotated[Optional[dt.datetime], typer.Option(
+    "--since", parser=parse_time, metavar="TIME", help="Calls started at or after (YYYY-MM-DD or ISO 8601; UTC unless it says).")]
+UntilOpt = Annotated[Optional[dt.datetime], typer.Option(
+    "--until", parser=parse_time, metavar="TIME", help="Calls started before (YYYY-MM-DD or ISO 8601; UTC unless it says).")]
+
+
+def _store(out: Path | None, config: Path | None, database_url: str | None) -> Store:
+    """The results index `callqa run` wrote, upgraded to the current schema.
+
+    Raises:
+        InputError: a SQLite index that does not exist (nothing was run into that folder).
+    """
+    from pipeline.errors import InputError
+    from pipeline.paths import open_index
+
+    where = run_paths(out, config=config, database_url=database_url)
+    sqlite = where.sqlite_path
+    # Opening would create an empty index: say where the results were expected instead.
+    if sqlite is not None and not sqlite.is_file():
+        raise InputError("no results index here; run `callqa run --out DIR` first, or pass --out or --database-url",
+                         path=str(sqlite), reason="no_index")
+    return open_index(where)
+
+
+def _user(user: str | None) -> str:
+    from pipeline.review import current_user
+
+    return current_user(user)
 
 
 def _echo_json(model) -> None:
@@ -75,19 +97,19 @@ def _echo_json(model) -> None:
 @review_app.command("list")
 def list_command(
     pending: Annotated[bool, typer.Option("--pending", help="Only cards with pending items.")] = False,
-    agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's calls.")] = None,
+    agent: AgentOpt = None,
     flagged: Annotated[bool, typer.Option(
         "--flagged", help="Only flagged calls (critical fail, low confidence, ...).")] = False,
-    since: Annotated[str | None, typer.Option(help="Calls started at or after (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Calls started before (YYYY-MM-DD).")] = None,
-    db: DbOption = None, assessor: AssessorOption = None, as_json: JsonOption = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None,
+    user: UserOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The review queue."""
-    try:
-        cards = review.list_cards(store=_store(db), user=review.current_user(assessor), pending=pending, agent=agent,
-                                  flagged=flagged, since=_date(since, "--since"), until=_date(until, "--until"))
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    cards = review.list_cards(store=_store(out, config, database_url), user=_user(user), pending=pending,
+                              agent=agent, flagged=flagged, since=since, until=until)
     if as_json:
         _echo_json(cards)
         return
@@ -102,16 +124,18 @@ def list_command(
 
 @review_app.command("show")
 def show_command(
-    call: Annotated[str, typer.Argument(help="Call id.")],
+    call: CallArg,
     as_agent: Annotated[bool, typer.Option(
         "--as-agent", help="View as the agent (assessor marks hidden until self-assessed).")] = False,
-    db: DbOption = None, assessor: AssessorOption = None, as_json: JsonOption = False,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None,
+    user: UserOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """A call's scorecard: items, suggestions, evidence with times, decisions."""
-    try:
-        view = review.show_card(store=_store(db), user=review.current_user(assessor), call_id=call, as_agent=as_agent)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+    from pipeline.score.engine import format_mmss
+
+    view = review.show_card(store=_store(out, config, database_url), user=_user(user), call_id=call,
+                            as_agent=as_agent)
     if as_json:
         _echo_json(view)
         return
@@ -151,90 +175,101 @@ def show_command(
 
 
 @review_app.command("confirm")
-def confirm_command(call: str, item: str,
-                    reason: Annotated[str | None, typer.Option(help="Optional note.")] = None,
-                    db: DbOption = None, assessor: AssessorOption = None) -> None:
+def confirm_command(
+    call: CallArg, item: ItemArg,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Optional note.")] = None,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
     """Accept an item's suggestion."""
-    try:
-        d = review.confirm_item(store=_store(db), user=review.current_user(assessor), call_id=call, item_id=item,
-                                reason=reason)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    d = review.confirm_item(store=_store(out, config, database_url), user=_user(user), call_id=call, item_id=item,
+                            reason=reason)
     typer.echo(f"{call} {item}: confirmed {d.value} by {d.who}")
 
 
 @review_app.command("override")
-def override_command(call: str, item: str,
-                     value: Annotated[str, typer.Option("--value", help="yes | no | partial | n/a")],
-                     reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
-                     db: DbOption = None, assessor: AssessorOption = None) -> None:
+def override_command(
+    call: CallArg, item: ItemArg,
+    value: Annotated[ItemValue, typer.Option("--value", help="The assessor's value.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
     """Set another value for an item, with a reason."""
-    try:
-        d = review.override_item(store=_store(db), user=review.current_user(assessor), call_id=call, item_id=item,
-                                 value=value, reason=reason)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    d = review.override_item(store=_store(out, config, database_url), user=_user(user), call_id=call, item_id=item,
+                             value=value.value, reason=reason)
     typer.echo(f"{call} {item}: overridden to {d.value} by {d.who}")
 
 
 @review_app.command("finalise")
-def finalise_command(call: str, db: DbOption = None, assessor: AssessorOption = None) -> None:
+def finalise_command(
+    call: CallArg,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
     """Close a scorecard (refused while any item is pending)."""
-    try:
-        s = review.finalise(store=_store(db), user=review.current_user(assessor), call_id=call)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    s = review.finalise(store=_store(out, config, database_url), user=_user(user), call_id=call)
     score = "-" if s.final_score is None else f"{s.final_score:.1f}"
     typer.echo(f"{call}: finalised, score {score}" + (", CRITICAL ITEM FAILED" if s.critical_failed else ""))
 
 
-@review_app.command("self-assess")
-def self_assess_command(call: str,
-                        mark: Annotated[list[str], typer.Option("--mark", help="ITEM=VALUE, repeatable.")],
-                        db: DbOption = None, assessor: AssessorOption = None) -> None:
-    """Record the agent's own marks, before the assessor's are shown."""
+def _marks(entries: list[str]) -> dict[str, str]:
     marks = {}
-    for entry in mark:
+    for entry in entries:
         item, sep, value = entry.partition("=")
         if not sep:
             raise typer.BadParameter("use ITEM=VALUE", param_hint="--mark")
         marks[item.strip()] = value.strip()
-    try:
-        recorded = review.self_assess(store=_store(db), user=review.current_user(assessor), call_id=call, marks=marks)
-    except CallqaError as e:
-        raise _fail(e) from None
+    return marks
+
+
+@review_app.command("self-assess")
+def self_assess_command(
+    call: CallArg,
+    mark: Annotated[list[str], typer.Option("--mark", metavar="ITEM=VALUE", help="An item and your value; repeatable.")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
+    """Record the agent's own marks, before the assessor's are shown."""
+    from pipeline import review
+
+    marks = _marks(mark)
+    recorded = review.self_assess(store=_store(out, config, database_url), user=_user(user), call_id=call,
+                                  marks=marks)
     typer.echo(f"{call}: {len(recorded)} self-assessment mark(s) recorded")
 
 
 @review_app.command("action-add")
-def action_add_command(call: str,
-                       description: Annotated[str, typer.Option("--description", help="The agreed action.")],
-                       owner: Annotated[str, typer.Option("--owner", help="Who does it.")],
-                       review_date: Annotated[str, typer.Option("--review-date", help="YYYY-MM-DD.")],
-                       db: DbOption = None, assessor: AssessorOption = None) -> None:
+def action_add_command(
+    call: CallArg,
+    description: Annotated[str, typer.Option("--description", help="The agreed action.")],
+    owner: Annotated[str, typer.Option("--owner", help="Who does it.")],
+    review_date: Annotated[dt.date, typer.Option(
+        "--review-date", parser=parse_date, metavar="DATE", help="When to review it (YYYY-MM-DD).")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
     """Record an agreed action with owner and review date."""
-    try:
-        when = dt.date.fromisoformat(review_date)
-    except ValueError:
-        raise typer.BadParameter("use YYYY-MM-DD", param_hint="--review-date") from None
-    try:
-        a = review.add_action(store=_store(db), user=review.current_user(assessor), call_id=call,
-                              description=description, owner=owner, review_date=when)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    a = review.add_action(store=_store(out, config, database_url), user=_user(user), call_id=call,
+                          description=description, owner=owner, review_date=review_date)
     typer.echo(f"action {a.id}: owner {a.owner}, review {a.review_date}")
 
 
 @review_app.command("actions")
-def actions_command(agent: Annotated[str | None, typer.Option("--agent")] = None,
-                    all_: Annotated[bool, typer.Option("--all", help="Include done actions.")] = False,
-                    db: DbOption = None, assessor: AssessorOption = None, as_json: JsonOption = False) -> None:
+def actions_command(
+    agent: AgentOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include done actions.")] = False,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None,
+    user: UserOpt = None, as_json: JsonOpt = False,
+) -> None:
     """Agreed actions, soonest review first."""
-    try:
-        actions = review.list_actions(store=_store(db), user=review.current_user(assessor), agent=agent,
-                                      open_only=not all_)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    actions = review.list_actions(store=_store(out, config, database_url), user=_user(user), agent=agent,
+                                  open_only=not all_)
     if as_json:
         _echo_json(actions)
         return
@@ -243,29 +278,31 @@ def actions_command(agent: Annotated[str | None, typer.Option("--agent")] = None
 
 
 @review_app.command("action-done")
-def action_done_command(action_id: int, db: DbOption = None, assessor: AssessorOption = None) -> None:
+def action_done_command(
+    action_id: Annotated[int, typer.Argument(help="The action's number (as `callqa review actions` lists it).")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
     """Mark an action done."""
-    try:
-        review.close_action(store=_store(db), user=review.current_user(assessor), action_id=action_id)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    review.close_action(store=_store(out, config, database_url), user=_user(user), action_id=action_id)
     typer.echo(f"action {action_id}: done")
 
 
 @review_app.command("summary")
-def summary_command(agent: str,
-                    since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-                    until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-                    period: Annotated[str, typer.Option(help="week | month")] = "month",
-                    db: DbOption = None, assessor: AssessorOption = None, as_json: JsonOption = False) -> None:
+def summary_command(
+    agent: Annotated[str, typer.Argument(help="The agent id.")],
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    period: Annotated[Period, typer.Option("--period", help="The step of the trend.")] = Period.month,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None,
+    user: UserOpt = None, as_json: JsonOpt = False,
+) -> None:
     """An agent's strengths, development points and trend."""
-    if period not in ("week", "month"):
-        raise typer.BadParameter("week or month", param_hint="--period")
-    try:
-        s = review.agent_summary(store=_store(db), user=review.current_user(assessor), agent_id=agent,
-                                 since=_date(since, "--since"), until=_date(until, "--until"), period=period)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    s = review.agent_summary(store=_store(out, config, database_url), user=_user(user), agent_id=agent,
+                             since=since, until=until, period=period.value)
     if as_json:
         _echo_json(s)
         return
@@ -285,58 +322,63 @@ def summary_command(agent: str,
 
 
 @review_app.command("mark")
-def mark_command(call: str, item: str,
-                 value: Annotated[str, typer.Option("--value", help="yes | no | partial | n/a")],
-                 db: DbOption = None, assessor: AssessorOption = None) -> None:
+def mark_command(
+    call: CallArg, item: ItemArg,
+    value: Annotated[ItemValue, typer.Option("--value", help="Your independent value.")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
     """Record an independent calibration mark (does not change the card)."""
-    try:
-        review.mark_item(store=_store(db), user=review.current_user(assessor), call_id=call, item_id=item,
-                         value=value)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    review.mark_item(store=_store(out, config, database_url), user=_user(user), call_id=call, item_id=item,
+                     value=value.value)
     typer.echo(f"{call} {item}: calibration mark recorded")
 
 
 @review_app.command("export-html")
-def export_html_command(call: str,
-                        out: Annotated[Path | None, typer.Option(
-                            "--out", help="Default: ./<call>.scorecard.html")] = None,
-                        db: DbOption = None, assessor: AssessorOption = None) -> None:
+def export_html_command(
+    call: CallArg,
+    html: Annotated[Optional[Path], typer.Option(
+        "--html", help="The HTML file to write (default ./<call>.scorecard.html).")] = None,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
     """Write a call's scorecard.html (with decisions and who made them)."""
-    try:
-        path = review.export_html(store=_store(db), user=review.current_user(assessor), call_id=call,
-                                  out_path=out or Path(f"{call}.scorecard.html"))
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    path = review.export_html(store=_store(out, config, database_url), user=_user(user), call_id=call,
+                              out_path=html or Path(f"{call}.scorecard.html"))
     typer.echo(str(path))
 
 
 @review_app.command("export")
-def export_command(out: Annotated[Path, typer.Option("--out", help="File to write.")],
-                   fmt: Annotated[str, typer.Option("--format", help="csv | json")] = "csv",
-                   since: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-                   until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-                   agent: Annotated[str | None, typer.Option("--agent")] = None,
-                   db: DbOption = None, assessor: AssessorOption = None) -> None:
-    """Export scorecards of a period as CSV (a row per item) or JSON."""
-    if fmt not in ("csv", "json"):
-        raise typer.BadParameter("csv or json", param_hint="--format")
-    try:
-        path = review.export_period(store=_store(db), user=review.current_user(assessor),
-                                    since=_date(since, "--since"), until=_date(until, "--until"), fmt=fmt,
-                                    out_path=out, agent=agent)
-    except CallqaError as e:
-        raise _fail(e) from None
+def export_command(
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Write a CSV file here (a row per item).")] = None,
+    json_file: Annotated[Optional[Path], typer.Option("--json-file", help="Write a JSON file here (a card per call).")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    agent: AgentOpt = None,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
+    """Export scorecards of a period as CSV (--csv FILE) or JSON (--json-file FILE)."""
+    from pipeline import review
+
+    if (csv_file is None) == (json_file is None):
+        raise fail("give one of --csv FILE or --json-file FILE")
+    fmt, target = ("csv", csv_file) if csv_file is not None else ("json", json_file)
+    path = review.export_period(store=_store(out, config, database_url), user=_user(user), since=since, until=until,
+                                fmt=fmt, out_path=target, agent=agent)
     typer.echo(str(path))
 
 
-def calibrate_command(calls: Annotated[list[str], typer.Argument(help="Call ids scored by several assessors.")],
-                      db: DbOption = None, assessor: AssessorOption = None, as_json: JsonOption = False) -> None:
+def calibrate_command(
+    calls: Annotated[list[str], typer.Argument(help="Call ids scored by several assessors.")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None,
+    user: UserOpt = None, as_json: JsonOpt = False,
+) -> None:
     """Agreement per item and overall (kappa, percent), and pre-fill vs final assessor values."""
-    try:
-        report = review.calibrate(store=_store(db), user=review.current_user(assessor), call_ids=calls)
-    except CallqaError as e:
-        raise _fail(e) from None
+    from pipeline import review
+
+    report = review.calibrate(store=_store(out, config, database_url), user=_user(user), call_ids=calls)
     if as_json:
         _echo_json(report)
         return
@@ -356,5 +398,5 @@ def calibrate_command(calls: Annotated[list[str], typer.Argument(help="Call ids 
                f"{'':>6} {p(report.auto_percent_agreement):>7} {k(report.auto_kappa):>6}")
 
 
-calibrate_app = typer.Typer(help="Agreement between assessors (and with the pre-fill) on the same calls.")
+calibrate_app = CallqaTyper(help="Agreement between assessors (and with the pre-fill) on the same calls.")
 calibrate_app.command("calibrate")(calibrate_command)

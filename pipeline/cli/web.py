@@ -1,41 +1,53 @@
 """`callqa serve` and `callqa users add|remove|role|list`: thin typer wrappers over the web package.
 
 Passwords are read from a prompt (or one line of stdin when it is not a terminal), never argv.
+The results index is found as `callqa run` wrote it (pipeline.paths).
 """
 
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from pipeline.errors import CallqaError
-from pipeline.review import current_user
-from pipeline.store import DATABASE_URL_ENV, Store, open_store
-
+from pipeline.cli._common import (
+    AuditLogOpt,
+    CallqaTyper,
+    ConfigOpt,
+    DatabaseUrlOpt,
+    OutOpt,
+    UserOpt,
+    run_paths,
+)
 from pipeline.web.authz import ROLES
+
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
 __all__ = ["serve_command", "users_app"]
 
-users_app = typer.Typer(help="Web app accounts: add, remove, change role, list.", no_args_is_help=True)
+users_app = CallqaTyper(help="Web app accounts: add, remove, change role, list.")
 
-OutOption = Annotated[Path, typer.Option("--out", help="The output folder of `callqa run` (results and audio).")]
-DbOption = Annotated[str | None, typer.Option(
-    "--db", envvar=DATABASE_URL_ENV, show_envvar=True,
-    help="Results index: a SQLAlchemy URL or a SQLite file (default <out>/callqa.db).")]
+# The roles of pipeline.web.authz, as a choice typer lists and checks.
+Role = Enum("Role", {name: name for name in ROLES}, type=str)
 
-
-def _fail(error: CallqaError) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(code=1)
+UsernameArg = Annotated[str, typer.Argument(help="The account's login name (stored lower-case).")]
+AgentIdOpt = Annotated[Optional[str], typer.Option("--agent-id", help="For agents: the agent id on their calls.")]
 
 
-def _store(db: str | None, out: Path) -> Store:
-    store = open_store(db, sqlite_path=out / "callqa.db")
-    store.upgrade()
-    return store
+def _store(out: Path | None, config: Path | None, database_url: str | None) -> Store:
+    from pipeline.paths import open_index
+
+    return open_index(run_paths(out, config=config, database_url=database_url))
+
+
+def _actor(user: str | None) -> str:
+    from pipeline.review import current_user
+
+    return current_user(user)
 
 
 def _password() -> str:
@@ -46,11 +58,13 @@ def _password() -> str:
 
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
-    out: OutOption = Path("out"),
-    db: DbOption = None,
-    web_config: Annotated[Path | None, typer.Option("--web-config", help="Site YAML over configs/web.yaml.")] = None,
-    secure_cookies: Annotated[bool | None, typer.Option(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    out: OutOpt = None,
+    config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    audit_log: AuditLogOpt = None,
+    web_config: Annotated[Optional[Path], typer.Option("--web-config", help="Site YAML over configs/web.yaml.")] = None,
+    secure_cookies: Annotated[Optional[bool], typer.Option(
         "--secure-cookies/--no-secure-cookies",
         help="Send cookies over HTTPS only (default: configs/web.yaml).")] = None,
 ) -> None:
@@ -60,71 +74,62 @@ def serve_command(
     from pipeline.web.app import create_app
     from pipeline.web.settings import load_web_settings
 
-    try:
-        settings = load_web_settings(out_dir=out, database_url=db, options_path=web_config,
-                                     secure_cookies=secure_cookies)
-        app = create_app(settings)
-    except CallqaError as e:
-        raise _fail(e) from None
-    typer.echo(f"callqa review on http://{host}:{port}/ (results in {out})", err=True)
+    paths = run_paths(out, config=config, database_url=database_url, audit_log=audit_log)
+    settings = load_web_settings(paths, options_path=web_config, secure_cookies=secure_cookies)
+    app = create_app(settings)
+    typer.echo(f"callqa review on http://{host}:{port}/ (results in {paths.out_dir})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @users_app.command("add")
 def add_command(
-    username: str,
-    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
-    agent_id: Annotated[str | None, typer.Option("--agent-id", help="For agents: the agent id on their calls.")] = None,
-    out: OutOption = Path("out"),
-    db: DbOption = None,
+    username: UsernameArg,
+    role: Annotated[Role, typer.Option("--role", help="What the account may do (docs/web.md).")],
+    agent_id: AgentIdOpt = None,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
 ) -> None:
     """Add an account; the password is asked for (or read from stdin), never taken from the command line."""
     from pipeline.web.settings import load_web_options
     from pipeline.web.users import add_user
 
-    try:
-        options = load_web_options()
-        view = add_user(store=_store(db, out), actor=current_user(), username=username, password=_password(),
-                        role=role, agent_id=agent_id, min_password_length=options.login.min_password_length)
-    except CallqaError as e:
-        raise _fail(e) from None
+    options = load_web_options()
+    view = add_user(store=_store(out, config, database_url), actor=_actor(user), username=username,
+                    password=_password(), role=role.value, agent_id=agent_id,
+                    min_password_length=options.login.min_password_length)
     typer.echo(f"added {view.username} ({view.role})")
 
 
 @users_app.command("remove")
-def remove_command(username: str, out: OutOption = Path("out"), db: DbOption = None) -> None:
+def remove_command(
+    username: UsernameArg,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
     """Remove an account and end its sessions."""
     from pipeline.web.users import remove_user
 
-    try:
-        remove_user(store=_store(db, out), actor=current_user(), username=username)
-    except CallqaError as e:
-        raise _fail(e) from None
+    remove_user(store=_store(out, config, database_url), actor=_actor(user), username=username)
     typer.echo(f"removed {username.strip().lower()}")
 
 
 @users_app.command("role")
 def role_command(
-    username: str,
-    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")],
-    agent_id: Annotated[str | None, typer.Option("--agent-id")] = None,
-    out: OutOption = Path("out"),
-    db: DbOption = None,
+    username: UsernameArg,
+    role: Annotated[Role, typer.Argument(help="The new role.")],
+    agent_id: AgentIdOpt = None,
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
 ) -> None:
     """Change an account's role (its sessions end)."""
     from pipeline.web.users import set_role
 
-    try:
-        view = set_role(store=_store(db, out), actor=current_user(), username=username, role=role, agent_id=agent_id)
-    except CallqaError as e:
-        raise _fail(e) from None
+    view = set_role(store=_store(out, config, database_url), actor=_actor(user), username=username,
+                    role=role.value, agent_id=agent_id)
     typer.echo(f"{view.username} is now {view.role}")
 
 
 @users_app.command("list")
-def list_command(out: OutOption = Path("out"), db: DbOption = None) -> None:
+def list_command(out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None) -> None:
     """List accounts (no password hashes)."""
     from pipeline.web.users import list_users
 
-    for u in list_users(store=_store(db, out)):
+    for u in list_users(store=_store(out, config, database_url)):
         typer.echo(f"{u.username}\t{u.role}\t{u.agent_id or ''}")

@@ -3,22 +3,47 @@
     options = load_detect_options()            # configs/detect.yaml + sla.yaml + lexicons/
     models = load_detect_models(options)       # spaCy + sentence embeddings, once per process
     detection = detect(turns, channel_type="telephone", options=options, models=models)
+
+The names below load on first use, so that importing the package (settings, the CLI) stays
+cheap; spaCy and sentence-transformers load only inside `load_detect_models`.
 """
 
-from pipeline.detect.core import Detection, detect
-from pipeline.detect.lass import LassAssessment, LassStage, assess_lass, call_lass
-from pipeline.detect.models import DetectModels, load_detect_models
-from pipeline.detect.options import DetectOptions, load_detect_options
+from __future__ import annotations
 
-__all__ = [
-    "Detection",
-    "detect",
-    "DetectOptions",
-    "load_detect_options",
-    "DetectModels",
-    "load_detect_models",
-    "LassAssessment",
-    "LassStage",
-    "assess_lass",
-    "call_lass",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.detect.core import Detection, detect
+    from pipeline.detect.lass import LassAssessment, LassStage, assess_lass, call_lass
+    from pipeline.detect.models import DetectModels, load_detect_models
+    from pipeline.detect.options import DetectOptions, load_detect_options
+
+# public name -> the submodule that defines it
+_EXPORTS = {
+    "Detection": "core",
+    "detect": "core",
+    "DetectOptions": "options",
+    "load_detect_options": "options",
+    "DetectModels": "models",
+    "load_detect_models": "models",
+    "LassAssessment": "lass",
+    "LassStage": "lass",
+    "assess_lass": "lass",
+    "call_lass": "lass",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline.detect' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"pipeline.detect.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

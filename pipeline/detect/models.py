@@ -23,9 +23,8 @@ from pipeline.errors import ConfigError, ModelUnavailableError
 from pipeline.schema import ModelRef
 from pipeline.torch_compat import import_torchaudio
 
-# spaCy and sentence-transformers reach transformers, which imports torchaudio: make that import
-# safe beside the CPU build of torch first (see torch_compat).
-import_torchaudio()
+# spaCy, sentence-transformers and torch load inside the loaders below, never at import: the
+# stage, the CLI and the settings import this module and must start at once.
 
 __all__ = ["DetectModels", "LexiconIndex", "load_detect_models", "compile_pattern", "CUE", "QUESTION_CUE", "BLOCK"]
 
@@ -90,6 +89,9 @@ def _resolve(name: str) -> tuple[Path, ModelRef]:
 
 @lru_cache(maxsize=4)
 def _load_spacy(name: str) -> tuple[Any, ModelRef]:
+    # spaCy and sentence-transformers reach transformers, which imports torchaudio: make that
+    # import safe beside the CPU build of torch first (see torch_compat).
+    import_torchaudio()
     import spacy
 
     path, ref = _resolve(name)
@@ -101,6 +103,7 @@ def _load_spacy(name: str) -> tuple[Any, ModelRef]:
 
 @lru_cache(maxsize=4)
 def _load_encoder(name: str, threads: int) -> tuple[Any, ModelRef]:
+    import_torchaudio()
     import torch
 
     torch.set_num_threads(threads)

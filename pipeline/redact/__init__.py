@@ -9,35 +9,60 @@ hash-chained audit log.
     append_call(log_path, call_id, text, audio)      # hash-chained audit records
 
 `text.flagged` / `audio.flagged` mean human review (residual PII, unplaceable findings).
+
+The names below load on first use: importing the package (the CLI, settings, the audit report)
+must not import Presidio, spaCy or transformers, which take seconds.
 """
 
-from pipeline.redact.analyzer import Detection, load_analyzer
-from pipeline.redact.scan import detect_call
-from pipeline.redact.audio import AudioRedaction, redact_audio, write_redacted_audio
-from pipeline.redact.audit import append_call, find_value, report, verify_log
-from pipeline.redact.keys import hmac_value, redaction_key
-from pipeline.redact.normalise import canonicalise, normalise_value
-from pipeline.redact.options import RedactOptions, load_redact_options
-from pipeline.redact.text import ResidualFinding, TextRedaction, redact_text
+from __future__ import annotations
 
-__all__ = [
-    "Detection",
-    "detect_call",
-    "load_analyzer",
-    "AudioRedaction",
-    "redact_audio",
-    "write_redacted_audio",
-    "append_call",
-    "find_value",
-    "report",
-    "verify_log",
-    "hmac_value",
-    "redaction_key",
-    "canonicalise",
-    "normalise_value",
-    "RedactOptions",
-    "load_redact_options",
-    "ResidualFinding",
-    "TextRedaction",
-    "redact_text",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.redact.analyzer import Detection, load_analyzer
+    from pipeline.redact.audio import AudioRedaction, redact_audio, write_redacted_audio
+    from pipeline.redact.audit import append_call, find_value, report, verify_log
+    from pipeline.redact.keys import hmac_value, redaction_key
+    from pipeline.redact.normalise import canonicalise, normalise_value
+    from pipeline.redact.options import RedactOptions, load_redact_options
+    from pipeline.redact.scan import detect_call
+    from pipeline.redact.text import ResidualFinding, TextRedaction, redact_text
+
+# public name -> the submodule that defines it
+_EXPORTS = {
+    "Detection": "analyzer",
+    "load_analyzer": "analyzer",
+    "detect_call": "scan",
+    "AudioRedaction": "audio",
+    "redact_audio": "audio",
+    "write_redacted_audio": "audio",
+    "append_call": "audit",
+    "find_value": "audit",
+    "report": "audit",
+    "verify_log": "audit",
+    "hmac_value": "keys",
+    "redaction_key": "keys",
+    "canonicalise": "normalise",
+    "normalise_value": "normalise",
+    "RedactOptions": "options",
+    "load_redact_options": "options",
+    "ResidualFinding": "text",
+    "TextRedaction": "text",
+    "redact_text": "text",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline.redact' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"pipeline.redact.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

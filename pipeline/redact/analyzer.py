@@ -9,26 +9,18 @@ import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-
-from pipeline.torch_compat import import_torchaudio
-
-# Presidio imports transformers when it is installed, and transformers imports torchaudio:
-# make that import safe beside the CPU build of torch before it happens (see torch_compat).
-# Without torch at all (a text-only install) there is nothing to guard.
-try:
-    import_torchaudio()
-except ImportError:
-    pass
-
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+from typing import TYPE_CHECKING
 
 from pipeline.config import ModelsOptions
 from pipeline.errors import ModelUnavailableError
 from pipeline.models import ResolvedModel, resolve_model
-from pipeline.redact import recognizers as rec
 from pipeline.redact.options import RedactOptions
+
+if TYPE_CHECKING:
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+# Presidio (and through it transformers, spaCy and torch) loads inside the functions below, never
+# at import: importing the redaction stage, the CLI or the settings must not take seconds.
 
 __all__ = ["Detection", "load_analyzer", "resolve_spacy_model", "build_registry"]
 
@@ -56,19 +48,38 @@ class Detection:
     value: str
 
 
-class _OfflineSpacyNlpEngine(SpacyNlpEngine):
+def _import_presidio() -> None:
+    # Presidio imports transformers when it is installed, and transformers imports torchaudio:
+    # make that import safe beside the CPU build of torch before it happens (see torch_compat).
+    # Without torch at all (a text-only install) there is nothing to guard.
+    from pipeline.torch_compat import import_torchaudio
+
+    try:
+        import_torchaudio()
+    except ImportError:
+        pass
+
+
+@lru_cache(maxsize=1)
+def _offline_spacy_engine() -> type:
     """SpacyNlpEngine that loads an installed package or a path, never downloads, and leaves out
-    the dependency parser (Presidio uses tokens, lemmas and entities only)."""
+    the dependency parser (Presidio uses tokens, lemmas and entities only). A factory, because
+    the base class is Presidio's and Presidio loads only when an analyzer is built."""
+    _import_presidio()
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    def load(self) -> None:  # noqa: D102
-        import spacy
+    class _OfflineSpacyNlpEngine(SpacyNlpEngine):
+        def load(self) -> None:  # noqa: D102
+            import spacy
 
-        self.nlp = {}
-        for model in self.models:
-            name = model["model_name"]
-            if not os.path.isdir(name):
-                raise ModelUnavailableError("spaCy model folder not found", model=name)
-            self.nlp[model["lang_code"]] = spacy.load(name, exclude=["parser"])
+            self.nlp = {}
+            for model in self.models:
+                name = model["model_name"]
+                if not os.path.isdir(name):
+                    raise ModelUnavailableError("spaCy model folder not found", model=name)
+                self.nlp[model["lang_code"]] = spacy.load(name, exclude=["parser"])
+
+    return _OfflineSpacyNlpEngine
 
 
 def resolve_spacy_model(options: RedactOptions, models: ModelsOptions | None = None) -> ResolvedModel:
@@ -78,6 +89,12 @@ def resolve_spacy_model(options: RedactOptions, models: ModelsOptions | None = N
 
 def build_registry(options: RedactOptions) -> RecognizerRegistry:
     """The recognisers callqa uses: spaCy PERSON plus the UK recognisers (no US defaults)."""
+    _import_presidio()
+    from presidio_analyzer import RecognizerRegistry
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    from pipeline.redact import recognizers as rec
+
     registry = RecognizerRegistry(supported_languages=["en"])
     account = rec.AccountReferenceRecognizer(
         [(p.name, p.regex, p.score) for p in options.account_patterns],
@@ -109,6 +126,12 @@ def build_registry(options: RedactOptions) -> RecognizerRegistry:
 
 @lru_cache(maxsize=4)
 def _cached_analyzer(options_json: str, models_json: str) -> AnalyzerEngine:
+    _import_presidio()
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NerModelConfiguration
+
+    from pipeline.redact import recognizers as rec
+
     options = RedactOptions.model_validate_json(options_json)
     models = ModelsOptions.model_validate_json(models_json)
     ner = NerModelConfiguration(
@@ -117,7 +140,7 @@ def _cached_analyzer(options_json: str, models_json: str) -> AnalyzerEngine:
                           "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "PERCENT", "QUANTITY"],
         low_score_entity_names=[],
     )
-    nlp_engine = _OfflineSpacyNlpEngine(
+    nlp_engine = _offline_spacy_engine()(
         models=[{"lang_code": "en", "model_name": str(resolve_spacy_model(options, models).path)}],
         ner_model_configuration=ner,
     )
