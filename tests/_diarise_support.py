@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.schema import Recording, RecordingMetadata, Segment, Source, Transcript, Word
-from pipeline.lab.synth.script import CallScript, ScriptTurn
+from pipeline.lab.scripts import CallScript, ScriptTurn
 
 SR = 16000
 

@@ -16,7 +16,7 @@ from pipeline.lab.bench.options import (BaselineOptions, BatchOptions, BenchOpti
                                     load_bench_options, make_plan)
 from pipeline.lab.bench.results import STAGES, BatchFigure, memory_slope, stage_figure
 from pipeline.errors import ConfigError
-from pipeline.lab.synth import load_scripts
+from pipeline.lab.scripts import load_scripts
 
 
 def test_linear_slope_recovers_a_line_and_refuses_one_point():
@@ -129,15 +129,20 @@ def test_composed_calls_reach_the_target_length_from_the_samples(minutes):
     assert max(t.pause_before_s for t in script.turns) <= options.max_pause_s
 
 
-def test_bench_command_refuses_contradictory_options_before_running_anything():
+def test_bench_command_refuses_bad_options_before_running_anything(tmp_path):
     from typer.testing import CliRunner
 
     from pipeline.cli import app
 
-    both = CliRunner().invoke(app, ["bench", "--quick", "--full"])
-    assert both.exit_code == 2 and "exclude each other" in both.output
     device = CliRunner().invoke(app, ["bench", "--quick", "--device", "tpu"])
     assert device.exit_code == 2 and "device" in device.output
+    # --json prints on stdout; a file is --json-file, so a path after --json is not an option value.
+    old_style = CliRunner().invoke(app, ["bench", "--json", str(tmp_path / "bench.json")])
+    assert old_style.exit_code == 2 and not (tmp_path / "bench.json").exists()
+    bad_yaml = tmp_path / "bench.yaml"
+    bad_yaml.write_text("profiles: {quick: {lengths_min: [-1]}}\n", encoding="utf-8")
+    config = CliRunner().invoke(app, ["bench", "--bench-config", str(bad_yaml)])
+    assert config.exit_code == 2 and "bench.yaml" in config.output and "Traceback" not in config.output
 
 
 @pytest.mark.slow
@@ -153,13 +158,23 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path):
         baselines=BaselineOptions(batched_whisper="always"),  # the GPU baseline's code path, on CPU
     )
     plan = make_plan(options, "tiny", device="cpu")
-    report = run_bench(plan, options, load_settings(), cache_root=tmp_path / "corpus")
+    steps: list[tuple[str, int, int | None]] = []
+    report = run_bench(plan, options, load_settings(), cache_root=tmp_path / "corpus",
+                       progress=lambda *a: steps.append(a))
     data = json.loads(json.dumps(to_json(report)))
+    # Progress through the one hook shape: every step ends complete.
+    last = {step: (done, total) for step, done, total in steps}
+    assert last["corpus"] == (2, 2) and last["calls"] == (1, 1) and last["batch of 3"] == (3, 3)
+    assert last["models"][0] == last["models"][1] and last["warm-up"] == (1, 1)
 
     call = data["calls"][0]
     assert 15 < call["audio_s"] < 40 and call["words"] > 20
-    for stage in STAGES:  # stereo: diarise is by channel, and redact_audio runs on audio inputs
-        assert call["stages"][stage]["wall_s"] >= 0, stage
+    # Every stage is timed (stereo: diarise is by channel, and redact_audio runs on audio inputs).
+    # They run one after another inside the call's total, so their times add up to at most that
+    # total (plus the millisecond rounding of each), and the expensive ones take measurable time.
+    walls = {stage: call["stages"][stage]["wall_s"] for stage in STAGES}
+    assert sum(walls.values()) <= call["total"]["wall_s"] + 0.001 * len(walls)
+    assert walls["transcribe"] > 0.1 and walls["redact"] > 0 and walls["detect"] > 0
     for stage in ("transcribe", "redact", "detect"):
         assert call["stages"][stage]["rtf"] > 0 and call["stages"][stage]["x_realtime"] > 0
         assert call["stages"][stage]["peak_rss_mb"] > 100
@@ -169,7 +184,13 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     runs = {r["name"]: r for r in data["transcription_baselines"][0]["comparison"]["runs"]}
     assert set(runs) == {"pipeline", "faster_whisper_vad_filter", "faster_whisper_no_vad", "faster_whisper_batched"}
     assert all(r["seconds"] > 0 for r in runs.values()) and runs["faster_whisper_no_vad"]["words"] > 20
-    assert data["transcription_baselines"][0]["headline_overhead"]["overhead"] > -1
+    # The headline is the pipeline's CPU time over the cheaper plain faster-whisper run's, minus one.
+    baseline = data["transcription_baselines"][0]
+    cheapest = min(("faster_whisper_vad_filter", "faster_whisper_no_vad"), key=lambda n: runs[n]["cpu_s"])
+    assert baseline["comparison"]["basis"] == "cpu_s"
+    assert baseline["headline_overhead"]["against"] == cheapest
+    assert baseline["headline_overhead"]["overhead"] == pytest.approx(
+        runs["pipeline"]["cpu_s"] / runs[cheapest]["cpu_s"] - 1, abs=1e-3)
     assert data["redaction_baseline"]["presidio_defaults_words_per_s"] > 0
 
     batch = data["batches"][0]

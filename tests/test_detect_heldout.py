@@ -2,7 +2,7 @@
 must not fire.
 
 tests/data/detect_heldout/ holds 37 scripts in other sectors, registers and channels than
-../shared/datasets/dev_calls: dev/ (6) was used while changing the detectors, final/ (6) was
+the dev calls (tests/data/dev_calls): dev/ (6) was used while changing the detectors, final/ (6) was
 scored once after that and then looked at, fresh/ (4), fresh2/ (4) and fresh3/ (8, another
 author), fresh4/ (3) and fresh5/ (6) were written later.
 docs/detection.md keeps the figures of each set at its first scoring and after. Here the 37 are
@@ -12,21 +12,20 @@ the dev calls fails.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pipeline.detect import detect
-from pipeline.lab.eval_detect import load_labelled_calls, score_events, score_lass, script_turns
+from pipeline.lab.eval_detect import score_events, score_lass, script_turns
+from pipeline.lab.scripts import load_scripts
 from tests._detect_support import kinds_at
+from tests._paths import DETECT_HELDOUT
 
-HELDOUT = Path(__file__).resolve().parent / "data" / "detect_heldout"
 HALVES = ("dev", "final", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
 
 
 def test_heldout_scripts_meet_the_targets(detect_setup):
     options, models = detect_setup
-    calls = [call for half in HALVES for call in load_labelled_calls(HELDOUT / half)]
+    calls = [call for half in HALVES for call in load_scripts(DETECT_HELDOUT / half)]
     assert len(calls) == 37 and len({c.call_id for c in calls}) == 37
     predictions = {
         c.call_id: detect(script_turns(c), channel_type=c.channel_type, options=options, models=models) for c in calls
@@ -38,6 +37,29 @@ def test_heldout_scripts_meet_the_targets(detect_setup):
     assert not weak, weak
     assert lass.stage_accuracy >= 0.95, lass.mismatches
     assert lass.in_order_accuracy is not None and lass.in_order_accuracy >= 0.8, lass.mismatches
+
+
+def test_evaluation_reports_progress_per_call(detect_setup):
+    from pipeline.lab.eval_detect import evaluate_transcripts
+
+    options, models = detect_setup
+    steps: list[tuple[str, int, int | None]] = []
+    report = evaluate_transcripts(DETECT_HELDOUT / "fresh4", options=options, models=models,
+                                  progress=lambda *a: steps.append(a))
+    assert steps == [("calls", 1, 3), ("calls", 2, 3), ("calls", 3, 3)] and len(report.calls) == 3
+
+
+def test_detect_eval_command_reports_a_bad_script_without_a_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    (tmp_path / "bad.yaml").write_text("call_id: x\nchannel_type: telephone\nturns: [{speaker: boss, text: hi}]\n",
+                                       encoding="utf-8")
+    result = CliRunner().invoke(app, ["detect", "eval", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "bad.yaml" in result.output and "turns.0.speaker" in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 COMPLAINT = "My direct debit went out twice this month and now I'm overdrawn, it's not on."

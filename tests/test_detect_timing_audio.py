@@ -20,7 +20,7 @@ from pipeline.detect.timing import measure  # noqa: E402
 from pipeline.diarise import diarise, load_diarise_options  # noqa: E402
 from pipeline.ingest import ingest  # noqa: E402
 from pipeline.lab.synth import synthesize_script  # noqa: E402
-from pipeline.lab.synth.script import CallScript, ScriptTurn  # noqa: E402
+from pipeline.lab.scripts import CallScript, ScriptTurn  # noqa: E402
 from pipeline.transcribe import load_whisper, transcribe  # noqa: E402
 
 pytestmark = pytest.mark.slow

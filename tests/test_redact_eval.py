@@ -4,21 +4,24 @@ the stage's outputs or logs."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
 import pytest
 
 from pipeline.redact.audit import append_call
-from pipeline.lab.eval_redact import LabelledCall, LabelledTurn, evaluate_transcripts, load_labelled_calls, score_spans, value_leaks
+from pipeline.lab.eval_redact import evaluate_transcripts, score_spans, value_leaks
+from pipeline.lab.scripts import CallScript, load_scripts
 from pipeline.redact.text import redact_text
 from pipeline.schema import Turn
-from tests._redact_support import DEV_CALLS, KEY, analyzer, options
+from tests._paths import DEV_CALLS
+from tests._redact_support import KEY, analyzer, options
 
 
 @pytest.fixture(scope="module")
-def calls() -> list[LabelledCall]:
-    return load_labelled_calls(DEV_CALLS)
+def calls() -> list[CallScript]:
+    return load_scripts(DEV_CALLS)
 
 
 def test_dev_calls_meet_recall_and_over_redaction_targets(calls) -> None:
@@ -43,14 +46,16 @@ def test_no_value_in_redacted_output_log_or_log_lines(calls, tmp_path, caplog: p
     for call, output in outputs:
         redacted_text = output.rsplit("\n", 1)[1]
         for turn in call.turns:
-            for entity_type, value in turn.pii:
+            for span in turn.pii:
+                entity_type, value = span.type, span.text
                 pattern = re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)", re.IGNORECASE)
                 assert not pattern.search(output) and not pattern.search(logs), (call.call_id, entity_type)
                 assert not value_leaks(value, entity_type, redacted_text), (call.call_id, entity_type)
 
 
-def _one_turn_call(text: str, pii: list[tuple[str, str]]) -> list[LabelledCall]:
-    return [LabelledCall(call_id="t", turns=[LabelledTurn(speaker="customer", text=text, pii=pii)])]
+def _one_turn_call(text: str, pii: list[tuple[str, str]]) -> list[CallScript]:
+    turn = {"speaker": "customer", "text": text, "pii": [{"type": t, "text": v} for t, v in pii]}
+    return [CallScript.model_validate({"call_id": "t", "channel_type": "telephone", "turns": [turn]})]
 
 
 def test_score_spans_definitions() -> None:
@@ -95,8 +100,32 @@ def test_recall_on_text_for_the_audio_path() -> None:
 def test_over_redaction_on_a_transcription_counts_heard_words_that_were_removed() -> None:
     from pipeline.lab.eval_redact import over_redaction_on_text
 
-    call = LabelledCall(call_id="t", turns=[LabelledTurn(speaker="customer", text="My number is 07700 900462, thanks.",
-                                                         pii=[("PHONE_NUMBER", "07700 900462")])])
+    (call,) = _one_turn_call("My number is 07700 900462, thanks.", [("PHONE_NUMBER", "07700 900462")])
     before = {"t": "my number is 07700 900462 thanks"}
     assert over_redaction_on_text([call], before, {"t": "my number is <PHONE_NUMBER> thanks"}) == (4, 0)
     assert over_redaction_on_text([call], before, {"t": "my <PHONE_NUMBER> thanks"}) == (4, 2)
+
+
+def test_redact_eval_command_prints_the_same_figures_as_the_function(calls) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    keep = {c.call_id: (c.organisation,) for c in calls if c.organisation}
+    expected = evaluate_transcripts(calls, analyzer(), options(), keep)
+    result = CliRunner().invoke(app, ["redact", "eval", str(DEV_CALLS), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == expected.model_dump(mode="json")
+    plain = CliRunner().invoke(app, ["redact", "eval", str(DEV_CALLS), "--no-organisation"])
+    assert plain.exit_code == 0 and plain.stdout.startswith("recall ") and "PERSON" in plain.stdout
+
+
+def test_redact_eval_command_reports_a_bad_script_without_a_traceback(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    (tmp_path / "bad.yaml").write_text("call_id: x\nchannel_type: fax\nturns: []\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["redact", "eval", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "bad.yaml" in result.output and "Traceback" not in result.output

@@ -16,11 +16,9 @@ import yaml
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.schema import RecordingMetadata, TranscriptInput
+from pipeline.lab.scripts import CallScript, load_script, load_scripts
 from pipeline.lab.synth import (
-    CallScript,
     build_truth,
-    load_script,
-    load_scripts,
     load_truth,
     load_voice,
     plan_timeline,
@@ -32,8 +30,8 @@ from pipeline.lab.synth import (
 from pipeline.lab.synth.make_samples import SamplesManifest, samples_dir
 from pipeline.lab.synth.holdmusic import hold_music
 from pipeline.config import load_yaml_model
+from tests._paths import DEV_CALLS
 
-DATASETS = Path(__file__).resolve().parent / "data"
 SECRET = "Zebedee Quillfeather"  # a value that must never appear in an error message
 
 TEST_SCRIPT = {
@@ -161,8 +159,17 @@ def test_load_scripts_directory_errors(tmp_path):
     assert info.value.reason == "duplicate_call_id"
 
 
+def test_load_scripts_keeps_the_asked_for_calls(tmp_path):
+    _write_yaml(tmp_path / "a.yaml", TEST_SCRIPT)
+    _write_yaml(tmp_path / "b.yaml", {**TEST_SCRIPT, "call_id": "synth-test-002"})
+    assert [s.call_id for s in load_scripts(tmp_path, call_ids=["synth-test-002"])] == ["synth-test-002"]
+    with pytest.raises(InputError) as info:
+        load_scripts(tmp_path, call_ids=["absent"])
+    assert info.value.reason == "empty"
+
+
 def test_dev_calls_load():
-    scripts = load_scripts(DATASETS / "dev_calls")
+    scripts = load_scripts(DEV_CALLS)
     assert len(scripts) >= 10
     assert {s.channel_type for s in scripts} >= {"telephone", "digital"}
     assert all(t.pause_before_s >= 0 for s in scripts for t in s.turns)
@@ -239,7 +246,7 @@ def script_file(tmp_path_factory) -> Path:
 def stereo(script_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("stereo")
     calls: list[tuple[str, int, int]] = []
-    result = synthesize_script(load_script(script_file), out, hook=lambda *a: calls.append(a))
+    result = synthesize_script(load_script(script_file), out, progress=lambda *a: calls.append(a))
     return result, calls
 
 
@@ -356,17 +363,32 @@ def test_mono_mixes_both_parties(mono):
         assert _rms(audio, sr, gap.start_s + 0.05, gap.end_s - 0.05, 0) < 1e-3
 
 
+class _CountingVoice:
+    """The real voice, counting how often it is asked to speak."""
+
+    def __init__(self, voice) -> None:
+        self.voice, self.spoken = voice, 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.voice, name)
+
+    def synthesize(self, text: str, **kwargs):
+        self.spoken += 1
+        return self.voice.synthesize(text, **kwargs)
+
+
 def test_same_script_same_bytes_with_and_without_cache(script_file, stereo, tmp_path):
     result, _ = stereo
     cache = tmp_path / "cache"
-    again = synthesize_script(load_script(script_file), tmp_path / "a", cache_dir=cache)  # fills the cache
-    assert len(list(cache.glob("*.npy"))) == len(TEST_SCRIPT["turns"])
-    cached = synthesize_script(load_script(script_file), tmp_path / "b", cache_dir=cache)  # reads it
+    voice = _CountingVoice(load_voice())
+    again = synthesize_script(load_script(script_file), tmp_path / "a", cache_dir=cache, voice=voice)  # fills it
+    assert len(list(cache.glob("*.npy"))) == len(TEST_SCRIPT["turns"]) == voice.spoken
+    cached = synthesize_script(load_script(script_file), tmp_path / "b", cache_dir=cache, voice=voice)  # reads it
+    assert voice.spoken == len(TEST_SCRIPT["turns"])  # every clip came from the cache, none was spoken again
     for run in (again, cached):
         assert run.audio_path.read_bytes() == result.audio_path.read_bytes()
         assert run.truth_path.read_bytes() == result.truth_path.read_bytes()
         assert run.sidecar_path.read_bytes() == result.sidecar_path.read_bytes()
-    assert cached.seconds < again.seconds
 
 
 def test_similar_voice_pair_and_noise_floor(script_file, stereo, tmp_path):
@@ -414,6 +436,26 @@ def test_chat_writes_transcript_input(tmp_path):
     assert doc.turns[2].start_s >= doc.turns[1].end_s  # chat messages never overlap
     assert result.truth.layout == "transcript" and not result.truth.overlaps
     assert load_truth(result.truth_path).turns[1].start_s == doc.turns[1].start_s
+
+
+def test_synth_command_writes_the_scripts_and_refuses_unknown_choices(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    _write_yaml(scripts / "chat.yaml", CHAT_SCRIPT)
+    made = CliRunner().invoke(app, ["synth", str(scripts), str(tmp_path / "out")])
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "out" / "synth-chat-001.transcript.json").is_file() and "synth-chat-001" in made.stdout
+    for option, value in (("--layout", "quad"), ("--voice-pair", "twins"), ("--hold-audio", "jazz")):
+        refused = CliRunner().invoke(app, ["synth", str(scripts), str(tmp_path / "x"), option, value])
+        assert refused.exit_code == 2 and option in refused.output, option
+    assert not (tmp_path / "x").exists()
+    _write_yaml(scripts / "bad.yaml", {**CHAT_SCRIPT, "call_id": "synth-chat-002", "channel_type": "fax"})
+    bad = CliRunner().invoke(app, ["synth", str(scripts), str(tmp_path / "y")])
+    assert bad.exit_code == 2 and "bad.yaml" in bad.output and "Traceback" not in bad.output
 
 
 def test_silent_recording(tmp_path):

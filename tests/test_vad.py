@@ -17,7 +17,7 @@ if importlib.util.find_spec("piper") is None:
 from pipeline.config import VadOptions, load_config  # noqa: E402
 from pipeline.ingest import ingest  # noqa: E402
 from pipeline.lab.synth import synthesize_script  # noqa: E402
-from pipeline.lab.synth.script import CallScript, ScriptTurn  # noqa: E402
+from pipeline.lab.scripts import CallScript, ScriptTurn  # noqa: E402
 from pipeline.vad import SAMPLE_RATE, energy_islands, speech_regions  # noqa: E402
 
 SCRIPT = CallScript(

@@ -1,103 +1,106 @@
-"""`callqa synth` and `callqa eval`: the lab's measuring tools on labelled scripts."""
+"""`callqa synth`, `callqa eval` and `callqa make-samples`: the lab's measuring tools on labelled scripts."""
 
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from pipeline.errors import CallqaError
+from pipeline.cli._common import ConfigOpt, DevKeyOpt, JsonOpt, Layout, load_site_settings, out, progress_hook
 
-__all__ = ["eval_command", "synth_command"]
-
-err = Console(stderr=True)
-out = Console()
-
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Site YAML over the packaged defaults.")]
-DevKeyOpt = Annotated[bool, typer.Option(
-    "--allow-dev-key", help="Without $CALLQA_REDACTION_KEY, use a public development key (never in production).")]
+__all__ = ["VoicePair", "HoldAudio", "eval_command", "synth_command", "samples_command"]
 
 
-def _settings(path: Path | None):
-    from pipeline.settings import load_settings
+class VoicePair(str, Enum):
+    """The two synthetic voices: clearly different, or alike (a hard pair for diarisation)."""
 
-    try:
-        return load_settings(path)
-    except CallqaError as e:
-        err.print(f"[red]config error:[/] {e}")
-        raise typer.Exit(2) from None
+    distinct = "distinct"
+    similar = "similar"
+
+
+class HoldAudio(str, Enum):
+    """What fills a hold."""
+
+    music = "music"
+    silence = "silence"
+
+
+ScriptsArg = Annotated[Path, typer.Argument(exists=True, file_okay=False,
+                                            help="Folder of labelled call scripts (tests/data/SCHEMA.md format).")]
 
 
 def synth_command(
-    scripts_dir: Annotated[Path, typer.Argument(help="Labelled call scripts (tests/data/SCHEMA.md format).")],
+    scripts_dir: ScriptsArg,
     out_dir: Annotated[Path, typer.Argument(help="Where audio, sidecars and truth/ go.")],
-    layout: Annotated[str, typer.Option(help="stereo (a party per channel) or mono.")] = "stereo",
-    voice_pair: Annotated[str, typer.Option(help="distinct, or similar (a hard pair for diarisation).")] = "distinct",
-    hold_audio: Annotated[str, typer.Option(help="music or silence during holds.")] = "music",
+    layout: Annotated[Layout, typer.Option(help="stereo (a party per channel) or mono.")] = Layout.stereo,
+    voice_pair: Annotated[VoicePair, typer.Option(
+        help="distinct, or similar (a hard pair for diarisation).")] = VoicePair.distinct,
+    hold_audio: Annotated[HoldAudio, typer.Option(help="What fills holds: music or silence.")] = HoldAudio.music,
 ) -> None:
     """Speak labelled scripts into telephone audio (Piper neural voice) with timing truth."""
     from pipeline.lab.synth import synthesize_dir
 
-    if not scripts_dir.is_dir():
-        err.print(f"[red]not a directory:[/] {scripts_dir}")
-        raise typer.Exit(2)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
-                  disable=not err.is_terminal) as progress:
-        task = progress.add_task("synth", total=None)
-
-        def hook(step: str, done: int, total: int) -> None:
-            progress.update(task, description=step, completed=done, total=total or None)
-
-        try:
-            results = synthesize_dir(scripts_dir, out_dir, layout=layout, voice_pair=voice_pair,
-                                     hold_audio=hold_audio, hook=hook)
-        except CallqaError as e:
-            err.print(f"[red]error:[/] {e}")
-            raise typer.Exit(2) from None
+    with progress_hook() as progress:
+        results = synthesize_dir(scripts_dir, out_dir, layout=layout.value, voice_pair=voice_pair.value,
+                                 hold_audio=hold_audio.value, progress=progress)
     for r in results:
         made = r.audio_path or r.transcript_path
         out.print(f"{r.call_id}: {made} ({r.seconds:.1f} s), truth {r.truth_path}")
 
 
+def samples_command(
+    root: Annotated[Optional[Path], typer.Option(
+        file_okay=False, help="Samples folder holding samples.yaml and scripts/ (default: the packaged pipeline/samples).")
+    ] = None,
+) -> None:
+    """Regenerate the bundled sample calls (audio, sidecars, chat transcript, timing truths).
+
+    Byte-identical on every run with the same piper-tts, voice and sox; see pipeline/samples/README.md.
+    """
+    from pipeline.lab.synth.make_samples import make_samples
+
+    with progress_hook() as progress:
+        results = make_samples(root, progress=progress)
+    for r in results:
+        path = r.audio_path or r.transcript_path
+        out.print(f"{r.call_id:12s} {path.stat().st_size:8d} bytes  {r.truth.duration_s:6.1f} s  {path}",
+                  highlight=False)
+
+
 def eval_command(
-    scripts_dir: Annotated[Path, typer.Argument(help="Labelled call scripts, e.g. tests/data/dev_calls.")],
+    scripts_dir: ScriptsArg,
     config: ConfigOpt = None,
-    layout: Annotated[str, typer.Option(help="Synthesise as stereo or mono.")] = "stereo",
+    layout: Annotated[Layout, typer.Option(help="Synthesise as stereo or mono.")] = Layout.stereo,
     model: Annotated[Optional[str], typer.Option(help="Whisper model name (overrides the config).")] = None,
     work_dir: Annotated[Path, typer.Option(help="Cache of synthesised audio.")] = Path(".cache/eval"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOpt = False,
     allow_dev_key: DevKeyOpt = False,
 ) -> None:
     """Run the pipeline on labelled scripts synthesised to audio and report WER and speed."""
     from pipeline.lab.evaluate import evaluate_scripts
     from pipeline.run import Models
 
-    cfg = _settings(config)
+    cfg = load_site_settings(config)
     if model:
         core = cfg.core.model_copy(update={"transcribe": cfg.core.transcribe.model_copy(update={"model": model})})
         cfg = cfg.model_copy(update={"core": core})
-    if layout not in ("stereo", "mono"):
-        err.print("[red]--layout must be stereo or mono[/]")
-        raise typer.Exit(2)
-    if not scripts_dir.is_dir():
-        err.print(f"[red]not a directory:[/] {scripts_dir}")
-        raise typer.Exit(2)
-    try:
-        report = evaluate_scripts(scripts_dir, cfg, layout=layout, work_dir=work_dir,
-                                  models=Models(cfg, allow_dev_key=allow_dev_key))
-    except CallqaError as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
+    with progress_hook() as progress:
+        report = evaluate_scripts(scripts_dir, cfg, layout=layout.value, work_dir=work_dir,
+                                  models=Models(cfg, allow_dev_key=allow_dev_key), progress=progress)
     data = report.to_json()
     if as_json:
         out.print_json(json.dumps(data))
         return
-    table = Table(title=f"callqa eval {scripts_dir} ({layout}, {report.model})")
+    _print_eval(data, f"callqa eval {scripts_dir} ({layout.value}, {report.model})")
+
+
+def _print_eval(data: dict, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
     for col in ("call", "audio s", "RTF", "WER", "WER no num/PII", "spk WER", "spk WER no num/PII"):
         table.add_column(col, justify="right")
 

@@ -8,8 +8,9 @@
   permission, against the script's `expected`;
 - timing: absolute error of timing metrics against a timing truth (from pipeline.lab.synth).
 
-`evaluate_transcripts(dataset_dir, ...)` runs detect on the scripts as transcript input (turns
-with no times) and returns the whole report; the other functions score given predictions.
+`evaluate_transcripts(dataset_dir, ...)` runs detect on the scripts (read by pipeline.lab.scripts)
+as transcript input (turns with no times) and returns the whole report; the other functions
+score given predictions.
 """
 
 from __future__ import annotations
@@ -20,18 +21,15 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.config import read_yaml
 from pipeline.detect.core import Detection, detect
 from pipeline.detect.lass import LASS_STAGES, call_lass
 from pipeline.detect.models import DetectModels
 from pipeline.detect.options import DetectOptions
-from pipeline.errors import InputError
+from pipeline.lab.scripts import CallScript, load_scripts
+from pipeline.progress import ProgressHook
 from pipeline.schema import EVENT_KINDS, Metrics, Turn
 
 __all__ = [
-    "ScriptTurn",
-    "LabelledCall",
-    "load_labelled_calls",
     "script_turns",
     "KindScore",
     "EventScores",
@@ -44,7 +42,9 @@ __all__ = [
     "score_timing",
     "match_spans",
     "turns_from_truth",
+    "evaluate_calls",
     "evaluate_transcripts",
+    "evaluate_dir",
 ]
 
 
@@ -52,44 +52,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class ScriptTurn(_Frozen):
-    speaker: str
-    text: str
-    labels: list[str] = Field(default_factory=list)
-
-
-class LabelledCall(_Frozen):
-    """One labelled script (the fields detect evaluation needs; PII labels are ignored here)."""
-
-    call_id: str
-    channel_type: str
-    turns: list[ScriptTurn]
-    expected: dict[str, Any] = Field(default_factory=dict)
-
-
-def load_labelled_calls(dataset_dir: Path, call_ids: Iterable[str] | None = None) -> list[LabelledCall]:
-    """Read `dataset_dir/*.yaml` (or `dataset_dir/dev_calls/*.yaml`), sorted by call id.
-
-    Raises:
-        InputError: the folder holds no scripts, or a script is malformed.
-    """
-    folder = Path(dataset_dir)
-    files = sorted(folder.glob("*.yaml")) or sorted((folder / "dev_calls").glob("*.yaml"))
-    wanted = set(call_ids) if call_ids is not None else None
-    calls = []
-    for path in files:
-        try:
-            call = LabelledCall.model_validate(read_yaml(path))
-        except Exception as e:  # noqa: BLE001 - any parse or validation problem is bad input
-            raise InputError(f"not a labelled call script ({type(e).__name__})", path=str(path), reason="bad_script") from e
-        if wanted is None or call.call_id in wanted:
-            calls.append(call)
-    if not calls:
-        raise InputError("no labelled call scripts found", path=str(folder), reason="empty")
-    return sorted(calls, key=lambda c: c.call_id)
-
-
-def script_turns(call: LabelledCall) -> list[Turn]:
+def script_turns(call: CallScript) -> list[Turn]:
     """The script's turns as schema Turns with no times (transcript input)."""
     return [Turn(index=i, speaker=t.speaker, start_s=None, end_s=None, text=t.text) for i, t in enumerate(call.turns)]
 
@@ -119,7 +82,7 @@ class EventScores(_Frozen):
     errors: list[str] = Field(default_factory=list, description="call_id:turn:kind:fp|fn, for inspection.")
 
 
-def score_events(calls: list[LabelledCall], predictions: dict[str, Detection]) -> EventScores:
+def score_events(calls: list[CallScript], predictions: dict[str, Detection]) -> EventScores:
     """Per-kind and micro precision / recall / F1 at call and turn level."""
     counts = {lvl: {k: [0, 0, 0] for k in EVENT_KINDS} for lvl in ("call", "turn")}
     errors = []
@@ -131,7 +94,7 @@ def score_events(calls: list[LabelledCall], predictions: dict[str, Detection]) -
             ("turn", truth_turn, pred_turn),
             ("call", {k for _, k in truth_turn}, {k for _, k in pred_turn}),
         ):
-            for item in truth | pred:
+            for item in sorted(truth | pred):  # sorted: the errors list is the same on every run
                 kind = item[1] if level == "turn" else item
                 c = counts[level][kind]
                 if item in truth and item in pred:
@@ -169,7 +132,7 @@ class LassScores(_Frozen):
     mismatches: list[str] = Field(default_factory=list)
 
 
-def score_lass(calls: list[LabelledCall], predictions: dict[str, Detection]) -> LassScores:
+def score_lass(calls: list[CallScript], predictions: dict[str, Detection]) -> LassScores:
     """LASS accuracy against each script's `expected.lass`."""
     hits = {s: 0 for s in LASS_STAGES}
     order_ok = order_n = whole = n = 0
@@ -205,7 +168,7 @@ def score_lass(calls: list[LabelledCall], predictions: dict[str, Detection]) -> 
     )
 
 
-def score_compliance(calls: list[LabelledCall], predictions: dict[str, Detection]) -> dict[str, float]:
+def score_compliance(calls: list[CallScript], predictions: dict[str, Detection]) -> dict[str, float]:
     """Accuracy of call-level compliance truths in `expected` (where the script states them).
 
     recording_notice and escalation_offered come from events; idv_before_account from the SLA
@@ -357,29 +320,35 @@ class DetectEvaluation(_Frozen):
     calls_per_second: float
 
 
-def evaluate_transcripts(
-    dataset_dir: Path,
+def _read_calls(dataset_dir: Path, call_ids: Iterable[str] | None) -> list[CallScript]:
+    return sorted(load_scripts(dataset_dir, call_ids=call_ids), key=lambda c: c.call_id)
+
+
+def evaluate_calls(
+    calls: list[CallScript],
     *,
     options: DetectOptions,
     models: DetectModels,
-    call_ids: Iterable[str] | None = None,
+    progress: ProgressHook | None = None,
 ) -> DetectEvaluation:
     """Run detect on labelled scripts as transcript input (no times) and score it.
 
     Args:
-        dataset_dir: a folder of scripts (or one with a dev_calls/ subfolder).
+        calls: the scripts, in the order the report lists them.
         options: detect options.
         models: loaded detect models.
-        call_ids: only these calls (e.g. a held-out subset); default all.
+        progress: the one progress hook; reports ("calls", done, total).
 
     Returns:
         Event, LASS and compliance scores, and throughput.
     """
-    calls = load_labelled_calls(dataset_dir, call_ids)
     started = time.perf_counter()
-    predictions = {
-        c.call_id: detect(script_turns(c), channel_type=c.channel_type, options=options, models=models) for c in calls
-    }
+    predictions: dict[str, Detection] = {}
+    for call in calls:
+        predictions[call.call_id] = detect(script_turns(call), channel_type=call.channel_type, options=options,
+                                           models=models)
+        if progress:
+            progress("calls", len(predictions), len(calls))
     seconds = time.perf_counter() - started
     return DetectEvaluation(
         calls=[c.call_id for c in calls],
@@ -389,3 +358,63 @@ def evaluate_transcripts(
         seconds=seconds,
         calls_per_second=len(calls) / seconds if seconds > 0 else 0.0,
     )
+
+
+def evaluate_transcripts(
+    dataset_dir: Path,
+    *,
+    options: DetectOptions,
+    models: DetectModels,
+    call_ids: Iterable[str] | None = None,
+    progress: ProgressHook | None = None,
+) -> DetectEvaluation:
+    """`evaluate_calls` on a folder of labelled scripts, in call-id order.
+
+    Args:
+        dataset_dir: a folder of labelled call scripts.
+        options: detect options.
+        models: loaded detect models.
+        call_ids: only these calls (e.g. a held-out subset); default all.
+        progress: the one progress hook; reports ("calls", done, total).
+
+    Returns:
+        Event, LASS and compliance scores, and throughput.
+
+    Raises:
+        InputError: the folder is missing, holds no scripts or none of `call_ids`.
+        ConfigError: a script is invalid (the message names the file and key).
+    """
+    return evaluate_calls(_read_calls(dataset_dir, call_ids), options=options, models=models, progress=progress)
+
+
+def evaluate_dir(
+    dataset_dir: Path,
+    *,
+    call_ids: Iterable[str] | None = None,
+    detect_file: Path | None = None,
+    sla_file: Path | None = None,
+    lexicon_dir: Path | None = None,
+    progress: ProgressHook | None = None,
+) -> DetectEvaluation:
+    """Score the detectors on a folder of labelled scripts as transcript input (what
+    `callqa detect eval` prints): reads the scripts, loads the options and models, then
+    `evaluate_calls`.
+
+    Args:
+        dataset_dir: a folder of labelled call scripts.
+        call_ids: only these calls (a held-out subset); default all.
+        detect_file, sla_file, lexicon_dir: site configuration over the packaged defaults.
+        progress: the one progress hook; reports ("calls", done, total).
+
+    Returns:
+        The evaluation report.
+
+    Raises:
+        ConfigError, ModelUnavailableError, InputError: bad configuration, missing models, bad scripts.
+    """
+    from pipeline.detect.models import load_detect_models
+    from pipeline.detect.options import load_detect_options
+
+    calls = _read_calls(dataset_dir, call_ids)  # a bad script fails before the models load
+    options = load_detect_options(detect_file, sla_file, lexicon_dir)
+    return evaluate_calls(calls, options=options, models=load_detect_models(options), progress=progress)

@@ -14,7 +14,8 @@ Definitions
   not matter: what counts is that nothing identifying is left).
 - Over-redaction = words outside every labelled value that were redacted / all such words.
 
-Reports name entity types, call ids and turn indices, never a value.
+Scripts are read by pipeline.lab.scripts. Reports name entity types, call ids and turn
+indices, never a value.
 """
 
 from __future__ import annotations
@@ -23,21 +24,20 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.lab.scripts import CallScript, PiiSpan, load_scripts
+from pipeline.progress import ProgressHook
 from pipeline.redact.normalise import canonicalise, number_token
 
 __all__ = [
-    "LabelledTurn",
-    "LabelledCall",
     "TypeRecall",
     "PiiEvaluation",
     "Miss",
-    "load_labelled_calls",
     "score_spans",
     "value_leaks",
     "evaluate_transcripts",
+    "evaluate_dir",
     "recall_on_text",
     "over_redaction_on_text",
 ]
@@ -60,18 +60,6 @@ _COMMON_IN_VALUES = {
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class LabelledTurn(_Frozen):
-    speaker: str
-    text: str
-    pii: list[tuple[str, str]] = Field(default_factory=list, description="(entity type, value as written).")
-
-
-class LabelledCall(_Frozen):
-    call_id: str
-    organisation: str | None = None
-    turns: list[LabelledTurn]
 
 
 class TypeRecall(_Frozen):
@@ -99,27 +87,15 @@ class PiiEvaluation(_Frozen):
     misses: list[Miss] = Field(default_factory=list, description="Leaked values: where and which type, no value.")
 
 
-def load_labelled_calls(folder: Path) -> list[LabelledCall]:
-    """Every `*.yaml` script in `folder` (tests/data/SCHEMA.md format), sorted by file name."""
-    calls = []
-    for path in sorted(Path(folder).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        turns = [
-            LabelledTurn(speaker=t["speaker"], text=t["text"], pii=[(p["type"], p["text"]) for p in t.get("pii") or []])
-            for t in data["turns"]
-        ]
-        calls.append(LabelledCall(call_id=data["call_id"], organisation=data.get("organisation"), turns=turns))
-    return calls
-
-
 def _identifying(tokens: Iterable[re.Match]) -> list[re.Match]:
     return [m for m in tokens if m.group(0).lower() not in FILLERS]
 
 
-def _label_spans(text: str, pii: list[tuple[str, str]]) -> list[tuple[str, int, int]]:
+def _label_spans(text: str, pii: list[PiiSpan]) -> list[tuple[str, int, int]]:
     """(type, start, end) of each labelled value, successive occurrences for repeats."""
     spans, used = [], []
-    for entity_type, value in pii:
+    for span in pii:
+        entity_type, value = span.type, span.text
         start = text.find(value)
         while start >= 0 and any(s == start for s in used):
             start = text.find(value, start + 1)
@@ -137,11 +113,11 @@ def _covered(start: int, end: int, redacted: list[tuple[int, int]]) -> bool:
     return all(any(a <= pos < b for a, b in redacted) for pos in range(start, end))
 
 
-def score_spans(calls: list[LabelledCall], redacted: dict[str, dict[int, list[tuple[int, int]]]]) -> PiiEvaluation:
+def score_spans(calls: list[CallScript], redacted: dict[str, dict[int, list[tuple[int, int]]]]) -> PiiEvaluation:
     """Score redacted character spans against the labels.
 
     Args:
-        calls: labelled calls.
+        calls: labelled scripts.
         redacted: call_id -> turn index -> redacted (start, end) spans in the original text.
 
     Returns:
@@ -216,15 +192,20 @@ def value_leaks(value: str, entity_type: str, text: str) -> bool:
     return False
 
 
-def evaluate_transcripts(calls: list[LabelledCall], analyzer, options,
-                         keep_words: dict[str, tuple[str, ...]] | None = None) -> PiiEvaluation:
+def evaluate_transcripts(calls: list[CallScript], analyzer, options,
+                         keep_words: dict[str, tuple[str, ...]] | None = None,
+                         progress: ProgressHook | None = None) -> PiiEvaluation:
     """Redact each labelled call as transcript input and score it (see module docstring).
 
     Args:
-        calls: labelled calls (`load_labelled_calls`).
+        calls: labelled scripts (`pipeline.lab.scripts.load_scripts`).
         analyzer: from `load_analyzer(options)`.
         options: RedactOptions.
         keep_words: call_id -> words never taken for names (the organisation, as the run passes it).
+        progress: the one progress hook; reports ("calls", done, total).
+
+    Returns:
+        Recall per type and overall, over-redaction, and where values leaked.
     """
     from pipeline.redact.scan import detect_call
 
@@ -236,10 +217,40 @@ def evaluate_transcripts(calls: list[LabelledCall], analyzer, options,
         for d in found:
             per_turn.setdefault(d.turn_index, []).append((d.start, d.end))
         redacted[call.call_id] = per_turn
+        if progress:
+            progress("calls", len(redacted), len(calls))
     return score_spans(calls, redacted)
 
 
-def recall_on_text(calls: list[LabelledCall], texts: dict[str, str]) -> PiiEvaluation:
+def evaluate_dir(scripts_dir: Path, *, keep_organisation: bool = True,
+                 progress: ProgressHook | None = None) -> PiiEvaluation:
+    """Transcript-input PII recall and over-redaction of a folder of labelled scripts, with the
+    packaged redaction policy (what `callqa redact eval` prints).
+
+    Args:
+        scripts_dir: a folder of labelled call scripts.
+        keep_organisation: pass each script's organisation as keep words, as a run passes the
+            sidecar's; False scores a call with no sidecar.
+        progress: the one progress hook; reports ("calls", done, total).
+
+    Returns:
+        The evaluation (no values: misses by call, turn and type).
+
+    Raises:
+        InputError: the folder is missing or holds no scripts.
+        ConfigError: a script or the redaction policy is invalid.
+        ModelUnavailableError: the spaCy model or Presidio cannot be loaded.
+    """
+    from pipeline.redact.analyzer import load_analyzer
+    from pipeline.redact.options import load_redact_options
+
+    options = load_redact_options()
+    calls = load_scripts(scripts_dir)
+    keep = {c.call_id: (c.organisation,) for c in calls if c.organisation} if keep_organisation else {}
+    return evaluate_transcripts(calls, load_analyzer(options), options, keep, progress)
+
+
+def recall_on_text(calls: list[CallScript], texts: dict[str, str]) -> PiiEvaluation:
     """PII recall when only the redacted output's text is known (the audio path: the text of
     a re-transcription of audio.redacted.wav, or a redacted transcript of synthesised audio).
 
@@ -248,7 +259,7 @@ def recall_on_text(calls: list[LabelledCall], texts: dict[str, str]) -> PiiEvalu
     fields are 0).
 
     Args:
-        calls: labelled calls.
+        calls: labelled scripts.
         texts: call_id -> the text to search (calls missing from it are skipped).
     """
     labelled: dict[str, int] = {}
@@ -258,7 +269,8 @@ def recall_on_text(calls: list[LabelledCall], texts: dict[str, str]) -> PiiEvalu
         if call.call_id not in texts:
             continue
         for i, turn in enumerate(call.turns):
-            for entity_type, value in turn.pii:
+            for span in turn.pii:
+                entity_type, value = span.type, span.text
                 labelled[entity_type] = labelled.get(entity_type, 0) + 1
                 if value_leaks(value, entity_type, texts[call.call_id]):
                     leaked[entity_type] = leaked.get(entity_type, 0) + 1
@@ -270,7 +282,7 @@ def recall_on_text(calls: list[LabelledCall], texts: dict[str, str]) -> PiiEvalu
                          non_pii_words=0, non_pii_words_redacted=0, over_redaction=0.0, misses=misses)
 
 
-def over_redaction_on_text(calls: list[LabelledCall], before: dict[str, str], after: dict[str, str]) -> tuple[int, int]:
+def over_redaction_on_text(calls: list[CallScript], before: dict[str, str], after: dict[str, str]) -> tuple[int, int]:
     """Over-redaction where the text is a transcription (the audio path), without an alignment.
 
     Counts, per call, the script's words outside every labelled value that the transcription
@@ -301,28 +313,3 @@ def over_redaction_on_text(calls: list[LabelledCall], before: dict[str, str], af
             removed += max(0, seen - min(n, a[word]))
     return heard, removed
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m pipeline.lab.eval_redact SCRIPTS_DIR [--no-organisation]`: transcript-input
-    recall per type and over-redaction as JSON (no values; misses by call, turn and type)."""
-    import argparse
-    import json
-
-    from pipeline.redact.analyzer import load_analyzer
-    from pipeline.redact.options import load_redact_options
-
-    parser = argparse.ArgumentParser(prog="python -m pipeline.lab.eval_redact")
-    parser.add_argument("scripts_dir", type=Path)
-    parser.add_argument("--no-organisation", action="store_true",
-                        help="Do not pass the scripts' organisation as keep words (no sidecar).")
-    args = parser.parse_args(argv)
-    options = load_redact_options()
-    calls = load_labelled_calls(args.scripts_dir)
-    keep = {} if args.no_organisation else {c.call_id: (c.organisation,) for c in calls if c.organisation}
-    result = evaluate_transcripts(calls, load_analyzer(options), options, keep)
-    print(json.dumps(result.model_dump(), indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.ingest import InputItem
+from pipeline.lab.scripts import CallScript, load_scripts
+from pipeline.progress import ProgressHook
 from pipeline.run import Models, process_input
 from pipeline.schema import CallResult
 from pipeline.settings import Settings
@@ -27,7 +28,6 @@ __all__ = ["CallEval", "EvalReport", "evaluate_scripts", "synthesised_inputs", "
 log = logging.getLogger(__name__)
 
 Layout = Literal["stereo", "mono"]
-Hook = Callable[[str, int, int], None]
 
 
 class CallEval(BaseModel):
@@ -128,7 +128,7 @@ def _pii_spans(text: str, values: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def transcript_wer(script, result: CallResult) -> dict[str, WerCounts]:
+def transcript_wer(script: CallScript, result: CallResult) -> dict[str, WerCounts]:
     """The four WER counts of one call: speaker-blind and speaker-attributed, all and masked."""
     turns = [(t.speaker, reference_tokens(t.text, _pii_spans(t.text, [p.text for p in t.pii]))) for t in script.turns]
     hyp_turns = sorted(result.turns, key=lambda t: (t.start_s or 0.0, t.index))
@@ -150,18 +150,20 @@ def transcript_wer(script, result: CallResult) -> dict[str, WerCounts]:
     return counts
 
 
-def synthesised_inputs(scripts_dir: Path, work_dir: Path, layout: Layout, hook: Hook | None = None):
-    """Yield (script, truth, InputItem) for every audio script; the synthesiser's clip cache makes re-runs cheap."""
-    from pipeline.lab.synth import load_scripts, synthesize_script
+def synthesised_inputs(scripts: list[CallScript], work_dir: Path, layout: Layout,
+                       progress: ProgressHook | None = None):
+    """Yield (script, truth, InputItem) for every audio script (digital ones have no audio).
 
-    scripts = load_scripts(scripts_dir)
+    The synthesiser's clip cache makes re-runs cheap. Reports ("synth", done, audio scripts).
+    """
+    from pipeline.lab.synth import synthesize_script
+
+    audio = [s for s in scripts if s.channel_type != "digital"]
     target = work_dir / layout
-    for n, script in enumerate(scripts):
-        if script.channel_type == "digital":
-            continue
+    for n, script in enumerate(audio):
         result = synthesize_script(script, target, layout=layout, cache_dir=work_dir / "clips")
-        if hook:
-            hook("synth", n + 1, len(scripts))
+        if progress:
+            progress("synth", n + 1, len(audio))
         yield script, result.truth, InputItem(result.audio_path, "audio", result.sidecar_path)
 
 
@@ -172,7 +174,7 @@ def evaluate_scripts(
     layout: Layout = "stereo",
     work_dir: Path,
     models: Models | None = None,
-    hook: Hook | None = None,
+    progress: ProgressHook | None = None,
 ) -> EvalReport:
     """Synthesise, process and score every audio script in `scripts_dir`.
 
@@ -182,7 +184,16 @@ def evaluate_scripts(
         layout: stereo (a party per channel) or mono.
         work_dir: cache of synthesised audio (re-used while the scripts do not change).
         models: loaded models to reuse.
-        hook: progress callback (step, completed, total).
+        progress: the one progress hook (pipeline.progress): ("synth", done, total) as scripts
+            are spoken, ("calls", done, total) as calls are processed and scored, and the
+            stages' own steps inside each call (see `process_input`).
+
+    Returns:
+        WER, diarisation, PII, event and timing figures per call and overall.
+
+    Raises:
+        InputError, ConfigError: the scripts folder is missing, empty or holds an invalid script.
+        ModelUnavailableError, StageError: as the stages raise them.
     """
     models = models or Models(settings)
     models.whisper  # load before timing the first call
@@ -190,11 +201,13 @@ def evaluate_scripts(
     from pipeline.lab.eval_diarise import diarisation_error_rate, overlap_recall, role_word_accuracy
     from pipeline.lab.eval_redact import value_leaks
 
+    scripts = load_scripts(scripts_dir)
+    total = sum(s.channel_type != "digital" for s in scripts)
     calls: list[CallEval] = []
     truths, metrics = {}, {}
-    for script, truth, item in synthesised_inputs(scripts_dir, work_dir, layout, hook):
+    for script, truth, item in synthesised_inputs(scripts, work_dir, layout, progress):
         started = time.perf_counter()
-        processed = process_input(item, settings, models)
+        processed = process_input(item, settings, models, progress=progress)
         result = processed.result
         elapsed = time.perf_counter() - started
         der = diarisation_error_rate(truth, processed.diarisation)["der"] if processed.diarisation else None
@@ -215,8 +228,8 @@ def evaluate_scripts(
             der=der,
             **transcript_wer(script, result),
         ))
-        if hook:
-            hook("eval", len(calls), 0)
+        if progress:
+            progress("calls", len(calls), total)
     timing_options = settings.detect.timing
     timing = score_timing(truths, metrics, silence_min_s=timing_options.silence_min_s,
                           overtalk_min_s=timing_options.overtalk_min_s).model_dump() if calls else {}

@@ -13,19 +13,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.lab.bench.options import CorpusOptions, Layout
 from pipeline.errors import InputError
 from pipeline.ingest import InputItem
-from pipeline.lab.synth import CallScript, ScriptTurn, load_scripts
+from pipeline.lab.scripts import CallScript, ScriptTurn, load_scripts
+from pipeline.progress import ProgressHook, prefixed
 
 __all__ = ["BenchCall", "compose_script", "estimate_seconds", "bench_call", "batch_copies", "samples_scripts_dir"]
-
-Hook = Callable[[str, int, int], None]
-
 
 @dataclass(frozen=True)
 class BenchCall:
@@ -39,7 +36,8 @@ class BenchCall:
 
 
 def samples_scripts_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "samples" / "scripts"
+    """The bundled sample scripts (pipeline/samples/scripts), the default corpus source."""
+    return Path(__file__).resolve().parents[2] / "samples" / "scripts"
 
 
 def estimate_seconds(turns: list[ScriptTurn], words_per_s: float) -> float:
@@ -77,12 +75,23 @@ def _scripts(options: CorpusOptions) -> list[CallScript]:
 
 
 def bench_call(minutes: float, layout: Layout, options: CorpusOptions, *, cache_root: Path | None = None,
-               voice=None, hook: Hook | None = None) -> BenchCall:
+               voice=None, progress: ProgressHook | None = None) -> BenchCall:
     """The corpus call of `minutes` minutes in `layout`, synthesised unless cached.
 
     The length is first estimated from words and pauses, then corrected by the synthesised
     length (a second pass reuses every cached clip). The synthesiser writes the same bytes for
     the same script, so a cached call is reused while its recipe (script and correction) holds.
+
+    Args:
+        minutes: the target length.
+        layout: stereo or mono.
+        options: the corpus section of configs/bench.yaml.
+        cache_root: where calls are cached (default options.cache_dir).
+        voice: a loaded TTS voice to reuse (default: the synthesiser loads one).
+        progress: the one progress hook; synthesis reports "synth <call_id> <layout>/turns".
+
+    Returns:
+        The call, its input item and its synthesised length.
     """
     from pipeline.lab.synth import load_truth, synthesize_script
 
@@ -104,8 +113,7 @@ def bench_call(minutes: float, layout: Layout, options: CorpusOptions, *, cache_
         if not (audio.is_file() and truth_path.is_file() and recipe_path.is_file()
                 and recipe_path.read_text(encoding="utf-8") == recipe):
             synthesize_script(script, folder, layout=layout, cache_dir=root / "clips", voice=voice,
-                              hook=(lambda step, done, total: hook(f"synth {call_id} {layout}", done, total))
-                              if hook else None)
+                              progress=prefixed(progress, f"synth {call_id} {layout}"))
             recipe_path.write_text(recipe, encoding="utf-8")
         duration = load_truth(truth_path).duration_s
         if abs(duration - target) <= options.length_tolerance * target or attempt == 2:

@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -28,11 +27,10 @@ from pipeline.lab.bench.measure import MemoryWatcher, Peak, gpu_memory_reader, l
 from pipeline.lab.bench.options import BenchOptions, BenchPlan
 from pipeline.lab.bench.results import (STAGES, BatchFigure, BenchReport, CallFigure, RedactBaseline, TranscribeBaseline,
                                     stage_figure)
+from pipeline.progress import ProgressHook
 from pipeline.settings import Settings
 
 __all__ = ["apply_plan", "run_bench"]
-
-Hook = Callable[[str], None]
 
 
 def apply_plan(settings: Settings, plan: BenchPlan) -> Settings:
@@ -55,17 +53,19 @@ def _version(name: str) -> str | None:
         return None
 
 
-def _timed_load(models, names: list[str]) -> dict[str, float]:
+def _timed_load(models, names: list[str], progress: ProgressHook | None) -> dict[str, float]:
     loads = {}
     for name in names:
         started = time.perf_counter()
         getattr(models, name)
         loads[name] = round(time.perf_counter() - started, 3)
+        if progress:
+            progress("models", len(loads), len(names))
     return loads
 
 
 def _one_call(call: BenchCall, settings: Settings, models, watcher: MemoryWatcher, out_dir: Path, store,
-              run_id: str):
+              run_id: str, progress: ProgressHook | None):
     """Run one call through every stage; (figure, processed)."""
     from pipeline.run import process_input, record_outputs, write_outputs
 
@@ -74,7 +74,7 @@ def _one_call(call: BenchCall, settings: Settings, models, watcher: MemoryWatche
     load = load_average()
     started = time.perf_counter()
     with watcher.span() as whole:
-        processed = process_input(call.item, settings, models, probe=probe)
+        processed = process_input(call.item, settings, models, probe=probe, progress=progress)
         store_started = time.perf_counter()
         with probe("store"):
             folder = write_outputs(processed, out_dir, settings)
@@ -117,9 +117,10 @@ class _QueuedGuard:
 
 
 def _batch(call: BenchCall, size: int, options: BenchOptions, settings: Settings, models, watcher: MemoryWatcher,
-           work: Path, hook: Hook | None) -> BatchFigure:
+           work: Path, progress: ProgressHook | None) -> BatchFigure:
     """`size` copies of one call with the nightly flow's concurrency: `workers` calls at once,
     `transcribe_slots` of them transcribing."""
+    from pipeline.paths import RunPaths
     from pipeline.run import process_one
     from pipeline.store import open_store
 
@@ -136,15 +137,16 @@ def _batch(call: BenchCall, size: int, options: BenchOptions, settings: Settings
     started = time.perf_counter()
     with watcher.span() as peak, ThreadPoolExecutor(max_workers=options.batch.workers,
                                                     thread_name_prefix="bench-call") as pool:
-        futures = [pool.submit(process_one, c.item, out_dir, settings, models, force=True,
-                               audit_log=out_dir / "audit" / "redaction.jsonl", store=store, run_id=run_id,
+        where = RunPaths(out_dir=out_dir, database_url=str(out_dir / "bench.db"),
+                         audit_log=out_dir / "audit" / "redaction.jsonl")
+        futures = [pool.submit(process_one, c.item, where, settings, models, force=True, store=store, run_id=run_id,
                                transcribe_guard=guard) for c in copies]
         for future in as_completed(futures):
             outcomes.append(future.result())
             rss_after.append(round(rss_mb(), 1))
             peak.update(rss_after[-1], None)  # the watcher samples every 50 ms and may miss this reading
-            if hook:
-                hook(f"batch {size}: {len(outcomes)}/{size} calls")
+            if progress:
+                progress(f"batch of {size}", len(outcomes), size)
     wall = time.perf_counter() - started
     store.finish_run(run_id, status="done", n_calls=len(outcomes), n_failed=0)
     stage_s: dict[str, float] = {}
@@ -170,7 +172,7 @@ def _batch(call: BenchCall, size: int, options: BenchOptions, settings: Settings
 
 
 def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cache_root: Path | None = None,
-              hook: Hook | None = None, command: str = "callqa bench") -> BenchReport:
+              progress: ProgressHook | None = None, command: str = "callqa bench") -> BenchReport:
     """Run the whole benchmark for `plan` and return its report.
 
     Args:
@@ -178,7 +180,10 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
         options: configs/bench.yaml.
         settings: the pipeline's settings (the plan's model and device are applied over them).
         cache_root: where the corpus is cached (default: options.corpus.cache_dir).
-        hook: progress callback with a one-line description of the current step.
+        progress: the one progress hook (pipeline.progress): steps "corpus" (calls synthesised or
+            found in the cache), "models", "warm-up", "calls" (pipeline calls and their
+            baselines), "batch of N" (calls done), each corpus call's synthesis, and the stages'
+            own steps inside each measured call (see `process_input`).
         command: the command line, recorded in the report.
 
     Raises:
@@ -190,7 +195,7 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
     from pipeline.store import open_store
     from pipeline.transcribe import pick_device
 
-    say = hook or (lambda _msg: None)
+    tick = progress or (lambda _step, _done, _total: None)
     began = time.perf_counter()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     load_start = load_average()
@@ -199,22 +204,25 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
     gpu = gpu_memory_reader(device)
     cache = cache_root or Path(options.corpus.cache_dir)
 
-    say("corpus")
     synth_started = time.perf_counter()
-    calls = [bench_call(m, layout, options.corpus, cache_root=cache,
-                        hook=lambda step, done, total: say(f"{step} {done}/{total}"))
-             for m in plan.lengths_min for layout in plan.layouts]
+    recipes = [(m, layout) for m in plan.lengths_min for layout in plan.layouts]
+    corpus_total = len(recipes) + bool(plan.batch_sizes)
+    tick("corpus", 0, corpus_total)
+    calls = []
+    for minutes, layout in recipes:
+        calls.append(bench_call(minutes, layout, options.corpus, cache_root=cache, progress=progress))
+        tick("corpus", len(calls), corpus_total)
     batch_source = None
     if plan.batch_sizes:
         batch_source = bench_call(options.batch.length_min, options.batch.layout, options.corpus, cache_root=cache)
+        tick("corpus", corpus_total, corpus_total)
     synth_s = time.perf_counter() - synth_started
 
-    say("loading models")
     models = Models(settings, allow_dev_key=True)
     names = ["redaction_key", "whisper", "analyzer", "detect"]
     if any(c.layout == "mono" for c in calls) or (batch_source is not None and batch_source.layout == "mono"):
         names.append("diariser")
-    model_load = _timed_load(models, names)
+    model_load = _timed_load(models, names, progress)
     default_analyzer = None
     if options.baselines.presidio_defaults:
         t = time.perf_counter()
@@ -225,10 +233,11 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
     if options.warmup and calls:
         from pipeline.run import process_input
 
-        say("warm-up call")
+        tick("warm-up", 0, 1)
         t = time.perf_counter()
         process_input(min(calls, key=lambda c: c.minutes).item, settings, models)
         warmup_s = round(time.perf_counter() - t, 3)
+        tick("warm-up", 1, 1)
 
     work = Path(tempfile.mkdtemp(prefix="callqa-bench-"))
     figures: list[CallFigure] = []
@@ -243,12 +252,11 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
             store.upgrade()
             run_id = store.record_run(pipeline_version="bench", config_hash="bench")
             batched = wants_batched(options.baselines.batched_whisper, device)
+            tick("calls", 0, len(calls))
             for call in calls:
-                say(f"pipeline {call.call_id} {call.layout}")
-                figure, processed = _one_call(call, settings, models, watcher, out_dir, store, run_id)
+                figure, processed = _one_call(call, settings, models, watcher, out_dir, store, run_id, progress)
                 figures.append(figure)
                 if options.baselines.plain_whisper or batched:
-                    say(f"transcription baselines {call.call_id} {call.layout}")
                     recording = ingest(call.item, settings.core.ingest)
                     comparison = compare_transcription(recording, settings.core.transcribe, models.whisper,
                                                        repeats=plan.baseline_repeats,
@@ -256,15 +264,14 @@ def run_bench(plan: BenchPlan, options: BenchOptions, settings: Settings, *, cac
                     baselines.append(TranscribeBaseline(call_id=call.call_id, layout=call.layout,
                                                         minutes=call.minutes, comparison=comparison))
                 if default_analyzer is not None and processed.diarisation is not None:
-                    say(f"redaction baseline {call.call_id} {call.layout}")
                     keep = tuple(w for w in (processed.result.metadata.organisation,) if w)
                     one = compare_redaction(processed.diarisation.turns, settings.redact, models.analyzer,
                                             default_analyzer, models.redaction_key, keep_words=keep)
                     redaction = add_redaction(redaction, one)
+                tick("calls", len(figures), len(calls))
             store.finish_run(run_id, status="done", n_calls=len(figures), n_failed=0)
             for size in plan.batch_sizes:
-                say(f"batch of {size}")
-                batches.append(_batch(batch_source, size, options, settings, models, watcher, work, hook))
+                batches.append(_batch(batch_source, size, options, settings, models, watcher, work, progress))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,4 +1,4 @@
-"""Regenerate the sample calls bundled with callqa: ``python -m pipeline.lab.synth.make_samples``.
+"""Regenerate the sample calls bundled with callqa: ``callqa make-samples``.
 
 Reads pipeline/samples/samples.yaml (which scripts, in which layout) and the scripts under
 pipeline/samples/scripts/, and writes audio, sidecars and the chat transcript to
@@ -8,21 +8,18 @@ byte-identical on every run with the same piper-tts, voice and sox.
 
 from __future__ import annotations
 
-import argparse
-import logging
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from pipeline.config import Options, load_yaml_model
-from pipeline.lab.synth.render import ProgressHook, SynthResult, synthesize_script, write_silent_recording
-from pipeline.lab.synth.script import load_script
+from pipeline.lab.synth.render import SynthResult, synthesize_script, write_silent_recording
+from pipeline.lab.scripts import load_script
+from pipeline.progress import ProgressHook
 from pipeline.lab.synth.voice import load_voice
 
-__all__ = ["SampleEntry", "SilentEntry", "SamplesManifest", "samples_dir", "make_samples", "main"]
-
-_LOGGER = logging.getLogger(__name__)
+__all__ = ["SampleEntry", "SilentEntry", "SamplesManifest", "samples_dir", "make_samples"]
 
 
 class SampleEntry(Options):
@@ -44,7 +41,7 @@ class SamplesManifest(Options):
 
 def samples_dir() -> Path:
     """The packaged pipeline/samples/ folder."""
-    return Path(__file__).resolve().parents[1] / "samples"
+    return Path(__file__).resolve().parents[2] / "samples"
 
 
 def make_samples(
@@ -52,7 +49,7 @@ def make_samples(
     *,
     calls_dir: Path | None = None,
     truth_dir: Path | None = None,
-    hook: ProgressHook | None = None,
+    progress: ProgressHook | None = None,
 ) -> list[SynthResult]:
     """Generate every sample listed in ``root/samples.yaml``.
 
@@ -60,7 +57,7 @@ def make_samples(
         root: the samples folder (default: the packaged pipeline/samples/).
         calls_dir: where audio, sidecars and transcripts go (default ``root/calls``).
         truth_dir: where truths go (default ``root/truth``).
-        hook: progress callback, hook("samples", done, total).
+        progress: the one progress hook, progress("samples", done, total).
 
     Returns:
         One result per sample (scripts first, then silent recordings).
@@ -82,30 +79,15 @@ def make_samples(
                 script, calls, layout=entry.layout, hold_audio=entry.hold_audio, voice=voice, truth_dir=truths
             )
         )
-        if hook:
-            hook("samples", len(results), total)
+        if progress:
+            progress("samples", len(results), total)
     for silent in manifest.silent:
         results.append(
             write_silent_recording(
                 silent.call_id, calls, seconds=silent.seconds, noise_floor_dbfs=silent.noise_floor_dbfs, truth_dir=truths
             )
         )
-        if hook:
-            hook("samples", len(results), total)
+        if progress:
+            progress("samples", len(results), total)
     return results
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: regenerate the samples and print what was written."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.lab.synth.make_samples", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=None, help="samples folder (default: the packaged one)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for result in make_samples(args.root):
-        path = result.audio_path or result.transcript_path
-        _LOGGER.info("%-12s %8d bytes  %6.1f s  %s", result.call_id, path.stat().st_size, result.truth.duration_s, path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,9 +36,10 @@ from pydantic import Field, ValidationError
 from pipeline.spans import union_length
 from pipeline.config import Options
 from pipeline.errors import ConfigError, StageError
+from pipeline.progress import ProgressHook
 from pipeline.schema import RecordingMetadata, TranscriptInput
 from pipeline.lab.synth.holdmusic import hold_music
-from pipeline.lab.synth.script import CallScript, load_scripts
+from pipeline.lab.scripts import CallScript, load_scripts
 from pipeline.lab.synth.truth import (
     CallTruth,
     TruthHold,
@@ -53,7 +54,6 @@ __all__ = [
     "SynthOptions",
     "SynthResult",
     "Timeline",
-    "ProgressHook",
     "plan_timeline",
     "build_truth",
     "synthesize_script",
@@ -63,8 +63,6 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-ProgressHook = Callable[[str, int, int], None]
-"""hook(step, completed, total): step is "turns" (per call) or "calls" (per directory)."""
 
 STEREO_CHANNEL_MAP = ("agent", "customer")
 # Chat turns get nominal times: a message "takes" its length at this many characters a second.
@@ -324,7 +322,7 @@ def _render_clips(
     voice: TtsVoice,
     pair: VoicePair,
     options: SynthOptions,
-    hook: ProgressHook | None,
+    progress: ProgressHook | None,
     cache_dir: Path | None,
 ) -> list[np.ndarray]:
     clips: list[np.ndarray] = []
@@ -349,8 +347,8 @@ def _render_clips(
         if clip.size == 0:
             raise StageError(f"turn {i} gave no audible speech", stage="synth", call_id=script.call_id)
         clips.append(clip)
-        if hook:
-            hook("turns", i + 1, total)
+        if progress:
+            progress("turns", i + 1, total)
     return clips
 
 
@@ -441,7 +439,7 @@ def synthesize_script(
     noise_floor_dbfs: float | None = None,
     truth_dir: Path | str | None = None,
     cache_dir: Path | str | None = None,
-    hook: ProgressHook | None = None,
+    progress: ProgressHook | None = None,
 ) -> SynthResult:
     """Synthesise one script into telephone audio, a sidecar and a timing truth.
 
@@ -464,7 +462,7 @@ def synthesize_script(
         truth_dir: where the truth goes; default ``out_dir/truth``.
         cache_dir: a folder for synthesised turn clips, reused across runs (Piper is the slow
             part); None (default) for no cache. Output is identical with or without it.
-        hook: progress callback hook(step, completed, total), step "turns".
+        progress: the one progress hook (pipeline.progress), step "turns".
 
     Returns:
         The paths written and the truth.
@@ -491,7 +489,7 @@ def synthesize_script(
 
     tts = voice if voice is not None else load_voice()
     pair = voice_pair_for(script.call_id, options.voice_pair)
-    clips = _render_clips(script, tts, pair, options, hook, Path(cache_dir) if cache_dir is not None else None)
+    clips = _render_clips(script, tts, pair, options, progress, Path(cache_dir) if cache_dir is not None else None)
     timeline = plan_timeline(script, [c.size for c in clips], options.sample_rate, tail_s=options.tail_s)
     audio = _mix(script, clips, timeline, options)
     truth = build_truth(script, timeline, layout=options.layout, hold_audio=options.hold_audio, engine=tts.name, voices=pair)
@@ -514,7 +512,7 @@ def synthesize_dir(
     scripts_dir: Path | str,
     out_dir: Path | str,
     *,
-    hook: ProgressHook | None = None,
+    progress: ProgressHook | None = None,
     **options,
 ) -> list[SynthResult]:
     """Synthesise every script in a directory (see `synthesize_script` for the options).
@@ -522,7 +520,7 @@ def synthesize_dir(
     Args:
         scripts_dir: folder of ``*.yaml`` scripts.
         out_dir: output folder.
-        hook: progress callback; gets ("calls", done, total) per script and ("turns", ...) within.
+        progress: the one progress hook; gets ("calls", done, total) per script and ("turns", ...) within.
         **options: keyword options of `synthesize_script` (layout, sample_rate, hold_audio, voice,
             audio_format, voice_pair, noise_floor_dbfs, truth_dir, cache_dir).
 
@@ -538,9 +536,9 @@ def synthesize_dir(
         options["voice"] = load_voice()
     results = []
     for i, script in enumerate(scripts):
-        results.append(synthesize_script(script, out_dir, hook=hook, **options))
-        if hook:
-            hook("calls", i + 1, len(scripts))
+        results.append(synthesize_script(script, out_dir, progress=progress, **options))
+        if progress:
+            progress("calls", i + 1, len(scripts))
     return results
 
 

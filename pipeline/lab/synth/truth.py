@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import InputError
 from pipeline.schema import CallId, ChannelType, Seconds
-from pipeline.lab.synth.script import EventLabel, PiiSpan
+from pipeline.lab.scripts import EventLabel, PiiSpan
 
 __all__ = [
     "TruthTurn",

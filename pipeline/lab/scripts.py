@@ -1,12 +1,14 @@
-"""Labelled call scripts (the tests/data/SCHEMA.md format) as pydantic models, and their loaders.
+"""THE reader of labelled call scripts (the tests/data/SCHEMA.md format): typed models and loaders.
 
-A script is one interaction written as turns with timing hints and labels; the synthesiser turns
-it into audio plus a timing truth, and the detectors' evaluation reads its labels. A script is
-input like any other: errors name the file and the key, never the text of a turn.
+A script is one interaction written as turns with timing hints and labels. Every lab tool reads
+scripts through this module: the synthesiser (audio plus a timing truth), `callqa eval`, the
+detect, redaction and diarisation evaluations and the benchmark corpus. A script is input like
+any other: errors name the file and the key, never the text of a turn.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,7 +18,7 @@ from pipeline.config import read_yaml, validate_model
 from pipeline.errors import InputError
 from pipeline.schema import EVENT_KINDS, PII_TYPES, CallId, ChannelType
 
-__all__ = ["PiiSpan", "ScriptTurn", "CallScript", "load_script", "load_scripts"]
+__all__ = ["EventLabel", "PiiType", "PiiSpan", "ScriptTurn", "CallScript", "load_script", "load_scripts"]
 
 EventLabel = Literal[EVENT_KINDS]  # type: ignore[valid-type]
 PiiType = Literal[PII_TYPES]  # type: ignore[valid-type]
@@ -88,18 +90,20 @@ def load_script(path: Path | str) -> CallScript:
     return validate_model(CallScript, read_yaml(path), file=str(path))
 
 
-def load_scripts(directory: Path | str) -> list[CallScript]:
+def load_scripts(directory: Path | str, *, call_ids: Iterable[str] | None = None) -> list[CallScript]:
     """Load every ``*.yaml`` / ``*.yml`` script in a directory, sorted by file name.
 
     Args:
         directory: the folder holding the scripts (not searched recursively).
+        call_ids: keep only these calls (a held-out subset); default all. Every script is still
+            validated, so a broken file is reported whichever calls are asked for.
 
     Returns:
         The scripts in file-name order.
 
     Raises:
-        InputError: the directory does not exist (reason "missing"), holds no scripts
-            (reason "empty"), or two scripts share a call_id (reason "duplicate_call_id").
+        InputError: the directory does not exist (reason "missing"), holds no scripts or none of
+            `call_ids` (reason "empty"), or two scripts share a call_id (reason "duplicate_call_id").
         ConfigError: a script is invalid (see `load_script`).
     """
     directory = Path(directory)
@@ -120,4 +124,10 @@ def load_scripts(directory: Path | str) -> list[CallScript]:
             )
         seen[script.call_id] = file
         scripts.append(script)
+    if call_ids is not None:
+        wanted = set(call_ids)
+        scripts = [s for s in scripts if s.call_id in wanted]
+        if not scripts:
+            raise InputError("none of the asked-for call ids is in the directory", path=str(directory),
+                             reason="empty")
     return scripts
