@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from pipeline.cli._common import (
     CallqaTyper,
@@ -29,6 +30,7 @@ from pipeline.cli._common import (
     fail,
     load_site_settings,
     out,
+    progress_hook,
     run_paths,
 )
 
@@ -83,8 +85,7 @@ def run(
     items = discover_inputs(paths)
     if not items:
         raise fail("no inputs found (audio: .wav .flac .mp3 .ogg .opus .m4a; transcripts: .json)", ExitCode.PARTIAL)
-    from pipeline.cli._common import progress_hook
-
+    # Bars on a terminal only, never over JSON on stdout: calls, and each call's long stages inside.
     with progress_hook(enabled=not as_json) as progress:
         summary = run_batch(items, where, settings, force=force, allow_dev_key=allow_dev_key, progress=progress,
                             on_outcome=None if as_json else _print_outcome)
@@ -98,10 +99,10 @@ def run(
 def _print_outcome(outcome: CallOutcome) -> None:
     name = Path(outcome.path).name
     if outcome.status == "failed":
-        err.print(f"[red]FAILED[/] {name}: {outcome.reason}: {outcome.message}", markup=True, highlight=False)
+        err.print(f"[red]FAILED[/] {escape(name)}: {outcome.reason}: {escape(outcome.message or '')}", highlight=False)
     else:
         rtf = f" RTF {outcome.elapsed_s / outcome.audio_s:.3f}" if outcome.audio_s and outcome.elapsed_s else ""
-        err.print(f"{outcome.status:7} {name} -> {outcome.call_id}{rtf}", highlight=False)
+        err.print(f"{outcome.status:7} {escape(name)} -> {outcome.call_id}{rtf}", highlight=False)
 
 
 def _print_summary(summary: RunSummary) -> None:

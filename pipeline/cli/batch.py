@@ -14,8 +14,10 @@ from typing import Annotated, Optional
 import typer
 
 from pipeline.cli._common import (
+    AuditLogOpt,
     CallqaTyper,
     ConfigOpt,
+    DatabaseUrlOpt,
     DevKeyOpt,
     ExitCode,
     ForceOpt,
@@ -36,6 +38,8 @@ def batch_command(
         help="A directory, a glob ('calls/*.wav', quoted) or a manifest CSV with a path column.")],
     out: OutOpt = None,
     config: ConfigOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    audit_log: AuditLogOpt = None,
     since: Annotated[Optional[datetime], typer.Option(
         "--since", parser=parse_time, metavar="TIME",
         help="Only files modified at or after this time (YYYY-MM-DD or ISO 8601; UTC unless it says).")] = None,
@@ -50,13 +54,15 @@ def batch_command(
     and <out>/quarantine/)."""
     from flows.env import use_local_prefect
 
-    where = run_paths(out, config=config)
+    # Resolved here too, only to name the report's file: the flow resolves the same way itself.
+    where = run_paths(out, config=config, database_url=database_url, audit_log=audit_log)
     use_local_prefect()
     # Imported here: Prefect takes seconds to import, and `callqa --help` should not pay for it.
     from flows.nightly import run_nightly
 
-    report = run_nightly(source, since=since, out=str(where.out_dir), config=str(config) if config else None,
-                         workers=workers, transcribe_slots=transcribe_slots, force=force, dev_key=allow_dev_key)
+    report = run_nightly(source, since=since, out=str(out) if out else None, config=str(config) if config else None,
+                         workers=workers, transcribe_slots=transcribe_slots, force=force, dev_key=allow_dev_key,
+                         database_url=database_url, audit_log=str(audit_log) if audit_log else None)
     c = report["counts"]
     if as_json:
         typer.echo(json.dumps(report, indent=2))
