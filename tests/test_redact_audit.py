@@ -14,7 +14,7 @@ from pipeline.errors import InputError
 from pipeline.compliance import erase_call
 from pipeline.redact.audit import append_call, find_value, report, verify_log
 from pipeline.cli.compliance import app
-from pipeline.lab.eval_redact import load_labelled_calls
+from pipeline.lab.scripts import load_scripts
 from pipeline.redact.keys import DEV_KEY
 from pipeline.redact.text import redact_text
 from pipeline.schema import Turn
@@ -23,7 +23,7 @@ from tests._redact_support import DEV_CALLS, analyzer, options
 
 @pytest.fixture(scope="module")
 def calls():
-    return load_labelled_calls(DEV_CALLS)[:3]
+    return load_scripts(DEV_CALLS)[:3]
 
 
 @pytest.fixture(scope="module")
@@ -129,21 +129,21 @@ def test_erase_removes_artefacts_and_is_recorded(tmp_path: Path, log: Path) -> N
 
 def test_cli_verify_report_find_erase(tmp_path: Path, log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
-    ok = runner.invoke(app, ["audit", "verify", "--log", str(log)])
+    ok = runner.invoke(app, ["audit", "verify", "--audit-log", str(log)])
     assert ok.exit_code == 0, ok.output
     monkeypatch.delenv("CALLQA_REDACTION_KEY", raising=False)
-    no_key = runner.invoke(app, ["audit", "find", "--value", "07700 900185", "--log", str(log)])
+    no_key = runner.invoke(app, ["audit", "find", "--value", "07700 900185", "--audit-log", str(log)])
     assert no_key.exit_code == 2 and "900185" not in no_key.output
-    found = runner.invoke(app, ["audit", "find", "--value", "07700 900185", "--log", str(log), "--dev-key"])
+    found = runner.invoke(app, ["audit", "find", "--value", "07700 900185", "--audit-log", str(log), "--allow-dev-key"])
     assert found.exit_code == 0 and "dev-002" in found.output and "900185" not in found.output
-    rep = runner.invoke(app, ["audit", "report", "--log", str(log), "--since", "2000-01-01"])
+    rep = runner.invoke(app, ["audit", "report", "--audit-log", str(log), "--since", "2000-01-01"])
     assert rep.exit_code == 0 and json.loads(rep.output)["findings"] > 0
-    erased = runner.invoke(app, ["erase", "dev-003", "--out", str(tmp_path / "out"), "--log", str(log)])
+    erased = runner.invoke(app, ["erase", "dev-003", "--out", str(tmp_path / "out"), "--audit-log", str(log)])
     assert erased.exit_code == 0
     lines = _lines(log)
     lines[0] = lines[0].replace('"kind":"finding"', '"kind":"flag"')
     _write(log, lines)
-    bad = runner.invoke(app, ["audit", "verify", "--log", str(log)])
+    bad = runner.invoke(app, ["audit", "verify", "--audit-log", str(log)])
     assert bad.exit_code == 1 and "line 1" in bad.output
 
 
@@ -151,5 +151,5 @@ def test_log_holds_no_values(log: Path, calls) -> None:
     text = log.read_text().lower()
     for call in calls:
         for turn in call.turns:
-            for _, value in turn.pii:
-                assert value.lower() not in text
+            for span in turn.pii:
+                assert span.text.lower() not in text

@@ -294,7 +294,7 @@ def test_cli_workflow(tmp_path, monkeypatch):
     app = _app()
 
     def run(*args):
-        return runner.invoke(app, [*args, "--db", str(db)])
+        return runner.invoke(app, [*args, "--database-url", str(db)])
 
     listed = run("review", "list", "--flagged")
     assert listed.exit_code == 0 and "dev-007" in listed.output and "dev-005" not in listed.output
@@ -306,20 +306,20 @@ def test_cli_workflow(tmp_path, monkeypatch):
     done = run("review", "override", "dev-007", "closing", "--value", "no", "--reason", "curt close")
     assert done.exit_code == 0 and "overridden to no by ann" in done.output
     refused = run("review", "finalise", "dev-007")
-    assert refused.exit_code == 1 and "still pending" in refused.output
+    assert refused.exit_code == 3 and "still pending" in refused.output
     assert run("review", "self-assess", "dev-005", "--mark", "greeting=yes").exit_code == 0
     assert run("review", "action-add", "dev-007", "--description", "ID&V first", "--owner", "tl-1",
                "--review-date", "2026-12-01").exit_code == 0
     summary = run("review", "summary", "agent-02")
     assert summary.exit_code == 0 and "2 cards" in summary.output
-    assert run("review", "mark", "dev-007", "greeting", "--value", "yes", "--assessor", "bob").exit_code == 0
-    assert run("review", "mark", "dev-007", "greeting", "--value", "yes", "--assessor", "cy").exit_code == 0
+    assert run("review", "mark", "dev-007", "greeting", "--value", "yes", "--user", "bob").exit_code == 0
+    assert run("review", "mark", "dev-007", "greeting", "--value", "yes", "--user", "cy").exit_code == 0
     calibrated = run("calibrate", "dev-007", "dev-005")
     assert calibrated.exit_code == 0 and "raters: bob, cy" in calibrated.output
     out = tmp_path / "x.csv"
-    assert run("review", "export", "--out", str(out), "--format", "csv").exit_code == 0 and out.is_file()
+    assert run("review", "export", "--csv", str(out)).exit_code == 0 and out.is_file()
     html = tmp_path / "dev-007.html"
-    assert run("review", "export-html", "dev-007", "--out", str(html)).exit_code == 0
+    assert run("review", "export-html", "dev-007", "--html", str(html)).exit_code == 0
     assert "curt close" in html.read_text()
-    nowhere = runner.invoke(app, ["review", "list", "--db", str(tmp_path / "missing.db")])
-    assert nowhere.exit_code == 1 and "no results index" in nowhere.output
+    nowhere = runner.invoke(app, ["review", "list", "--database-url", str(tmp_path / "missing.db")])
+    assert nowhere.exit_code == 2 and "no results index" in nowhere.output

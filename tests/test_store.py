@@ -149,8 +149,9 @@ def test_open_store_urls(tmp_path, monkeypatch):
     monkeypatch.delenv("CALLQA_DATABASE_URL", raising=False)
     store = open_store(sqlite_path=tmp_path / "sub" / "x.db")
     assert store.dialect == "sqlite" and "x.db" in repr(store)
+    # The environment is the resolver's business (pipeline.paths), never the store's.
     monkeypatch.setenv("CALLQA_DATABASE_URL", str(tmp_path / "env.db"))
-    assert "env.db" in repr(open_store(sqlite_path=tmp_path / "ignored.db"))
+    assert "chosen.db" in repr(open_store(sqlite_path=tmp_path / "chosen.db"))
     assert open_store("postgresql://u@localhost/db").engine.dialect.driver == "psycopg"
     with pytest.raises(ConfigError, match="unsupported database backend"):
         open_store("mysql://u@localhost/db")
@@ -245,7 +246,7 @@ def test_cli_erase_finds_the_runs_sqlite_index_in_out(tmp_path, monkeypatch):
     store.upgrade()
     store.save_result(None, scored_result("dev-002"), "/tmp/none.json")
     store.dispose()
-    erased = CliRunner().invoke(app, ["erase", "dev-002", "--out", str(out), "--log", str(tmp_path / "a.jsonl")])
+    erased = CliRunner().invoke(app, ["erase", "dev-002", "--out", str(out), "--audit-log", str(tmp_path / "a.jsonl")])
     assert erased.exit_code == 0, erased.output
     assert json.loads(erased.output)["index_rows"]["calls"] == 1
     store = open_store(sqlite_path=out / "callqa.db")

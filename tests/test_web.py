@@ -130,16 +130,16 @@ def test_users_cli_reads_the_password_from_stdin_and_manages_roles(tmp_path):
     runner = CliRunner()
     db = str(tmp_path / "callqa.db")
     secret = "a long enough password"
-    added = runner.invoke(cli_app, ["users", "add", "Carol", "--role", "assessor", "--db", db], input=secret + "\n")
+    added = runner.invoke(cli_app, ["users", "add", "Carol", "--role", "assessor", "--database-url", db], input=secret + "\n")
     assert added.exit_code == 0, added.output
-    short = runner.invoke(cli_app, ["users", "add", "dan", "--role", "assessor", "--db", db], input="short\n")
-    assert short.exit_code == 1 and "at least 10 characters" in short.output
-    agent = runner.invoke(cli_app, ["users", "add", "eve", "--role", "agent", "--db", db], input=secret + "\n")
-    assert agent.exit_code == 1 and "--agent-id" in agent.output
-    assert runner.invoke(cli_app, ["users", "role", "carol", "team_leader", "--db", db]).exit_code == 0
-    listed = runner.invoke(cli_app, ["users", "list", "--db", db])
+    short = runner.invoke(cli_app, ["users", "add", "dan", "--role", "assessor", "--database-url", db], input="short\n")
+    assert short.exit_code == 3 and "at least 10 characters" in short.output
+    agent = runner.invoke(cli_app, ["users", "add", "eve", "--role", "agent", "--database-url", db], input=secret + "\n")
+    assert agent.exit_code == 3 and "--agent-id" in agent.output
+    assert runner.invoke(cli_app, ["users", "role", "carol", "team_leader", "--database-url", db]).exit_code == 0
+    listed = runner.invoke(cli_app, ["users", "list", "--database-url", db])
     assert "carol\tteam_leader" in listed.output and secret not in listed.output
-    assert runner.invoke(cli_app, ["users", "remove", "carol", "--db", db]).exit_code == 0
+    assert runner.invoke(cli_app, ["users", "remove", "carol", "--database-url", db]).exit_code == 0
     store = open_store(db)
     with store.session() as s:
         assert s.scalars(select(UserRow)).first() is None
