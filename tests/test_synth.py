@@ -17,9 +17,9 @@ import yaml
 from pipeline.errors import ConfigError, InputError
 from pipeline.schema import RecordingMetadata, TranscriptInput
 from pipeline.lab.scripts import CallScript, load_script, load_scripts
+from pipeline.lab.truth import load_truth
 from pipeline.lab.synth import (
     build_truth,
-    load_truth,
     load_voice,
     plan_timeline,
     synthesize_dir,

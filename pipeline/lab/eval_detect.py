@@ -6,7 +6,7 @@
   `expected.lass`), in-order accuracy, and whole-call LASS accuracy;
 - compliance: recording notice, ID&V before account, escalation offered, hold count and
   permission, against the script's `expected`;
-- timing: absolute error of timing metrics against a timing truth (from pipeline.lab.synth).
+- timing: absolute error of timing metrics against a timing truth (pipeline.lab.truth).
 
 `evaluate_transcripts(dataset_dir, ...)` runs detect on the scripts (read by pipeline.lab.scripts)
 as transcript input (turns with no times) and returns the whole report; the other functions
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +27,7 @@ from pipeline.detect.lass import LASS_STAGES, call_lass
 from pipeline.detect.models import DetectModels
 from pipeline.detect.options import DetectOptions
 from pipeline.lab.scripts import CallScript, load_scripts
+from pipeline.lab.truth import CallTruth, TruthHold, TruthOverlap, TruthSilence
 from pipeline.progress import ProgressHook
 from pipeline.schema import EVENT_KINDS, Metrics, Turn
 
@@ -202,18 +204,8 @@ class TimingScores(_Frozen):
     calls: int
 
 
-def _truth_value(truth: Any, name: str) -> Any:
-    return truth.get(name) if isinstance(truth, dict) else getattr(truth, name, None)
-
-
-def _spans(items: Any) -> list[tuple[float, float]]:
-    spans = []
-    for item in items or []:
-        start = _truth_value(item, "start_s")
-        end = _truth_value(item, "end_s")
-        if start is not None and end is not None:
-            spans.append((float(start), float(end)))
-    return sorted(spans)
+def _spans(items: Sequence[TruthHold | TruthSilence | TruthOverlap]) -> list[tuple[float, float]]:
+    return sorted((float(item.start_s), float(item.end_s)) for item in items)
 
 
 def match_spans(
@@ -239,7 +231,7 @@ def match_spans(
 
 
 def score_timing(
-    truths: dict[str, Any],
+    truths: Mapping[str, CallTruth],
     metrics: dict[str, Metrics],
     *,
     silence_min_s: float = 5.0,
@@ -249,9 +241,7 @@ def score_timing(
     """Timing-metric error against timing truths.
 
     Args:
-        truths: call_id -> a truth object or mapping with `greeting_latency_s`, `holds`,
-            `silences`, `overlaps` (each a list of items with start_s / end_s) and optionally
-            `call_length_s` (pipeline.lab.synth's truth model, or its JSON).
+        truths: call_id -> the synthesised call's timing truth (pipeline.lab.truth).
         metrics: call_id -> the measured Metrics.
         silence_min_s: truth silences shorter than this are not expected in the metrics.
         overtalk_min_s: truth overlaps shorter than this are not expected either.
@@ -272,15 +262,13 @@ def score_timing(
         m = metrics.get(call_id)
         if m is None:
             continue
-        if (g := _truth_value(truth, "greeting_latency_s")) is not None and m.greeting_latency_s is not None:
-            add("greeting_latency_s", m.greeting_latency_s - float(g))
-        if (c := _truth_value(truth, "call_length_s")) is not None and m.call_length_s is not None:
-            add("call_length_s", m.call_length_s - float(c))
+        if truth.greeting_latency_s is not None and m.greeting_latency_s is not None:
+            add("greeting_latency_s", m.greeting_latency_s - float(truth.greeting_latency_s))
         pairs = (
-            ("holds", _spans(_truth_value(truth, "holds")), [(h.start_s, h.end_s) for h in m.holds]),
-            ("silences", [s for s in _spans(_truth_value(truth, "silences")) if s[1] - s[0] >= silence_min_s],
+            ("holds", _spans(truth.holds), [(h.start_s, h.end_s) for h in m.holds]),
+            ("silences", [s for s in _spans(truth.silences) if s[1] - s[0] >= silence_min_s],
              [(s.start_s, s.end_s) for s in m.silences]),
-            ("overtalk", [s for s in _spans(_truth_value(truth, "overlaps")) if s[1] - s[0] >= overtalk_min_s],
+            ("overtalk", [s for s in _spans(truth.overlaps) if s[1] - s[0] >= overtalk_min_s],
              [(o.start_s, o.end_s) for o in m.overtalk]),
         )
         for name, want, got in pairs:
@@ -302,8 +290,8 @@ def score_timing(
     )
 
 
-def turns_from_truth(truth: Any) -> list[Turn]:
-    """Schema Turns with the true times of a synthesised call (pipeline.lab.synth.truth.CallTruth),
+def turns_from_truth(truth: CallTruth) -> list[Turn]:
+    """Schema Turns with the true times of a synthesised call,
     to check the timing metrics apart from transcription and diarisation errors."""
     return [
         Turn(index=t.index, speaker=t.speaker, start_s=t.start_s, end_s=t.end_s, text=t.text, channel=t.channel)

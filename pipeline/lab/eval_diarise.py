@@ -1,4 +1,4 @@
-"""Diarisation quality against a synthesised call's timing truth (pipeline.lab.synth truth files).
+"""Diarisation quality against a synthesised call's timing truth (pipeline.lab.truth).
 
 Three numbers, as `callqa eval` reports them:
 - DER (pyannote.metrics `DiarizationErrorRate`, optimal speaker mapping, collar stated; mono
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.diarise.core import Diarisation
 from pipeline.schema import Turn
-from pipeline.lab.synth.truth import CallTruth
+from pipeline.lab.truth import CallTruth
 
 __all__ = [
     "DiariseScores",

@@ -93,7 +93,8 @@ def bench_call(minutes: float, layout: Layout, options: CorpusOptions, *, cache_
     Returns:
         The call, its input item and its synthesised length.
     """
-    from pipeline.lab.synth import load_truth, synthesize_script
+    from pipeline.lab.synth import synthesize_script
+    from pipeline.lab.truth import load_truth
 
     root = cache_root or Path(options.cache_dir)
     sources = _scripts(options)

@@ -1,13 +1,13 @@
 """Synthetic calls: labelled scripts -> telephone audio (Piper voice) + exact timing truth.
 
-Scripts are read by `pipeline.lab.scripts` (the one labelled-script reader). Public API::
+Scripts are read by `pipeline.lab.scripts` (the one labelled-script reader), truths by
+`pipeline.lab.truth`. Public API::
 
     load_voice(engine="auto")                       -> the TTS voice (cached factory)
     synthesize_script(script, out_dir, *, layout="stereo", sample_rate=8000, hold_audio="music",
                       voice=None, audio_format="flac", voice_pair="distinct",
                       noise_floor_dbfs=None, progress=None) -> SynthResult
     synthesize_dir(scripts_dir, out_dir, **same)    -> list[SynthResult]
-    load_truth(path)                                -> CallTruth
 """
 
 from pipeline.lab.synth.render import (
@@ -19,7 +19,6 @@ from pipeline.lab.synth.render import (
     synthesize_script,
     write_silent_recording,
 )
-from pipeline.lab.synth.truth import CallTruth, load_truth
 from pipeline.lab.synth.voice import load_voice, voice_pair_for
 
 __all__ = [
@@ -32,6 +31,4 @@ __all__ = [
     "synthesize_script",
     "synthesize_dir",
     "write_silent_recording",
-    "CallTruth",
-    "load_truth",
 ]

@@ -40,7 +40,7 @@ from pipeline.progress import ProgressHook
 from pipeline.schema import RecordingMetadata, TranscriptInput
 from pipeline.lab.synth.holdmusic import hold_music
 from pipeline.lab.scripts import CallScript, load_scripts
-from pipeline.lab.synth.truth import (
+from pipeline.lab.truth import (
     CallTruth,
     TruthHold,
     TruthOverlap,

@@ -1,7 +1,8 @@
 """The timing truth of a synthesised call: where every turn, hold, overlap and silence really is.
 
-Written by the synthesiser as ``truth/<call_id>.json`` beside the audio; evaluation loads it
-with `load_truth` to score transcription (per-turn text), diarisation (speaker spans) and the
+Written by the synthesiser (pipeline.lab.synth) as ``truth/<call_id>.json`` beside the audio;
+with pipeline.lab.scripts it is the lab's labelled data: evaluation loads it with `load_truth`
+(never through the synthesiser) to score transcription (per-turn text), diarisation (speaker spans) and the
 timing metrics (greeting latency, silences, overtalk, holds, talk time). All times are seconds
 from the start of the audio, to the millisecond, measured on the samples actually written
 (turn spans are speech, with the voice's own leading/trailing padding trimmed).
