@@ -13,7 +13,7 @@ USER_ENV = "CALLQA_USER"
 
 
 def current_user(assessor: str | None = None) -> str:
-    """Who is acting: the --assessor option, else $CALLQA_USER, else the OS user.
+    """Who is acting: the --user option, else $CALLQA_USER, else the OS user.
 
     Returns:
         The name, cut to the access log's 128 characters.
@@ -23,5 +23,5 @@ def current_user(assessor: str | None = None) -> str:
     """
     user = (assessor or os.environ.get(USER_ENV) or getpass.getuser() or "").strip()
     if not user:
-        raise ReviewError("cannot tell who you are; pass --assessor or set CALLQA_USER", reason="unknown_user")
+        raise ReviewError("cannot tell who you are; pass --user or set CALLQA_USER", reason="unknown_user")
     return user[:128]
