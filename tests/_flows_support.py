@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from flows.env import OFFLINE_SETTINGS
+from tests._paths import SAMPLE_CALLS as SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "pipeline" / "samples" / "calls"
 # The shortest stereo call (no pyannote needed) and the chat transcript keep a flow run short.
 AUDIO_CALL = "sample-004"
 TRANSCRIPT_CALL = "sample-005"

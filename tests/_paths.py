@@ -1,4 +1,8 @@
-"""Paths the tests share: the bundled samples and the labelled datasets shipped in tests/data."""
+"""Paths the tests share: the bundled samples and the labelled datasets shipped in tests/data.
+
+Every test takes its data paths from here, and nothing here points outside the repository: the
+tests pass on a fresh clone with nothing beside it (tests/data/SCHEMA.md describes the format).
+"""
 
 from pathlib import Path
 
@@ -8,3 +12,5 @@ SAMPLE_CALLS = SAMPLES / "calls"
 SAMPLE_TRUTH = SAMPLES / "truth"
 DATASETS = REPO / "tests" / "data"
 DEV_CALLS = DATASETS / "dev_calls"
+DETECT_HELDOUT = DATASETS / "detect_heldout"
+REDACTION_HELDOUT = DATASETS / "redaction_heldout"

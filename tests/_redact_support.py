@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pipeline.redact.analyzer import load_analyzer
 from pipeline.redact.scan import detect_call
 from pipeline.redact.options import RedactOptions, load_redact_options
 from pipeline.schema import Turn, Word
 
-DATASETS = Path(__file__).resolve().parent / "data"
-DEV_CALLS = DATASETS / "dev_calls"
 KEY = b"test-key-0123456789abcdef"
 
 

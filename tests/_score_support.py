@@ -1,7 +1,7 @@
 """Test data for the score / store / review tests: CallResults built from the labelled dev scripts.
 
 Events come from the scripts' turn labels (the truth) and times are laid out roughly as
-datasets/SCHEMA.md describes (pauses, overlaps, holds; ~2.7 words per second), so scoring is
+tests/data/SCHEMA.md describes (pauses, overlaps, holds; ~2.7 words per second), so scoring is
 tested without the detectors. SLA results come from the scripts' `expected` block.
 """
 
@@ -14,8 +14,7 @@ import yaml
 
 from pipeline.schema import CallResult, Event, PipelineInfo, RecordingMetadata, SlaResult, Source, Turn
 
-DATASETS = Path(__file__).resolve().parent / "data"
-DEV_CALLS = DATASETS / "dev_calls"
+from tests._paths import DEV_CALLS
 
 _OBJECTIVE = ("call.recording_notice", "call.hold_request", "call.hold_return", "call.greeting", "call.closing")
 
@@ -114,6 +113,11 @@ import pytest  # noqa: E402
 # The real PostgreSQL the project tests against (trust auth). Set CALLQA_REQUIRE_POSTGRES=1 (CI)
 # to turn "server not reachable" into a failure instead of a skip.
 PG_URL = os.environ.get("CALLQA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# The store backends the store, review and web tests run on; PostgreSQL carries the `postgres`
+# marker, so `-m "not postgres"` runs the rest on a machine without the server.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def pg_admin():

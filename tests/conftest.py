@@ -1,4 +1,8 @@
-"""Test-wide setup: a redaction key for the run (the pipeline refuses to run without one)."""
+"""Test-wide setup: a redaction key for the run (the pipeline refuses to run without one), the
+`gpu` marker's skip on a machine without a GPU, and the shared pipeline run over the dev calls.
+
+Markers (pyproject.toml): slow, postgres, browser, gpu. Data paths: tests/_paths.py.
+"""
 
 import os
 
@@ -12,6 +16,23 @@ from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+
+
+def _cuda_devices() -> int:
+    """CUDA devices as faster-whisper sees them (ctranslate2: no torch import just for this)."""
+    import ctranslate2
+
+    return ctranslate2.get_cuda_device_count()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked `gpu` on a machine without a CUDA GPU (CI has none); they run with
+    `pytest -m gpu` on a GPU host. Looks for a GPU only when such a test is selected."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu_items and _cuda_devices() == 0:
+        skip = pytest.mark.skip(reason="needs a CUDA GPU (none found); run `pytest -m gpu` on a GPU host")
+        for item in gpu_items:
+            item.add_marker(skip)
 
 
 @dataclass
@@ -69,7 +90,7 @@ def dev_call_run(tmp_path_factory) -> DevCallRun:
     from pipeline.run import Models, run_batch
     from pipeline.settings import load_settings
     from pipeline.lab.synth import load_scripts, synthesize_script
-    from tests._redact_support import DEV_CALLS
+    from tests._paths import DEV_CALLS
 
     inputs = tmp_path_factory.mktemp("dev_inputs")
     call_ids = []

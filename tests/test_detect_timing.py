@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -14,8 +12,8 @@ from pipeline.detect.sla import evaluate_sla, idv_before_account
 from pipeline.detect.timing import classify_gap_audio, measure
 from pipeline.errors import ConfigError
 from pipeline.schema import Event, Turn
+from tests._paths import DEV_CALLS
 
-DATASETS = Path(__file__).resolve().parent / "data"
 TIMING = TimingOptions()
 
 
@@ -138,7 +136,7 @@ def test_timing_agrees_with_synth_truth_on_dev_scripts():
     from pipeline.lab.synth.script import load_script
 
     truths, metrics = {}, {}
-    for path in sorted((DATASETS / "dev_calls").glob("*.yaml")):
+    for path in sorted(DEV_CALLS.glob("*.yaml")):
         script = load_script(path)
         lengths = [int(1000 * (0.6 + len(t.text) / 15)) for t in script.turns]
         truth = build_truth(script, plan_timeline(script, lengths, 1000), layout="mono", hold_audio="silence")
@@ -202,7 +200,7 @@ def test_site_lexicon_extends_packaged_one(tmp_path):
 
 
 def test_labelled_calls_load():
-    calls = load_labelled_calls(DATASETS / "dev_calls")
+    calls = load_labelled_calls(DEV_CALLS)
     assert len(calls) >= 10 and all(c.turns for c in calls)
 
 

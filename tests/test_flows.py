@@ -205,13 +205,7 @@ def test_nightly_batch_processes_quarantines_reports_and_skips_on_rerun(nightly,
 def test_detection_change_reruns_detection_but_not_transcription(nightly, harness, tmp_path, monkeypatch):
     import pipeline.run
 
-    inputs = tmp_path / "in"
-    make_batch(inputs, transcript=False, corrupt=False)
-    out = tmp_path / "out"
-    first = nightly.run_nightly(str(inputs), out=str(out), workers=1)
-    assert _counts(first) == (1, 0, 0)
-
-    # Count real transcriptions from here on (the spy calls the real function).
+    # Count real transcriptions (the spy calls the real function).
     calls = []
     real = pipeline.run.transcribe
 
@@ -220,6 +214,14 @@ def test_detection_change_reruns_detection_but_not_transcription(nightly, harnes
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pipeline.run, "transcribe", counting)
+    inputs = tmp_path / "in"
+    make_batch(inputs, transcript=False, corrupt=False)
+    out = tmp_path / "out"
+    first = nightly.run_nightly(str(inputs), out=str(out), workers=1)
+    assert _counts(first) == (1, 0, 0)
+    assert calls == [1]  # the positive control: the spy sees the flow's transcription
+    calls.clear()
+
     (tmp_path / "detect-site.yaml").write_text("max_evidence_chars: 200\n")
     (tmp_path / "site.yaml").write_text("stages:\n  detect_file: detect-site.yaml\n")
     second = nightly.run_nightly(str(inputs), out=str(out), config=str(tmp_path / "site.yaml"), workers=1)

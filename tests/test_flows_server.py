@@ -16,14 +16,14 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from tests._flows_support import AUDIO_CALL, TRANSCRIPT_CALL, SAMPLES, call_dirs, make_batch, offline_env, read_json
+from tests._paths import REPO
 from tests._score_support import pg_admin
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.postgres
 POOL = "callqa-test-pool"
 
 

@@ -18,7 +18,8 @@ from pipeline.lab.scripts import load_scripts
 from pipeline.redact.keys import DEV_KEY
 from pipeline.redact.text import redact_text
 from pipeline.schema import Turn
-from tests._redact_support import DEV_CALLS, analyzer, options
+from tests._paths import DEV_CALLS
+from tests._redact_support import analyzer, options
 
 
 @pytest.fixture(scope="module")

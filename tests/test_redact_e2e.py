@@ -15,7 +15,7 @@ from pipeline.config import IngestOptions, TranscribeOptions
 from pipeline.ingest import ingest
 from pipeline.lab.eval_redact import load_labelled_calls, value_leaks
 from pipeline.redact.normalise import canonicalise
-from tests._redact_support import DEV_CALLS
+from tests._paths import DEV_CALLS
 
 
 @pytest.mark.slow

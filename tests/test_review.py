@@ -9,7 +9,7 @@ import multiprocessing
 
 import pytest
 import typer
-from _score_support import decide_worker, scored_result, store_url, write_result
+from _score_support import BACKENDS, decide_worker, scored_result, store_url, write_result
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
@@ -18,8 +18,6 @@ from pipeline.review import ReviewError
 from pipeline.cli.review import calibrate_command, review_app
 from pipeline.store import open_store
 from pipeline.store.models import AccessLogRow, DecisionRow
-
-BACKENDS = ["sqlite", "postgresql"]
 
 
 def _load(store, tmp_path, calls):

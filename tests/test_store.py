@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _score_support import scored_result, store_url, write_result
+from _score_support import BACKENDS, scored_result, store_url, write_result
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
@@ -16,7 +16,6 @@ from pipeline.errors import ConfigError
 from pipeline.store import Store, open_store
 from pipeline.store.models import Base, CallRow, ItemRow, ResultRow, ScorecardRow
 
-BACKENDS = ["sqlite", "postgresql"]
 TABLES = {"runs", "calls", "results", "scorecards", "items", "decisions", "actions", "self_assessments",
           "access_log", "users", "web_sessions", "login_attempts",
           "feedback_notes", "alembic_version"}
@@ -157,6 +156,7 @@ def test_open_store_urls(tmp_path, monkeypatch):
         open_store("mysql://u@localhost/db")
 
 
+@pytest.mark.postgres
 def test_concurrent_upgrades_on_postgresql_do_not_collide(tmp_path):
     import threading
 

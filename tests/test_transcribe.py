@@ -25,8 +25,19 @@ def stereo_call(whisper):
 
 
 def test_cpu_int8_when_no_gpu(whisper):
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        pytest.skip("a GPU is present: test_cuda_float16_batched_on_a_gpu covers this host")
     assert whisper.device == "cpu" and whisper.compute_type == "int8"
     assert whisper.batched is None
+
+
+@pytest.mark.gpu
+def test_cuda_float16_batched_on_a_gpu(whisper):
+    # The other tests here then run the batched GPU path on the same fixture.
+    assert whisper.device == "cuda" and whisper.compute_type == "float16"
+    assert whisper.batched is not None
 
 
 def test_words_have_times_and_probabilities(stereo_call):

@@ -332,6 +332,7 @@ def test_audio_supports_range_requests_and_serves_only_the_redacted_file(site):
 # ----------------------------------------------------------------------------- PostgreSQL
 
 
+@pytest.mark.postgres
 def test_login_sessions_and_rate_limit_on_postgresql(tmp_path):
     with store_url("postgresql", tmp_path) as url:
         store = load_store(url, tmp_path / "out")

@@ -28,12 +28,11 @@ from pipeline.store import open_store
 from pipeline.web.app import create_app
 from pipeline.web.settings import load_web_settings
 from pipeline.web.users import add_user
+from tests._paths import REPO, SAMPLE_CALLS as SAMPLES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "pipeline" / "samples" / "calls"
 ARTIFACTS = Path(os.environ.get("CALLQA_TEST_ARTIFACTS", REPO / "test-artifacts")) / "web"
 NEW_USER, NEW_PASSWORD = "new.assessor", "a fresh password 42"
 AGENT_PASSWORD = "agent password 42"
