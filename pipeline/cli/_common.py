@@ -233,8 +233,17 @@ def run_paths(
     """
     from pipeline.paths import resolve_paths
 
-    settings = settings if settings is not None else load_site_settings(config)
-    return resolve_paths(out_dir, database_url=database_url, audit_log=audit_log, output=settings.core.output)
+    if settings is not None:
+        output = settings.core.output
+    elif config is not None:
+        output = load_site_settings(config).core.output  # its relative paths made relative to the file
+    else:
+        # The packaged defaults' output section, without loading every stage's configuration:
+        # `callqa review list` and friends should not pay for lexicons they never use.
+        from pipeline.config import load_config
+
+        output = load_config(None).output
+    return resolve_paths(out_dir, database_url=database_url, audit_log=audit_log, output=output)
 
 
 def parse_time(value: str) -> datetime:
