@@ -19,7 +19,6 @@ from pipeline.lab.eval_detect import score_events, score_lass, script_turns
 from pipeline.lab.scripts import load_scripts
 from tests._detect_support import kinds_at
 from tests._paths import DETECT_HELDOUT
-from tests._paths import DETECT_HELDOUT
 
 HALVES = ("dev", "final", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
 

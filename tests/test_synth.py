@@ -31,7 +31,6 @@ from pipeline.lab.synth.make_samples import SamplesManifest, samples_dir
 from pipeline.lab.synth.holdmusic import hold_music
 from pipeline.config import load_yaml_model
 from tests._paths import DEV_CALLS
-from tests._paths import DEV_CALLS
 
 SECRET = "Zebedee Quillfeather"  # a value that must never appear in an error message
 
