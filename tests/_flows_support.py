@@ -44,6 +44,43 @@ def make_batch(folder: Path, *, audio: bool = True, transcript: bool = True, cor
     return made
 
 
+def make_silent_stereo(folder: Path, call_id: str = "fp-stereo", *, agent_id: str = "A-001") -> tuple[Path, Path]:
+    """A 2 s silent stereo WAV and its sidecar: the cheapest audio input with a sidecar (silence
+    is not decoded, and stereo needs no diarisation model). Returns (audio, sidecar)."""
+    import numpy as np
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    audio = folder / f"{call_id}.wav"
+    sf.write(audio, np.zeros((32000, 2), dtype=np.float32), 16000, subtype="PCM_16")
+    sidecar = folder / f"{call_id}.json"
+    write_sidecar(sidecar, call_id, agent_id=agent_id)
+    return audio, sidecar
+
+
+def write_sidecar(sidecar: Path, call_id: str, *, agent_id: str) -> None:
+    sidecar.write_text(json.dumps({"call_id": call_id, "channel_type": "telephone", "agent_id": agent_id}),
+                       encoding="utf-8")
+
+
+def copy_manifest(target: Path) -> Path:
+    """A copy of the packaged model manifest, for a site config to point at (never edit the real one)."""
+    import importlib.resources
+
+    shutil.copy2(Path(str(importlib.resources.files("pipeline._models"))) / "manifest.yaml", target)
+    return target
+
+
+def touch_manifest(manifest: Path) -> None:
+    """Change the manifest as loaded (a licence line of a model no test runs), not just its bytes."""
+    import yaml
+
+    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    entry = next(m for m in data["models"] if m["name"] == "large-v3-turbo")
+    entry["licence"] = entry["licence"] + " (site copy)"
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 

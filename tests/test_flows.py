@@ -18,9 +18,13 @@ from tests._flows_support import (
     CORRUPT_NAME,
     TRANSCRIPT_CALL,
     call_dirs,
+    copy_manifest,
     make_batch,
+    make_silent_stereo,
     offline_env,
     read_json,
+    touch_manifest,
+    write_sidecar,
 )
 
 HARNESS_START_S: dict[str, float] = {}
@@ -92,6 +96,29 @@ def test_retry_classification(nightly, index):
     assert nightly.process_call.retry_condition_fn(nightly.process_call, None, Failed(data=exc)) is transient, name
 
 
+def test_flow_progress_is_logged_at_a_coarse_rate():
+    import logging
+
+    from flows.progress import log_progress
+
+    now = [0.0]
+    logger = logging.getLogger("callqa.test.progress")
+    with pytest.MonkeyPatch.context() as mp:
+        lines: list[str] = []
+        mp.setattr(logger, "info", lambda fmt, *args: lines.append(fmt % args))
+        hook = log_progress(logger, every_s=30.0, clock=lambda: now[0])
+        for second in range(0, 3601, 5):  # a one-hour call reported every 5 s of audio
+            now[0] = second / 10  # decoded at 10x real time: 360 s of wall time
+            hook("transcribe", second, 3600)
+        for done in range(3):  # two calls finish within seconds: only the end is worth a line
+            hook("calls", done, 2)
+    transcribe = [line for line in lines if line.startswith("transcribe")]
+    # Movement about every 30 s of wall time, and the end: not one line per report (721 reports).
+    assert 11 <= len(transcribe) <= 13 and transcribe[-1] == "transcribe 3600/3600"
+    assert transcribe[0] == "transcribe 300/3600"
+    assert [line for line in lines if line.startswith("calls")] == ["calls 2/2"]
+
+
 def test_process_call_is_declared_with_retries_and_backoff(nightly):
     task = nightly.process_call
     assert task.retries == 3
@@ -118,6 +145,39 @@ def test_settings_fingerprint_follows_detection_config(nightly, tmp_path):
     _, changed = nightly.load_run_settings(str(tmp_path / "site.yaml"))
     assert changed != default
     assert nightly.load_run_settings(None)[1] == default
+
+
+def test_process_call_reruns_a_call_whose_sidecar_or_model_manifest_changed(nightly, tmp_path, monkeypatch):
+    """The flow's cache key and its task agree with `callqa run` on what "already done" means."""
+    import pipeline.run
+
+    for name in ("CALLQA_DATABASE_URL", "CALLQA_AUDIT_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    audio, sidecar = make_silent_stereo(tmp_path / "in")
+    manifest = copy_manifest(tmp_path / "manifest.yaml")
+    site = tmp_path / "site.yaml"
+    site.write_text(f"models:\n  manifest: {manifest}\n")
+    out = tmp_path / "out"
+    transcriptions = []  # a spy on the real function: processed from the start, or not
+    real = pipeline.run.transcribe
+    monkeypatch.setattr(pipeline.run, "transcribe", lambda *a, **k: transcriptions.append(1) or real(*a, **k))
+
+    def run() -> tuple[str | None, tuple[str, str | None]]:
+        _, fingerprint = nightly.load_run_settings(str(site))
+        key = nightly.call_cache_key(str(audio), str(sidecar), fingerprint)
+        outcome = nightly.process_call.fn(str(audio), "audio", str(sidecar), str(out), fingerprint, str(site))
+        return key, (outcome["status"], outcome["reason"])
+
+    first_key, outcome = run()
+    assert first_key is not None and outcome == ("done", None) and len(transcriptions) == 1
+    assert run() == (first_key, ("skipped", "already_done")) and len(transcriptions) == 1
+    write_sidecar(sidecar, "fp-stereo", agent_id="A-002")
+    sidecar_key, outcome = run()
+    assert sidecar_key != first_key and outcome == ("done", None) and len(transcriptions) == 2
+    assert read_json(out / "fp-stereo" / "result.json")["metadata"]["agent_id"] == "A-002"
+    touch_manifest(manifest)
+    manifest_key, outcome = run()
+    assert manifest_key not in (first_key, sidecar_key) and outcome == ("done", None) and len(transcriptions) == 3
 
 
 def test_process_call_fn_quarantines_bad_input_without_its_content(nightly, tmp_path):
@@ -202,6 +262,29 @@ def test_nightly_batch_processes_quarantines_reports_and_skips_on_rerun(nightly,
 
 
 @pytest.mark.slow
+def test_nightly_batch_reruns_calls_after_a_sidecar_or_model_manifest_change(nightly, harness, tmp_path):
+    inputs = tmp_path / "in"
+    make_batch(inputs, audio=False, corrupt=False)  # the chat transcript
+    _, sidecar = make_silent_stereo(inputs)
+    manifest = copy_manifest(tmp_path / "manifest.yaml")
+    site = tmp_path / "site.yaml"
+    site.write_text(f"models:\n  manifest: {manifest}\n")
+    out = tmp_path / "out"
+
+    def statuses() -> dict[str, str]:
+        report = nightly.run_nightly(str(inputs), out=str(out), config=str(site), workers=1)
+        return {c["call_id"]: c["status"] for c in report["calls"]}
+
+    assert statuses() == {"fp-stereo": "done", TRANSCRIPT_CALL: "done"}
+    assert statuses() == {"fp-stereo": "skipped", TRANSCRIPT_CALL: "skipped"}
+    write_sidecar(sidecar, "fp-stereo", agent_id="A-002")
+    assert statuses() == {"fp-stereo": "done", TRANSCRIPT_CALL: "skipped"}
+    touch_manifest(manifest)
+    assert statuses() == {"fp-stereo": "done", TRANSCRIPT_CALL: "done"}
+    assert read_json(out / "fp-stereo" / "result.json")["metadata"]["agent_id"] == "A-002"
+
+
+@pytest.mark.slow
 def test_detection_change_reruns_detection_but_not_transcription(nightly, harness, tmp_path, monkeypatch):
     import pipeline.run
 
@@ -228,6 +311,9 @@ def test_detection_change_reruns_detection_but_not_transcription(nightly, harnes
     assert _counts(second) == (1, 0, 0)  # new detection config: the call is processed again
     assert "detect" in second["calls"][0]["timings_s"]
     assert calls == []  # ... from the cached transcript
+    # Positive control: the spy does see a transcription when the call is processed from the start.
+    third = nightly.run_nightly(str(inputs), out=str(out), config=str(tmp_path / "site.yaml"), workers=1, force=True)
+    assert _counts(third) == (1, 0, 0) and calls == [1]
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.ingest import discover_inputs
 from pipeline.redact import verify_log
-from pipeline.run import Models, run_batch
+from pipeline.run import CallOutcome, Models, run_batch
 from pipeline.settings import load_settings
 from tests._paths import SAMPLE_CALLS
 
@@ -21,11 +21,19 @@ def inputs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def first_run(inputs, tmp_path_factory):
+def reports():
+    """What the first run reported: progress (step, completed, total) and each call's outcome."""
+    return {"progress": [], "outcomes": []}
+
+
+@pytest.fixture(scope="module")
+def first_run(inputs, tmp_path_factory, reports):
     settings = load_settings()
     models = Models(settings)
     out = tmp_path_factory.mktemp("out")
-    return settings, models, out, run_batch(inputs, out, settings, models)
+    summary = run_batch(inputs, out, settings, models, progress=lambda *step: reports["progress"].append(step),
+                        on_outcome=reports["outcomes"].append)
+    return settings, models, out, summary
 
 
 @pytest.mark.slow
@@ -43,6 +51,22 @@ def test_outputs_of_a_call(first_run):
     assert [t["speaker"] for t in chat_out["turns"]] == [t["speaker"] for t in chat_in["turns"]]
     assert verify_log(out / "audit" / "redaction.jsonl").ok
     assert not any(p.name.startswith(".") and p.is_dir() for p in out.iterdir())  # no temp folders left
+
+
+@pytest.mark.slow
+def test_progress_moves_inside_a_call_and_each_outcome_is_reported(first_run, reports):
+    _, _, _, summary = first_run
+    assert reports["outcomes"] == summary.outcomes and all(isinstance(o, CallOutcome) for o in reports["outcomes"])
+    calls = [(done, total) for step, done, total in reports["progress"] if step == "calls"]
+    assert calls == [(0, 2), (1, 2), (2, 2)]
+    # Transcription reports seconds of audio (both channels of the stereo call) as segments arrive.
+    transcribe = [(done, total) for step, done, total in reports["progress"] if step == "transcribe"]
+    total = transcribe[0][1]
+    audio_s = next(o.audio_s for o in summary.outcomes if o.call_id == "sample-004")
+    assert total == round(2 * audio_s) and transcribe[0][0] == 0 and transcribe[-1] == (total, total)
+    done = [d for d, _ in transcribe]
+    assert done == sorted(done)  # channel 0 fills the first half, channel 1 the second
+    assert len({d for d in done if 0 < d < total}) >= 2  # movement inside the call, not only start and end
 
 
 @pytest.mark.slow
