@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -54,7 +54,9 @@ from pipeline.ingest import InputItem, discover_inputs
 from pipeline.paths import RunPaths, open_index, resolve_paths
 from pipeline.run import CallOutcome, Models, process_one
 from pipeline.settings import Settings, input_fingerprint, load_settings, settings_fingerprint, stage_hash
-from pipeline.store import Store
+
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
 __all__ = [
     "TRANSCRIBE_LIMIT",

@@ -137,8 +137,8 @@ class Processed:
     """One call's result plus what is written beside result.json."""
 
     result: CallResult
-    # Redacted 16 kHz mono samples for audio.redacted.wav; None for a transcript input, when
-    # redacted audio is switched off, or when the audio was withheld (fails closed).
+    # float32 (channels, samples) at 16 kHz, for audio.redacted.wav; None for a transcript input,
+    # when redacted audio is switched off, or when the audio is withheld (redaction fails closed).
     redacted_audio: np.ndarray | None = None
     # For the audit log; None when the call was only re-assessed (its redaction is unchanged).
     text_redaction: TextRedaction | None = None

@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 # Named in errors about a bad URL, whichever flag, variable or config key it came from.
 _URL_SOURCE = "the results index URL"
-DEFAULT_SQLITE_PATH = "callqa.db"
 _MIGRATION_LOCK = 0x63616C6C7161  # "callqa": the advisory lock key that serialises migrations
 
 
@@ -102,16 +101,19 @@ def open_store(url: str | Path | None = None, *, sqlite_path: str | Path | None 
 
     Args:
         url: a SQLAlchemy URL or a SQLite file path.
-        sqlite_path: the SQLite file to use when `url` is empty, else ./callqa.db.
+        sqlite_path: the SQLite file to use when `url` is empty.
 
     Returns:
         A Store.
 
     Raises:
-        ConfigError: the URL is malformed or names an unsupported backend.
+        ConfigError: no URL or path, or the URL is malformed or names an unsupported backend.
     """
-    chosen = str(url or sqlite_path or DEFAULT_SQLITE_PATH)
-    return Store(_make_engine(_normalise_url(chosen)))
+    chosen = url or sqlite_path
+    if not chosen:
+        # No hidden default location: where the index lives is pipeline.paths' decision.
+        raise ConfigError("no results index given; pass a URL or a SQLite path", file=_URL_SOURCE)
+    return Store(_make_engine(_normalise_url(str(chosen))))
 
 
 def result_flags(result: CallResult, *, low_confidence: float = 0.5) -> list[str]:
