@@ -133,9 +133,11 @@ class StagesOptions(Options):
 
 
 class OutputOptions(Options):
+    # Both below: a relative path is relative to the site file; --audit-log / --database-url and
+    # $CALLQA_AUDIT_LOG / $CALLQA_DATABASE_URL override them (pipeline.paths.resolve_paths).
     audit_log: str | None = Field(None, description="Redaction audit log; default <out>/audit/redaction.jsonl.")
     database_url: str | None = Field(
-        None, description="Results index; default $CALLQA_DATABASE_URL, else SQLite <out>/callqa.db."
+        None, description="Results index (a URL or a SQLite path); default SQLite <out>/callqa.db."
     )
     redacted_audio: bool = Field(True, description="Write audio.redacted.wav for audio inputs.")
     scorecard_html: bool = Field(True, description="Write scorecard.html per call.")
