@@ -11,6 +11,7 @@ import logging
 import secrets
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,9 @@ from pipeline.errors import InputError
 from pipeline.redact.audit import append_records
 from pipeline.schema import is_valid_call_id
 from pipeline.store import erase_call_rows
+
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
 __all__ = ["ErasureResult", "erase_call"]
 
@@ -34,15 +38,20 @@ class ErasureResult(BaseModel):
     reference: str = Field(description="Replaces the call id in the index's access log (random).")
 
 
-def erase_call(call_id: str, out_dir: Path, log_path: Path, store=None) -> ErasureResult:
+def erase_call(call_id: str, out_dir: Path, log_path: Path, store: Store | None = None) -> ErasureResult:
     """Erase a call: its index rows (see pipeline.store.erase), then out/<call_id>/, then record
     the erasure in the log (the log keeps only HMACs, counts and the random reference).
 
+    Where these live is the caller's to resolve, once, like every command:
+
+        paths = resolve_paths(out, database_url=..., audit_log=..., output=settings.core.output)
+        erase_call(call_id, paths.out_dir, paths.audit_log, open_index(paths))
+
     Args:
         call_id: the call to erase.
-        out_dir: the output folder holding <call_id>/.
-        log_path: the audit log.
-        store: the results index (a pipeline.store.Store), or None when there is none.
+        out_dir: the output folder holding <call_id>/ (`RunPaths.out_dir`).
+        log_path: the audit log (`RunPaths.audit_log`).
+        store: the results index (`pipeline.paths.open_index`), or None when there is none.
 
     Raises:
         InputError: the call id is not a safe identifier (it would leave out_dir).
