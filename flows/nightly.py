@@ -267,9 +267,10 @@ def process_call(
 ) -> dict[str, Any]:
     """Run every stage on one input, write out/<call_id>/ atomically, log its redaction, index it.
 
-    A call whose finished result is already in out/ for the same bytes and settings is skipped;
-    one whose detection or scoring settings changed is re-assessed from its redacted turns
-    (`pipeline.run.assess`), without transcribing or redacting it again.
+    A call whose finished result is already in out/ for the same input fingerprint (bytes,
+    sidecar, every setting, model manifest) is skipped; one where only detection or scoring
+    settings changed is re-assessed from its redacted turns (`pipeline.run.assess`), without
+    transcribing or redacting it again. The stages' progress goes to the task's log (coarsely).
 
     Args:
         path: the input file.
