@@ -89,7 +89,8 @@ def dev_call_run(tmp_path_factory) -> DevCallRun:
     from pipeline.ingest import discover_inputs
     from pipeline.run import Models, run_batch
     from pipeline.settings import load_settings
-    from pipeline.lab.synth import load_scripts, synthesize_script
+    from pipeline.lab.scripts import load_scripts
+    from pipeline.lab.synth import synthesize_script
     from tests._paths import DEV_CALLS
 
     inputs = tmp_path_factory.mktemp("dev_inputs")

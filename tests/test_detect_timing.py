@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.lab.eval_detect import load_labelled_calls, score_timing, turns_from_truth
+from pipeline.lab.eval_detect import score_timing, turns_from_truth
 from pipeline.detect.lass import assess_lass, call_lass
 from pipeline.detect.options import SlaRules, TimingOptions, load_detect_options
 from pipeline.detect.sla import evaluate_sla, idv_before_account
@@ -133,7 +133,7 @@ def test_timing_agrees_with_synth_truth_on_dev_scripts():
     # metrics from the true turn times must agree with it (silence holds include the pause after
     # them, so hold ends are checked against the next turn's start).
     from pipeline.lab.synth.render import build_truth, plan_timeline
-    from pipeline.lab.synth.script import load_script
+    from pipeline.lab.scripts import load_script
 
     truths, metrics = {}, {}
     for path in sorted(DEV_CALLS.glob("*.yaml")):
@@ -197,11 +197,6 @@ def test_site_lexicon_extends_packaged_one(tmp_path):
     assert site.lexicons["lass.apologise"].exemplars[-1] == "We hold our hands up, that one is on us."
     assert len(site.lexicons["lass.apologise"].exemplars) == len(base.lexicons["lass.apologise"].exemplars) + 1
     assert site.lexicons["lass.apologise"].cues == base.lexicons["lass.apologise"].cues
-
-
-def test_labelled_calls_load():
-    calls = load_labelled_calls(DEV_CALLS)
-    assert len(calls) >= 10 and all(c.turns for c in calls)
 
 
 # ------------------------------------------------------------------ timing from the audio's activity

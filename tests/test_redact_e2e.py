@@ -13,7 +13,8 @@ import pytest
 
 from pipeline.config import IngestOptions, TranscribeOptions
 from pipeline.ingest import ingest
-from pipeline.lab.eval_redact import load_labelled_calls, value_leaks
+from pipeline.lab.eval_redact import value_leaks
+from pipeline.lab.scripts import load_scripts
 from pipeline.redact.normalise import canonicalise
 from tests._paths import DEV_CALLS
 
@@ -24,14 +25,14 @@ def test_redacted_audio_of_every_dev_call_reveals_no_pii(dev_call_run) -> None:
 
     topts = TranscribeOptions()
     whisper = load_whisper(topts)
-    labelled = {c.call_id: c for c in load_labelled_calls(DEV_CALLS)}
+    labelled = {c.call_id: c for c in load_scripts(DEV_CALLS)}
     leaked, checked = [], 0
     for call_id in dev_call_run.call_ids:
         path = dev_call_run.out / call_id / "audio.redacted.wav"
         assert path.is_file(), f"{call_id}: no redacted audio claimed"
         heard = " ".join(s.text for s in transcribe(ingest(path, IngestOptions()), topts, whisper).segments)
         for i, turn in enumerate(labelled[call_id].turns):
-            for entity, value in turn.pii:
+            for entity, value in ((p.type, p.text) for p in turn.pii):
                 checked += 1
                 if value_leaks(value, entity, heard):
                     leaked.append((call_id, i, entity))  # never the value: the report must not leak it
@@ -62,9 +63,9 @@ def test_no_pii_value_in_any_output_file_name_log_line_or_index_row(dev_call_run
             texts[f"index table {table}"] = "\n".join(" | ".join(map(str, r)) for r in rows)
     assert len(texts) > 20
     found = []
-    for call in load_labelled_calls(DEV_CALLS):
+    for call in load_scripts(DEV_CALLS):
         for i, turn in enumerate(call.turns):
-            for entity, value in turn.pii:
+            for entity, value in ((p.type, p.text) for p in turn.pii):
                 forms = _forms(value)
                 for where, text in texts.items():
                     flat = re.sub(r"(?<=\d)[ -](?=\d)", "", text.lower())

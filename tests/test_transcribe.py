@@ -5,7 +5,8 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.ingest import ingest
-from pipeline.lab.synth import load_script, load_truth
+from pipeline.lab.scripts import load_script
+from pipeline.lab.truth import load_truth
 from pipeline.transcribe import is_hallucination, load_whisper, transcribe
 from pipeline.lab.wer import normalise, reference_tokens, wer_counts
 from tests._paths import SAMPLE_CALLS, SAMPLE_TRUTH, SAMPLES
