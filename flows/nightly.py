@@ -340,7 +340,10 @@ def _run_items(items: list[InputItem], *, paths: RunPaths, fingerprint: str, con
 
     futures = [submit(item, force) for item in items]
     progress = log_progress(_run_logger(), every_s=PROGRESS_EVERY_S)
-    for finished, _ in enumerate(as_completed(futures), start=1):
+    for finished, future in enumerate(as_completed(futures), start=1):
+        # wait() keeps the task's final state in memory; without it `.state` would be read back
+        # from the API, and a failed task's exception rebuilt from JSON (which InputError is not).
+        future.wait()
         progress("calls", finished, len(futures))
     # A cache hit whose output folder has gone (deleted by hand, or out/ restored from a backup
     # without it) is processed again: the cache must never hide a missing result.
