@@ -1,5 +1,6 @@
 """Test-wide setup: a redaction key for the run (the pipeline refuses to run without one), the
-`gpu` marker's skip on a machine without a GPU, and the shared pipeline run over the dev calls.
+`gpu` marker's skip on a machine without a GPU, a watch that fails the run if anything reads the
+project's shared/ folder beside the checkout, and the shared pipeline run over the dev calls.
 
 Markers (pyproject.toml): slow, postgres, browser, gpu. Data paths: tests/_paths.py.
 """
@@ -12,10 +13,42 @@ os.environ.setdefault("CALLQA_REDACTION_KEY", "callqa-test-key-0123456789abcdef"
 
 import logging  # noqa: E402
 import shutil  # noqa: E402
+import sys  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+
+
+# The tests stand alone: CI runs them in a fresh clone with the project's shared/ folder beside
+# it, so a test (or a default in the code) that reads ../shared would pass there and fail on a
+# clone with nothing beside it. Python's audit events see every file opened and folder listed in
+# this process; reads under shared/ are recorded here and fail the run at the end (recorded, not
+# raised, so the watch never changes what a test does).
+_SHARED = str(Path(__file__).resolve().parents[2] / "shared")
+_SHARED_READS: list[str] = []
+
+
+def _watch_shared(event: str, args: tuple) -> None:
+    if event not in ("open", "os.listdir", "os.scandir") or not args or not isinstance(args[0], (str, os.PathLike)):
+        return
+    path = os.path.abspath(args[0])
+    if isinstance(path, str) and (path == _SHARED or path.startswith(_SHARED + os.sep)):
+        _SHARED_READS.append(path)
+
+
+sys.addaudithook(_watch_shared)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _SHARED_READS:
+        first = sorted(set(_SHARED_READS))[:5]
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        writer.line(
+            f"tests read outside the repository ({len(_SHARED_READS)} times, under {_SHARED}), e.g. {first}: "
+            "use the data in tests/data (tests/_paths.py)", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _cuda_devices() -> int:
