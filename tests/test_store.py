@@ -43,6 +43,26 @@ def test_upgrade_on_an_empty_database_reaches_head_and_matches_the_models(store)
     assert store.revision() == "0003"
 
 
+def test_head_revision_constant_is_alembics_head():
+    # Store.upgrade() skips Alembic when the database already records HEAD_REVISION: a new
+    # migration that forgot to move the constant would never run.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from pipeline.store import migrations_dir
+    from pipeline.store.db import HEAD_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_upgrade_from_an_older_revision_still_migrates_after_the_fast_check(store):
+    store.upgrade("0001")
+    store.upgrade()
+    assert store.revision() == "0003"
+
+
 def _insert_v1_rows(store: Store) -> None:
     """Rows as revision 0001 knew them (no purpose, no decision mode)."""
     with store.engine.begin() as conn:
