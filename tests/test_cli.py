@@ -8,8 +8,21 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from typer.testing import CliRunner
 
-from tests._paths import SAMPLE_CALLS
+from pipeline.cli import app as cli_app
+from pipeline.cli._common import CallqaTyper, ExitCode, exit_code_for
+from pipeline.errors import (
+    AuthError,
+    CallqaError,
+    ConfigError,
+    InputError,
+    ModelUnavailableError,
+    ReviewError,
+    StageError,
+    UserError,
+)
+from tests._paths import REPO, SAMPLE_CALLS
 
 CALLQA = [sys.executable, "-m", "pipeline.cli"]
 
@@ -109,21 +122,6 @@ def test_sample_scorecards_cite_evidence_and_fail_on_compliance(sample_run):
 
 # ------------------------------------------------------------- one handler, one table, one style
 
-from typer.testing import CliRunner  # noqa: E402
-
-from pipeline.cli import app as cli_app  # noqa: E402
-from pipeline.cli._common import CallqaTyper, ExitCode, exit_code_for  # noqa: E402
-from pipeline.errors import (  # noqa: E402
-    AuthError,
-    CallqaError,
-    ConfigError,
-    InputError,
-    ModelUnavailableError,
-    ReviewError,
-    StageError,
-    UserError,
-)
-from tests._paths import REPO  # noqa: E402
 
 
 def _click_tree():
