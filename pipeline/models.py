@@ -129,14 +129,19 @@ def store_dir(options: ModelsOptions | None = None) -> Path:
     return _manifest_path(options).parent / "store"
 
 
-@lru_cache(maxsize=64)
-def _sha256_file(path: str, size: int, mtime_ns: int) -> str:
-    # Keyed on size and mtime so a file is hashed once per process unless it changes.
+def sha256_uncached(path: Path) -> str:
+    """SHA-256 of a file, read afresh every time (for small files that may change in place)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _sha256_file(path: str, size: int, mtime_ns: int) -> str:
+    # Keyed on size and mtime so a model file is hashed once per process unless it changes.
+    return sha256_uncached(Path(path))
 
 
 def sha256_file(path: Path) -> str:

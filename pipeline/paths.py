@@ -69,9 +69,6 @@ class RunPaths:
             return Path(url.removeprefix("sqlite:///"))
         return None if "://" in url else Path(url)
 
-    def call_dir(self, call_id: str) -> Path:
-        return self.out_dir / call_id
-
     @property
     def cache_dir(self) -> Path:
         """Prefect's task cache records: inside out/, so deleting out/ forgets what was done."""

@@ -30,7 +30,7 @@ from pipeline.detect import DetectOptions, load_detect_options
 from pipeline.diarise import DiariseOptions, load_diarise_options
 from pipeline.errors import ConfigError
 from pipeline.ingest import InputItem
-from pipeline.models import load_manifest
+from pipeline.models import load_manifest, sha256_uncached
 from pipeline.redact import RedactOptions, load_redact_options
 from pipeline.schema import CallResult
 from pipeline.score import ScoreOptions, ScorecardTemplate, load_templates
@@ -196,8 +196,10 @@ def input_fingerprint(item: InputItem, settings_fp: str, *, source_sha256: str |
         OSError: the input or its sidecar cannot be read.
     """
     return InputFingerprint(
-        source_sha256=source_sha256 or _sha256_file(item.path),
-        sidecar_sha256=_sha256_file(item.sidecar) if item.sidecar is not None else None,
+        # Uncached (no key on size and mtime): a sidecar edited in place within one timestamp
+        # tick must still count as changed.
+        source_sha256=source_sha256 or sha256_uncached(item.path),
+        sidecar_sha256=sha256_uncached(item.sidecar) if item.sidecar is not None else None,
         settings=settings_fp,
     )
 
@@ -214,12 +216,3 @@ def recorded_fingerprint(result: CallResult) -> InputFingerprint | None:
     return InputFingerprint(source_sha256=result.source.sha256, sidecar_sha256=result.pipeline.sidecar_sha256,
                             settings=settings_fp)
 
-
-def _sha256_file(path: Path) -> str:
-    # Read afresh every time (no cache keyed on size and mtime): a sidecar edited in place within
-    # one timestamp tick must still count as changed.
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
