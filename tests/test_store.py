@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from pipeline import review
 from pipeline.errors import ConfigError
 from pipeline.store import Store, open_store
+from pipeline.store.db import HEAD_REVISION
 from pipeline.store.models import Base, CallRow, ItemRow, ResultRow, ScorecardRow
 
 TABLES = {"runs", "calls", "results", "scorecards", "items", "decisions", "actions", "self_assessments",
           "access_log", "users", "web_sessions", "login_attempts",
-          "feedback_notes", "alembic_version"}
+          "feedback_notes", "audit_heads", "alembic_version"}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -34,13 +35,13 @@ def store(request, tmp_path):
 def test_upgrade_on_an_empty_database_reaches_head_and_matches_the_models(store):
     assert store.revision() is None
     store.upgrade()
-    assert store.revision() == "0003"
+    assert store.revision() == HEAD_REVISION
     assert set(inspect(store.engine).get_table_names()) == TABLES
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
     store.upgrade()  # idempotent
-    assert store.revision() == "0003"
+    assert store.revision() == HEAD_REVISION
 
 
 def test_head_revision_constant_is_alembics_head():
@@ -60,7 +61,7 @@ def test_head_revision_constant_is_alembics_head():
 def test_upgrade_from_an_older_revision_still_migrates_after_the_fast_check(store):
     store.upgrade("0001")
     store.upgrade()
-    assert store.revision() == "0003"
+    assert store.revision() == HEAD_REVISION
 
 
 def _insert_v1_rows(store: Store) -> None:
@@ -98,7 +99,7 @@ def test_upgrade_keeps_data_written_at_the_previous_revision(store):
     assert store.revision() == "0001"
     _insert_v1_rows(store)
     store.upgrade()
-    assert store.revision() == "0003"
+    assert store.revision() == HEAD_REVISION
     with store.session() as s:
         card = s.get(ScorecardRow, 1)
         assert card.purpose == "formative" and card.suggested_score == 80.0
@@ -197,7 +198,7 @@ def test_concurrent_upgrades_on_postgresql_do_not_collide(tmp_path):
             t.join(timeout=120)
         assert not any(t.is_alive() for t in threads), "upgrades blocked each other"
         assert errors == []
-        assert {s.revision() for s in stores} == {"0003"}
+        assert {s.revision() for s in stores} == {HEAD_REVISION}
         for s in stores:
             s.dispose()
 

@@ -41,6 +41,7 @@ __all__ = [
     "WebSessionRow",
     "LoginAttemptRow",
     "FeedbackNoteRow",
+    "AuditHeadRow",
     "utcnow",
     "as_utc",
 ]
@@ -271,3 +272,18 @@ class FeedbackNoteRow(Base):
     text: Mapped[str] = mapped_column(Text)
     who: Mapped[str] = mapped_column(String(128))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditHeadRow(Base):
+    """The redaction audit log's head, anchored here on every append (revision 0004).
+
+    `chain` is the log's absolute path; the row holds no record content, only the count, the
+    last record's keyed hash and the audit key's id.
+    """
+
+    __tablename__ = "audit_heads"
+    chain: Mapped[str] = mapped_column(String(512), primary_key=True)
+    n_records: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
