@@ -19,7 +19,7 @@ from pipeline.store.models import Base, CallRow, ItemRow, ResultRow, ScorecardRo
 
 TABLES = {"runs", "calls", "results", "scorecards", "items", "decisions", "actions", "self_assessments",
           "access_log", "users", "web_sessions", "login_attempts",
-          "feedback_notes", "audit_heads", "alembic_version"}
+          "feedback_notes", "audit_heads", "tombstones", "alembic_version"}
 
 
 @pytest.fixture(params=BACKENDS)

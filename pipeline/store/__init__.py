@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+from .audit_head import AuditHead, audit_heads, indexed_call_ids, read_audit_head, write_audit_head
 from .db import SavedResult, Store, migrations_dir, open_store, result_flags
 from .erase import ErasedRows, erase_call_rows
+from .tombstones import add_tombstones, tombstoned
 
-__all__ = ["Store", "SavedResult", "open_store", "migrations_dir", "result_flags", "ErasedRows",
-           "erase_call_rows"]
+__all__ = ["AuditHead", "audit_heads", "indexed_call_ids", "read_audit_head", "write_audit_head",
+           "Store", "SavedResult", "open_store", "migrations_dir", "result_flags", "ErasedRows",
+           "erase_call_rows", "add_tombstones", "tombstoned"]

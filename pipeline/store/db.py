@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # Named in errors about a bad URL, whichever flag, variable or config key it came from.
 _URL_SOURCE = "the results index URL"
 # The newest migration in migrations/versions/; tests/test_store.py checks it against Alembic's head.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 _MIGRATION_LOCK = 0x63616C6C7161  # "callqa": the advisory lock key that serialises migrations
 
 
@@ -287,6 +287,13 @@ class Store:
                                    "start_s": e.start_s, "confidence": e.confidence} for e in item.evidence]))
                 card_id = card_row.id
             return SavedResult(result_id=row.id, scorecard_id=card_id)
+
+    def has_result(self, call_id: str, result_sha256: str) -> bool:
+        """Whether the index holds this exact result.json (by its sha256) for the call: how a run
+        that was killed after indexing a call knows not to index it twice."""
+        with self.session() as s:
+            return s.scalar(select(ResultRow.id).where(ResultRow.call_id == call_id,
+                                                       ResultRow.result_sha256 == result_sha256).limit(1)) is not None
 
     def latest_result_path(self, call_id: str) -> str | None:
         with self.session() as s:

@@ -42,6 +42,7 @@ __all__ = [
     "LoginAttemptRow",
     "FeedbackNoteRow",
     "AuditHeadRow",
+    "TombstoneRow",
     "utcnow",
     "as_utc",
 ]
@@ -287,3 +288,17 @@ class AuditHeadRow(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TombstoneRow(Base):
+    """A mark that a call was erased (or expired) and must never be processed again (revision 0005).
+
+    `digest` is a keyed digest (HMAC under the redaction key) of the call id or of the source
+    recording's sha256, so the table names no call: it only answers "was this one erased?".
+    """
+
+    __tablename__ = "tombstones"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # call_id | source
+    reason: Mapped[str] = mapped_column(String(16))  # erasure | retention
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
