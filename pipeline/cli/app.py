@@ -169,6 +169,7 @@ def _mount() -> None:
     # Each module imports only typer and _common at the top: mounting costs no service imports.
     from pipeline.cli.batch import batch_command
     from pipeline.cli.bench import bench_command
+    from pipeline.cli.challenge import app as challenge_app
     from pipeline.cli.compliance import audit_app, erase_command
     from pipeline.cli.detect import app as detect_app
     from pipeline.cli.lab import eval_command, samples_command, synth_command
@@ -192,6 +193,7 @@ def _mount() -> None:
     app.add_typer(redact_app, name="redact", help="Redaction tools: PII recall and over-redaction on labelled scripts.")
     # A maintainer's tool (pipeline/samples/README.md), kept out of the everyday help.
     app.command("make-samples", hidden=True)(samples_command)
+    app.add_typer(challenge_app, name="challenge", hidden=True)
 
 
 _mount()

@@ -39,13 +39,19 @@ def synth_command(
     voice_pair: Annotated[VoicePair, typer.Option(
         help="distinct, or similar (a hard pair for diarisation).")] = VoicePair.distinct,
     hold_audio: Annotated[HoldAudio, typer.Option(help="What fills holds: music or silence.")] = HoldAudio.music,
+    noise_dbfs: Annotated[Optional[float], typer.Option(
+        max=-40.0, help="RMS level of a seeded line-noise floor, e.g. -48 (default: none, digital silence).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(
+        file_okay=False, help="Reuse synthesised turn clips from here (a second layout of the same scripts "
+                              "costs no Piper time).")] = None,
 ) -> None:
     """Speak labelled scripts into telephone audio (Piper neural voice) with timing truth."""
     from pipeline.lab.synth import synthesize_dir
 
     with progress_hook() as progress:
         results = synthesize_dir(scripts_dir, out_dir, layout=layout.value, voice_pair=voice_pair.value,
-                                 hold_audio=hold_audio.value, progress=progress)
+                                 hold_audio=hold_audio.value, noise_floor_dbfs=noise_dbfs, cache_dir=cache_dir,
+                                 progress=progress)
     for r in results:
         made = r.audio_path or r.transcript_path
         out.print(f"{r.call_id}: {made} ({r.seconds:.1f} s), truth {r.truth_path}")
