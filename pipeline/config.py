@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -53,6 +54,22 @@ class IngestOptions(Options):
     max_channels: int = Field(2, ge=1, le=8)
     max_file_mb: float = Field(2048.0, gt=0, description="Files larger than this are rejected before decoding.")
     default_channel_type: Literal["telephone", "face_to_face", "digital"] = "telephone"
+    trusted_call_id_pattern: str | None = Field(
+        None,
+        description="Call ids (file stems, sidecar or transcript call_id) matching this regular expression in full are"
+        " kept even when they look like personal data (e.g. a CRM's 8-digit references); otherwise such a file stem"
+        " gets a keyed-digest call id and such a declared call_id is refused.",
+    )
+
+    @field_validator("trusted_call_id_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression ({e})") from None
+        return value
 
 
 class VadOptions(Options):

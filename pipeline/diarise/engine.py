@@ -334,6 +334,11 @@ class Diariser:
         pyannote_hook = _pyannote_hook(hook) if hook is not None else None
         with self._lock:
             torch.set_num_threads(self.threads)
+            # `last_features` is the one piece of per-call state on the shared pipeline: it is set
+            # and taken inside the lock, so a call in another thread can never receive this one's
+            # frame features (they were once popped after the lock, and two mono calls in parallel
+            # tasks could swap them; issue #16). A failed call leaves nothing behind either.
+            self._pipeline.__dict__.pop("last_features", None)
             try:
                 with warnings.catch_warnings():
                     # Speaker-count warnings on short audio are expected; the bounds are ours.
@@ -342,7 +347,8 @@ class Diariser:
                                             min_speakers=min_speakers, max_speakers=max_speakers, hook=pyannote_hook)
             except (RuntimeError, ValueError) as e:
                 raise StageError(f"pyannote diarisation failed ({type(e).__name__})", stage="diarise") from e
-        features = self._pipeline.__dict__.pop("last_features", None)
+            finally:
+                features = self._pipeline.__dict__.pop("last_features", None)
         labels = output.speaker_diarization.labels()
         embeddings = {}
         if output.speaker_embeddings is not None:
