@@ -31,10 +31,21 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 import pipeline
-from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
+from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError, StageError
 from pipeline.ingest import InputItem, ingest, read_transcript_input
 from pipeline.paths import RunPaths, open_index, resolve_paths
 from pipeline.progress import ProgressHook, prefixed
+from pipeline.recording import (
+    Journal,
+    audit_holds,
+    clean_leftovers,
+    file_sha256,
+    is_recorded,
+    leftover_name,
+    read_journal,
+    write_journal,
+    write_private,
+)
 from pipeline.schema import (
     CallResult,
     PipelineInfo,
@@ -63,7 +74,7 @@ if TYPE_CHECKING:  # each of these modules imports torch, Presidio or spaCy: loa
     from pipeline.redact import AudioRedaction, TextRedaction
     from pipeline.store import Store
 
-__all__ = ["Models", "Processed", "StageProbe", "OutcomeHook", "CallOutcome", "RunSummary", "process_input",
+__all__ = ["ERASED_PATH", "Models", "Processed", "StageProbe", "OutcomeHook", "CallOutcome", "RunSummary", "process_input",
            "process_one", "assess", "write_outputs", "record_outputs", "run_batch", "format_transcript"]
 
 log = logging.getLogger(__name__)
@@ -73,6 +84,10 @@ log = logging.getLogger(__name__)
 StageProbe = Callable[[str], AbstractContextManager]
 # Called with each input's outcome as it finishes (the CLI prints one line per call).
 OutcomeHook = Callable[["CallOutcome"], None]
+
+# The path of an erased input's outcome: it must not name the file (a telephony export names
+# files by caller number) nor the call.
+ERASED_PATH = "(erased)"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -152,7 +167,9 @@ class CallOutcome(BaseModel):
 
     path: str
     call_id: str | None = None
-    status: Literal["done", "skipped", "failed"]
+    # erased: the input's call or recording was erased (`callqa erase`) or expired (retention);
+    # such an outcome names neither the file nor the call.
+    status: Literal["done", "skipped", "failed", "erased"]
     reason: str | None = Field(None, description="Reason code for a failure (InputError.reason, stage_error, ...).")
     message: str | None = Field(None, description="What was wrong and what to do; never transcript content.")
     audio_s: float | None = None
@@ -174,7 +191,7 @@ class RunSummary(BaseModel):
         return [o for o in self.outcomes if o.status == "failed"]
 
     def counts(self) -> dict[str, int]:
-        return {s: sum(o.status == s for o in self.outcomes) for s in ("done", "skipped", "failed")}
+        return {s: sum(o.status == s for o in self.outcomes) for s in ("done", "skipped", "failed", "erased")}
 
     def audio_s(self) -> float:
         return sum(o.audio_s or 0.0 for o in self.outcomes if o.status == "done")
@@ -347,7 +364,8 @@ def process_input(
     text_red = _timed(timings, "redact", probe, redact_text, turns, settings.redact, models.analyzer, key, keep_words=keep)
     audio_red = None
     if recording is not None and core.output.redacted_audio:
-        audio_red = _timed(timings, "redact_audio", probe, redact_audio, recording, text_red.findings, settings.redact)
+        audio_red = _timed(timings, "redact_audio", probe, redact_audio, recording, text_red.findings, settings.redact,
+                           turns)
     stages.append("redact")
     flags = []
     if text_red.flagged or (audio_red is not None and audio_red.flagged):
@@ -359,7 +377,10 @@ def process_input(
         flagged=bool(text_red.flagged or (audio_red is not None and audio_red.flagged)),
         reasons=list(text_red.reasons) + (list(audio_red.reasons) if audio_red is not None else []),
         audio_redacted=audio_red is not None and audio_red.audio is not None,
-        audit_records=len(text_red.findings) + len(text_red.reasons) + (len(audio_red.reasons) if audio_red else 0),
+        audit_records=len(text_red.findings) + len(text_red.reasons)
+        + (len(audio_red.reasons) + len(audio_red.unaligned) if audio_red else 0),
+        muted_speech_s=audio_red.muted_speech_s if audio_red is not None else 0.0,
+        unaligned_stretches=len(audio_red.unaligned) if audio_red is not None else 0,
     )
     result = CallResult(
         call_id=call_id,
@@ -411,8 +432,12 @@ def format_transcript(result: CallResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Path:
+def write_outputs(processed: Processed, out_dir: Path, settings: Settings, journal: Journal | None = None) -> Path:
     """Write out/<call_id>/ atomically: a crash leaves the old folder or the new one, never half.
+
+    The folder is its owner's only (0700) and result.json, which holds the findings' keyed
+    digests, 0600. With a `journal` (`pipeline.recording`), the folder arrives with it, so a
+    crash before the audit records and the index row are written is completed by the next run.
 
     Writes result.json, transcript.txt (redacted), audio.redacted.wav (audio inputs, when the
     redaction could place every finding) and scorecard.html.
@@ -421,6 +446,7 @@ def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Pa
         processed: the call.
         out_dir: the output folder (`RunPaths.out_dir`).
         settings: which optional files to write.
+        journal: the recording journal to put in the folder (None: none).
 
     Returns:
         The call's output folder.
@@ -431,9 +457,10 @@ def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Pa
     result = processed.result
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / result.call_id
-    tmp = Path(tempfile.mkdtemp(prefix=f".{result.call_id}.", dir=out_dir))
+    # Named with this process's id: the next run removes a dead writer's leftovers (clean_leftovers).
+    tmp = Path(tempfile.mkdtemp(prefix=leftover_name(result.call_id, "tmp"), dir=out_dir))
     try:
-        (tmp / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        write_private(tmp / "result.json", result.model_dump_json(indent=2).encode("utf-8"))
         (tmp / "transcript.txt").write_text(format_transcript(result), encoding="utf-8")
         if processed.redacted_audio is not None:
             write_redacted_audio(processed.redacted_audio, 16000, tmp / "audio.redacted.wav")
@@ -441,9 +468,11 @@ def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Pa
             shutil.copy2(final / "audio.redacted.wav", tmp / "audio.redacted.wav")  # re-assessed: audio unchanged
         if settings.core.output.scorecard_html and result.scorecard is not None:
             (tmp / "scorecard.html").write_text(render_scorecard_html(result), encoding="utf-8")
-        os.chmod(tmp, 0o750)
+        if journal is not None:
+            write_journal(tmp, journal)
+        os.chmod(tmp, 0o700)
         if final.exists():
-            old = final.with_name(f".{result.call_id}.old.{os.getpid()}")
+            old = out_dir / leftover_name(result.call_id, "old")
             final.rename(old)
             tmp.rename(final)
             shutil.rmtree(old, ignore_errors=True)
@@ -457,21 +486,80 @@ def write_outputs(processed: Processed, out_dir: Path, settings: Settings) -> Pa
 
 def record_outputs(processed: Processed, folder: Path, audit_log: Path, store: Store | None,
                    run_id: str | None) -> None:
-    """Append the call's redaction to the audit log and index the result (after it is on disk)."""
+    """Append the call's redaction to the audit log and index the result (after it is on disk).
+
+    Each step is marked done in the folder's journal (`pipeline.recording`) as it ends, so a
+    crash between them is completed by the next run and never repeated: the log's size is
+    journaled before the append, and the index is written only when it lacks this result.json.
+
+    Raises:
+        StageError: the journal says the audit records are still to be written but this call's
+            redaction is not at hand (the caller processes the call again).
+    """
     from pipeline.redact import append_call
 
-    if processed.text_redaction is not None:
-        append_call(audit_log, processed.result.call_id, processed.text_redaction, processed.audio_redaction)
-    if store is not None:
-        store.save_result(run_id, processed.result, folder / "result.json")
+    call_id = processed.result.call_id
+    journal = read_journal(folder) or Journal(key="", audit="pending" if processed.text_redaction is not None else "none")
+    if journal.audit == "pending":
+        if journal.audit_offset is None or not audit_holds(audit_log, call_id, journal.audit_offset):
+            if processed.text_redaction is None:
+                raise StageError("the audit records of this call were never written; process it again",
+                                 stage="record", call_id=call_id)
+            journal.audit_offset = _log_size(audit_log)
+            write_journal(folder, journal)
+            written = append_call(audit_log, call_id, processed.text_redaction, processed.audio_redaction,
+                                  store=store)  # anchors the log's head in the index (issue #16)
+            journal.audit = "done" if written else "none"  # nothing to log: nothing to look for later
+        else:
+            journal.audit = "done"  # appended before a crash: not again
+            if store is not None:  # and the crash may have come before the log's head was anchored
+                from pipeline.redact.audit import anchor_log
+
+                anchor_log(audit_log, store)
+        write_journal(folder, journal)
+    if store is not None and journal.index != "done":
+        if not store.has_result(call_id, file_sha256(folder / "result.json")):
+            store.save_result(run_id, processed.result, folder / "result.json")
+        journal.index = "done"
+        write_journal(folder, journal)
 
 
-def _previous(item: InputItem, out_dir: Path, settings_fp: str) -> tuple[CallResult, InputFingerprint] | None:
-    """The finished result out/ holds for this input's call id, with the input's fingerprint now."""
+def _log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _identify(item: InputItem) -> tuple[str, str] | None:
+    """(call id, source sha256) of an input without decoding it; None when it cannot be read."""
     from pipeline.ingest import fingerprint
 
+    if item.kind == "unsupported":
+        return None
     try:
-        call_id, sha256 = fingerprint(item)
+        return fingerprint(item)
+    except (InputError, OSError, ValueError):
+        return None  # processing reports a bad input properly
+
+
+def _erased(store: Store | None, models: Models, ident: tuple[str, str] | None) -> bool:
+    """Whether the input's call id or recording has a tombstone (`callqa erase`, retention)."""
+    from pipeline.compliance import tombstone_digests
+    from pipeline.store import tombstoned
+
+    if store is None or ident is None:
+        return False
+    return tombstoned(store, tombstone_digests(models.redaction_key, *ident))
+
+
+def _previous(item: InputItem, out_dir: Path, settings_fp: str,
+              ident: tuple[str, str] | None) -> tuple[CallResult, InputFingerprint] | None:
+    """The finished result out/ holds for this input's call id, with the input's fingerprint now."""
+    if ident is None:
+        return None
+    call_id, sha256 = ident
+    try:
         path = out_dir / call_id / "result.json"
         if not path.is_file():
             return None
@@ -526,6 +614,7 @@ def run_batch(
     models.redaction_key  # no key: stop before doing anything
     settings_fp = settings_fingerprint(settings)
     paths.out_dir.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(paths.out_dir)  # what a killed run was writing
     store = open_index(paths)
     run_id = store.record_run(pipeline_version=pipeline.__version__, config_hash=stage_hash(settings, "score"))
     outcomes: list[CallOutcome] = []
@@ -585,22 +674,37 @@ def process_one(
     """
     started = time.perf_counter()
     settings_fp = settings_fp or settings_fingerprint(settings)
-    found = None if force or item.kind == "unsupported" else _previous(item, paths.out_dir, settings_fp)
+    ident = _identify(item)
+    if _erased(store, models, ident):
+        # Neither the file nor the call is named: the outcome goes into run-report.json.
+        return CallOutcome(path=ERASED_PATH, status="erased", reason="erased")
+    found = None if force else _previous(item, paths.out_dir, settings_fp, ident)
+    processed: Processed | None = None
     reason = None
     if found is not None:
         previous, now = found
         recorded = recorded_fingerprint(previous)
+        folder = paths.out_dir / previous.call_id
         if recorded is not None and recorded.key == now.key:
-            return CallOutcome(path=str(item.path), call_id=previous.call_id, status="skipped", reason="already_done")
-        if _only_assessment_changed(previous, now, settings):
+            if is_recorded(folder, now.key, previous.call_id, paths.audit_log, store):
+                return CallOutcome(path=str(item.path), call_id=previous.call_id, status="skipped",
+                                   reason="already_done")
+            if _complete(previous, folder, now.key, paths, store, run_id):
+                return CallOutcome(path=str(item.path), call_id=previous.call_id, status="done", reason="completed",
+                                   audio_s=previous.source.duration_s, elapsed_s=time.perf_counter() - started)
+            # its audit records were never written: processed again below, appended once
+        elif _only_assessment_changed(previous, now, settings):
             audio = ingest(item, settings.core.ingest).audio if item.kind == "audio" else None
             processed = Processed(result=assess(previous, settings, models, audio=audio, settings_fp=settings_fp))
             reason = "reassessed"
-    if reason is None:
+    if processed is None:
         processed = process_input(item, settings, models, transcribe_guard=transcribe_guard, progress=progress,
                                   settings_fp=settings_fp)
+    made = recorded_fingerprint(processed.result)
+    journal = Journal(key=made.key if made is not None else "",
+                      audit="pending" if processed.text_redaction is not None else "none")
     result = processed.result
-    folder = write_outputs(processed, paths.out_dir, settings)
+    folder = write_outputs(processed, paths.out_dir, settings, journal)
     record_outputs(processed, folder, paths.audit_log, store, run_id)
     timings = dict(result.pipeline.timings_s)
     if reason == "reassessed":  # the earlier stages' times belong to the run that did them
@@ -610,6 +714,25 @@ def process_one(
         elapsed_s=time.perf_counter() - started, words=sum(len(t.words) or len(t.text.split()) for t in result.turns),
         timings_s=timings, flags=list(result.flags),
     )
+
+
+def _complete(previous: CallResult, folder: Path, key: str, paths: RunPaths, store: Store | None,
+              run_id: str | None) -> bool:
+    """Finish recording a call whose folder is there but whose audit records or index row may not
+    be (a crash or a failed database write in between). False when its audit records were never
+    written: the caller processes the call again (appending them once)."""
+    journal = read_journal(folder)
+    if journal is None:
+        # Written before journals: its records went to the log in the same step as its folder.
+        journal = Journal(key=key, audit="none")
+        write_journal(folder, journal)
+    elif journal.key != key:
+        return False
+    if journal.audit == "pending" and (journal.audit_offset is None
+                                       or not audit_holds(paths.audit_log, previous.call_id, journal.audit_offset)):
+        return False
+    record_outputs(Processed(result=previous), folder, paths.audit_log, store, run_id)
+    return True
 
 
 def _run_one(item: InputItem, paths: RunPaths, settings: Settings, models: Models, *, force: bool, store: Store,

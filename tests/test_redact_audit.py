@@ -139,7 +139,8 @@ def test_cli_verify_report_find_erase(tmp_path: Path, log: Path, monkeypatch: py
     assert found.exit_code == 0 and "dev-002" in found.output and "900185" not in found.output
     rep = runner.invoke(app, ["audit", "report", "--audit-log", str(log), "--since", "2000-01-01"])
     assert rep.exit_code == 0 and json.loads(rep.output)["findings"] > 0
-    erased = runner.invoke(app, ["erase", "dev-003", "--out", str(tmp_path / "out"), "--audit-log", str(log)])
+    erased = runner.invoke(app, ["erase", "dev-003", "--out", str(tmp_path / "out"), "--audit-log", str(log),
+                                    "--allow-dev-key", "--no-prefect"])
     assert erased.exit_code == 0
     lines = _lines(log)
     lines[0] = lines[0].replace('"kind":"finding"', '"kind":"flag"')

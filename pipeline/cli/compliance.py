@@ -32,14 +32,71 @@ app = CallqaTyper(help="Redaction audit and erasure.")
 
 
 @audit_app.command("verify")
-def verify_command(out: OutOpt = None, config: ConfigOpt = None, audit_log: AuditLogOpt = None) -> None:
-    """Check the hash chain; exit 1 naming the first changed, inserted, removed or reordered record."""
-    from pipeline.redact import audit
+def verify_command(
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, audit_log: AuditLogOpt = None,
+    allow_dev_key: DevKeyOpt = False,
+) -> None:
+    """Check the log's keyed chain and the head the results index anchors; exit 1 naming each problem.
 
-    result = audit.verify_log(run_paths(out, config=config, audit_log=audit_log).audit_log)
-    typer.echo(result.message)
+    Named: changed, inserted, removed, reordered, truncated (cut tail), rewritten, wrong_key,
+    unkeyed, torn (run `callqa audit repair`), missing_log (deleted or emptied while the index
+    holds calls), not_anchored, unaudited_calls (results with no audit records).
+    """
+    from pipeline.redact import audit
+    from pipeline.redact.keys import audit_key
+    from pipeline.schema import is_valid_call_id
+
+    where = run_paths(out, config=config, database_url=database_url, audit_log=audit_log)
+    key = audit_key(allow_dev=allow_dev_key)
+    # Results on disk must have audit records too, whether or not an index is there to say so.
+    on_disk = ({p.parent.name for p in where.out_dir.glob("*/result.json") if is_valid_call_id(p.parent.name)}
+               if where.out_dir.is_dir() else set())
+    store = _existing_index(where)
+    try:
+        result = audit.verify_log(where.audit_log, key, store=store, expected_calls=on_disk)
+    finally:
+        if store is not None:
+            store.dispose()
+    if result.ok:
+        typer.echo(result.message)
+    for problem in result.problems:
+        typer.echo(f"FAIL {problem.code}: {problem.message}")
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    if store is None:
+        typer.echo("note: no results index found: the log's head was checked against its head file only")
     if not result.ok:
         raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+@audit_app.command("repair")
+def repair_command(
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, audit_log: AuditLogOpt = None,
+    allow_dev_key: DevKeyOpt = False,
+) -> None:
+    """Move half-written lines out of the log (to <log>.torn-<time>, 0600), record the repair in the
+    chain and anchor the head in the results index. A chain broken otherwise is refused (JSON)."""
+    from pipeline.redact import audit
+    from pipeline.redact.keys import audit_key
+
+    where = run_paths(out, config=config, database_url=database_url, audit_log=audit_log)
+    key = audit_key(allow_dev=allow_dev_key)
+    store = _existing_index(where)
+    try:
+        result = audit.repair_log(where.audit_log, key, store=store)
+    finally:
+        if store is not None:
+            store.dispose()
+    typer.echo(json.dumps(result.model_dump()))
+
+
+def _existing_index(where):
+    """The run's results index, migrated, or None where a SQLite index was never written."""
+    from pipeline.paths import open_index
+
+    if where.sqlite_path is not None and not where.sqlite_path.is_file():
+        return None
+    return open_index(where)
 
 
 @audit_app.command("report")
@@ -64,39 +121,62 @@ def report_command(
 
 @audit_app.command("find")
 def find_command(
-    value: Annotated[str, typer.Option("--value", help="The value to look for (spoken or written form).")],
+    from_stdin: Annotated[bool, typer.Option(
+        "--stdin", help="Read the value from standard input instead of a hidden prompt.")] = False,
+    value: Annotated[Optional[str], typer.Option("--value", hidden=True)] = None,
     out: OutOpt = None, config: ConfigOpt = None, audit_log: AuditLogOpt = None,
     allow_dev_key: DevKeyOpt = False,
 ) -> None:
-    """List the calls holding a value, by its HMAC (subject access, erasure). The value is not shown."""
+    """List the calls holding a value, by its HMAC (subject access, erasure). The value is read from
+    a hidden prompt or --stdin, never the command line (shell history, `ps`), and is not shown."""
+    import sys
+
     from pipeline.redact import audit
     from pipeline.redact.keys import redaction_key
 
+    if value is not None:
+        # Refused, not used: on the command line it is already in the shell's history and `ps`.
+        raise typer.BadParameter("the value is not taken from the command line (it would stay in shell history "
+                                 "and show in `ps`): omit --value and type it at the prompt, or pipe it with --stdin",
+                                 param_hint="--value")
     key = redaction_key(allow_dev=allow_dev_key)
-    matches = audit.find_value(run_paths(out, config=config, audit_log=audit_log).audit_log, value, key)
+    wanted = sys.stdin.readline() if from_stdin else typer.prompt("Value to look for", hide_input=True)
+    wanted = wanted.strip()
+    if not wanted:
+        raise typer.BadParameter("no value given", param_hint="--stdin" if from_stdin else "prompt")
+    matches = audit.find_value(run_paths(out, config=config, audit_log=audit_log).audit_log, wanted, key)
     typer.echo(json.dumps([m.model_dump() for m in matches], indent=2))
 
 
 def erase_command(
     call_id: Annotated[str, typer.Argument(help="The call to erase.")],
     out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, audit_log: AuditLogOpt = None,
+    allow_dev_key: DevKeyOpt = False,
+    prefect: Annotated[Optional[bool], typer.Option(
+        "--prefect/--no-prefect", help="Also delete Prefect's task runs, shard runs and artifacts naming the call "
+                                       "(default: when PREFECT_API_URL is set or the local Prefect database exists).")] = None,
 ) -> None:
-    """Remove a call's artefacts and results-index rows, and record the erasure in the audit log (JSON)."""
+    """Erase a call for good: a tombstone so no later run brings it back, its artefacts under the
+    output folder, its results-index rows and Prefect's records of it; the erasure is recorded in
+    the audit log (JSON)."""
+    from flows.forget import forget_call, prefect_configured
     from pipeline.compliance import erase_call
+    from pipeline.redact.keys import redaction_key
     from pipeline.store import open_store
 
     where = run_paths(out, config=config, database_url=database_url, audit_log=audit_log)
-    # A SQLite index that was never written holds nothing to erase; a server database always may.
-    store = None
-    if where.sqlite_path is None or where.sqlite_path.is_file():
-        store = open_store(where.database_url)
-        store.upgrade()
+    key = redaction_key(allow_dev=allow_dev_key)  # the tombstone's keyed digest: no key, no lasting erasure
+    # Opened (and created) even when no run wrote it yet: the tombstone must be there for the next run.
+    store = open_store(where.database_url)
+    store.upgrade()
     try:
-        result = erase_call(call_id, where.out_dir, where.audit_log, store)
+        result = erase_call(call_id, where.out_dir, where.audit_log, store, key=key)
     finally:
-        if store is not None:
-            store.dispose()
-    typer.echo(json.dumps(result.model_dump()))
+        store.dispose()
+    data = result.model_dump()
+    if prefect if prefect is not None else prefect_configured():
+        data["prefect"] = forget_call(call_id).model_dump()
+    typer.echo(json.dumps(data))
 
 
 app.add_typer(audit_app, name="audit")

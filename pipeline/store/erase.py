@@ -14,8 +14,9 @@ What erasure means per table:
   and the security log of Article 32), but its call_id is replaced by the erasure reference.
   A call id is pseudonymous personal data: the site's telephony system maps it back to the
   caller's number and recording, so it may not stay beside the access history once the call is
-  erased. The reference is random, carried only by the audit log's erasure record, so an
-  auditor can still tie the history to the erasure without it pointing at anyone.
+  erased. The reference is random and kept nowhere (not in the audit log's erasure record,
+  which names the call): the rows stay as the history of who looked, pointing at no one. A
+  free-text detail naming the call (on any row) is cleared.
 - runs: untouched (no per-call data).
 """
 
@@ -79,8 +80,12 @@ def erase_call_rows(store: Store, call_id: str, reference: str) -> ErasedRows:
             "items": s.execute(delete(ItemRow).where(ItemRow.scorecard_id.in_(cards))).rowcount,
             "access_log_pseudonymised": s.execute(
                 update(AccessLogRow).where(AccessLogRow.call_id == call_id)
-                .values(call_id=reference, scorecard_id=None)).rowcount,
+                .values(call_id=reference, scorecard_id=None, detail=None)).rowcount,
         }
+        # Details of other rows (an export, a search) may name the call too: they go, the rows stay.
+        counts["access_log_pseudonymised"] += s.execute(
+            update(AccessLogRow).where(AccessLogRow.detail.contains(call_id, autoescape=True))
+            .values(detail=None)).rowcount
         counts["scorecards"] = s.execute(delete(ScorecardRow).where(ScorecardRow.call_id == call_id)).rowcount
         counts["results"] = s.execute(delete(ResultRow).where(ResultRow.call_id == call_id)).rowcount
         counts["actions_detached"] = s.execute(
