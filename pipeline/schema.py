@@ -467,6 +467,9 @@ class RedactionSummary(_Record):
     reasons: list[str] = Field(default_factory=list, description="Why it is flagged; never PII.")
     audio_redacted: bool = Field(False, description="audio.redacted.wav was written and covers every finding.")
     audit_records: int = Field(0, description="Records appended to the audit log for this call.")
+    muted_speech_s: float = Field(
+        0.0, ge=0.0, description="Seconds of speech muted in the audio because no kept, timed word covered it.")
+    unaligned_stretches: int = Field(0, ge=0, description="Muted stretches of such speech (one audit record each).")
 
 
 class CallResult(_Record):

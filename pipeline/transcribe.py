@@ -21,7 +21,7 @@ from pipeline.progress import ProgressHook
 from pipeline.schema import Recording, Segment, Transcript, Word
 from pipeline.vad import SAMPLE_RATE, speech_regions
 
-__all__ = ["WhisperHandle", "load_whisper", "pick_device", "decode_options", "transcribe", "is_hallucination"]
+__all__ = ["WhisperHandle", "load_whisper", "pick_device", "decode_options", "transcribe", "is_hallucination", "channel_gain"]
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,19 @@ _HALLUCINATIONS = re.compile(
     re.IGNORECASE,
 )
 
-# Quiet below this RMS (about -60 dBFS) is taken as no speech at all, and is not decoded:
-# Whisper invents text on empty input.
-_SILENT_RMS = 1e-3
+# A channel is not decoded only when it holds nothing: Whisper invents text on empty input. Not
+# a whole-file level threshold: a party 40 dB quieter than the other (a common line fault) is
+# still speech, and what it says must be transcribed to be redacted. Nothing is: every sample
+# within _SILENT_PEAK (two steps of 16-bit audio) of zero, or a steady floor (the loudest 20 ms
+# frames, at _LOUD_PERCENTILE, rise less than _STEADY_RISE_DB above the quietest, at
+# _FLOOR_PERCENTILE: line noise with no speech on it; speech rises 30 dB and more).
+_SILENT_PEAK = 2 / 32768
+_FRAME = 320
+_LOUD_PERCENTILE, _FLOOR_PERCENTILE, _STEADY_RISE_DB = 99.0, 10.0, 10.0
+# A quiet channel (peak below _QUIET_PEAK, -20 dBFS; normal telephone speech peaks near -6 dBFS)
+# is brought to a _TARGET_PEAK peak before decoding, by at most _MAX_GAIN_DB: Whisper and the
+# VAD's energy floor both expect speech at a normal level. Louder channels are left as they are.
+_QUIET_PEAK, _TARGET_PEAK, _MAX_GAIN_DB = 0.1, 0.5, 60.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,22 @@ def _keep(segment: Any, options: TranscribeOptions) -> bool:
         return False
     mean_p = sum(w.probability for w in words) / len(words)
     return mean_p >= options.min_word_probability
+
+
+def channel_gain(audio: np.ndarray) -> float | None:
+    """The gain a channel is decoded at; None when it holds nothing to decode (see _SILENT_PEAK)."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak <= _SILENT_PEAK:
+        return None
+    n = len(audio) // _FRAME
+    if n:
+        frames = audio[: n * _FRAME].reshape(n, _FRAME).astype(np.float64)
+        db = 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+        if np.percentile(db, _LOUD_PERCENTILE) - np.percentile(db, _FLOOR_PERCENTILE) < _STEADY_RISE_DB:
+            return None
+    if peak >= _QUIET_PEAK:
+        return 1.0
+    return min(_TARGET_PEAK / peak, 10 ** (_MAX_GAIN_DB / 20))
 
 
 def _to_segment(segment: Any, channel: int, duration: float) -> Segment:
@@ -229,9 +255,13 @@ def transcribe(
             if hook:
                 hook("transcribe", min(round(before + min(end_s, duration)), total), total)
 
-        if float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < _SILENT_RMS:
-            log.debug("%s channel %d is silent; not decoded", recording.call_id, channel)
+        gain = channel_gain(audio)
+        if gain is None:
+            log.debug("%s channel %d holds nothing but silence or a steady floor; not decoded", recording.call_id, channel)
         else:
+            if gain != 1.0:
+                log.info("%s channel %d is quiet; decoded at +%.0f dB", recording.call_id, channel, 20 * np.log10(gain))
+                audio = (audio * gain).astype(np.float32)
             try:
                 raw, info = _transcribe_channel(audio, options, whisper, on_segment)
             except (RuntimeError, ValueError) as e:

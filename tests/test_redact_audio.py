@@ -1,5 +1,6 @@
 """Audio redaction on synthetic arrays: energy inside padded spans ~0 (or a tone), outside
-unchanged, every channel; fail closed when a finding has no time."""
+unchanged, every channel; fail closed when a finding has no time. The findings' spans alone:
+speech coverage (muting what no word covers) is off here and tested in test_redact_coverage.py."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _rms(x: np.ndarray) -> float:
 
 def test_silence_inside_padded_span_all_channels_and_unchanged_outside() -> None:
     rec = _recording()
-    opts = options(audio={"mode": "silence", "padding_ms": 100})
+    opts = options(audio={"mode": "silence", "padding_ms": 100, "coverage": {"enabled": False}})
     out = redact_audio(rec, [_finding(1.0, 1.5)], opts)
     assert not out.flagged and out.spans_s == [(0.9, 1.6)]
     a, b = int(0.9 * SR), int(1.6 * SR)
@@ -47,7 +48,8 @@ def test_silence_inside_padded_span_all_channels_and_unchanged_outside() -> None
 
 def test_tone_mode_replaces_speech_with_a_tone() -> None:
     rec = _recording()
-    opts = options(audio={"mode": "tone", "padding_ms": 0, "tone_hz": 1000, "tone_level": 0.1})
+    opts = options(audio={"mode": "tone", "padding_ms": 0, "tone_hz": 1000, "tone_level": 0.1,
+                          "coverage": {"enabled": False}})
     out = redact_audio(rec, [_finding(2.0, 2.5)], opts)
     seg = out.audio[1, int(2.0 * SR) + 10:int(2.5 * SR) - 10]
     assert abs(_rms(seg) - 0.1 / np.sqrt(2)) < 0.01

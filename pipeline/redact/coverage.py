@@ -1,0 +1,188 @@
+"""Speech-activity coverage: where a channel holds speech that no kept, timed word accounts for.
+
+Why: the transcriber drops speech (segments removed by the no-speech and repetition guards, a
+channel it judged silent, regions its VAD missed), and the text policy can only redact what was
+transcribed. Redacted audio that keeps such speech is not redacted at all. So each channel's
+speech activity is found from its energy alone, judged against that channel's own level (a
+party 40 dB quieter than the other still counts), and every stretch of it that no kept word of
+that channel covers is muted by `redact_audio` (fail closed).
+
+Energy, not a speech model: a model's misses are exactly what this guards against. Anything
+loud enough relative to the channel's speech (a cough, music on that channel) counts; muting a
+non-word costs nothing a listener needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.redact.options import CoverageOptions
+from pipeline.schema import Turn
+
+__all__ = ["ChannelLevel", "UnalignedStretch", "Coverage", "frame_levels", "channel_level", "word_spans",
+           "uncovered_speech", "level_gap_reason"]
+
+UNALIGNED_REASON = "speech no kept, time-aligned transcribed word covers: muted"
+
+
+class ChannelLevel(BaseModel):
+    """One channel's levels (dBFS), from its 'frame_ms' frames."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: int
+    speech_dbfs: float | None = Field(description="Speech level (a high percentile of its frames); None: no speech.")
+    noise_dbfs: float = Field(description="Noise floor (a low percentile of its frames).")
+    threshold_dbfs: float = Field(description="Frames above this are taken as speech.")
+
+
+class UnalignedStretch(BaseModel):
+    """A stretch of one channel's speech that no kept word covers; muted in that channel."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: int = Field(ge=0)
+    start_s: float = Field(ge=0.0, description="Start of the muted stretch (padded).")
+    end_s: float = Field(ge=0.0)
+    speech_s: float = Field(ge=0.0, description="Seconds of speech activity inside it that no word covered.")
+
+
+class Coverage(BaseModel):
+    """Output of `uncovered_speech`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    levels: list[ChannelLevel]
+    stretches: list[UnalignedStretch]
+
+    @property
+    def muted_speech_s(self) -> float:
+        return round(sum(s.speech_s for s in self.stretches), 3)
+
+
+def frame_levels(audio: np.ndarray, frame: int) -> np.ndarray:
+    """Level (dBFS, RMS re full scale 1.0) of each whole `frame`-sample frame of one channel."""
+    n = len(audio) // frame
+    if n == 0:
+        return np.zeros(0)
+    frames = audio[: n * frame].reshape(n, frame).astype(np.float64)
+    return 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+
+
+def channel_level(channel: int, levels_db: np.ndarray, options: CoverageOptions) -> ChannelLevel:
+    """The channel's speech level, noise floor and speech threshold, from its own frames.
+
+    Speech level: `speech_percentile` of the frames above the absolute floor (so a quiet party is
+    measured against itself, not against full scale). Threshold: `relative_db` below that, but
+    never below the absolute floor nor within `noise_margin_db` of the channel's noise floor
+    (steady line noise is not speech).
+    """
+    floor = options.absolute_floor_dbfs
+    noise = float(np.percentile(levels_db, options.noise_percentile)) if levels_db.size else -120.0
+    audible = levels_db[levels_db > floor]
+    if audible.size == 0:
+        return ChannelLevel(channel=channel, speech_dbfs=None, noise_dbfs=round(noise, 1), threshold_dbfs=floor)
+    speech = float(np.percentile(audible, options.speech_percentile))
+    threshold = max(floor, speech - options.relative_db, noise + options.noise_margin_db)
+    return ChannelLevel(channel=channel, speech_dbfs=round(speech, 1) if speech > threshold else None,
+                        noise_dbfs=round(noise, 1), threshold_dbfs=round(threshold, 1))
+
+
+def word_spans(turns: list[Turn], n_channels: int, muted: list[tuple[float, float]],
+               padding_s: float) -> dict[int, list[tuple[float, float]]]:
+    """Per channel, the padded time spans of the kept words.
+
+    A word is kept unless its time overlaps a muted span (a finding's: redacted, so it covers
+    nothing). In stereo a word covers only its turn's channel (a turn without one covers none);
+    in mono every word covers the one channel.
+    """
+    spans: dict[int, list[tuple[float, float]]] = {c: [] for c in range(n_channels)}
+    for turn in turns:
+        channel = 0 if n_channels == 1 else turn.channel
+        if channel is None or channel not in spans:
+            continue
+        for w in turn.words:
+            if any(w.start_s < b and a < w.end_s for a, b in muted) or any(a <= w.start_s <= b for a, b in muted):
+                continue
+            spans[channel].append((max(0.0, w.start_s - padding_s), w.end_s + padding_s))
+    return spans
+
+
+def _mask(spans: list[tuple[float, float]], n_frames: int, frame_s: float) -> np.ndarray:
+    """Frames lying wholly inside one of the spans."""
+    mask = np.zeros(n_frames, dtype=bool)
+    for a, b in spans:
+        first, last = int(np.ceil(a / frame_s)), int(np.floor(b / frame_s))  # frames [first, last)
+        if last > first:
+            mask[max(0, first):min(n_frames, last)] = True
+    return mask
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) frame index runs where flags is True."""
+    padded = np.concatenate(([False], flags, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+
+
+def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn], muted: list[tuple[float, float]],
+                     options: CoverageOptions) -> Coverage:
+    """Stretches of each channel's speech activity that no kept, timed word of that channel covers.
+
+    Args:
+        audio: float (channels, samples).
+        sample_rate: its rate.
+        turns: the call's turns with their (unredacted) words and times.
+        muted: spans already muted in every channel (the findings', padded): neither speech to
+            report nor a word's cover.
+        options: levels, paddings and the shortest stretch that counts.
+
+    Returns:
+        Per-channel levels, and the stretches (padded by `mute_padding_ms`) to mute.
+    """
+    frame = max(1, int(round(sample_rate * options.frame_ms / 1000)))
+    frame_s = frame / sample_rate
+    duration = audio.shape[1] / sample_rate
+    covers = word_spans(turns, audio.shape[0], muted, options.word_padding_ms / 1000)
+    levels: list[ChannelLevel] = []
+    stretches: list[UnalignedStretch] = []
+    for channel in range(audio.shape[0]):
+        db = frame_levels(audio[channel], frame)
+        level = channel_level(channel, db, options)
+        levels.append(level)
+        if level.speech_dbfs is None:
+            continue
+        active = db > level.threshold_dbfs
+        loose = active & ~_mask(covers[channel], db.size, frame_s) & ~_mask(muted, db.size, frame_s)
+        gap = options.merge_gap_ms / 1000 / frame_s
+        runs: list[list[int]] = []
+        for a, b in _runs(loose):
+            if runs and a - runs[-1][1] <= gap:
+                runs[-1][1] = b
+            else:
+                runs.append([a, b])
+        pad = options.mute_padding_ms / 1000
+        for a, b in runs:
+            speech_s = float(loose[a:b].sum()) * frame_s
+            if speech_s * 1000 < options.min_stretch_ms:
+                continue
+            stretches.append(UnalignedStretch(
+                channel=channel, start_s=round(max(0.0, a * frame_s - pad), 3),
+                end_s=round(min(duration, b * frame_s + pad), 3), speech_s=round(speech_s, 3)))
+    return Coverage(levels=levels, stretches=stretches)
+
+
+def level_gap_reason(levels: list[ChannelLevel], gap_db: float) -> str | None:
+    """A review reason when one channel's speech is far quieter than another's (a line fault:
+    the quiet party is hard to hear, and its transcription the least sure)."""
+    heard = [lv for lv in levels if lv.speech_dbfs is not None]
+    if len(heard) < 2:
+        return None
+    loud = max(heard, key=lambda lv: lv.speech_dbfs)
+    quiet = min(heard, key=lambda lv: lv.speech_dbfs)
+    gap = loud.speech_dbfs - quiet.speech_dbfs
+    if gap <= gap_db:
+        return None
+    return (f"channel {quiet.channel} speech is {gap:.0f} dB quieter than channel {loud.channel} "
+            f"(over {gap_db:.0f} dB: a line fault?); transcribed after gain normalisation, check the redacted audio")

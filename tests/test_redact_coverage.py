@@ -1,0 +1,158 @@
+"""Fail-closed audio on controlled arrays (fast): speech-like bursts in a channel that no kept,
+timed word of that channel covers are muted and logged as "unaligned_speech"; covered speech
+is kept; a party 40 dB quieter still counts and flags the call; steady noise is not speech; and
+the transcriber decodes a quiet channel at a normal level instead of skipping it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.redact.audio import redact_audio
+from pipeline.redact.audit import append_call, read_log
+from pipeline.redact.text import TextRedaction
+from pipeline.schema import PiiFinding, Recording, RecordingMetadata, Source, Turn, Word
+from pipeline.transcribe import channel_gain
+from tests._redact_support import options
+
+SR = 16000
+LOUD = 0.3  # about -13 dBFS peak: normal speech
+QUIET = LOUD / 100  # 40 dB quieter: the line fault of issue #15
+
+
+def _burst(audio: np.ndarray, channel: int, start: float, end: float, level: float, seed: int = 0) -> None:
+    """Speech-like signal: noise under a 4 Hz syllable envelope, never fully silent inside."""
+    rng = np.random.default_rng(seed)
+    n = int((end - start) * SR)
+    t = np.arange(n) / SR
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
+    audio[channel, int(start * SR):int(start * SR) + n] = level * envelope * rng.standard_normal(n)
+
+
+def _recording(audio: np.ndarray) -> Recording:
+    channels, samples = audio.shape
+    source = Source(path="x.wav", sha256="0" * 64, format="wav", duration_s=samples / SR, sample_rate=SR,
+                    channels=channels)
+    return Recording(call_id="c1", channel_type="telephone", source=source, metadata=RecordingMetadata(),
+                     audio=audio.astype(np.float32), sample_rate=SR)
+
+
+def _turn(index: int, channel: int | None, words: list[tuple[float, float]]) -> Turn:
+    ws = [Word(start_s=a, end_s=b, text=f"w{k}", probability=0.9) for k, (a, b) in enumerate(words)]
+    return Turn(index=index, speaker="agent" if channel in (0, None) else "customer", start_s=words[0][0],
+                end_s=words[-1][1], text=" ".join(w.text for w in ws), words=ws, channel=channel)
+
+
+def _finding(start: float, end: float) -> PiiFinding:
+    return PiiFinding(entity_type="CREDIT_CARD", turn_index=0, char_start=0, char_end=2, start_s=start, end_s=end,
+                      recognizer="x", score=0.9, value_hmac="0" * 64)
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def _span(audio: np.ndarray, channel: int, a: float, b: float) -> np.ndarray:
+    return audio[channel, int(a * SR):int(b * SR)]
+
+
+def test_uncovered_speech_is_muted_in_its_channel_and_logged(tmp_path) -> None:
+    audio = np.zeros((2, 6 * SR))
+    _burst(audio, 0, 0.5, 1.5, LOUD)  # covered by the agent's words
+    _burst(audio, 0, 2.5, 3.0, LOUD, seed=1)  # dropped by the transcriber: no word
+    _burst(audio, 1, 4.0, 5.0, LOUD, seed=2)  # customer speech the transcriber lost
+    rec = _recording(audio)
+    # A customer word at 2.5-3.0 does not cover the agent channel's speech then.
+    turns = [_turn(0, 0, [(0.5, 0.9), (0.9, 1.5)]), _turn(1, 1, [(2.6, 2.9)])]
+    out = redact_audio(rec, [], options(), turns)
+    assert out.audio is not None and not out.flagged
+    np.testing.assert_array_equal(_span(out.audio, 0, 0.5, 1.5), _span(rec.audio, 0, 0.5, 1.5))
+    assert _rms(_span(out.audio, 0, 2.5, 3.0)) == 0.0
+    assert _rms(_span(out.audio, 1, 4.0, 5.0)) == 0.0
+    assert sorted(s.channel for s in out.unaligned) == [0, 1]
+    assert abs(out.muted_speech_s - 1.5) < 0.15  # 0.5 s + 1.0 s of uncovered speech
+    for s in out.unaligned:  # each stretch holds its burst, and is not much longer
+        burst = (2.5, 3.0) if s.channel == 0 else (4.0, 5.0)
+        assert s.start_s <= burst[0] and s.end_s >= burst[1] and s.end_s - s.start_s < burst[1] - burst[0] + 0.3
+
+    text = TextRedaction(turns=turns, findings=[], operators=[], residual=[], flagged=False, reasons=[])
+    append_call(tmp_path / "audit.jsonl", "c1", text, out)
+    records = [r for r in read_log(tmp_path / "audit.jsonl") if r.kind == "unaligned_speech"]
+    assert len(records) == len(out.unaligned)
+    assert {r.reason.split(":")[0] for r in records} == {"channel 0", "channel 1"}
+    assert all(r.start_s is not None and r.end_s > r.start_s and r.value_hmac is None for r in records)
+
+
+def test_covered_speech_in_every_channel_is_kept() -> None:
+    audio = np.zeros((2, 4 * SR))
+    _burst(audio, 0, 0.5, 1.5, LOUD)
+    _burst(audio, 1, 2.0, 3.0, LOUD, seed=1)
+    rec = _recording(audio)
+    out = redact_audio(rec, [], options(), [_turn(0, 0, [(0.6, 1.0), (1.0, 1.4)]), _turn(1, 1, [(2.1, 2.9)])])
+    assert out.unaligned == [] and out.muted_speech_s == 0.0
+    np.testing.assert_array_equal(out.audio, rec.audio)
+
+
+def test_mono_words_cover_the_one_channel_whatever_their_turn_channel() -> None:
+    audio = np.zeros((1, 3 * SR))
+    _burst(audio, 0, 0.5, 1.0, LOUD)
+    _burst(audio, 0, 1.5, 2.0, LOUD, seed=1)
+    out = redact_audio(_recording(audio), [], options(), [_turn(0, None, [(0.55, 0.95)]), _turn(1, 1, [(1.55, 1.95)])])
+    assert out.unaligned == []
+
+
+def test_a_redacted_word_covers_nothing() -> None:
+    audio = np.zeros((1, 3 * SR))
+    _burst(audio, 0, 1.0, 2.0, LOUD)
+    opts = options(audio={"padding_ms": 0})
+    # The word spans the whole burst but is the finding's: only the finding's own span is
+    # silenced by it, and the rest of the burst (1.3-2.0) is speech no kept word covers.
+    out = redact_audio(_recording(audio), [_finding(1.0, 1.3)], opts, [_turn(0, 0, [(1.0, 1.3)])])
+    assert _rms(_span(out.audio, 0, 1.0, 2.0)) == 0.0
+    assert 0.5 < out.muted_speech_s < 0.9
+
+
+def test_a_party_40_db_quieter_still_counts_and_flags_the_call() -> None:
+    audio = np.zeros((2, 4 * SR))
+    _burst(audio, 0, 0.5, 1.5, LOUD)
+    _burst(audio, 1, 2.0, 3.0, QUIET, seed=1)  # no words: the quiet party's speech was lost
+    rec = _recording(audio)
+    out = redact_audio(rec, [], options(), [_turn(0, 0, [(0.6, 1.4)])])
+    assert out.audio is not None and out.flagged
+    assert any("quieter" in r and "channel 1" in r for r in out.reasons)
+    assert [s.channel for s in out.unaligned] == [1]
+    assert _rms(_span(out.audio, 1, 2.0, 3.0)) == 0.0
+    gap = out.levels[0].speech_dbfs - out.levels[1].speech_dbfs
+    assert 35 < gap < 45
+
+
+def test_steady_noise_is_not_speech_and_digital_silence_mutes_nothing() -> None:
+    rng = np.random.default_rng(3)
+    audio = np.zeros((2, 4 * SR))
+    _burst(audio, 0, 0.5, 1.5, LOUD)
+    audio[1] = 10 ** (-70 / 20) * rng.standard_normal(4 * SR)  # a line's noise floor, nobody talking
+    out = redact_audio(_recording(audio), [], options(), [_turn(0, 0, [(0.6, 1.4)])])
+    assert out.unaligned == [] and not out.flagged
+    assert out.levels[1].speech_dbfs is None
+
+
+def test_coverage_cannot_be_computed_without_words_so_no_audio_is_claimed() -> None:
+    audio = np.zeros((1, 2 * SR))
+    _burst(audio, 0, 0.5, 1.5, LOUD)
+    out = redact_audio(_recording(audio), [], options())
+    assert out.audio is None and out.flagged and out.reasons
+    untimed = Turn(index=0, speaker="agent", start_s=None, end_s=None, text="hello")
+    out = redact_audio(_recording(audio), [], options(), [untimed])
+    assert out.audio is None and out.flagged
+
+
+def test_quiet_channel_is_decoded_at_a_normal_level_and_only_nothing_is_skipped() -> None:
+    audio = np.zeros((1, 4 * SR))
+    _burst(audio, 0, 0.5, 2.0, QUIET)
+    gain = channel_gain(audio[0])
+    assert gain is not None and 0.3 < gain * float(np.max(np.abs(audio[0]))) <= 0.5 + 1e-6
+    loud = audio[0] * 100
+    assert channel_gain(loud) == 1.0
+    assert channel_gain(np.zeros(4 * SR)) is None  # digital silence
+    assert channel_gain(np.full(4 * SR, 1 / 32768)) is None
+    rng = np.random.default_rng(4)
+    assert channel_gain(10 ** (-70 / 20) * rng.standard_normal(4 * SR)) is None  # a steady floor, no speech
