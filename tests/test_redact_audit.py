@@ -4,6 +4,7 @@ cut-off tail, is named; report, find-by-HMAC and erasure; the CLI; no value in a
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -132,21 +133,32 @@ def test_cli_verify_report_find_erase(tmp_path: Path, log: Path, monkeypatch: py
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify", "--audit-log", str(log)])
     assert ok.exit_code == 0, ok.output
+    test_key = os.environ["CALLQA_REDACTION_KEY"]  # the log's chain is keyed by it (tests/conftest.py)
     monkeypatch.delenv("CALLQA_REDACTION_KEY", raising=False)
-    no_key = runner.invoke(app, ["audit", "find", "--value", "07700 900185", "--audit-log", str(log)])
+    no_key = runner.invoke(app, ["audit", "find", "--stdin", "--audit-log", str(log)], input="07700 900185\n")
     assert no_key.exit_code == 2 and "900185" not in no_key.output
-    found = runner.invoke(app, ["audit", "find", "--value", "07700 900185", "--audit-log", str(log), "--allow-dev-key"])
+    found = runner.invoke(app, ["audit", "find", "--stdin", "--audit-log", str(log), "--allow-dev-key"],
+                          input="07700 900185\n")
     assert found.exit_code == 0 and "dev-002" in found.output and "900185" not in found.output
+    # A hidden prompt when --stdin is not given; the typed value is not echoed.
+    prompted = runner.invoke(app, ["audit", "find", "--audit-log", str(log), "--allow-dev-key"],
+                             input="07700 900185\n")
+    assert prompted.exit_code == 0 and "dev-002" in prompted.output and "900185" not in prompted.output
+    # On the command line it is refused (shell history, `ps`), and not repeated back.
+    argv = runner.invoke(app, ["audit", "find", "--value", "07700 900185", "--audit-log", str(log),
+                               "--allow-dev-key"])
+    assert argv.exit_code == 2 and "--stdin" in argv.output and "900185" not in argv.output
     rep = runner.invoke(app, ["audit", "report", "--audit-log", str(log), "--since", "2000-01-01"])
     assert rep.exit_code == 0 and json.loads(rep.output)["findings"] > 0
+    monkeypatch.setenv("CALLQA_REDACTION_KEY", test_key)  # the log's key: an append under another is refused
     erased = runner.invoke(app, ["erase", "dev-003", "--out", str(tmp_path / "out"), "--audit-log", str(log),
                                     "--allow-dev-key", "--no-prefect"])
     assert erased.exit_code == 0
     lines = _lines(log)
     lines[0] = lines[0].replace('"kind":"finding"', '"kind":"flag"')
     _write(log, lines)
-    bad = runner.invoke(app, ["audit", "verify", "--audit-log", str(log)])
-    assert bad.exit_code == 1 and "line 1" in bad.output
+    bad = runner.invoke(app, ["audit", "verify", "--out", str(tmp_path / "out"), "--audit-log", str(log)])
+    assert bad.exit_code == 1 and "line 1" in bad.output and "FAIL changed" in bad.output
 
 
 def test_log_holds_no_values(log: Path, calls) -> None:

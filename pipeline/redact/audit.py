@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.errors import InputError
+from pipeline.errors import ConfigError, InputError
 from pipeline.redact.keys import AuditKey, audit_key, hmac_value
 from pipeline.redact.normalise import normalise_value
 from pipeline.schema import PII_TYPES
@@ -193,11 +193,11 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     return None
 
 
-def _tail(fd: int) -> tuple[int, str, bool]:
-    """(next seq, last hash, whether the file ends inside a line) from the end of the log."""
+def _tail(fd: int) -> tuple[int, str, bool, str | None]:
+    """(next seq, last hash, whether the file ends inside a line, last key id) from the end of the log."""
     size = os.fstat(fd).st_size
     if size == 0:
-        return 0, GENESIS, False
+        return 0, GENESIS, False, None
     torn = os.pread(fd, 1, size - 1) != b"\n"
     block = min(size, 65536)
     while True:
@@ -207,9 +207,9 @@ def _tail(fd: int) -> tuple[int, str, bool]:
         for line in reversed(lines):
             record = _parse(line) if line.strip() else None
             if record is not None:
-                return record["seq"] + 1, record["record_hash"], torn
+                return record["seq"] + 1, record["record_hash"], torn, record.get("key_id")
         if block == size:
-            return 0, GENESIS, torn
+            return 0, GENESIS, torn, None
         block = min(size, block * 4)
 
 
@@ -254,7 +254,12 @@ def append_records(path: Path, entries: list[dict[str, Any]], *, key: AuditKey |
     key = key or _default_key()
     written: list[AuditRecord] = []
     with _locked_log(path) as fd:
-        seq, prev, torn = _tail(fd)
+        seq, prev, torn, last_key = _tail(fd)
+        if last_key is not None and last_key != key.key_id:
+            # Fail closed: a record under another key would break the chain for good.
+            raise ConfigError(f"the audit log is keyed by {last_key} but this process has key {key.key_id}: set the "
+                              "key the log was written with (CALLQA_AUDIT_KEY / CALLQA_REDACTION_KEY)",
+                              file=str(path), key="key_id")
         if torn:
             # A half-written line from an interrupted append: leave it for `audit repair` and start afresh.
             logger.warning("the audit log ends in a half-written line; appending after it (run `callqa audit repair`)")

@@ -31,6 +31,7 @@ __all__ = [
     "KEY_ENV",
     "AuditKey",
     "audit_key",
+    "audit_key_for",
     "derive_audit_key",
     "hmac_value",
     "is_dev_key_id",
@@ -119,6 +120,13 @@ def derive_audit_key(redaction: bytes) -> AuditKey:
     return AuditKey(secret=secret, key_id=_id_of(secret, hmac.compare_digest(redaction, DEV_KEY)))
 
 
+def audit_key_for(redaction: bytes) -> AuditKey:
+    """The audit key that goes with a redaction key the caller already holds: $CALLQA_AUDIT_KEY
+    when set, else the one derived from it."""
+    own = _env_key(AUDIT_KEY_ENV)
+    return AuditKey(secret=own, key_id=_id_of(own, False)) if own is not None else derive_audit_key(redaction)
+
+
 def audit_key(allow_dev: bool = False) -> AuditKey:
     """The audit chain's key: $CALLQA_AUDIT_KEY, else derived from $CALLQA_REDACTION_KEY.
 
@@ -128,9 +136,8 @@ def audit_key(allow_dev: bool = False) -> AuditKey:
     Raises:
         ConfigError: neither is set (and allow_dev is False), or one is shorter than 16 characters.
     """
-    own = _env_key(AUDIT_KEY_ENV)
-    if own is not None:
-        return AuditKey(secret=own, key_id=_id_of(own, False))
+    if _env_key(AUDIT_KEY_ENV) is not None:
+        return audit_key_for(b"")
     return derive_audit_key(redaction_key(allow_dev=allow_dev))
 
 
