@@ -31,6 +31,7 @@ import json
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -45,14 +46,17 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 import pipeline
+from flows.failures import TaskFailure, wrap_failure
 from flows.progress import log_progress
 from flows.quarantine import write_quarantine_record
 from flows.report import build_report, report_markdown, report_table, write_report
 from flows.sources import find_inputs
+from flows.worklist import read_worklist, remove_worklist, work_item, write_worklist
 from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
-from pipeline.ingest import InputItem, discover_inputs
+from pipeline.ingest import InputItem
 from pipeline.paths import RunPaths, open_index, resolve_paths
-from pipeline.run import CallOutcome, Models, process_one
+from pipeline.recording import clean_leftovers
+from pipeline.run import ERASED_PATH, CallOutcome, Models, process_one
 from pipeline.settings import Settings, input_fingerprint, load_settings, settings_fingerprint, stage_hash
 
 if TYPE_CHECKING:
@@ -109,6 +113,8 @@ def is_transient(exc: BaseException | None) -> bool:
     Returns:
         Whether `process_call` should retry.
     """
+    if isinstance(exc, TaskFailure):  # decided before its cause was cut off
+        return exc.transient
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -235,7 +241,11 @@ def call_cache_key(path: str, sidecar: str | None, fingerprint: str) -> str | No
 
 
 def _cache_key_fn(context: TaskRunContext, inputs: dict[str, Any]) -> str | None:
-    return call_cache_key(inputs["path"], inputs.get("sidecar"), inputs["fingerprint"])
+    try:
+        item = work_item(inputs["worklist"], inputs["call_id"])
+    except (OSError, KeyError, ValueError):
+        return None
+    return call_cache_key(str(item.path), str(item.sidecar) if item.sidecar else None, inputs["fingerprint"])
 
 
 @task(
@@ -247,16 +257,15 @@ def _cache_key_fn(context: TaskRunContext, inputs: dict[str, Any]) -> str | None
     cache_key_fn=_cache_key_fn,
     persist_result=True,
     result_serializer="json",
-    task_run_name="process_call-{name}",
+    # The call id only: never a file name (a telephony export names files by caller number).
+    task_run_name="process_call-{call_id}",
 )
 def process_call(
-    path: str,
-    kind: str,
-    sidecar: str | None,
+    call_id: str,
+    worklist: str,
     out: str,
     fingerprint: str,
     config: str | None = None,
-    name: str = "",
     run_id: str | None = None,
     force: bool = False,
     transcribe_slots: int = 1,
@@ -272,14 +281,17 @@ def process_call(
     settings changed is re-assessed from its redacted turns (`pipeline.run.assess`), without
     transcribing or redacting it again. The stages' progress goes to the task's log (coarsely).
 
+    Prefect keeps a task's name, parameters, state and logs, so none of them carries personal
+    data: the parameters name the call by its id and the file through the batch's work list
+    (`flows.worklist`), and an exception leaves the task as a `TaskFailure` (its kind and a
+    message without file names or input values; `flows.failures`).
+
     Args:
-        path: the input file.
-        kind: "audio", "transcript" or "unsupported" (from discovery).
-        sidecar: the audio's metadata sidecar, if any.
+        call_id: the input's key in the work list: its call id (or `input-<n>` when unreadable).
+        worklist: the batch's work list (`flows.worklist.write_worklist`).
         out: the output folder.
         fingerprint: `settings_fingerprint` of the run's settings (part of the cache key).
         config: a site configuration file, or None for the packaged defaults.
-        name: the file's name, for the task run's name in the UI.
         run_id: the results store's run id (from the flow), or None for no index row.
         force: process again even when out/ holds the result.
         transcribe_slots: transcriptions at once in this worker process.
@@ -289,30 +301,42 @@ def process_call(
         audit_log: the redaction audit log (as `resolve_paths` takes it; None: resolved here).
 
     Returns:
-        The call's `CallOutcome` as a dict (status "done", or "skipped" when out/ had it).
+        The call's `CallOutcome` as a dict, its path replaced by the key (status "done",
+        "skipped" when out/ had it, "erased" when the call has a tombstone).
 
     Raises:
-        InputError: bad input; recorded under out/quarantine/ before it is raised (no retry).
-        StageError, OSError, database errors: retried when transient (see `is_transient`).
-        ModelUnavailableError, ConfigError: fatal for the batch.
+        TaskFailure: in place of whatever was raised (see `flows.failures`): bad input (recorded
+            under out/quarantine/ first; no retry), a stage, I/O or database error (retried when
+            transient, see `is_transient`), or a fatal one (no model, bad configuration).
     """
-    item = InputItem(Path(path), kind, Path(sidecar) if sidecar else None)  # type: ignore[arg-type]
-    settings, fingerprint = _worker_settings(config, fingerprint)
-    paths = _run_paths(out, database_url, audit_log, settings)
-    models = _worker_models(settings, fingerprint, dev_key)
     try:
-        outcome = process_one(item, paths, settings, models, force=force, store=_worker_store(paths), run_id=run_id,
-                              transcribe_guard=_transcribe_guard(transcribe_slots, transcribe_limit),
-                              progress=log_progress(_run_logger(), every_s=PROGRESS_EVERY_S),
-                              settings_fp=fingerprint)
-    except InputError as e:
-        write_quarantine_record(item.path, e.reason, str(e), paths.quarantine_dir)
-        raise
-    return outcome.model_dump()
+        item = work_item(worklist, call_id)
+    except KeyError:  # erased while the batch ran: its entry left the work list
+        return {**_erased_outcome(), "path": ERASED_PATH}
+    try:
+        settings, fingerprint = _worker_settings(config, fingerprint)
+        paths = _run_paths(out, database_url, audit_log, settings)
+        models = _worker_models(settings, fingerprint, dev_key)
+        try:
+            outcome = process_one(item, paths, settings, models, force=force, store=_worker_store(paths),
+                                  run_id=run_id, transcribe_guard=_transcribe_guard(transcribe_slots, transcribe_limit),
+                                  progress=log_progress(_run_logger(), every_s=PROGRESS_EVERY_S),
+                                  settings_fp=fingerprint)
+        except InputError as e:
+            write_quarantine_record(item.path, e.reason, str(e), paths.quarantine_dir)
+            raise
+    except Exception as e:  # noqa: BLE001 - nothing raw leaves the task (Prefect stores and logs it)
+        # Where it happened, for the operator: the type and the code location only.
+        log.error("call %s failed: %s\n%s", call_id, type(e).__name__, "".join(traceback.format_tb(e.__traceback__)))
+        raise wrap_failure(e, transient=is_transient(e)) from None
+    # The cache record (under out/) and Prefect's state keep the key, not the file's path.
+    return {**outcome.model_dump(), "path": call_id if outcome.status != "erased" else ERASED_PATH}
 
 
 def _failure(path: str, exc: BaseException | None) -> dict[str, Any]:
-    if isinstance(exc, InputError):
+    if isinstance(exc, TaskFailure):
+        reason, message = exc.reason, exc.message
+    elif isinstance(exc, InputError):
         reason, message = exc.reason, str(exc)
     elif isinstance(exc, CallqaError):
         reason, message = "stage_error", str(exc)
@@ -325,24 +349,54 @@ def _failure(path: str, exc: BaseException | None) -> dict[str, Any]:
 
 # --- the flow --------------------------------------------------------------------------------
 
-def _run_items(items: list[InputItem], *, paths: RunPaths, fingerprint: str, config: str | None,
-               run_id: str | None, force: bool, transcribe_slots: int, transcribe_limit: str | None,
-               dev_key: bool) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Submit one `process_call` per input to the flow's task runner; (outcomes, first fatal error)."""
-    def submit(item: InputItem, refresh: bool):
+def _plan(items: list[InputItem], store: Store, key: bytes) -> list[str | None]:
+    """Each input's key for the work list (its call id, or `input-<n>` when it cannot be read),
+    or None for an input whose call or recording was erased: no task is made for it, so Prefect
+    never sees its call id again."""
+    from pipeline.compliance import is_erased
+    from pipeline.ingest import fingerprint as identify
+
+    keys: list[str | None] = []
+    used: set[str] = set()
+    for n, item in enumerate(items):
+        try:
+            ident = identify(item) if item.kind != "unsupported" else None
+        except (InputError, OSError, ValueError):
+            ident = None  # the task reports the bad input properly
+        if ident is not None and is_erased(store, key, *ident):
+            keys.append(None)
+            continue
+        name = ident[0] if ident is not None else f"input-{n:04d}"
+        if name in used:  # two files with one call id: both run, under distinct keys
+            name = f"{name}~{n}"
+        used.add(name)
+        keys.append(name)
+    return keys
+
+
+def _erased_outcome() -> dict[str, Any]:
+    return CallOutcome(path=ERASED_PATH, status="erased", reason="erased").model_dump()
+
+
+def _run_keys(keys: list[str], worklist: Path, *, paths: RunPaths, fingerprint: str, config: str | None,
+              run_id: str | None, force: bool, transcribe_slots: int, transcribe_limit: str | None,
+              dev_key: bool) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Submit one `process_call` per work-list key to the flow's task runner; (outcomes, first fatal error)."""
+    items = read_worklist(worklist)
+
+    def submit(key: str, refresh: bool):
         task_ = process_call.with_options(result_storage=paths.cache_dir.resolve(), refresh_cache=refresh)
         return task_.submit(
-            str(item.path), item.kind, str(item.sidecar) if item.sidecar else None, str(paths.out_dir), fingerprint,
-            config, name=item.path.name, run_id=run_id, force=force, transcribe_slots=transcribe_slots,
-            transcribe_limit=transcribe_limit, dev_key=dev_key, database_url=paths.database_url,
-            audit_log=str(paths.audit_log),
+            key, str(worklist), str(paths.out_dir), fingerprint, config, run_id=run_id, force=force,
+            transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit, dev_key=dev_key,
+            database_url=paths.database_url, audit_log=str(paths.audit_log),
         )
 
-    futures = [submit(item, force) for item in items]
+    futures = [submit(key, force) for key in keys]
     progress = log_progress(_run_logger(), every_s=PROGRESS_EVERY_S)
     for finished, future in enumerate(as_completed(futures), start=1):
         # wait() keeps the task's final state in memory; without it `.state` would be read back
-        # from the API, and a failed task's exception rebuilt from JSON (which InputError is not).
+        # from the API, and a failed task's exception rebuilt from JSON.
         future.wait()
         progress("calls", finished, len(futures))
     # A cache hit whose output folder has gone (deleted by hand, or out/ restored from a backup
@@ -350,25 +404,57 @@ def _run_items(items: list[InputItem], *, paths: RunPaths, fingerprint: str, con
     redo = [i for i, f in enumerate(futures)
             if f.state.name == "Cached" and not _has_result(paths.out_dir, f.state.result())]
     for i in redo:
-        futures[i] = submit(items[i], True)
+        futures[i] = submit(keys[i], True)
     wait([futures[i] for i in redo])
 
     outcomes: list[dict[str, Any]] = []
     fatal: BaseException | None = None
-    for item, future in zip(items, futures):
+    for key, future in zip(keys, futures):
+        path = str(items[key].path)
         state = future.state
         if state.is_completed():
             outcome = dict(state.result())
+            if outcome["status"] == "erased":
+                outcomes.append(_erased_outcome())
+                continue
+            outcome["path"] = path
             if state.name == "Cached" or outcome["status"] == "skipped":
                 outcome.update(status="skipped", reason="already_done", elapsed_s=0.0, timings_s={})
             outcomes.append(outcome)
             continue
         exc = state.result(raise_on_failure=False)
         exc = exc if isinstance(exc, BaseException) else None
-        if isinstance(exc, FATAL) and fatal is None:
+        if (isinstance(exc, FATAL) or getattr(exc, "fatal", False)) and fatal is None:
             fatal = exc
-        outcomes.append(_failure(str(item.path), exc))
+        outcomes.append(_failure(path, exc))
     return outcomes, fatal
+
+
+def _run_items(items: list[InputItem], *, paths: RunPaths, fingerprint: str, config: str | None,
+               run_id: str | None, force: bool, transcribe_slots: int, transcribe_limit: str | None,
+               dev_key: bool, shard_deployment: str | None = None,
+               shards: int = 2) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Process the inputs here or in shard flow runs; erased inputs are reported, never submitted.
+
+    Returns:
+        (one outcome per input, in order; the first fatal error or None)
+    """
+    settings, fingerprint = _worker_settings(config, fingerprint)
+    key = _worker_models(settings, fingerprint, dev_key).redaction_key
+    keys = _plan(items, _worker_store(paths), key)
+    keyed = [(k, item) for k, item in zip(keys, items) if k is not None]
+    options = dict(fingerprint=fingerprint, config=config, run_id=run_id, force=force,
+                   transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit, dev_key=dev_key)
+    worklist = write_worklist(paths.work_dir, keyed)
+    try:
+        if shard_deployment:
+            done, fatal = _run_shards([k for k, _ in keyed], worklist, shard_deployment, shards, paths, options)
+        else:
+            done, fatal = _run_keys([k for k, _ in keyed], worklist, paths=paths, **options)
+    finally:
+        remove_worklist(worklist)
+    by_key = iter(done)
+    return [next(by_key) if k is not None else _erased_outcome() for k in keys], fatal
 
 
 def _has_result(out_dir: Path, outcome: dict[str, Any]) -> bool:
@@ -376,23 +462,25 @@ def _has_result(out_dir: Path, outcome: dict[str, Any]) -> bool:
     return bool(call_id) and (out_dir / call_id / "result.json").is_file()
 
 
-def _run_shards(items: list[InputItem], deployment: str, shards: int, paths: RunPaths,
+def _run_shards(keys: list[str], worklist: Path, deployment: str, shards: int, paths: RunPaths,
                 options: dict[str, Any]) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Split the inputs into `shards` flow runs of the `process_shard` deployment, which any
-    worker of its pool picks up, and gather their outcomes (from out/.callqa/shards/)."""
+    """Split the work list's keys into `shards` flow runs of the `process_shard` deployment, which
+    any worker of its pool picks up, and gather their outcomes (from out/.callqa/shards/).
+    The shard runs' parameters carry call ids and the work list's path, never file names."""
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
     logger = get_run_logger()
-    groups = [items[i::shards] for i in range(shards) if items[i::shards]]
+    items = read_worklist(worklist)
+    groups = [keys[i::shards] for i in range(shards) if keys[i::shards]]
     # Workers run elsewhere (another host, another working directory): paths go absolute.
     where = paths.absolute()
     params = {k: v for k, v in options.items() if k != "fingerprint"}
-    params.update(out=str(where.out_dir), database_url=where.database_url, audit_log=str(where.audit_log))
+    params.update(out=str(where.out_dir), database_url=where.database_url, audit_log=str(where.audit_log),
+                  worklist=str(worklist))
     params["config"] = str(Path(options["config"]).resolve()) if options["config"] else None
     runs = [
-        run_deployment(deployment, parameters={"paths": [str(it.path.resolve()) for it in group], **params},
-                       timeout=0, as_subflow=True)
+        run_deployment(deployment, parameters={"call_ids": group, **params}, timeout=0, as_subflow=True)
         for group in groups
     ]
     logger.info("%d shard runs of %s", len(runs), deployment)
@@ -409,15 +497,18 @@ def _run_shards(items: list[InputItem], deployment: str, shards: int, paths: Run
             outcomes += json.loads(record.read_text(encoding="utf-8"))["outcomes"]
             continue
         # The shard run crashed before recording anything: its calls are reported, not lost.
-        outcomes += [CallOutcome(path=str(it.path), status="failed", reason="shard_failed",
+        outcomes += [CallOutcome(path=str(items[k].path), status="failed", reason="shard_failed",
                                  message=f"shard flow run {run.id} ended without a record; run the batch again").model_dump()
-                     for it in group]
-    return outcomes, fatal
+                     for k in group]
+    # Back in the order of the keys.
+    order = {k: i for i, k in enumerate(k for group in groups for k in group)}
+    return [outcomes[order[k]] for k in keys], fatal
 
 
 @flow(name="callqa-shard", task_runner=ThreadPoolTaskRunner(), log_prints=False)
 def process_shard(
-    paths: list[str],
+    call_ids: list[str],
+    worklist: str,
     out: str | None = None,
     config: str | None = None,
     run_id: str | None = None,
@@ -428,24 +519,25 @@ def process_shard(
     database_url: str | None = None,
     audit_log: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One worker's share of a batch: `process_call` for each of `paths`; the outcomes are
-    written to out/.callqa/shards/<flow run id>.json for the parent `nightly_batch`.
+    """One worker's share of a batch: `process_call` for each of `call_ids` (keys of the parent's
+    work list); the outcomes are written to out/.callqa/shards/<flow run id>.json for the parent
+    `nightly_batch`.
 
-    `out`, `database_url` and `audit_log` are what the parent flow resolved (absolute).
+    `out`, `database_url`, `audit_log` and `worklist` are what the parent flow resolved (absolute).
 
     Raises:
-        ModelUnavailableError, ConfigError: fatal, after the outcomes are recorded.
+        ModelUnavailableError, ConfigError (as TaskFailure): fatal, after the outcomes are recorded.
     """
     from prefect.runtime import flow_run
 
+    from pipeline.recording import private_dir
+
     settings, fingerprint = load_run_settings(config)
     where = _run_paths(out, database_url, audit_log, settings)
-    items = discover_inputs([Path(p) for p in paths])
-    outcomes, fatal = _run_items(items, paths=where, fingerprint=fingerprint, config=config, run_id=run_id,
-                                 force=force, transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit,
-                                 dev_key=dev_key)
-    shard_dir = where.shards_dir
-    shard_dir.mkdir(parents=True, exist_ok=True)
+    outcomes, fatal = _run_keys(call_ids, Path(worklist), paths=where, fingerprint=fingerprint, config=config,
+                                run_id=run_id, force=force, transcribe_slots=transcribe_slots,
+                                transcribe_limit=transcribe_limit, dev_key=dev_key)
+    shard_dir = private_dir(where.shards_dir)
     tmp = shard_dir / f".{flow_run.id}.json.tmp"
     tmp.write_text(json.dumps({"flow_run_id": str(flow_run.id), "outcomes": outcomes}), encoding="utf-8")
     tmp.replace(shard_dir / f"{flow_run.id}.json")
@@ -506,14 +598,12 @@ def nightly_batch(
     _worker_models(settings, fingerprint, dev_key).redaction_key
     store = _worker_store(paths)
     run_id = store.record_run(pipeline_version=pipeline.__version__, config_hash=stage_hash(settings, "score"))
+    clean_leftovers(paths.out_dir)  # what a killed run was writing
     items = find_inputs(source, since)
     logger.info("%d inputs from %s", len(items), source)
-    options = dict(fingerprint=fingerprint, config=config, run_id=run_id, force=force,
-                   transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit, dev_key=dev_key)
-    if shard_deployment:
-        outcomes, fatal = _run_shards(items, shard_deployment, shards, paths, options)
-    else:
-        outcomes, fatal = _run_items(items, paths=paths, **options)
+    outcomes, fatal = _run_items(items, paths=paths, fingerprint=fingerprint, config=config, run_id=run_id,
+                                 force=force, transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit,
+                                 dev_key=dev_key, shard_deployment=shard_deployment, shards=shards)
     failed = sum(o["status"] == "failed" for o in outcomes)
     store.finish_run(run_id, status="partial" if failed else "done", n_calls=len(outcomes), n_failed=failed)
     report = build_report(

@@ -21,7 +21,8 @@ def build_report(outcomes: Iterable[dict[str, Any]], *, elapsed_s: float, out_di
     """Summarise one batch.
 
     Args:
-        outcomes: one dict per input with the fields of `CallOutcome` (status done | skipped | failed).
+        outcomes: one dict per input with the fields of `CallOutcome` (status done | skipped | failed |
+            erased: the call or recording was erased, and the outcome names neither).
         elapsed_s: wall time of the whole batch.
         out_dir: the batch's output folder.
         source: what the batch was asked to process.
@@ -34,7 +35,7 @@ def build_report(outcomes: Iterable[dict[str, Any]], *, elapsed_s: float, out_di
     """
     calls = [dict(o) for o in outcomes]
     done = [c for c in calls if c["status"] == "done"]
-    counts = {s: sum(c["status"] == s for c in calls) for s in ("done", "skipped", "failed")}
+    counts = {s: sum(c["status"] == s for c in calls) for s in ("done", "skipped", "failed", "erased")}
     counts["total"] = len(calls)
     stage_s: dict[str, float] = {}
     for c in done:
@@ -75,9 +76,9 @@ def report_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# callqa nightly batch",
         "",
-        "| done | skipped | failed | total | audio (h) | RTF | wall (s) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| {c['done']} | {c['skipped']} | {c['failed']} | {c['total']} | {report['audio_hours']:.3f} "
+        "| done | skipped | failed | erased | total | audio (h) | RTF | wall (s) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {c['done']} | {c['skipped']} | {c['failed']} | {c.get('erased', 0)} | {c['total']} | {report['audio_hours']:.3f} "
         f"| {rtf if rtf is not None else '-'} | {report['elapsed_s']:.1f} |",
         "",
         "## Failures",

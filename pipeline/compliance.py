@@ -20,20 +20,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.redact.audit import append_records
-from pipeline.redact.keys import hmac_value
+from pipeline.redact.keys import audit_key_for, hmac_value
 from pipeline.schema import CallResult, is_valid_call_id
 from pipeline.store import add_tombstones, erase_call_rows
 
 if TYPE_CHECKING:
     from pipeline.store import Store
 
-__all__ = ["ErasureResult", "erase_call", "tombstone_digests", "remove_call_artefacts"]
+__all__ = ["ErasureResult", "erase_call", "is_erased", "tombstone_digests", "remove_call_artefacts"]
 
 logger = logging.getLogger(__name__)
 
 # Folders and files under out/ that may name a call besides out/<call_id>/ (pipeline.paths.RunPaths).
 _CACHE = (".callqa", "cache")
 _SHARDS = (".callqa", "shards")
+_WORK = (".callqa", "work")
 
 
 class ErasureResult(BaseModel):
@@ -63,6 +64,13 @@ def tombstone_digests(key: bytes, call_id: str, source_sha256: str | None) -> di
     if source_sha256:
         digests[hmac_value(key, f"callqa-tombstone:source:{source_sha256}")] = "source"
     return digests
+
+
+def is_erased(store: Store, key: bytes, call_id: str, source_sha256: str | None) -> bool:
+    """Whether a call id or a recording (by its sha256) has a tombstone: it must not be processed."""
+    from pipeline.store import tombstoned
+
+    return tombstoned(store, tombstone_digests(key, call_id, source_sha256))
 
 
 def _source_sha256(out_dir: Path, call_id: str, store: Store | None) -> str | None:
@@ -100,14 +108,16 @@ def _rewrite_json(path: Path, data: Any) -> None:
 
 def remove_call_artefacts(out_dir: Path, call_id: str, source_sha256: str | None) -> dict[str, int]:
     """Remove or rewrite everything under out/ that names a call, besides out/<call_id>/ itself:
-    a crashed writer's temporary and replaced folders, Prefect's task cache records and the shard
-    records of out/.callqa/, the run report's entries, and quarantine records.
+    a crashed writer's temporary and replaced folders, Prefect's task cache records, the shard
+    records and running batches' work lists of out/.callqa/, the run report's entries, and
+    quarantine records.
 
     Returns:
-        Count per kind: leftover_folders, cache_records, shard_entries, report_entries, quarantine_records.
+        Count per kind: leftover_folders, cache_records, shard_entries, work_entries,
+        report_entries, quarantine_records.
     """
-    counts = {"leftover_folders": 0, "cache_records": 0, "shard_entries": 0, "report_entries": 0,
-              "quarantine_records": 0}
+    counts = {"leftover_folders": 0, "cache_records": 0, "shard_entries": 0, "work_entries": 0,
+              "report_entries": 0, "quarantine_records": 0}
     if not out_dir.is_dir():
         return counts
     leftover = re.compile(rf"^\.{re.escape(call_id)}\.(tmp|old)\.\d+(\..*)?$")
@@ -134,6 +144,17 @@ def remove_call_artefacts(out_dir: Path, call_id: str, source_sha256: str | None
         if len(kept) != len(data.get("outcomes", [])):
             counts["shard_entries"] += len(data["outcomes"]) - len(kept)
             _rewrite_json(record, {**data, "outcomes": kept})
+    work = out_dir.joinpath(*_WORK)
+    for record in sorted(work.glob("*.json")) if work.is_dir() else []:
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        kept = {k: v for k, v in data.items() if not (k == call_id or k.startswith(f"{call_id}~")
+                                                      or _entry_names(v, call_id, source_sha256))}
+        if len(kept) != len(data):
+            counts["work_entries"] = counts.get("work_entries", 0) + len(data) - len(kept)
+            _rewrite_json(record, kept)
     report = out_dir / "run-report.json"
     if report.is_file():
         try:
@@ -207,7 +228,8 @@ def erase_call(call_id: str, out_dir: Path, log_path: Path, store: Store | None 
     record = append_records(log_path, [{"kind": "erasure", "call_id": call_id,
                                         "reason": f"erased on request: {len(files)} file(s) removed; {index}; "
                                                   f"other artefacts: {sum(artefacts.values())}; "
-                                                  f"tombstones {tombstones}"}], store=store)[0]
+                                                  f"tombstones {tombstones}"}],
+                            key=audit_key_for(key) if key is not None else None, store=store)[0]
     logger.info("erased a call (%d files)", len(files))
     return ErasureResult(call_id=call_id, files_removed=len(files), artefacts_removed=artefacts,
                          tombstones=tombstones, record_seq=record.seq,

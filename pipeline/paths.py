@@ -80,6 +80,11 @@ class RunPaths:
         return self.out_dir / ".callqa" / "shards"
 
     @property
+    def work_dir(self) -> Path:
+        """Work lists of running batches (which file each task's call id names; flows.worklist)."""
+        return self.out_dir / ".callqa" / "work"
+
+    @property
     def quarantine_dir(self) -> Path:
         return self.out_dir / "quarantine"
 

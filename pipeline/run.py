@@ -47,6 +47,7 @@ from pipeline.recording import (
     write_private,
 )
 from pipeline.schema import (
+    DEV_KEY_FLAG,
     CallResult,
     PipelineInfo,
     RecordingMetadata,
@@ -309,7 +310,7 @@ def process_input(
         ConfigError: no redaction key, or a bad model manifest (fatal for the batch).
     """
     from pipeline.diarise import diarise
-    from pipeline.redact import redact_audio, redact_text
+    from pipeline.redact import is_dev_key_id, key_id, redact_audio, redact_text
 
     core = settings.core
     timings: dict[str, float] = {}
@@ -372,6 +373,9 @@ def process_input(
         flags.append("residual_pii" if text_red.residual else "redaction_review")
     if roles.flagged:
         flags.append("roles_unclear")
+    redaction_key_id = key_id(key)
+    if is_dev_key_id(redaction_key_id):
+        flags.append(DEV_KEY_FLAG)  # digests anyone can reproduce: exports and the web app refuse it
     redaction = RedactionSummary(
         findings=len(text_red.findings), residual=len(text_red.residual),
         flagged=bool(text_red.flagged or (audio_red is not None and audio_red.flagged)),
@@ -397,6 +401,7 @@ def process_input(
             settings_fingerprint=settings_fp,
             manifest_sha256=manifest_fingerprint(settings),
             sidecar_sha256=fingerprint.sidecar_sha256,
+            redaction_key_id=redaction_key_id,
         ),
         turns=text_red.turns,  # everything after this line sees only redacted text
         pii=text_red.findings,
@@ -545,12 +550,11 @@ def _identify(item: InputItem) -> tuple[str, str] | None:
 
 def _erased(store: Store | None, models: Models, ident: tuple[str, str] | None) -> bool:
     """Whether the input's call id or recording has a tombstone (`callqa erase`, retention)."""
-    from pipeline.compliance import tombstone_digests
-    from pipeline.store import tombstoned
+    from pipeline.compliance import is_erased
 
     if store is None or ident is None:
         return False
-    return tombstoned(store, tombstone_digests(models.redaction_key, *ident))
+    return is_erased(store, models.redaction_key, *ident)
 
 
 def _previous(item: InputItem, out_dir: Path, settings_fp: str,

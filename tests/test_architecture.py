@@ -18,7 +18,7 @@ GROUND = {"pipeline", "pipeline.schema", "pipeline.errors", "pipeline.config", "
 STAGES = {"pipeline.ingest", "pipeline.transcribe", "pipeline.vad", "pipeline.diarise", "pipeline.redact",
           "pipeline.detect", "pipeline.score", "pipeline.store"}
 SERVICES = {"pipeline.run", "pipeline.settings", "pipeline.paths", "pipeline.compliance", "pipeline.review",
-            "pipeline.lab"}
+            "pipeline.lab", "pipeline.recording", "pipeline.retention"}
 FACES = {"pipeline.cli", "pipeline.web", "flows"}
 LAYERS = {"ground": GROUND, "stage": STAGES, "service": SERVICES, "face": FACES}
 RANK = {"ground": 0, "stage": 1, "service": 2, "face": 3}

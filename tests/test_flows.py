@@ -119,6 +119,13 @@ def test_flow_progress_is_logged_at_a_coarse_rate():
     assert [line for line in lines if line.startswith("calls")] == ["calls 2/2"]
 
 
+def _worklist(out, key, path, kind, sidecar=None) -> str:
+    from flows.worklist import write_worklist
+    from pipeline.ingest import InputItem
+
+    return str(write_worklist(out / ".callqa" / "work", [(key, InputItem(path, kind, sidecar))]))
+
+
 def test_process_call_is_declared_with_retries_and_backoff(nightly):
     task = nightly.process_call
     assert task.retries == 3
@@ -165,7 +172,8 @@ def test_process_call_reruns_a_call_whose_sidecar_or_model_manifest_changed(nigh
     def run() -> tuple[str | None, tuple[str, str | None]]:
         _, fingerprint = nightly.load_run_settings(str(site))
         key = nightly.call_cache_key(str(audio), str(sidecar), fingerprint)
-        outcome = nightly.process_call.fn(str(audio), "audio", str(sidecar), str(out), fingerprint, str(site))
+        outcome = nightly.process_call.fn("fp-stereo", _worklist(out, "fp-stereo", audio, "audio", sidecar), str(out),
+                                          fingerprint, str(site))
         return key, (outcome["status"], outcome["reason"])
 
     first_key, outcome = run()
@@ -181,14 +189,16 @@ def test_process_call_reruns_a_call_whose_sidecar_or_model_manifest_changed(nigh
 
 
 def test_process_call_fn_quarantines_bad_input_without_its_content(nightly, tmp_path):
-    from pipeline.errors import InputError
+    from flows.failures import TaskFailure
 
     bad = make_batch(tmp_path / "in", audio=False, transcript=False)["corrupt"]
     out = tmp_path / "out"
     _, fingerprint = nightly.load_run_settings(None)
-    with pytest.raises(InputError) as caught:
-        nightly.process_call.fn(str(bad), "audio", None, str(out), fingerprint)
-    assert caught.value.reason == "not_audio"
+    with pytest.raises(TaskFailure) as caught:
+        nightly.process_call.fn("input-0000", _worklist(out, "input-0000", bad, "audio"), str(out), fingerprint)
+    # What leaves the task (and Prefect stores): the kind and reason, no file name, no chained cause.
+    assert caught.value.kind == "InputError" and caught.value.reason == "not_audio"
+    assert CORRUPT_NAME not in str(caught.value) and caught.value.__cause__ is None
     assert not nightly.is_transient(caught.value)
     records = list((out / "quarantine").glob("*.json"))
     assert len(records) == 1
@@ -202,8 +212,10 @@ def test_process_call_fn_runs_a_transcript_to_an_atomic_result(nightly, tmp_path
     transcript = make_batch(tmp_path / "in", audio=False, corrupt=False)[TRANSCRIPT_CALL]
     out = tmp_path / "out"
     _, fingerprint = nightly.load_run_settings(None)
-    outcome = nightly.process_call.fn(str(transcript), "transcript", None, str(out), fingerprint)
+    outcome = nightly.process_call.fn(TRANSCRIPT_CALL, _worklist(out, TRANSCRIPT_CALL, transcript, "transcript"),
+                                      str(out), fingerprint)
     assert outcome["status"] == "done" and outcome["call_id"] == TRANSCRIPT_CALL
+    assert outcome["path"] == TRANSCRIPT_CALL  # what the cache record keeps: the key, not the file's path
     result = read_json(out / TRANSCRIPT_CALL / "result.json")
     assert result["call_id"] == TRANSCRIPT_CALL and result["turns"]
     assert set(outcome["timings_s"]) >= {"ingest", "redact", "detect"}

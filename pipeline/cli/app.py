@@ -119,7 +119,8 @@ def _print_summary(summary: RunSummary) -> None:
     data = summary.to_json()
     counts = data["counts"]
     rtf = f", RTF {data['real_time_factor']}" if data["real_time_factor"] else ""
-    err.print(f"done {counts['done']}, skipped {counts['skipped']}, failed {counts['failed']}; "
+    err.print(f"done {counts['done']}, skipped {counts['skipped']}, failed {counts['failed']}, "
+              f"erased {counts['erased']}; "
               f"{data['audio_s']:.1f} s of audio in {data['elapsed_s']:.1f} s{rtf}")
 
 

@@ -70,7 +70,7 @@ def batch_command(
         for failure in report["failures"]:
             typer.echo(f"FAILED {failure['file']}: {failure['reason']}: {failure['message']}", err=True)
         rtf = f", RTF {report['real_time_factor']}" if report["real_time_factor"] is not None else ""
-        typer.echo(f"done {c['done']}, skipped {c['skipped']}, failed {c['failed']}; "
+        typer.echo(f"done {c['done']}, skipped {c['skipped']}, failed {c['failed']}, erased {c.get('erased', 0)}; "
                    f"{report['audio_s']:.1f} s of audio in {report['elapsed_s']:.1f} s{rtf}; "
                    f"report: {where.run_report}", err=True)
     raise typer.Exit(int(ExitCode.PARTIAL if c["failed"] else ExitCode.OK))
