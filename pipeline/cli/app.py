@@ -175,6 +175,7 @@ def _mount() -> None:
     from pipeline.cli.detect import app as detect_app
     from pipeline.cli.lab import eval_command, samples_command, synth_command
     from pipeline.cli.redact import app as redact_app
+    from pipeline.cli.retention import app as retention_app
     from pipeline.cli.review import calibrate_command, review_app
     from pipeline.cli.web import serve_command, users_app
 
@@ -184,6 +185,7 @@ def _mount() -> None:
     app.command("calibrate")(calibrate_command)
     app.add_typer(audit_app, name="audit", help="Redaction audit: verify the log, report, find a value by HMAC.")
     app.command("erase")(erase_command)
+    app.add_typer(retention_app, name="retention", help="Retention: remove what is past its period (--dry-run first).")
     app.command("serve")(serve_command)
     app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, list.")
     app.command("batch")(batch_command)

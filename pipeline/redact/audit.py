@@ -77,7 +77,7 @@ class AuditRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     seq: int = Field(ge=0)
-    kind: Literal["call", "finding", "flag", "erasure", "repair", "unaligned_speech"]
+    kind: Literal["call", "finding", "flag", "erasure", "repair", "unaligned_speech", "retention"]
     at: str = Field(description="UTC time the record was written (ISO 8601).")
     call_id: str | None = Field(None, description="The call; None for a record about the log itself (repair).")
     entity_type: str | None = None

@@ -197,9 +197,31 @@ class AudioOptions(Options):
 
 
 class RetentionOptions(Options):
+    """How long callqa keeps what it made (`callqa retention apply`, the `retention` deployment).
+
+    A period is counted in days from the call's start (its metadata's started_at), or, when that
+    is unknown, from when its result was written. None keeps it until erased.
+    """
+
     keep_original_audio: bool = Field(True, description="False: the caller deletes the original after redaction.")
     write_unredacted_transcript: bool = Field(False, description="Never, unless the policy says so (docs/redaction.md).")
-    original_retention_days: int | None = Field(None, ge=0, description="Days to keep originals; None = site policy.")
+    original_retention_days: int | None = Field(
+        None, ge=0, description="Days to keep originals where callqa keeps any; callqa keeps none (the incoming "
+                                "folder is the site's), so this records the site policy only.")
+    results_days: int | None = Field(
+        None, ge=1, description="Days to keep out/<call_id>/ (result, transcript, scorecard, redacted audio); past "
+                                "it the folder goes and a tombstone stops the call being processed again.")
+    redacted_audio_days: int | None = Field(
+        None, ge=1, description="Days to keep audio.redacted.wav (at most results_days: it goes with the folder).")
+    index_days: int | None = Field(
+        None, ge=1, description="Days to keep a call's rows in the results index (the review history of the call).")
+
+    @model_validator(mode="after")
+    def _audio_within_results(self) -> "RetentionOptions":
+        if None not in (self.redacted_audio_days, self.results_days) and self.redacted_audio_days > self.results_days:
+            raise ValueError("redacted_audio_days cannot be longer than results_days (the audio is in the result's "
+                             "folder)")
+        return self
 
 
 class RedactOptions(Options):
