@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 __all__ = [
     "SCHEMA_VERSION",
+    "DEV_KEY_FLAG",
     "EVENT_KINDS",
     "PII_TYPES",
     "ChannelType",
@@ -54,6 +55,9 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.0"
+# The flag of a result whose value digests were made with the public development key: exports
+# and the web app refuse such results unless explicitly allowed (issue #16).
+DEV_KEY_FLAG = "dev_key"
 
 # The event taxonomy of tests/data/SCHEMA.md; detectors may emit nothing outside it.
 EVENT_KINDS: tuple[str, ...] = (
@@ -446,6 +450,10 @@ class PipelineInfo(_Record):
     )
     manifest_sha256: str | None = Field(None, description="SHA-256 of the model manifest as loaded.")
     sidecar_sha256: str | None = Field(None, description="SHA-256 of the metadata sidecar's bytes; None without one.")
+    # Added for issue #16 (additive): which key the value digests were made with.
+    redaction_key_id: str | None = Field(
+        None, description="Non-secret id of the redaction key (pipeline.redact.keys.key_id); 'dev-...' is the public "
+                          "development key, whose results exports and the web app refuse unless allowed.")
 
 
 class RoleSummary(_Record):

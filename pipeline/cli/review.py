@@ -61,6 +61,9 @@ SinceOpt = Annotated[Optional[dt.datetime], typer.Option(
     "--since", parser=parse_time, metavar="TIME", help="Calls started at or after (YYYY-MM-DD or ISO 8601; UTC unless it says).")]
 UntilOpt = Annotated[Optional[dt.datetime], typer.Option(
     "--until", parser=parse_time, metavar="TIME", help="Calls started before (YYYY-MM-DD or ISO 8601; UTC unless it says).")]
+DevResultsOpt = Annotated[bool, typer.Option(
+    "--allow-dev-key", help="Also export results made with the public development key (test data only: their "
+                            "value digests are not secret).")]
 
 
 def _store(out: Path | None, config: Path | None, database_url: str | None) -> Store:
@@ -341,12 +344,13 @@ def export_html_command(
     html: Annotated[Optional[Path], typer.Option(
         "--html", help="The HTML file to write (default ./<call>.scorecard.html).")] = None,
     out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+    allow_dev_key: DevResultsOpt = False,
 ) -> None:
     """Write a call's scorecard.html (with decisions and who made them)."""
     from pipeline import review
 
     path = review.export_html(store=_store(out, config, database_url), user=_user(user), call_id=call,
-                              out_path=html or Path(f"{call}.scorecard.html"))
+                              out_path=html or Path(f"{call}.scorecard.html"), allow_dev_key=allow_dev_key)
     typer.echo(str(path))
 
 
@@ -358,6 +362,7 @@ def export_command(
     until: UntilOpt = None,
     agent: AgentOpt = None,
     out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+    allow_dev_key: DevResultsOpt = False,
 ) -> None:
     """Export scorecards of a period as CSV (--csv FILE) or JSON (--json-file FILE)."""
     from pipeline import review
@@ -366,7 +371,7 @@ def export_command(
         raise fail("give one of --csv FILE or --json-file FILE")
     fmt, target = ("csv", csv_file) if csv_file is not None else ("json", json_file)
     path = review.export_period(store=_store(out, config, database_url), user=_user(user), since=since, until=until,
-                                fmt=fmt, out_path=target, agent=agent)
+                                fmt=fmt, out_path=target, agent=agent, allow_dev_key=allow_dev_key)
     typer.echo(str(path))
 
 

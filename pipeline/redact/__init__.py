@@ -23,8 +23,8 @@ from pipeline.lazy import lazy_exports
 if TYPE_CHECKING:
     from pipeline.redact.analyzer import Detection, load_analyzer
     from pipeline.redact.audio import AudioRedaction, redact_audio, write_redacted_audio
-    from pipeline.redact.audit import append_call, find_value, report, verify_log
-    from pipeline.redact.keys import hmac_value, redaction_key
+    from pipeline.redact.audit import anchor_log, append_call, find_value, repair_log, report, verify_log
+    from pipeline.redact.keys import audit_key, hmac_value, is_dev_key_id, key_id, redaction_key
     from pipeline.redact.normalise import canonicalise, normalise_value
     from pipeline.redact.options import RedactOptions, load_redact_options
     from pipeline.redact.scan import detect_call
@@ -42,8 +42,13 @@ _EXPORTS = {
     "find_value": "audit",
     "report": "audit",
     "verify_log": "audit",
+    "repair_log": "audit",
+    "anchor_log": "audit",
     "hmac_value": "keys",
     "redaction_key": "keys",
+    "audit_key": "keys",
+    "key_id": "keys",
+    "is_dev_key_id": "keys",
     "canonicalise": "normalise",
     "normalise_value": "normalise",
     "RedactOptions": "options",

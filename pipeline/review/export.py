@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.errors import ReviewError
-from pipeline.schema import CallResult, PipelineInfo, RecordingMetadata, Source
+from pipeline.schema import DEV_KEY_FLAG, CallResult, PipelineInfo, RecordingMetadata, Source
 from pipeline.score.render import render_scorecard_html
 from pipeline.store import Store
 from pipeline.store.access import record_access
@@ -31,13 +31,25 @@ EXPORT_COLUMNS = ("call_id", "agent_id", "channel_type", "started_at", "template
                   "suggestion", "confidence", "item_status", "value", "decided_by", "decided_at", "evidence_times")
 
 
-def export_html(*, store: Store, user: str, call_id: str, out_path: Path | str) -> Path:
+def _refuse_dev_key(call_ids: list[str]) -> None:
+    """Results made with the public development key are test data: their digests are not secret."""
+    shown = ", ".join(call_ids[:5]) + (" ..." if len(call_ids) > 5 else "")
+    raise ReviewError(f"{len(call_ids)} result(s) were made with the public development key ({shown}): their value "
+                      "digests are not secret, so they are not exported; process them again with "
+                      "CALLQA_REDACTION_KEY set, or pass --allow-dev-key for test data",
+                      reason="dev_key", call_id=call_ids[0] if len(call_ids) == 1 else None)
+
+
+def export_html(*, store: Store, user: str, call_id: str, out_path: Path | str, allow_dev_key: bool = False) -> Path:
     """Write the call's scorecard.html with decisions, history and who decided (atomic write).
 
     Raises:
-        ReviewError: no scorecard for the call.
+        ReviewError: no scorecard for the call; or (dev_key) its result was made with the public
+            development key and `allow_dev_key` is False.
     """
     view = show_card(store=store, user=user, call_id=call_id)
+    if DEV_KEY_FLAG in view.summary.flags and not allow_dev_key:
+        _refuse_dev_key([call_id])
     result = _result_for_render(view)
     history = {k: [{"who": d.who, "at": d.at.strftime("%Y-%m-%d %H:%M UTC"), "kind": d.kind, "value": d.value,
                     "reason": d.reason} for d in v] for k, v in view.history.items()}
@@ -79,14 +91,16 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def export_period(*, store: Store, user: str, since: dt.datetime | None, until: dt.datetime | None,
-                  fmt: Literal["csv", "json"], out_path: Path | str, agent: str | None = None) -> Path:
+                  fmt: Literal["csv", "json"], out_path: Path | str, agent: str | None = None,
+                  allow_dev_key: bool = False) -> Path:
     """Scorecards of calls started in [since, until) as CSV (a row per item) or JSON (a card per call).
 
     Rows hold ids, values, scores and times only (no quotes). Each card says its purpose
     (formative / summative).
 
     Raises:
-        ReviewError: a format other than csv or json (bad_value).
+        ReviewError: a format other than csv or json (bad_value); a result made with the public
+            development key in the period while `allow_dev_key` is False (dev_key; nothing written).
     """
     if fmt not in ("csv", "json"):
         raise ReviewError("format must be csv or json", reason="bad_value")
@@ -95,9 +109,12 @@ def export_period(*, store: Store, user: str, since: dt.datetime | None, until: 
         cards = [card for card, _call in current_cards(s, agent=agent or None, since=since, until=until,
                                                        order="oldest")]
         bulk = bulk_scored(s, cards)
+        dev: list[str] = []
         for card in cards:
             scored_card = bulk[card.id]
             line = summary(s, card, scored_card)
+            if DEV_KEY_FLAG in line.flags and not allow_dev_key:
+                dev.append(card.call_id)
             decided = latest(card_decisions(s, card.id))
             items = []
             for item in scored_card.items:
@@ -112,6 +129,8 @@ def export_period(*, store: Store, user: str, since: dt.datetime | None, until: 
             cards_out.append({**json.loads(line.model_dump_json()), "score": line.final_score,
                               "sections": [json.loads(x.model_dump_json()) for x in scored_card.sections],
                               "items_detail": items})
+        if dev:
+            _refuse_dev_key(dev)
         record_access(s, user, f"export_{fmt}", detail=f"{len(cards_out)} cards")
     out = Path(out_path)
     if fmt == "json":

@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from pipeline.errors import LoginRequired
 from pipeline.review import call_agent, log_access
-from pipeline.schema import is_valid_call_id
+from pipeline.schema import DEV_KEY_FLAG, is_valid_call_id
 from pipeline.store import Store
 
 from .auth import SessionUser, session_user, tokens_equal
@@ -90,6 +90,21 @@ def check_call(request: Request, user: SessionUser, call_id: str) -> None:
     if not may_see_call(user, agent_id):
         log_access(store=store, user=user.username, action="denied", call_id=call_id, detail=request.url.path[:200])
         raise HTTPException(status_code=404, detail="no such call")
+    if not context(request).settings.options.results.allow_dev_key and _dev_key_result(request, call_id):
+        raise HTTPException(status_code=403, detail="this call was processed with the public development key: its "
+                                                    "value digests are not secret, so it is not shown; process it "
+                                                    "again with CALLQA_REDACTION_KEY set, or set results.allow_dev_key "
+                                                    "in the web config for test data")
+
+
+def _dev_key_result(request: Request, call_id: str) -> bool:
+    """Whether the call's result was made with the public development key (issue #16)."""
+    from pipeline.redact import is_dev_key_id
+
+    from .media import load_result
+
+    result = load_result(context(request).settings.out_dir, call_id)
+    return result is not None and (DEV_KEY_FLAG in result.flags or is_dev_key_id(result.pipeline.redaction_key_id))
 
 
 def render(request: Request, name: str, user: SessionUser | None, status_code: int = 200, **values):

@@ -48,10 +48,16 @@ class QueueOptions(_Options):
     page_size: int = Field(200, ge=1, le=5000)
 
 
+class ResultsOptions(_Options):
+    # Results made with the public development key are refused (403) unless this is on (test data only).
+    allow_dev_key: bool = False
+
+
 class WebOptions(_Options):
     session: SessionOptions = SessionOptions()
     login: LoginOptions = LoginOptions()
     queue: QueueOptions = QueueOptions()
+    results: ResultsOptions = ResultsOptions()
 
 
 class WebSettings(BaseModel):
