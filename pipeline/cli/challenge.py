@@ -11,7 +11,7 @@ from pipeline.cli._common import CallqaTyper, out
 
 __all__ = ["app"]
 
-app = CallqaTyper(help="The PII challenge corpus: generate it.")
+app = CallqaTyper(help="The PII challenge corpus: generate it, run it, score the text policy on it.")
 
 
 @app.callback()
@@ -34,3 +34,53 @@ def make_command(
     written = write_corpus(out_dir, seed=seed, calls=calls)
     for half, files in written.items():
         out.print(f"{half}: {len(files)} scripts in {out_dir / half}", highlight=False)
+
+
+@app.command("run")
+def run_command(
+    audio_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Synthesised calls (callqa synth output).")],
+    out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Where OUT/<call_id>/ folders go.")],
+    asr_dir: Annotated[Path, typer.Argument(file_okay=False, help="Where the unredacted ASR turns go.")],
+    model: Annotated[str | None, typer.Option(help="Whisper model name (overrides the config).")] = None,
+) -> None:
+    """Run the pipeline over synthesised calls and keep each call's ASR turns before redaction.
+
+    Uses the public development HMAC key when none is set: lab data only.
+    """
+    from pipeline.cli._common import progress_hook
+    from pipeline.lab.challenge.dump_asr import run_and_dump
+
+    with progress_hook() as progress:
+        ids = run_and_dump(audio_dir, out_dir, asr_dir, model=model, progress=progress)
+    out.print(f"{len(ids)} calls: outputs in {out_dir}, ASR turns in {asr_dir}", highlight=False)
+
+
+@app.command("score-text")
+def score_text_command(
+    scripts_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="The labelled scripts.")],
+    asr_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Their ASR dumps (callqa challenge run).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Redact dumped ASR turns again with the current text policy and score them (seconds, no audio).
+
+    Lists misses by call, script turn and type, never a value. Use it on the TRAIN half only.
+    """
+    import json
+
+    from pipeline.cli._common import progress_hook
+    from pipeline.lab.challenge.score_text import score_asr_dumps
+
+    with progress_hook() as progress:
+        score = score_asr_dumps(scripts_dir, asr_dir, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(score.model_dump(mode="json"), indent=2))
+        return
+    typer.echo(f"{score.calls} calls: recall {score.recall:.4f} ({sum(score.leaked.values())} of "
+               f"{sum(score.labelled.values())} values leaked; {sum(score.heard.values())} heard by the transcriber), "
+               f"over-redaction {score.over_redaction:.4f} ({score.non_pii_words_removed} of "
+               f"{score.non_pii_words_heard} non-PII words heard)")
+    for entity_type, n in sorted(score.labelled.items()):
+        typer.echo(f"  {entity_type:20s} leaked {score.leaked.get(entity_type, 0):3d} of {n:3d}"
+                   f"  (heard {score.heard.get(entity_type, 0)})")
+    for miss in score.misses:
+        typer.echo(f"  leaked: {miss.call_id} turn {miss.turn_index} {miss.entity_type}")

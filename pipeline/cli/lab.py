@@ -82,10 +82,29 @@ def eval_command(
     layout: Annotated[Layout, typer.Option(help="Synthesise as stereo or mono.")] = Layout.stereo,
     model: Annotated[Optional[str], typer.Option(help="Whisper model name (overrides the config).")] = None,
     work_dir: Annotated[Path, typer.Option(help="Cache of synthesised audio.")] = Path(".cache/eval"),
+    relisten_model: Annotated[str, typer.Option(
+        help="Whisper model (manifest name) that re-listens to the redacted audio; pick one the pipeline does "
+             "not use. 'none' skips the re-listen (the slow part).")] = "base",
+    noise_dbfs: Annotated[Optional[float], typer.Option(
+        max=-40.0, help="Line-noise floor of the synthesised audio, RMS dBFS (e.g. -48); default none.")] = None,
+    audio_dir: Annotated[Optional[Path], typer.Option(
+        exists=True, file_okay=False, help="Audio already synthesised for these scripts (callqa synth output, "
+                                           "with truth/): used instead of synthesising.")] = None,
+    outputs: Annotated[Optional[Path], typer.Option(
+        exists=True, file_okay=False, help="Score the outputs a run already wrote here (OUT/<call_id>/) instead of "
+                                           "running the pipeline; needs --audio-dir. Redaction figures only.")] = None,
+    asr_dir: Annotated[Optional[Path], typer.Option(
+        exists=True, file_okay=False, help="With --outputs: unredacted ASR dumps (callqa challenge run), for "
+                                           "over-redaction in text.")] = None,
+    margin_s: Annotated[float, typer.Option(
+        min=0.0, max=2.0, help="Seconds added each side of a value's estimated time when measuring muted "
+                               "non-PII speech.")] = 0.35,
     as_json: JsonOpt = False,
     allow_dev_key: DevKeyOpt = False,
 ) -> None:
-    """Run the pipeline on labelled scripts synthesised to audio and report WER and speed."""
+    """Run the pipeline on labelled scripts synthesised to audio and report WER, speed and what redaction
+    left behind: recall on the redacted transcript and on the re-listened redacted audio per entity type,
+    payment data audible, over-redaction in text and audio."""
     from pipeline.lab.evaluate import evaluate_scripts
     from pipeline.run import Models
 
@@ -93,14 +112,69 @@ def eval_command(
     if model:
         core = cfg.core.model_copy(update={"transcribe": cfg.core.transcribe.model_copy(update={"model": model})})
         cfg = cfg.model_copy(update={"core": core})
+    relisten = None if relisten_model.lower() == "none" else relisten_model
+    if outputs is not None:
+        _score_outputs(scripts_dir, cfg, outputs, audio_dir, asr_dir, relisten, margin_s, as_json)
+        return
     with progress_hook() as progress:
         report = evaluate_scripts(scripts_dir, cfg, layout=layout.value, work_dir=work_dir,
-                                  models=Models(cfg, allow_dev_key=allow_dev_key), progress=progress)
+                                  models=Models(cfg, allow_dev_key=allow_dev_key), progress=progress,
+                                  relisten_model=relisten, noise_dbfs=noise_dbfs, audio_dir=audio_dir,
+                                  margin_s=margin_s)
     data = report.to_json()
     if as_json:
         out.print_json(json.dumps(data))
         return
     _print_eval(data, f"callqa eval {scripts_dir} ({layout.value}, {report.model})")
+    _print_redaction(data["redaction"])
+
+
+def _score_outputs(scripts_dir: Path, cfg, outputs: Path, audio_dir: Path | None, asr_dir: Path | None,
+                   relisten: str | None, margin_s: float, as_json: bool) -> None:
+    from pipeline.errors import InputError
+    from pipeline.lab.eval_outputs import Relistener, score_outputs, summarise
+    from pipeline.lab.scripts import load_scripts
+
+    if audio_dir is None:
+        raise InputError("--outputs needs --audio-dir: the synthesised audio and truth/ of those calls",
+                         path=str(outputs), reason="missing")
+    relistener = Relistener.load(cfg, relisten) if relisten else None
+    with progress_hook() as progress:
+        scores = score_outputs(load_scripts(scripts_dir), audio_dir, outputs, cfg, asr_dir=asr_dir,
+                               relistener=relistener, margin_s=margin_s, progress=progress)
+    data = {"scripts_dir": str(scripts_dir), "outputs": str(outputs),
+            "redaction": summarise(scores, relisten_model=relisten, margin_s=margin_s).model_dump(mode="json")}
+    if as_json:
+        out.print_json(json.dumps(data))
+        return
+    _print_redaction(data["redaction"])
+
+
+def _print_redaction(r: dict) -> None:
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    t, h = r["transcript"], r["relisten"]
+    out.print(f"redacted transcript: recall {pct(t['recall'])} ({t['leaked']} of {t['labelled']} values leaked)")
+    if h is not None:
+        p = r["payment_audible"]
+        out.print(f"re-listened audio ({r['relisten_model']}, peak-normalised, no VAD): recall {pct(h['recall'])} "
+                  f"({h['leaked']} of {h['labelled']} audible); payment values audible {p['audible']} "
+                  f"of {p['labelled']} in {p['calls_with_payment_audible']} calls, card expiry audible "
+                  f"{p['card_expiry_audible']}; audio withheld in {r['audio_withheld']} calls")
+    for entity_type, row in t["per_type"].items():
+        heard = h["per_type"].get(entity_type) if h else None
+        out.print(f"  {entity_type:20s} text {row['leaked']:3d}/{row['labelled']:<3d} leaked"
+                  + (f"   audio {heard['leaked']:3d}/{heard['labelled']:<3d} audible" if heard else ""),
+                  highlight=False)
+    o = r["over_redaction"]
+    if o["text"]:
+        out.print(f"over-redaction in text: {o['text']['removed']} of {o['text']['non_pii_words_heard']} non-PII "
+                  f"words heard ({pct(o['text']['ratio'])})")
+    if o["audio"]:
+        out.print(f"over-redaction in audio: {o['audio']['muted_s']:.1f} of {o['audio']['non_pii_speech_s']:.1f} s "
+                  f"of non-PII speech muted ({pct(o['audio']['ratio'])}, value margin {r['margin_s']} s); "
+                  f"PII speech muted {pct(o['audio']['pii_speech_muted_ratio'])}")
 
 
 def _print_eval(data: dict, title: str) -> None:

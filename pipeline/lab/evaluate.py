@@ -3,7 +3,9 @@
 Each script (tests/data/SCHEMA.md format) is spoken by the synthesiser into telephone audio with
 its timing truth, processed by the same `process_input` a run uses, and compared with the
 script. Metrics: WER per call and overall (all words, and leaving numbers and PII aside; speaker
-attributed and speaker-blind), and the real-time factor of the stages.
+attributed and speaker-blind), the real-time factor of the stages, and what redaction left
+behind (pipeline.lab.eval_outputs): recall on the redacted transcript and on the re-listened
+redacted audio per entity type, payment data audible, over-redaction in text and audio.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.ingest import InputItem
+from pipeline.lab.eval_outputs import CallRedactionScore, Relistener, score_call, summarise
 from pipeline.lab.scripts import CallScript, load_scripts
 from pipeline.progress import ProgressHook
 from pipeline.run import Models, process_input
@@ -47,6 +50,7 @@ class CallEval(BaseModel):
     kinds_found: list[str] = Field(description="Event kinds detected.")
     pii: tuple[int, int] = Field(description="(PII values with nothing identifying left in the redacted text, values).")
     der: float | None = Field(None, description="Diarisation error rate (pyannote.metrics, 0.25 s collar).")
+    redaction: CallRedactionScore | None = Field(None, description="What redaction left behind (eval_outputs).")
 
     @property
     def rtf(self) -> float:
@@ -61,6 +65,7 @@ class EvalReport(BaseModel):
     model: str
     calls: list[CallEval]
     timing: dict = Field(default_factory=dict, description="Timing-metric errors against the timing truth.")
+    relisten_model: str | None = Field(None, description="The model that re-listened to the redacted audio.")
 
     def total(self, field: str) -> WerCounts:
         total = WerCounts()
@@ -105,12 +110,17 @@ class EvalReport(BaseModel):
                 "events_call_level": self.event_scores(),
                 "timing": self.timing,
             },
+            "redaction": summarise([c.redaction for c in self.calls if c.redaction is not None],
+                                   relisten_model=self.relisten_model).model_dump(mode="json"),
             "calls": [
                 {"call_id": c.call_id, "audio_s": round(c.audio_s, 3), "rtf": round(c.rtf, 4),
                  "wer": c.wer.wer, "wer_masked": c.wer_masked.wer, "wer_speaker": c.wer_speaker.wer,
                  "wer_speaker_masked": c.wer_speaker_masked.wer,
                  "role_word_accuracy": round(c.role_words[0] / c.role_words[1], 4) if c.role_words[1] else None,
                  "pii_recall": round(c.pii[0] / c.pii[1], 4) if c.pii[1] else None,
+                 "pii_relisten_leaked": (sum(c.redaction.relisten_leaked.values())
+                                         if c.redaction is not None and c.redaction.relisten_leaked is not None
+                                         else None),
                  "events_missed": sorted(set(c.kinds_true) - set(c.kinds_found)),
                  "events_extra": sorted(set(c.kinds_found) - set(c.kinds_true))}
                 for c in self.calls
@@ -151,20 +161,36 @@ def transcript_wer(script: CallScript, result: CallResult) -> dict[str, WerCount
 
 
 def synthesised_inputs(scripts: list[CallScript], work_dir: Path, layout: Layout,
-                       progress: ProgressHook | None = None):
+                       progress: ProgressHook | None = None, *, noise_dbfs: float | None = None,
+                       audio_dir: Path | None = None):
     """Yield (script, truth, InputItem) for every audio script (digital ones have no audio).
 
     The synthesiser's clip cache makes re-runs cheap. Reports ("synth", done, audio scripts).
+
+    Args:
+        noise_dbfs: a seeded line-noise floor (RMS dBFS, e.g. -48); None for digital silence.
+        audio_dir: audio already synthesised for these scripts (`callqa synth` output: audio,
+            sidecars, truth/); nothing is synthesised then.
     """
     from pipeline.lab.synth import synthesize_script
+    from pipeline.lab.truth import load_truth
 
     audio = [s for s in scripts if s.channel_type != "digital"]
-    target = work_dir / layout
+    target = work_dir / (layout if noise_dbfs is None else f"{layout}-noise{-noise_dbfs:g}")
     for n, script in enumerate(audio):
-        result = synthesize_script(script, target, layout=layout, cache_dir=work_dir / "clips")
+        if audio_dir is not None:
+            path = next((p for p in (audio_dir / f"{script.call_id}.flac", audio_dir / f"{script.call_id}.wav")
+                         if p.is_file()), audio_dir / f"{script.call_id}.flac")
+            sidecar = audio_dir / f"{script.call_id}.json"
+            truth = load_truth(audio_dir / "truth" / f"{script.call_id}.json")
+            item = InputItem(path, "audio", sidecar if sidecar.is_file() else None)
+        else:
+            result = synthesize_script(script, target, layout=layout, cache_dir=work_dir / "clips",
+                                       noise_floor_dbfs=noise_dbfs)
+            truth, item = result.truth, InputItem(result.audio_path, "audio", result.sidecar_path)
         if progress:
             progress("synth", n + 1, len(audio))
-        yield script, result.truth, InputItem(result.audio_path, "audio", result.sidecar_path)
+        yield script, truth, item
 
 
 def evaluate_scripts(
@@ -175,6 +201,10 @@ def evaluate_scripts(
     work_dir: Path,
     models: Models | None = None,
     progress: ProgressHook | None = None,
+    relisten_model: str | None = "base",
+    noise_dbfs: float | None = None,
+    audio_dir: Path | None = None,
+    margin_s: float = 0.35,
 ) -> EvalReport:
     """Synthesise, process and score every audio script in `scripts_dir`.
 
@@ -187,6 +217,11 @@ def evaluate_scripts(
         progress: the one progress hook (pipeline.progress): ("synth", done, total) as scripts
             are spoken, ("calls", done, total) as calls are processed and scored, and the
             stages' own steps inside each call (see `process_input`).
+        relisten_model: the Whisper model (a manifest name) that re-listens to each call's
+            redacted audio; it should differ from the pipeline's. None skips the re-listen.
+        noise_dbfs: a line-noise floor for the synthesised audio (see `synthesised_inputs`).
+        audio_dir: use audio already synthesised for these scripts instead of synthesising.
+        margin_s: widening of each value's estimated time when measuring muted non-PII speech.
 
     Returns:
         WER, diarisation, PII, event and timing figures per call and overall.
@@ -199,21 +234,32 @@ def evaluate_scripts(
     models.whisper  # load before timing the first call
     from pipeline.lab.eval_detect import score_timing
     from pipeline.lab.eval_diarise import diarisation_error_rate, overlap_recall, role_word_accuracy
-    from pipeline.lab.eval_redact import value_leaks
+    from pipeline.ingest import ingest
 
+    relistener = Relistener.load(settings, relisten_model) if relisten_model else None
     scripts = load_scripts(scripts_dir)
     total = sum(s.channel_type != "digital" for s in scripts)
     calls: list[CallEval] = []
     truths, metrics = {}, {}
-    for script, truth, item in synthesised_inputs(scripts, work_dir, layout, progress):
+    for script, truth, item in synthesised_inputs(scripts, work_dir, layout, progress, noise_dbfs=noise_dbfs,
+                                                  audio_dir=audio_dir):
         started = time.perf_counter()
         processed = process_input(item, settings, models, progress=progress)
         result = processed.result
         elapsed = time.perf_counter() - started
         der = diarisation_error_rate(truth, processed.diarisation)["der"] if processed.diarisation else None
         accuracy, n_words = role_word_accuracy(truth, result.turns)
-        redacted_text = " ".join(t.text for t in result.turns)
-        values = [(p.text, p.type) for t in script.turns for p in t.pii]
+        # What redaction left behind. The decoded input is needed to tell muted speech from kept
+        # speech; decoding again costs a few milliseconds (the run does not keep the recording).
+        audio_on = settings.core.output.redacted_audio
+        redaction = score_call(
+            script, truth, redacted_text=" ".join(t.text for t in result.turns),
+            unredacted_text=(" ".join(t.text for t in processed.diarisation.turns)
+                             if processed.diarisation is not None else None),
+            original_audio=ingest(item, settings.core.ingest).audio if audio_on else None,
+            redacted_audio=processed.redacted_audio, audio_withheld=audio_on and processed.redacted_audio is None,
+            relistener=relistener, margin_s=margin_s)
+        n_values = sum(redaction.labelled.values())
         truths[script.call_id], metrics[script.call_id] = truth, result.metrics
         calls.append(CallEval(
             call_id=script.call_id,
@@ -224,8 +270,9 @@ def evaluate_scripts(
             overlaps=overlap_recall(truth, result.turns),
             kinds_true=sorted({k for t in script.turns for k in t.labels}),
             kinds_found=sorted({e.kind for e in result.events}),
-            pii=(sum(not value_leaks(v, kind, redacted_text) for v, kind in values), len(values)),
+            pii=(n_values - sum(redaction.text_leaked.values()), n_values),
             der=der,
+            redaction=redaction,
             **transcript_wer(script, result),
         ))
         if progress:
@@ -234,4 +281,4 @@ def evaluate_scripts(
     timing = score_timing(truths, metrics, silence_min_s=timing_options.silence_min_s,
                           overtalk_min_s=timing_options.overtalk_min_s).model_dump() if calls else {}
     return EvalReport(scripts_dir=str(scripts_dir), layout=layout, model=settings.core.transcribe.model,
-                      calls=calls, timing=timing)
+                      calls=calls, timing=timing, relisten_model=relisten_model)
