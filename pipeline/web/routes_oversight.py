@@ -42,13 +42,26 @@ def access_log(request: Request, call: str | None = None, who: str | None = None
     return render(request, "access_log.html", user, entries=entries, call=call or "", who=who or "")
 
 
+def _verify(ctx, path):
+    """The keyed chain checked against the head the results index anchors; without a key, not checked."""
+    from pipeline.errors import ConfigError
+    from pipeline.redact.keys import audit_key
+
+    try:
+        key = audit_key(allow_dev=ctx.settings.options.results.allow_dev_key)
+    except ConfigError:
+        return audit.VerifyReport(ok=False, records=0, message="not checked: the web app has no audit key "
+                                  "(set CALLQA_REDACTION_KEY or CALLQA_AUDIT_KEY where it runs)")
+    return audit.verify_log(path, key, store=ctx.store)
+
+
 @router.get("/audit")
 def redaction_audit(request: Request, since: str | None = None):
     user = require_user(request)
     require(user, "audit.view")
     ctx = context(request)
     path = ctx.settings.audit_log
-    verified = audit.verify_log(path)
+    verified = _verify(ctx, path)
     try:
         report = audit.report(path, since=since or None)
     except ValueError:
