@@ -21,7 +21,7 @@ from pipeline.lab.challenge.phrasings import PHRASINGS, Context, phrasings_for, 
 from pipeline.lab.challenge.values import ValueFactory
 from pipeline.schema import PII_TYPES
 
-__all__ = ["SECTORS", "AGENT_NAMES", "build_half", "build_corpus", "write_corpus"]
+__all__ = ["SECTORS", "AGENT_NAMES", "build_half", "build_corpus", "corpus_values", "write_corpus"]
 
 AGENT_NAMES = [
     "Beatrix", "Joaquim", "Marnie", "Oisin", "Delphine", "Tobias", "Anwen", "Rashid", "Carys", "Wilfred", "Ottilie",
@@ -225,15 +225,28 @@ def build_corpus(seed: int = 15, calls: int = 44) -> dict[str, list[dict]]:
 
     Deterministic per seed. Agent names are split between the halves too.
     """
+    return _build(seed, calls)[0]
+
+
+def corpus_values(seed: int = 15, calls: int = 44) -> dict[str, set[tuple[str, str]]]:
+    """The (type, canonical value) pairs each half drew, for checking validity and disjointness."""
+    return _build(seed, calls)[1]
+
+
+def _build(seed: int, calls: int) -> tuple[dict[str, list[dict]], dict[str, set[tuple[str, str]]]]:
     if calls < 2 * len(SECTORS) or calls > 2 * len(AGENT_NAMES) - 2:
         raise ValueError(f"calls must be between {2 * len(SECTORS)} and {2 * len(AGENT_NAMES) - 2}")
     factory = ValueFactory(random.Random(f"callqa-challenge/{seed}/values"))
     agents = list(AGENT_NAMES)
     random.Random(f"callqa-challenge/{seed}/agents").shuffle(agents)
     n_train = calls // 2
-    train = build_half("train", seed, n_train, factory, agents[:n_train])
-    test = build_half("test", seed + 1_000_003, calls - n_train, factory, agents[n_train:])
-    return {"train": train, "test": test}
+    scripts, values = {}, {}
+    for half, half_seed, n, names in (("train", seed, n_train, agents[:n_train]),
+                                      ("test", seed + 1_000_003, calls - n_train, agents[n_train:])):
+        factory.made = []
+        scripts[half] = build_half(half, half_seed, n, factory, names)
+        values[half] = {(v.type, v.canonical) for v in factory.made}
+    return scripts, values
 
 
 def write_corpus(out_dir: Path | str, *, seed: int = 15, calls: int = 44) -> dict[str, list[Path]]:

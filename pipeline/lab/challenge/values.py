@@ -324,12 +324,14 @@ class ValueFactory:
     def __init__(self, rng: random.Random, taken: set[str] | None = None) -> None:
         self.rng = rng
         self.taken: set[str] = taken if taken is not None else set()
+        self.made: list[Value] = []  # every value handed out, in order
 
     def _unique(self, make) -> Value:
         for _ in range(1000):
             v = make()
             if v.canonical not in self.taken:
                 self.taken.add(v.canonical)
+                self.made.append(v)
                 return v
         raise RuntimeError("value space exhausted; use fewer calls")
 
