@@ -215,7 +215,7 @@ def test_erase_removes_the_calls_rows_pseudonymises_its_access_log_and_records_i
 
     from pipeline.compliance import erase_call
     from pipeline.redact.audit import read_log, verify_log
-    from pipeline.redact.keys import DEV_KEY
+    from pipeline.redact.keys import DEV_KEY, derive_audit_key
     from pipeline.store.models import AccessLogRow, ActionRow
 
     store.upgrade()
@@ -253,7 +253,7 @@ def test_erase_removes_the_calls_rows_pseudonymises_its_access_log_and_records_i
     # The erasure record names the call but not the access log's reference: nothing links the two.
     assert [r.kind for r in records] == ["erasure"] and "erased:" not in records[0].reason
     assert erased.tombstones == 2 and "reference" not in erased.model_dump()  # call id + recording
-    assert verify_log(log).ok
+    assert verify_log(log, derive_audit_key(DEV_KEY)).ok  # the chain under the key erase_call was given
     # Erasing again finds nothing more, and says so in the log.
     assert erase_call("dev-003", tmp_path / "out", log, store, key=DEV_KEY).index_rows["calls"] == 0
 

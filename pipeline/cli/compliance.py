@@ -123,7 +123,8 @@ def report_command(
 def find_command(
     from_stdin: Annotated[bool, typer.Option(
         "--stdin", help="Read the value from standard input instead of a hidden prompt.")] = False,
-    value: Annotated[Optional[str], typer.Option("--value", hidden=True)] = None,
+    value: Annotated[Optional[str], typer.Option(
+        "--value", hidden=True, help="Refused: a value on the command line stays in shell history and `ps`.")] = None,
     out: OutOpt = None, config: ConfigOpt = None, audit_log: AuditLogOpt = None,
     allow_dev_key: DevKeyOpt = False,
 ) -> None:
