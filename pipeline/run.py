@@ -384,6 +384,7 @@ def process_input(
         audit_records=len(text_red.findings) + len(text_red.reasons)
         + (len(audio_red.reasons) + len(audio_red.unaligned) if audio_red else 0),
         muted_speech_s=audio_red.muted_speech_s if audio_red is not None else 0.0,
+        muted_other_s=audio_red.muted_other_s if audio_red is not None else 0.0,
         unaligned_stretches=len(audio_red.unaligned) if audio_red is not None else 0,
     )
     result = CallResult(
@@ -697,7 +698,7 @@ def process_one(
                 return CallOutcome(path=str(item.path), call_id=previous.call_id, status="done", reason="completed",
                                    audio_s=previous.source.duration_s, elapsed_s=time.perf_counter() - started)
             # its audit records were never written: processed again below, appended once
-        elif _only_assessment_changed(previous, now, settings):
+        elif _only_assessment_changed(previous, now, settings) and _audit_settled(folder, previous.call_id, paths):
             audio = ingest(item, settings.core.ingest).audio if item.kind == "audio" else None
             processed = Processed(result=assess(previous, settings, models, audio=audio, settings_fp=settings_fp))
             reason = "reassessed"
@@ -707,6 +708,9 @@ def process_one(
     made = recorded_fingerprint(processed.result)
     journal = Journal(key=made.key if made is not None else "",
                       audit="pending" if processed.text_redaction is not None else "none")
+    before = read_journal(paths.out_dir / processed.result.call_id) if reason == "reassessed" else None
+    if before is not None and before.audit == "done":  # the redaction's records stay where they are
+        journal.audit, journal.audit_offset = "done", before.audit_offset
     result = processed.result
     folder = write_outputs(processed, paths.out_dir, settings, journal)
     record_outputs(processed, folder, paths.audit_log, store, run_id)
@@ -718,6 +722,14 @@ def process_one(
         elapsed_s=time.perf_counter() - started, words=sum(len(t.words) or len(t.text.split()) for t in result.turns),
         timings_s=timings, flags=list(result.flags),
     )
+
+
+def _audit_settled(folder: Path, call_id: str, paths: RunPaths) -> bool:
+    """Whether a folder's redaction is in the audit log (or was never to be), so that a
+    re-assessment, which logs nothing, may build on it."""
+    journal = read_journal(folder)
+    return journal is None or journal.audit != "pending" or (
+        journal.audit_offset is not None and audit_holds(paths.audit_log, call_id, journal.audit_offset))
 
 
 def _complete(previous: CallResult, folder: Path, key: str, paths: RunPaths, store: Store | None,

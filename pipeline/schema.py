@@ -477,7 +477,9 @@ class RedactionSummary(_Record):
     audit_records: int = Field(0, description="Records appended to the audit log for this call.")
     muted_speech_s: float = Field(
         0.0, ge=0.0, description="Seconds of speech muted in the audio because no kept, timed word covered it.")
-    unaligned_stretches: int = Field(0, ge=0, description="Muted stretches of such speech (one audit record each).")
+    muted_other_s: float = Field(
+        0.0, ge=0.0, description="Seconds of other uncovered sound (music, noise) muted the same way.")
+    unaligned_stretches: int = Field(0, ge=0, description="Muted stretches of either (one audit record each).")
 
 
 class CallResult(_Record):

@@ -46,7 +46,12 @@ class AudioRedaction(BaseModel):
     @property
     def muted_speech_s(self) -> float:
         """Seconds of speech muted because no kept word covered it (beyond the findings' spans)."""
-        return round(sum(s.speech_s for s in self.unaligned), 3)
+        return round(sum(s.speech_s for s in self.unaligned if s.speech_like), 3)
+
+    @property
+    def muted_other_s(self) -> float:
+        """Seconds of other uncovered sound (music, noise: Silero hears no speech) muted likewise."""
+        return round(sum(s.speech_s for s in self.unaligned if not s.speech_like), 3)
 
 
 def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float,
@@ -120,8 +125,9 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
             a, b = int(np.floor(stretch.start_s * sr)), int(np.ceil(stretch.end_s * sr))
             audio[stretch.channel, a:b] = 0.0  # silence even in tone mode: a tone per cough would be noise
         if unaligned:
-            logger.info("%s: muted %.2f s of speech no kept word covers, in %d stretch(es)", recording.call_id,
-                        sum(s.speech_s for s in unaligned), len(unaligned))
+            logger.info("%s: muted %.2f s of speech and %.2f s of other sound no kept word covers, in %d stretch(es)",
+                        recording.call_id, sum(s.speech_s for s in unaligned if s.speech_like),
+                        sum(s.speech_s for s in unaligned if not s.speech_like), len(unaligned))
         gap = level_gap_reason(levels, coverage_options.level_gap_db)
         if gap:
             logger.warning("%s: %s", recording.call_id, gap)

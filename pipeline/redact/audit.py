@@ -306,7 +306,8 @@ def append_call(path: Path, call_id: str, text_redaction, audio_redaction=None, 
     entries.extend({"kind": "flag", "call_id": call_id, "reason": reason} for reason in reasons)
     # One record per stretch of speech muted because no kept word covered it (fail-closed audio).
     entries.extend({"kind": "unaligned_speech", "call_id": call_id, "start_s": s.start_s, "end_s": s.end_s,
-                    "reason": f"channel {s.channel}: {s.speech_s:.2f} s of speech no kept, time-aligned word covers; muted"}
+                    "reason": f"channel {s.channel}: {s.speech_s:.2f} s of {'speech' if s.speech_like else 'sound (not speech-like)'}"
+                              " no kept, time-aligned word covers; muted"}
                    for s in (getattr(audio_redaction, "unaligned", None) or []))
     counts = Counter(e["kind"] for e in entries)
     entries.append({"kind": "call", "call_id": call_id,

@@ -7,9 +7,11 @@ speech activity is found from its energy alone, judged against that channel's ow
 party 40 dB quieter than the other still counts), and every stretch of it that no kept word of
 that channel covers is muted by `redact_audio` (fail closed).
 
-Energy, not a speech model: a model's misses are exactly what this guards against. Anything
-loud enough relative to the channel's speech (a cough, music on that channel) counts; muting a
-non-word costs nothing a listener needs.
+Energy, not a speech model, decides what is muted: a model's misses are exactly what this guards
+against. Anything loud enough relative to the channel's speech (a cough, hold music on that
+channel) is muted; muting a non-word costs nothing a listener needs. Silero (pipeline/vad.py)
+only labels each muted stretch, speech-like or not, so that the seconds of *speech* muted are
+reported apart from the music and noise.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pipeline.redact.options import CoverageOptions
 from pipeline.schema import Turn
 
 __all__ = ["ChannelLevel", "UnalignedStretch", "Coverage", "frame_levels", "channel_level", "word_spans",
-           "uncovered_speech", "level_gap_reason"]
+           "uncovered_speech", "speech_like", "level_gap_reason"]
 
 UNALIGNED_REASON = "speech no kept, time-aligned transcribed word covers: muted"
 
@@ -46,6 +48,7 @@ class UnalignedStretch(BaseModel):
     start_s: float = Field(ge=0.0, description="Start of the muted stretch (padded).")
     end_s: float = Field(ge=0.0)
     speech_s: float = Field(ge=0.0, description="Seconds of speech activity inside it that no word covered.")
+    speech_like: bool = Field(True, description="Silero hears speech in it (else music or noise; muted all the same).")
 
 
 class Coverage(BaseModel):
@@ -58,7 +61,7 @@ class Coverage(BaseModel):
 
     @property
     def muted_speech_s(self) -> float:
-        return round(sum(s.speech_s for s in self.stretches), 3)
+        return round(sum(s.speech_s for s in self.stretches if s.speech_like), 3)
 
 
 def frame_levels(audio: np.ndarray, frame: int) -> np.ndarray:
@@ -167,10 +170,25 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn], mut
             speech_s = float(loose[a:b].sum()) * frame_s
             if speech_s * 1000 < options.min_stretch_ms:
                 continue
-            stretches.append(UnalignedStretch(
-                channel=channel, start_s=round(max(0.0, a * frame_s - pad), 3),
-                end_s=round(min(duration, b * frame_s + pad), 3), speech_s=round(speech_s, 3)))
+            start_s, end_s = max(0.0, a * frame_s - pad), min(duration, b * frame_s + pad)
+            heard = speech_like(audio[channel, int(start_s * sample_rate):int(end_s * sample_rate)], sample_rate, options)
+            stretches.append(UnalignedStretch(channel=channel, start_s=round(start_s, 3), end_s=round(end_s, 3),
+                                              speech_s=round(speech_s, 3), speech_like=heard))
     return Coverage(levels=levels, stretches=stretches)
+
+
+def speech_like(audio: np.ndarray, sample_rate: int, options: CoverageOptions) -> bool:
+    """Whether Silero hears speech in a stretch of one channel: at least `min_speech_fraction` of
+    its frames score `speech_probability` or more. Scored peak-normalised, so a quiet party is
+    judged like a loud one; True when it cannot be scored (an unexpected rate: assume speech)."""
+    from pipeline.config import VadOptions
+    from pipeline.vad import SAMPLE_RATE, island_speech_probability
+
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if sample_rate != SAMPLE_RATE or peak == 0.0:
+        return sample_rate != SAMPLE_RATE
+    probs = island_speech_probability((audio / peak * 0.5).astype(np.float32), VadOptions())
+    return bool(probs.size and np.mean(probs >= options.speech_probability) >= options.min_speech_fraction)
 
 
 def level_gap_reason(levels: list[ChannelLevel], gap_db: float) -> str | None:

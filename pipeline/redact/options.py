@@ -96,6 +96,10 @@ class CoverageOptions(Options):
     merge_gap_ms: int = Field(200, ge=0, le=5000, description="Uncovered speech this close together is one stretch.")
     min_stretch_ms: int = Field(100, ge=0, le=5000, description="A stretch with less uncovered speech than this is left.")
     mute_padding_ms: int = Field(50, ge=0, le=2000, description="Added before and after each muted stretch.")
+    speech_probability: float = Field(0.5, ge=0.0, le=1.0, description="Silero score of a speech frame (labelling only).")
+    min_speech_fraction: float = Field(
+        0.1, ge=0.0, le=1.0, description="A muted stretch with this share of speech frames is reported as speech."
+    )
     level_gap_db: float = Field(
         20.0, gt=0.0, le=100.0, description="Channels whose speech levels differ by more are flagged (a line fault)."
     )
@@ -166,6 +170,14 @@ class PaymentWindowOptions(Options):
     digit_heavy_units: int = Field(
         4, ge=2, le=16, description="A request-like agent turn whose answer has a run this long opens a window."
     )
+    span: Literal["turn", "from_value"] = Field(
+        "turn", description="turn: a muted turn's whole text; from_value: from its first value word to its end "
+        "(the lead words before it - 'Okay, the long number is' - stay).")
+    lead_words: list[str] = Field(default_factory=list, description="Words before a value that from_value keeps.")
+    email_cues: list[str] = Field(
+        default_factory=list, description="An agent asking for one opens an e-mail window (recogniser email_window).")
+    email_words: list[str] = Field(
+        default_factory=list, description="A reply turn in an e-mail window is muted when it has one ('at', 'dot').")
     default_type: Literal[_PAYMENT_TYPES] = Field(  # type: ignore[valid-type]
         "CREDIT_CARD", description="Type of a window opened by a request no cue names."
     )
@@ -179,7 +191,7 @@ class PaymentWindowOptions(Options):
             raise ValueError(f"unknown payment types {unknown}; allowed: {', '.join(_PAYMENT_TYPES)}")
         return {k: [c.lower().strip() for c in v] for k, v in value.items()}
 
-    @field_validator("request_phrases", "continuations")
+    @field_validator("request_phrases", "continuations", "lead_words", "email_cues", "email_words")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.lower().strip() for v in value]
