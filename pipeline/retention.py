@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.compliance import remove_call_artefacts, tombstone_digests
 from pipeline.redact.audit import append_records
+from pipeline.redact.keys import audit_key_for
 from pipeline.redact.options import RetentionOptions
 from pipeline.schema import CallResult, is_valid_call_id
 from pipeline.store import add_tombstones, erase_call_rows
@@ -153,7 +154,8 @@ def apply_retention(options: RetentionOptions, out_dir: Path, audit_log: Path, s
                    for what, n, days in (("results", counts["results"], options.results_days),
                                          ("redacted_audio", counts["redacted_audio"], options.redacted_audio_days),
                                          ("index_calls", counts["index_calls"], options.index_days)) if n]
-        records = len(append_records(audit_log, entries, store=store))
+        records = len(append_records(audit_log, entries, store=store,
+                                     key=audit_key_for(key) if key is not None else None))
     log.info("retention%s: %s", " (dry run)" if dry_run else "", counts)
     return RetentionReport(dry_run=dry_run, now=now.isoformat(timespec="seconds"),
                            periods_days={"results": options.results_days,
