@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import traceback
@@ -55,7 +56,7 @@ from flows.worklist import read_worklist, remove_worklist, work_item, write_work
 from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
 from pipeline.ingest import InputItem
 from pipeline.paths import RunPaths, open_index, resolve_paths
-from pipeline.recording import clean_leftovers
+from pipeline.recording import clean_leftovers, private_dir
 from pipeline.run import ERASED_PATH, CallOutcome, Models, process_one
 from pipeline.settings import Settings, input_fingerprint, load_settings, settings_fingerprint, stage_hash
 
@@ -383,6 +384,9 @@ def _run_keys(keys: list[str], worklist: Path, *, paths: RunPaths, fingerprint: 
               dev_key: bool) -> tuple[list[dict[str, Any]], BaseException | None]:
     """Submit one `process_call` per work-list key to the flow's task runner; (outcomes, first fatal error)."""
     items = read_worklist(worklist)
+    # Cache records hold outcomes and fingerprints: the owner's only, like the rest of out/.callqa/.
+    private_dir(paths.cache_dir)
+    os.chmod(paths.cache_dir.parent, 0o700)
 
     def submit(key: str, refresh: bool):
         task_ = process_call.with_options(result_storage=paths.cache_dir.resolve(), refresh_cache=refresh)
@@ -529,8 +533,6 @@ def process_shard(
         ModelUnavailableError, ConfigError (as TaskFailure): fatal, after the outcomes are recorded.
     """
     from prefect.runtime import flow_run
-
-    from pipeline.recording import private_dir
 
     settings, fingerprint = load_run_settings(config)
     where = _run_paths(out, database_url, audit_log, settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -249,7 +250,7 @@ def test_nightly_batch_processes_quarantines_reports_and_skips_on_rerun(nightly,
     assert read_json(record)["reason"] == "not_audio"
     # The report file matches what the flow returned, with time per stage and audio hours.
     on_disk = read_json(out / "run-report.json")
-    assert on_disk["counts"] == report["counts"] == {"done": 2, "skipped": 0, "failed": 1, "total": 3}
+    assert on_disk["counts"] == report["counts"] == {"done": 2, "skipped": 0, "failed": 1, "erased": 0, "total": 3}
     assert on_disk["stage_s"]["transcribe"] > 0
     assert on_disk["audio_s"] == pytest.approx(audio_result["source"]["duration_s"], abs=1e-3)
     assert on_disk["audio_hours"] == pytest.approx(on_disk["audio_s"] / 3600, abs=1e-4)
@@ -263,7 +264,7 @@ def test_nightly_batch_processes_quarantines_reports_and_skips_on_rerun(nightly,
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["callqa-nightly-report"])))
-    assert artifacts and "| 2 | 0 | 1 | 3 |" in artifacts[-1].data
+    assert artifacts and "| 2 | 0 | 1 | 0 | 3 |" in artifacts[-1].data
 
     # A second run skips every finished call and leaves its result untouched.
     before = {p.name: (p / "result.json").stat().st_mtime_ns for p in call_dirs(out)}
@@ -271,6 +272,49 @@ def test_nightly_batch_processes_quarantines_reports_and_skips_on_rerun(nightly,
     assert _counts(again) == (0, 2, 1)
     assert {p.name: (p / "result.json").stat().st_mtime_ns for p in call_dirs(out)} == before
     assert again["audio_s"] == 0 and again["stage_s"] == {}
+
+
+@pytest.mark.slow
+def test_an_erased_call_does_not_come_back_with_the_next_nightly_run(nightly, harness, tmp_path):
+    """Erase a call, run the nightly flow over the same folder: the call is reported as erased, is
+    not processed, and no file under out/ names it; Prefect's records of it are gone too."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+    from typer.testing import CliRunner
+
+    from pipeline.cli.app import app
+
+    inputs, out, log = tmp_path / "in", tmp_path / "out", tmp_path / "audit" / "redaction.jsonl"
+    make_batch(inputs, audio=False, corrupt=False)
+    # A second call, kept.
+    other = read_json(inputs / f"{TRANSCRIPT_CALL}.transcript.json")
+    (inputs / "kept-001.transcript.json").write_text(json.dumps({**other, "call_id": "kept-001"}))
+    report = nightly.run_nightly(str(inputs), out=str(out), workers=2, audit_log=str(log))
+    assert report["counts"]["done"] == 2 and (out / TRANSCRIPT_CALL).is_dir()
+
+    def task_runs(call_id: str) -> list[str]:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=call_id)))
+        return [r.name for r in runs]
+
+    assert task_runs(TRANSCRIPT_CALL) == [f"process_call-{TRANSCRIPT_CALL}"]  # named by call id, not file name
+    erased = CliRunner().invoke(app, ["erase", TRANSCRIPT_CALL, "--out", str(out), "--audit-log", str(log),
+                                      "--prefect"])
+    assert erased.exit_code == 0, erased.output
+    done = json.loads(erased.output)
+    assert done["tombstones"] == 2 and done["artefacts_removed"]["cache_records"] >= 1
+    assert done["prefect"]["task_runs"] == 1 and task_runs(TRANSCRIPT_CALL) == []
+
+    # The same recording exported again under a caller-number name: the tombstone holds by content too.
+    shutil.copy2(inputs / f"{TRANSCRIPT_CALL}.transcript.json", inputs / "07700900123.transcript.json")
+    again = nightly.run_nightly(str(inputs), out=str(out), workers=2, audit_log=str(log))
+    assert again["counts"] == {"done": 0, "skipped": 1, "failed": 0, "erased": 2, "total": 3}
+    assert "07700900123" not in (out / "run-report.json").read_text()
+    assert not (out / TRANSCRIPT_CALL).exists() and task_runs(TRANSCRIPT_CALL) == []
+    # No file under out/ (results, run report, cache and shard records, the SQLite index) names it.
+    naming = [str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and TRANSCRIPT_CALL.encode() in p.read_bytes()]
+    assert naming == []
+    assert (out / "kept-001" / "result.json").is_file()  # the other call is untouched
 
 
 @pytest.mark.slow
