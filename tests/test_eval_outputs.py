@@ -1,0 +1,104 @@
+"""`callqa eval`'s redaction measurement (pipeline.lab.eval_outputs) on controlled inputs: muted speech,
+over-redaction in audio, transcript recall and payment counting, without any model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.lab.eval_outputs import (
+    FRAME_S,
+    SAMPLE_RATE,
+    CallRedactionScore,
+    muted_frames,
+    score_call,
+    summarise,
+)
+from pipeline.lab.scripts import CallScript
+from pipeline.lab.truth import CallTruth, TruthTurn
+
+TEXT = "My card number is four one one one and that is all."
+VALUE = "four one one one"
+
+
+def _script() -> CallScript:
+    return CallScript.model_validate({
+        "call_id": "t-1", "channel_type": "telephone",
+        "turns": [{"speaker": "customer", "text": TEXT, "pii": [{"type": "CREDIT_CARD", "text": VALUE}]}],
+    })
+
+
+def _truth(start: float = 1.0, end: float = 6.0) -> CallTruth:
+    turn = TruthTurn(index=0, speaker="customer", text=TEXT, start_s=start, end_s=end, channel=None,
+                     pii=_script().turns[0].pii)
+    return CallTruth(call_id="t-1", channel_type="telephone", layout="mono", sample_rate=8000, duration_s=7.0,
+                     channel_map=None, turns=[turn], greeting_latency_s=None,
+                     talk_time_s={"agent": 0.0, "customer": end - start})
+
+
+def _audio(seconds: float = 7.0, speech: tuple[float, float] = (1.0, 6.0)) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    n = int(seconds * SAMPLE_RATE)
+    x = rng.standard_normal(n) * 1e-3  # noise floor
+    a, b = (int(t * SAMPLE_RATE) for t in speech)
+    t = np.arange(b - a) / SAMPLE_RATE
+    x[a:b] += 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))  # "speech"
+    return x[None, :].astype(np.float32)
+
+
+def _mute(audio: np.ndarray, t0: float, t1: float, tone: bool = False) -> np.ndarray:
+    out = audio.copy()
+    a, b = int(t0 * SAMPLE_RATE), int(t1 * SAMPLE_RATE)
+    out[:, a:b] = 0.1 * np.sin(2 * np.pi * 1000 * np.arange(b - a) / SAMPLE_RATE) if tone else 0.0
+    return out
+
+
+@pytest.mark.parametrize("tone", [False, True])
+def test_muted_frames_finds_silence_and_tone_and_nothing_else(tone):
+    original = _audio()
+    n = int(7.0 / FRAME_S)
+    assert not muted_frames(original, original, n)[0, 50:300].any()
+    muted = muted_frames(original, _mute(original, 2.0, 3.0, tone), n)[0]
+    assert abs(muted[50:300].sum() * FRAME_S - 1.0) <= 2 * FRAME_S
+
+
+def test_over_redaction_in_audio_counts_non_value_speech_only():
+    original, script, truth = _audio(), _script(), _truth()
+    # The value sits at characters 18..34 of 51: about 2.8-4.3 s of the 1-6 s turn.
+    only_value = score_call(script, truth, redacted_text="", original_audio=original,
+                            redacted_audio=_mute(original, 2.8, 4.3), margin_s=0.35)
+    speech, muted = only_value.audio_speech_s
+    assert speech == pytest.approx(5.0 - (1.5 + 0.7), abs=0.1)
+    assert muted <= 0.1
+    assert only_value.pii_speech_s[1] == pytest.approx(1.5, abs=0.1)
+    whole_turn = score_call(script, truth, redacted_text="", original_audio=original,
+                            redacted_audio=_mute(original, 1.0, 6.0), margin_s=0.35)
+    assert whole_turn.audio_speech_s[1] == pytest.approx(whole_turn.audio_speech_s[0], abs=0.05)
+    withheld = score_call(script, truth, redacted_text="", original_audio=original, redacted_audio=None,
+                          audio_withheld=True)
+    assert withheld.audio_withheld and withheld.audio_speech_s[1] == withheld.audio_speech_s[0]
+
+
+@pytest.mark.parametrize("redacted, leaked", [
+    ("My card number is <CREDIT_CARD> and that is all.", 0),
+    ("My card number is four one one <CREDIT_CARD> and that is all.", 0),  # three digits identify nothing
+    ("My card number is 4111 and that is all.", 1),
+    ("My card number is four one one one and that is all.", 1),
+])
+def test_transcript_leaks(redacted, leaked):
+    score = score_call(_script(), None, redacted_text=redacted, unredacted_text=TEXT)
+    assert sum(score.text_leaked.values()) == leaked
+    assert score.text_words[0] > 0
+
+
+def test_summary_counts_payment_apart():
+    a = CallRedactionScore(call_id="a", labelled={"CREDIT_CARD": 2, "PERSON": 2, "CARD_EXPIRY": 1},
+                           text_leaked={"PERSON": 1}, relisten_leaked={"CREDIT_CARD": 1, "CARD_EXPIRY": 1})
+    b = CallRedactionScore(call_id="b", labelled={"UK_SORT_CODE": 1, "PERSON": 1}, text_leaked={},
+                           relisten_leaked={})
+    s = summarise([a, b], relisten_model="base")
+    assert s.payment_audible["audible"] == 1 and s.payment_audible["labelled"] == 3
+    assert s.payment_audible["calls_with_payment_audible"] == 1
+    assert s.payment_audible["card_expiry_audible"] == 1
+    assert s.relisten["recall"] == pytest.approx(1 - 2 / 7, abs=1e-4)
+    assert s.transcript["per_type"]["PERSON"]["leaked"] == 1
