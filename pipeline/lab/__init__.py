@@ -6,6 +6,9 @@
     evaluate     the whole pipeline on synthesised scripts (`callqa eval`)
     eval_detect  detection on scripts as transcripts (`callqa detect eval`)
     eval_redact  PII recall and over-redaction (`callqa redact eval`)
+    eval_outputs what redaction left behind in a call's outputs: transcript and re-listen recall,
+                 payment data audible, over-redaction in text and audio (`callqa eval`)
+    challenge/   the generated PII challenge corpus (`callqa challenge make|run|score-text`)
     eval_diarise DER, role accuracy and overlap recall against a truth
     wer          word error rate
     bench/       per-stage speed and memory (`callqa bench`)
