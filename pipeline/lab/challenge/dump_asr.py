@@ -27,7 +27,8 @@ __all__ = ["run_and_dump"]
 
 
 def run_and_dump(audio_dir: Path, out_dir: Path, asr_dir: Path | None, *, config: Path | None = None,
-                 allow_dev_key: bool = True, model: str | None = None, progress=None) -> list[str]:
+                 allow_dev_key: bool = True, model: str | None = None, progress=None,
+                 follow: list[str] | None = None) -> list[str]:
     """Process every recording in `audio_dir` as a run would, and dump its unredacted ASR turns.
 
     Args:
@@ -38,6 +39,9 @@ def run_and_dump(audio_dir: Path, out_dir: Path, asr_dir: Path | None, *, config
         allow_dev_key: use the public development HMAC key when none is set (lab data only).
         model: a Whisper model name overriding the configuration.
         progress: called with ("calls", done, total).
+        follow: call ids to process in this order as the synthesiser writes them (each is taken
+            once its truth file exists, the synthesiser's last write), so the pipeline overlaps
+            synthesis; None processes what `audio_dir` holds now.
 
     Returns:
         The call ids processed.
@@ -52,12 +56,15 @@ def run_and_dump(audio_dir: Path, out_dir: Path, asr_dir: Path | None, *, config
             update={"transcribe": settings.core.transcribe.model_copy(update={"model": model})})
         settings = settings.model_copy(update={"core": core})
     models = Models(settings, allow_dev_key=allow_dev_key)
-    items = [i for i in discover_inputs([Path(audio_dir)]) if i.kind == "audio"]
+    items = [i for i in discover_inputs([Path(audio_dir)]) if i.kind == "audio"] if follow is None else \
+        [_Waiting(Path(audio_dir), cid) for cid in follow]
     out_dir.mkdir(parents=True, exist_ok=True)
     if asr_dir is not None:
         asr_dir.mkdir(parents=True, exist_ok=True)
     done = []
     for n, item in enumerate(items):
+        if isinstance(item, _Waiting):
+            item = item.wait()
         processed = process_input(item, settings, models)
         write_outputs(processed, out_dir, settings)
         result = processed.result
@@ -80,6 +87,22 @@ def run_and_dump(audio_dir: Path, out_dir: Path, asr_dir: Path | None, *, config
     return done
 
 
+class _Waiting:
+    """A call the synthesiser has not written yet."""
+
+    def __init__(self, folder: Path, call_id: str) -> None:
+        self.folder, self.call_id = folder, call_id
+
+    def wait(self):
+        import time
+
+        from pipeline.ingest import InputItem
+
+        while not (self.folder / "truth" / f"{self.call_id}.json").is_file():
+            time.sleep(2.0)
+        return InputItem(self.folder / f"{self.call_id}.flac", "audio", self.folder / f"{self.call_id}.json")
+
+
 def _write(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -95,7 +118,9 @@ if __name__ == "__main__":  # for running against another snapshot of the code (
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("asr_dir", type=Path, nargs="?")
     parser.add_argument("--model", default=None)
+    parser.add_argument("--follow", default=None, help="Comma-separated call ids to wait for and process in order.")
     args = parser.parse_args()
     ids = run_and_dump(args.audio_dir, args.out_dir, args.asr_dir, model=args.model,
+                       follow=args.follow.split(",") if args.follow else None,
                        progress=lambda step, d, t: print(f"{step} {d}/{t}", file=sys.stderr, flush=True))
     print(f"{len(ids)} calls")
