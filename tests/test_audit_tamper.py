@@ -362,3 +362,28 @@ def test_an_append_under_another_key_is_refused(world: World) -> None:
         append_records(world.log, [{"kind": "call", "call_id": "dev-x", "reason": "r"}],
                        key=derive_audit_key(DEV_KEY), store=world.store)
     assert world.lines() == before and world.verify().ok
+
+
+def test_an_append_after_a_cut_tail_is_refused_so_the_cut_stays_visible(world: World) -> None:
+    from pipeline.errors import ConfigError
+
+    cut = world.lines()[:-4]
+    world.write(cut)
+    with pytest.raises(ConfigError, match="anchors 12"):
+        _record_call(world, "call-d")  # the next run's append would otherwise re-anchor over the cut
+    assert world.lines() == cut and world.verify().problem == "truncated"
+
+
+def test_repair_refuses_a_cut_tail_unless_the_loss_is_accepted_and_then_records_it(world: World) -> None:
+    from pipeline.errors import InputError
+
+    world.write(world.lines()[:-4])
+    with pytest.raises(InputError) as caught:
+        repair_log(world.log, KEY, store=world.store)
+    assert caught.value.reason == "truncated" and "--accept-loss" in str(caught.value)
+    fixed = repair_log(world.log, KEY, store=world.store, accept_loss=True)
+    last = list(read_log(world.log))[-1]
+    assert last.kind == "repair" and "loss accepted" in last.reason and "anchors 12" in last.reason
+    assert fixed.record_seq == 8 and fixed.anchored == 9
+    # call-c's results remain without records: still named, the loss is not hidden.
+    assert world.verify().problem == "unaudited_calls"

@@ -73,6 +73,9 @@ def verify_command(
 def repair_command(
     out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, audit_log: AuditLogOpt = None,
     allow_dev_key: DevKeyOpt = False,
+    accept_loss: Annotated[bool, typer.Option(
+        "--accept-loss", help="The log holds fewer records than the results index anchors (restored from an older "
+                              "backup, say) and the loss is known: record it in the chain and re-anchor.")] = False,
 ) -> None:
     """Move half-written lines out of the log (to <log>.torn-<time>, 0600), record the repair in the
     chain and anchor the head in the results index. A chain broken otherwise is refused (JSON)."""
@@ -83,7 +86,7 @@ def repair_command(
     key = audit_key(allow_dev=allow_dev_key)
     store = _existing_index(where)
     try:
-        result = audit.repair_log(where.audit_log, key, store=store)
+        result = audit.repair_log(where.audit_log, key, store=store, accept_loss=accept_loss)
     finally:
         if store is not None:
             store.dispose()

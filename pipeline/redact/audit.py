@@ -249,9 +249,34 @@ def append_records(path: Path, entries: list[dict[str, Any]], *, key: AuditKey |
 
     Returns:
         The records as written.
+
+    Raises:
+        ConfigError: the log's last record is under another key, or (given the index) the log
+            holds fewer records than the index anchors or not the anchored last record: records
+            were removed or the log replaced. Nothing is appended: re-anchoring would hide it
+            (`callqa audit verify` names it; `callqa audit repair --accept-loss` records it).
     """
-    path = Path(path)
-    key = key or _default_key()
+    return _append(Path(path), entries, key or _default_key(), store, check_anchor=True)
+
+
+def _check_anchor(path: Path, store: Store, seq: int, prev: str) -> None:
+    from pipeline.store import read_audit_head
+
+    head = read_audit_head(store, chain_name(path))
+    if head is None or head.n_records < seq:
+        return  # never anchored, or records written after the anchor (an interrupted anchoring)
+    if head.n_records > seq:
+        problem = f"the log holds {seq} records but the results index anchors {head.n_records}: records were removed"
+    elif head.last_hash != prev:
+        problem = "the log's last record is not the one the results index anchored: the log was replaced"
+    else:
+        return
+    raise ConfigError(f"{problem}; nothing appended. Run `callqa audit verify`; if the loss is known and accepted, "
+                      "`callqa audit repair --accept-loss` records it in the chain", file=str(path), key="audit_heads")
+
+
+def _append(path: Path, entries: list[dict[str, Any]], key: AuditKey, store: Store | None, *,
+            check_anchor: bool) -> list[AuditRecord]:
     written: list[AuditRecord] = []
     with _locked_log(path) as fd:
         seq, prev, torn, last_key = _tail(fd)
@@ -260,6 +285,8 @@ def append_records(path: Path, entries: list[dict[str, Any]], *, key: AuditKey |
             raise ConfigError(f"the audit log is keyed by {last_key} but this process has key {key.key_id}: set the "
                               "key the log was written with (CALLQA_AUDIT_KEY / CALLQA_REDACTION_KEY)",
                               file=str(path), key="key_id")
+        if store is not None and check_anchor:
+            _check_anchor(path, store, seq, prev)
         if torn:
             # A half-written line from an interrupted append: leave it for `audit repair` and start afresh.
             logger.warning("the audit log ends in a half-written line; appending after it (run `callqa audit repair`)")
@@ -331,9 +358,30 @@ def anchor_log(path: Path, store: Store, key: AuditKey | None = None) -> int:
         bad = [p for p in checked.problems if p.code not in ("torn",)]
         if bad:
             raise InputError(f"not anchored: {bad[0].message}", path=str(path), reason=bad[0].code)
+        lost = _anchor_loss(path, store, checked)
+        if lost is not None:
+            raise InputError(f"not anchored: {lost.message}", path=str(path), reason=lost.code)
         if checked.n_records:
             _anchor(path, store, checked.n_records, checked.last_hash, key.key_id)
         return checked.n_records
+
+
+def _anchor_loss(path: Path, store: Store | None, checked: _Chain) -> Problem | None:
+    """What the anchored head says is missing from a log whose chain holds: records cut, or another log."""
+    if store is None:
+        return None
+    from pipeline.store import read_audit_head
+
+    head = read_audit_head(store, chain_name(path))
+    if head is None or head.n_records == 0:
+        return None
+    if head.n_records > checked.n_records:
+        return Problem(code="truncated", message=f"the results index anchors {head.n_records} records, the log holds "
+                                                 f"{checked.n_records}: records removed at the end")
+    if checked.hashes[head.n_records - 1] != head.last_hash:
+        return Problem(code="rewritten", message=f"record seq {head.n_records - 1} is not the one the results index "
+                                                 "anchored: the log was rewritten")
+    return None
 
 
 # ------------------------------------------------------------------------------------ verify
@@ -558,18 +606,23 @@ class RepairReport(BaseModel):
     message: str
 
 
-def repair_log(path: Path, key: AuditKey | None = None, *, store: Store | None = None) -> RepairReport:
+def repair_log(path: Path, key: AuditKey | None = None, *, store: Store | None = None,
+               accept_loss: bool = False) -> RepairReport:
     """Move torn lines out of the log, record the repair in the chain and anchor the head.
 
     Only lines that are not records are removed (into `<log>.torn-<time>`, 0600); a log whose
-    chain is broken otherwise (changed, removed, wrong key ...) is refused, not repaired.
+    chain is broken otherwise (changed, removed, wrong key ...) is refused, not repaired. A log
+    shorter than the index's anchor (or not the anchored log) is refused too, unless
+    `accept_loss`: then a `repair` record stating the loss is appended and the head re-anchored,
+    so the loss stays on the record (e.g. a log restored from an older backup after a disk failure).
 
     Raises:
-        InputError: the log is missing, or its chain is broken beyond torn lines.
+        InputError: the log is missing (and not `accept_loss`), or its chain is broken beyond
+            torn lines, or it lost anchored records (and not `accept_loss`).
     """
     path = Path(path)
     key = key or _default_key()
-    if not path.is_file():
+    if not path.is_file() and not accept_loss:
         raise InputError("no audit log to repair", path=str(path), reason="missing_log")
     with _locked_log(path) as fd:
         raw = _read_lines(fd)
@@ -577,6 +630,10 @@ def repair_log(path: Path, key: AuditKey | None = None, *, store: Store | None =
         bad = [p for p in checked.problems if p.code != "torn"]
         if bad:
             raise InputError(f"not repaired: {bad[0].message}", path=str(path), reason=bad[0].code)
+        lost = _anchor_loss(path, store, checked)
+        if lost is not None and not accept_loss:
+            raise InputError(f"not repaired: {lost.message}; if the loss is known and accepted, run `callqa audit "
+                             "repair --accept-loss` to record it in the chain", path=str(path), reason=lost.code)
         torn = [n for n, line in enumerate(raw, start=1) if _parse(line) is None]
         quarantine = None
         if torn:
@@ -605,10 +662,14 @@ def repair_log(path: Path, key: AuditKey | None = None, *, store: Store | None =
             os.fsync(fd)
             _fsync_dir(path.parent)
     record_seq = None
+    reasons = []
     if torn:
         where = ", ".join(str(n) for n in torn[:20]) + (" ..." if len(torn) > 20 else "")
-        record = append_records(path, [{"kind": "repair", "reason": f"removed {len(torn)} torn line(s) (line {where}) "
-                                        f"to {quarantine.name}"}], key=key, store=store)[0]
+        reasons.append(f"removed {len(torn)} torn line(s) (line {where}) to {quarantine.name}")
+    if lost is not None:
+        reasons.append(f"loss accepted ({lost.code}): {lost.message}")
+    if reasons:
+        record = _append(path, [{"kind": "repair", "reason": "; ".join(reasons)}], key, store, check_anchor=False)[0]
         record_seq = record.seq
     elif checked.n_records:
         _anchor(path, store, checked.n_records, checked.last_hash, key.key_id)
@@ -618,7 +679,7 @@ def repair_log(path: Path, key: AuditKey | None = None, *, store: Store | None =
 
         head = read_audit_head(store, chain_name(path))
         anchored = head.n_records if head is not None else None
-    message = (f"moved {len(torn)} torn line(s) to {quarantine.name}; repair recorded as seq {record_seq}" if torn
+    message = ("; ".join(reasons) + f"; repair recorded as seq {record_seq}" if reasons
                else "nothing to repair: no torn lines" + ("; head anchored" if store is not None else ""))
     return RepairReport(removed_lines=torn, quarantine=str(quarantine) if quarantine else None, record_seq=record_seq,
                         anchored=anchored, message=message)
