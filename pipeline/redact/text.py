@@ -220,7 +220,8 @@ def _residual(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEngin
     out = []
     # The re-scan looks for what recognisers still find, not for every reply to a question.
     no_propagation = options.model_copy(update={
-        "propagate_names": False, "answer_window": options.answer_window.model_copy(update={"enabled": False})})
+        "propagate_names": False, "answer_window": options.answer_window.model_copy(update={"enabled": False}),
+        "payment_window": options.payment_window.model_copy(update={"enabled": False})})
     for d in detect_call(texts, [t.speaker for t in turns], analyzer, no_propagation, keep_words):
         if not re.search(r"[A-Za-z0-9]", texts[d.turn_index][d.start:d.end]):
             continue

@@ -1,0 +1,366 @@
+"""Payment data and other spoken codes, redacted by the shape of the speech rather than by a
+recogniser's pattern (issue #15: PCI DSS - a card number or security code is never retained,
+nor a sort code or account number).
+
+Two rules, both from the policy (configs/redaction.yaml `code_runs`, `payment_window`):
+
+1. Code runs (`pipeline.redact.runs`): a run of `min_units` or more digits or spelled letters in
+   the customer's speech is redacted, however it was said or transcribed, unless a digits-only
+   run is clearly something else - an amount ("£45.50", "forty five pounds"), a clock time ("at
+   ten forty five", "4 o'clock"), a year after a date word ("since 2019", "March 2025") or a
+   quantity with a unit ("1500 kilowatt hours"). A run split across turns (the customer reads
+   on after the agent's "Yep.") counts whole. The agent's read-back of a customer's run is
+   redacted, and the agent's own runs from `agent_min_units`.
+2. Payment windows: after the agent asks for payment or bank details - a cue matched fuzzily,
+   since a transcriber garbles exactly these requests, or any request-like turn the customer
+   answers with a run of digits - every customer turn is muted whole until the agent speaks
+   again at length ("Mm-hm.", "Go on.", "And the rest?" do not end it). One finding per turn,
+   recogniser `payment_window`, typed by the request.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+from pipeline.redact.analyzer import Detection
+from pipeline.redact.normalise import normalise_value
+from pipeline.redact.options import CodeRunOptions, PaymentWindowOptions, RedactOptions
+from pipeline.redact.recognizers.bank import luhn_check
+from pipeline.redact.runs import Run, find_runs, words_after, words_before
+
+__all__ = ["payment_findings", "code_run_findings", "payment_windows", "readbacks", "excluded", "request_types"]
+
+_WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+_POSTCODE_RE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
+
+
+def _phrase_at(words: list[str], phrases: list[str]) -> bool:
+    """Whether `words` (nearest first) begin with one of the phrases."""
+    joined = " ".join(words)
+    return any(joined == p or joined.startswith(p + " ") for p in phrases)
+
+
+def excluded(text: str, run: Run, opts: CodeRunOptions) -> bool:
+    """Whether a digits-only run is clearly not a code: an amount, a time, a year, a quantity."""
+    if not run.digits_only:
+        return False
+    before = words_before(text, run.start, 3)
+    after = words_after(text, run.end, 3)
+    written = [u.written for u in run.units if u.written]
+    if any(re.search(r"\d[.,]\d", w) for w in written):
+        return True  # "45.50", "1,250": a written amount or quantity
+    if before[-1:] and before[-1] in opts.money_words or _phrase_at(after, opts.money_words):
+        return True
+    if _phrase_at(after, opts.unit_words):
+        return True
+    code = run.code
+    if any(":" in w for w in written) or _phrase_at(after, opts.time_words):
+        return True
+    if before[-1:] and before[-1] in opts.time_lead_words and len(code) in (3, 4):
+        hours, minutes = int(code[:-2]), int(code[-2:])
+        if hours <= 23 and minutes <= 59 and len(run.units) <= 3:
+            return True  # "at ten forty five", "by 1030"
+    if len(code) == 4 and 1900 <= int(code) <= 2099:
+        if any(w in opts.year_lead_words or re.fullmatch(r"\d+(?:st|nd|rd|th)", w) for w in before[-2:]):
+            return True  # "since 2019", "the 14th of March 2025"
+    return False
+
+
+def _kind(code: str) -> str:
+    """An entity type from a run's shape (the placeholder only: every run is redacted alike)."""
+    if not code.isdigit():
+        return "UK_POSTCODE" if _POSTCODE_RE.match(code) else "ACCOUNT_NUMBER"
+    if 12 <= len(code) <= 19 and luhn_check(code):
+        return "CREDIT_CARD"
+    if code.startswith("0") and len(code) in (10, 11):
+        return "PHONE_NUMBER"
+    if len(code) == 6:
+        return "UK_SORT_CODE"
+    if len(code) == 8:
+        return "UK_BANK_ACCOUNT"
+    return "ACCOUNT_NUMBER" if len(code) > 4 else "CARD_SECURITY_CODE"
+
+
+def _chains(texts: list[str], speakers: list[str], runs: list[list[Run]], opts: CodeRunOptions,
+            speaker: str) -> list[list[tuple[int, Run]]]:
+    """Runs of one speaker read on across turns: each turn's last run (at the turn's end) joined
+    to the next turn's first run (at its start) of the same speaker, over the other party's short
+    interjections."""
+    chains: list[list[tuple[int, Run]]] = []
+    current: list[tuple[int, Run]] = []
+    last_turn = -1
+    for i, text in enumerate(texts):
+        if speakers[i] != speaker:
+            # The other party's "Yep." - or its read-back of the part so far - does not end the run.
+            rest = text
+            for r in reversed(runs[i]):
+                rest = rest[:r.start] + " " + rest[r.end:]
+            if len(_WORD_RE.findall(rest.lower())) > opts.max_interjection_words and current:
+                chains.append(current)
+                current = []
+            continue
+        mine = runs[i]
+        if current and mine and mine[0].at_start and last_turn >= 0:
+            current.append((i, mine[0]))
+            if len(mine) > 1 or not mine[0].at_end:
+                chains.append(current)
+                current = [(i, mine[-1])] if mine[-1].at_end and len(mine) > 1 else []
+        else:
+            if current:
+                chains.append(current)
+            current = [(i, mine[-1])] if mine and mine[-1].at_end else []
+        last_turn = i
+    if current:
+        chains.append(current)
+    return [c for c in chains if len(c) > 1]
+
+
+def code_run_findings(texts: list[str], speakers: list[str], options: RedactOptions) -> list[Detection]:
+    """Findings of rule 1 (recogniser `code_run`, `code_run+bridge` across turns); read-backs apart.
+
+    Args:
+        texts: turn texts of one call.
+        speakers: speaker of each turn ('agent' | 'customer' | 'unknown': all but the agent count as customer).
+        options: the redaction policy.
+
+    Returns:
+        list[Detection]: one per redacted run part (value: the run's written code).
+    """
+    opts = options.code_runs
+    if not opts.enabled:
+        return []
+    runs = [find_runs(t, opts) for t in texts]
+    roles = ["agent" if s == "agent" else "customer" for s in speakers]
+    out: list[Detection] = []
+
+    def add(i: int, run: Run, name: str) -> None:
+        out.append(Detection(_kind(run.code), i, run.start, run.end, opts.score, name, run.code))
+
+    offered: set[str] = set()  # dates, times and amounts the agent said: the customer may repeat them
+    for i, text in enumerate(texts):
+        if roles[i] == "agent":
+            offered |= {r.code for r in runs[i] if excluded(text, r, opts)}
+        need = opts.min_units if roles[i] == "customer" else opts.agent_min_units
+        for run in runs[i]:
+            if roles[i] == "customer" and run.code in offered:
+                continue
+            if len(run) >= need and not excluded(text, run, opts):
+                add(i, run, "code_run")
+    for role, need in (("customer", opts.min_units), ("agent", opts.agent_min_units)):
+        for chain in _chains(texts, roles, runs, opts, role):
+            code = "".join(r.code for _, r in chain)
+            if len(code) >= need and not any(excluded(texts[i], r, opts) for i, r in chain):
+                for i, r in chain:
+                    out.append(Detection(_kind(code), i, r.start, r.end, opts.score, "code_run+bridge", code))
+    return out
+
+
+def readbacks(texts: list[str], speakers: list[str], options: RedactOptions, said: list[str]) -> list[Detection]:
+    """The agent's runs that repeat part of a code the customer said (`said`: written codes):
+    at least `readback_min_units` of it, or all of a shorter run ("one six two, is that right?")."""
+    opts = options.code_runs
+    out: list[Detection] = []
+    for i, text in enumerate(texts):
+        if speakers[i] != "agent":
+            continue
+        for run in find_runs(text, opts):
+            code = run.code
+            n = min(opts.readback_min_units, len(code))
+            if len(code) < 3 or (excluded(text, run, opts) and not any(code in c for c in said)):
+                continue
+            if any(code[k:k + n] in c for c in said for k in range(len(code) - n + 1)):
+                out.append(Detection(_kind(code), i, run.start, run.end, opts.score, "code_run+readback", code))
+    return out
+
+
+def payment_findings(texts: list[str], speakers: list[str], options: RedactOptions,
+                     other_requests: list[set[str]] | None = None) -> list[Detection]:
+    """Everything this module finds in one call: code runs, payment (and e-mail) windows, read-backs.
+
+    Args:
+        texts: turn texts of one call.
+        speakers: speaker of each turn.
+        options: the redaction policy.
+        other_requests: per turn, the non-payment types it asks for (see `payment_windows`).
+    """
+    runs = code_run_findings(texts, speakers, options)
+    digit_turns = {d.turn_index for d in runs if speakers[d.turn_index] != "agent" and d.value.isdigit()
+                   and len(d.value) >= options.payment_window.digit_heavy_units}
+    windows = payment_windows(texts, speakers, options, other_requests, digit_turns)
+    said = [d.value for d in runs if speakers[d.turn_index] != "agent"]
+    said += [r.code for w in windows for r in find_runs(texts[w.turn_index], options.code_runs)]
+    return runs + windows + readbacks(texts, speakers, options, said)
+
+
+def _clean_words(text: str) -> list[str]:
+    return _WORD_RE.findall(text.lower().replace("’", "'"))
+
+
+def _similar(a: str, b: str, ratio: float) -> bool:
+    matcher = SequenceMatcher(None, a, b)
+    return matcher.real_quick_ratio() >= ratio and matcher.ratio() >= ratio
+
+
+def _cue_in(words: list[str], cue: str, opts: PaymentWindowOptions) -> int | None:
+    """Index of the word after a (fuzzy) match of `cue` in `words`, or None.
+
+    Fuzzy: the same number of words, each like the cue's ("car number", "soft code"), or the
+    cue's words run together ("sortcode")."""
+    cue_words = cue.split()
+    size = len(cue_words)
+    glued = cue.replace(" ", "")
+    for k in range(len(words)):
+        phrase = words[k:k + size]
+        if phrase == cue_words:
+            return k + size
+        if words[k] == glued and size > 1:
+            return k + 1
+        if len(phrase) < size or len(cue) < opts.fuzzy_min_chars or phrase[0][:1] != cue[:1]:
+            continue
+        if all(p == c or (len(c) > 2 and _similar(p, c, 0.75)) for p, c in zip(phrase, cue_words)) \
+                and _similar(" ".join(phrase), cue, opts.fuzzy_ratio):
+            return k + size
+    return None
+
+
+def _request_like(text: str, opts: PaymentWindowOptions) -> bool:
+    low = " " + " ".join(_clean_words(text)) + " "
+    return "?" in text or any(f" {p} " in low for p in opts.request_phrases)
+
+
+def request_types(text: str, opts: PaymentWindowOptions, tail_words: int = 6) -> list[str]:
+    """Payment types an agent turn asks for: a cue (fuzzy) in a request-like sentence or among
+    the turn's last words, in the policy's order."""
+    out = []
+    sentences = [s for s in re.findall(r"[^.?!]*[.?!]?", text) if s.strip()]
+    last = _clean_words(sentences[-1]) if sentences else []
+    for entity_type, cues in opts.cues.items():
+        for cue in cues:
+            hit = any(_request_like(s, opts) and _cue_in(_clean_words(s), cue, opts) is not None for s in sentences)
+            if not hit:
+                end = _cue_in(last, cue, opts)
+                hit = end is not None and end >= len(last) - tail_words
+            if hit:
+                out.append(entity_type)
+                break
+    return out
+
+
+def _ends_window(text: str, opts: PaymentWindowOptions) -> bool:
+    """Whether an agent turn speaks at length (continuation phrases aside)."""
+    low = " " + " ".join(_clean_words(text)) + " "
+    for phrase in sorted(opts.continuations, key=len, reverse=True):
+        low = low.replace(f" {phrase} ", " ")
+        low = low.replace(f" {phrase} ", " ")
+    return len(low.split()) > opts.max_agent_words
+
+
+def payment_windows(texts: list[str], speakers: list[str], options: RedactOptions,
+                    other_requests: list[set[str]] | None = None, digit_turns: set[int] | None = None) -> list[Detection]:
+    """Findings of rule 2: every customer turn of a payment exchange, whole.
+
+    Args:
+        texts: turn texts of one call.
+        speakers: speaker of each turn (the agent asks; every other speaker answers).
+        options: the redaction policy.
+        other_requests: per turn, the non-payment types it asks for (`answer.requested_types`):
+            a request-like turn that names one (a phone number, a postcode) does not open a
+            window on the strength of a digit-heavy answer alone.
+        digit_turns: turns with a redacted run of digits (`code_run_findings`); None: found here.
+
+    Returns:
+        list[Detection]: recogniser `payment_window`, one per muted turn (its whole text).
+    """
+    opts = options.payment_window
+    if not opts.enabled:
+        return []
+    out: list[Detection] = []
+    muted: set[int] = set()
+    for i, text in enumerate(texts):
+        if speakers[i] != "agent":
+            continue
+        types = request_types(text, opts)
+        if not types and _request_like(text, opts) and not (other_requests and other_requests[i]):
+            if digit_turns is None:
+                digit_turns = {d.turn_index for d in code_run_findings(texts, speakers, options)
+                               if d.value.isdigit() and len(d.value) >= opts.digit_heavy_units}
+            heavy = any(j in digit_turns for j in _answer_turns(texts, speakers, i, opts, other_requests)[:2])
+            types = [opts.default_type] if heavy else []
+        email = not types and _asks_email(text, opts)
+        if not types and not email:
+            continue
+        for j in _answer_turns(texts, speakers, i, opts, other_requests):
+            if j in muted or (email and not _has_email_word(texts[j], opts)):
+                continue
+            span = _span(texts[j], opts, options, email)
+            if span is None:
+                continue
+            muted.add(j)
+            entity_type, name = ("EMAIL_ADDRESS", "email_window") if email else (types[0], "payment_window")
+            value = texts[j][span[0]:span[1]]
+            out.append(Detection(entity_type, j, span[0], span[1], opts.score, name, normalise_value(value, entity_type)))
+    return out
+
+
+def _asks_email(text: str, opts: PaymentWindowOptions) -> bool:
+    sentences = [s for s in re.findall(r"[^.?!]*[.?!]?", text) if s.strip()]
+    return any(_request_like(s, opts) and any(_cue_in(_clean_words(s), c, opts) is not None for c in opts.email_cues)
+               for s in sentences)
+
+
+def _has_email_word(text: str, opts: PaymentWindowOptions) -> bool:
+    low = " " + " ".join(_clean_words(text)) + " "
+    return "@" in text or any(f" {w} " in low for w in opts.email_words)
+
+
+def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: bool) -> tuple[int, int] | None:
+    """The muted part of a reply turn: all of it, or (from_value) from its first value word - a
+    run's first unit, or the first word that is not a lead word - to its end. An e-mail: the
+    sentences that hold its words ("k doyle at example dot com. But I'm ..." ends at "com")."""
+    body = re.search(r"\S(?:.*\S)?", text, re.DOTALL)
+    if body is None:
+        return None
+    if opts.span == "turn" and not email:
+        return body.start(), body.end()
+    begin, end = body.start(), body.end()
+    if email:
+        clauses = [m for m in re.finditer(r"[^.?!;:]+(?:[.?!;:](?=\S)[^.?!;:]*)*[.?!;:]?", text)
+                   if _has_email_word(m.group(0), opts)]
+        if not clauses:
+            return None
+        begin, end = clauses[0].start(), clauses[-1].end()
+    else:
+        runs = find_runs(text, options.code_runs)
+        if runs:
+            end = max(end, runs[-1].end)
+    start = None
+    if not email:
+        runs = find_runs(text, options.code_runs)
+        start = runs[0].start if runs else None
+    for m in re.finditer(r"[A-Za-z0-9@]+(?:['’-][A-Za-z0-9]+)*", text[begin:end]):
+        if start is not None:
+            break  # a turn with a code run: from its first unit (the words before are the lead-in)
+        if m.group(0).lower().replace("’", "'") not in opts.lead_words:
+            start = begin + m.start()
+            break
+    if start is None:
+        return None
+    tail = re.search(r"\S(?:.*\S)?", text[start:end], re.DOTALL)
+    return (start, start + tail.end()) if tail else None
+
+
+def _answer_turns(texts: list[str], speakers: list[str], i: int, opts: PaymentWindowOptions,
+                  other_requests: list[set[str]] | None = None) -> list[int]:
+    """The customer turns after request i, until the agent speaks at length or asks for
+    something else ("And your email, please?") - at most max_turns."""
+    out: list[int] = []
+    for j in range(i + 1, len(texts)):
+        if speakers[j] == "agent":
+            if _ends_window(texts[j], opts) or (other_requests and other_requests[j]) or _asks_email(texts[j], opts):
+                break
+            continue
+        out.append(j)
+        if len(out) >= opts.max_turns:
+            break
+    return out
