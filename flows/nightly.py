@@ -334,7 +334,7 @@ def process_call(
     return {**outcome.model_dump(), "path": call_id if outcome.status != "erased" else ERASED_PATH}
 
 
-def _failure(path: str, exc: BaseException | None) -> dict[str, Any]:
+def _failure(path: str, exc: BaseException | None, key: str | None = None) -> dict[str, Any]:
     if isinstance(exc, TaskFailure):
         reason, message = exc.reason, exc.message
     elif isinstance(exc, InputError):
@@ -345,7 +345,8 @@ def _failure(path: str, exc: BaseException | None) -> dict[str, Any]:
         # Only the type: a library's message may quote the data.
         name = type(exc).__name__ if exc is not None else "unknown"
         reason, message = "internal_error", f"internal error ({name}); see the task run's log"
-    return CallOutcome(path=path, status="failed", reason=reason, message=message).model_dump()
+    # The work-list key names the input in Prefect's artifacts (never its file name).
+    return CallOutcome(path=path, call_id=key, status="failed", reason=reason, message=message).model_dump()
 
 
 # --- the flow --------------------------------------------------------------------------------
@@ -430,7 +431,7 @@ def _run_keys(keys: list[str], worklist: Path, *, paths: RunPaths, fingerprint: 
         exc = exc if isinstance(exc, BaseException) else None
         if (isinstance(exc, FATAL) or getattr(exc, "fatal", False)) and fatal is None:
             fatal = exc
-        outcomes.append(_failure(path, exc))
+        outcomes.append(_failure(path, exc, key))
     return outcomes, fatal
 
 

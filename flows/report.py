@@ -55,7 +55,8 @@ def build_report(outcomes: Iterable[dict[str, Any]], *, elapsed_s: float, out_di
         "real_time_factor": round(audio_processing_s / audio_s, 4) if audio_s else None,
         "wall_real_time_factor": round(elapsed_s / audio_s, 4) if audio_s else None,
         "failures": [
-            {"file": Path(c["path"]).name, "path": c["path"], "reason": c.get("reason"), "message": c.get("message")}
+            {"file": Path(c["path"]).name, "path": c["path"], "call_id": c.get("call_id"), "reason": c.get("reason"),
+             "message": c.get("message")}
             for c in calls if c["status"] == "failed"
         ],
         "calls": calls,
@@ -85,8 +86,11 @@ def report_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     if report["failures"]:
-        lines += ["| file | reason | message |", "| --- | --- | --- |"]
-        lines += [f"| {_cell(f['file'])} | {_cell(f['reason'])} | {_cell(f['message'])} |" for f in report["failures"]]
+        # Call ids, not file names: Prefect keeps artifacts, and a telephony export names files by
+        # caller number (the run report under out/ names the files, for the operator).
+        lines += ["| call | reason | message |", "| --- | --- | --- |"]
+        lines += [f"| {_cell(f.get('call_id') or '-')} | {_cell(f['reason'])} | {_cell(f['message'])} |"
+                  for f in report["failures"]]
     else:
         lines.append("None.")
     lines += ["", "## Time per stage (s, calls processed in this run)", ""]
@@ -99,9 +103,9 @@ def report_markdown(report: dict[str, Any]) -> str:
 
 
 def report_table(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per input for a Prefect table artifact (no transcript content)."""
+    """One row per input for a Prefect table artifact (no transcript content, no file names)."""
     return [
-        {"file": Path(c["path"]).name, "call_id": c.get("call_id"), "status": c["status"], "reason": c.get("reason"),
+        {"call_id": c.get("call_id"), "status": c["status"], "reason": c.get("reason"),
          "audio_s": c.get("audio_s"), "elapsed_s": round(c.get("elapsed_s") or 0.0, 3)}
         for c in report["calls"]
     ]

@@ -85,3 +85,49 @@ def test_rerun_skips_then_reassesses_only_what_changed(first_run, inputs, tmp_pa
     assert (out / "sample-004" / "audio.redacted.wav").is_file()
     # redaction did not run again: the audit log has no new records
     assert (out / "audit" / "redaction.jsonl").read_text().count("\n") == audit_lines
+
+
+@pytest.mark.slow
+def test_a_failed_index_write_is_completed_by_the_next_run_not_skipped(tmp_path, monkeypatch):
+    """The database write fails after out/<id>/ and the audit records are written: the next run
+    completes the call (index row, no second set of audit records) instead of skipping it."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from pipeline.redact.audit import read_log
+    from pipeline.store import Store, open_store
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLE_CALLS / "sample-005.transcript.json", folder / "sample-005.transcript.json")
+    items = discover_inputs([folder])
+    settings = load_settings()
+    models = Models(settings)
+    out = tmp_path / "out"
+    real = Store.save_result
+
+    def down(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(Store, "save_result", down)
+    first = run_batch(items, out, settings, models)
+    assert [(o.status, o.reason) for o in first.outcomes] == [("failed", "internal_error")]
+    assert (out / "sample-005" / "result.json").is_file()  # on disk, but not yet recorded everywhere
+    monkeypatch.setattr(Store, "save_result", real)
+
+    second = run_batch(items, out, settings, models)
+    assert [(o.status, o.reason) for o in second.outcomes] == [("done", "completed")]
+    third = run_batch(items, out, settings, models)
+    assert [(o.status, o.reason) for o in third.outcomes] == [("skipped", "already_done")]
+    records = list(read_log(out / "audit" / "redaction.jsonl"))
+    assert sum(r.kind == "call" for r in records) == 1  # appended once, over three runs
+    assert sum(r.kind == "finding" for r in records) == json.loads(
+        (out / "sample-005" / "result.json").read_text())["redaction"]["findings"]
+    store = open_store(out / "callqa.db")
+    with store.session() as s:
+        assert s.scalar(text("SELECT count(*) FROM results WHERE call_id = 'sample-005'")) == 1
+    store.dispose()
+    # Private: the folder, its result (which holds the findings' digests) and the index.
+    assert (out / "sample-005").stat().st_mode & 0o777 == 0o700
+    assert (out / "sample-005" / "result.json").stat().st_mode & 0o777 == 0o600
+    assert (out / "callqa.db").stat().st_mode & 0o777 == 0o600
