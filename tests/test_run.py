@@ -39,7 +39,7 @@ def first_run(inputs, tmp_path_factory, reports):
 @pytest.mark.slow
 def test_outputs_of_a_call(first_run):
     _, _, out, summary = first_run
-    assert summary.counts() == {"done": 2, "skipped": 0, "failed": 0}
+    assert summary.counts() == {"done": 2, "skipped": 0, "failed": 0, "erased": 0}
     folder = out / "sample-004"
     assert {p.name for p in folder.iterdir()} == {"result.json", "transcript.txt", "audio.redacted.wav", "scorecard.html"}
     result = json.loads((folder / "result.json").read_text())
