@@ -11,7 +11,7 @@ from tests._redact_support import options, spans_of
 Q = "agent question"  # marker: the case has no question before it
 
 
-_RECOGNISERS_ONLY = options(answer_window={"enabled": False})
+_RECOGNISERS_ONLY = options(answer_window={"enabled": False}, code_runs={"enabled": False}, payment_window={"enabled": False})
 
 
 def _case(prev: str | None, text: str) -> list[str]:

@@ -77,7 +77,7 @@ class AuditRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     seq: int = Field(ge=0)
-    kind: Literal["call", "finding", "flag", "erasure", "repair", "unaligned_speech", "retention"]
+    kind: Literal["call", "finding", "flag", "erasure", "repair", "unaligned_speech", "retention", "review"]
     at: str = Field(description="UTC time the record was written (ISO 8601).")
     call_id: str | None = Field(None, description="The call; None for a record about the log itself (repair).")
     entity_type: str | None = None
@@ -331,6 +331,11 @@ def append_call(path: Path, call_id: str, text_redaction, audio_redaction=None, 
         entries.append({"kind": "finding", "call_id": call_id, "operator": operator, **finding.model_dump()})
     reasons = list(text_redaction.reasons) + (list(audio_redaction.reasons) if audio_redaction is not None else [])
     entries.extend({"kind": "flag", "call_id": call_id, "reason": reason} for reason in reasons)
+    # Residual re-scan hits scored below residual_threshold: redacted all the same, listed for review (issue #15).
+    entries.extend({"kind": "review", "call_id": call_id, "entity_type": r.entity_type, "turn_index": r.turn_index,
+                    "char_start": r.char_start, "char_end": r.char_end, "recognizer": r.recognizer, "score": r.score,
+                    "reason": "residual re-scan hit below residual_threshold; redacted"}
+                   for r in (getattr(text_redaction, "below_threshold", None) or []))
     # One record per stretch of speech muted because no kept word covered it (fail-closed audio).
     entries.extend({"kind": "unaligned_speech", "call_id": call_id, "start_s": s.start_s, "end_s": s.end_s,
                     "reason": f"channel {s.channel}: {s.speech_s:.2f} s of {'speech' if s.speech_like else 'sound (not speech-like)'}"

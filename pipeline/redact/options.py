@@ -170,6 +170,8 @@ class PaymentWindowOptions(Options):
     digit_heavy_units: int = Field(
         4, ge=2, le=16, description="A request-like agent turn whose answer has a run this long opens a window."
     )
+    digit_heavy_share: float = Field(
+        0.5, ge=0.0, le=1.0, description="...and whose words are at least this share of the answer turn's words.")
     span: Literal["turn", "from_value"] = Field(
         "turn", description="turn: a muted turn's whole text; from_value: from its first value word to its end "
         "(the lead words before it - 'Okay, the long number is' - stay).")

@@ -174,6 +174,22 @@ def readbacks(texts: list[str], speakers: list[str], options: RedactOptions, sai
     return out
 
 
+def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], opts: PaymentWindowOptions) -> set[int]:
+    """Customer turns that are mostly a redacted run of digits, not shaped like a phone number
+    (a number volunteered after "How can I help?" is the phone recogniser's)."""
+    out = set()
+    for d in runs:
+        if speakers[d.turn_index] == "agent" or not d.value.isdigit() or len(d.value) < opts.digit_heavy_units \
+                or _kind(d.value) == "PHONE_NUMBER":
+            continue
+        text = texts[d.turn_index]
+        words = _WORD_RE.findall(text.lower())
+        inside = _WORD_RE.findall(text[d.start:d.end].lower())
+        if words and len(inside) / len(words) >= opts.digit_heavy_share:
+            out.add(d.turn_index)
+    return out
+
+
 def payment_findings(texts: list[str], speakers: list[str], options: RedactOptions,
                      other_requests: list[set[str]] | None = None) -> list[Detection]:
     """Everything this module finds in one call: code runs, payment (and e-mail) windows, read-backs.
@@ -185,8 +201,7 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
         other_requests: per turn, the non-payment types it asks for (see `payment_windows`).
     """
     runs = code_run_findings(texts, speakers, options)
-    digit_turns = {d.turn_index for d in runs if speakers[d.turn_index] != "agent" and d.value.isdigit()
-                   and len(d.value) >= options.payment_window.digit_heavy_units}
+    digit_turns = _digit_heavy(texts, speakers, runs, options.payment_window)
     windows = payment_windows(texts, speakers, options, other_requests, digit_turns)
     said = [d.value for d in runs if speakers[d.turn_index] != "agent"]
     said += [r.code for w in windows for r in find_runs(texts[w.turn_index], options.code_runs)]
@@ -283,8 +298,7 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
         types = request_types(text, opts)
         if not types and _request_like(text, opts) and not (other_requests and other_requests[i]):
             if digit_turns is None:
-                digit_turns = {d.turn_index for d in code_run_findings(texts, speakers, options)
-                               if d.value.isdigit() and len(d.value) >= opts.digit_heavy_units}
+                digit_turns = _digit_heavy(texts, speakers, code_run_findings(texts, speakers, options), opts)
             heavy = any(j in digit_turns for j in _answer_turns(texts, speakers, i, opts, other_requests)[:2])
             types = [opts.default_type] if heavy else []
         email = not types and _asks_email(text, opts)

@@ -25,7 +25,7 @@ from pipeline.redact.recognizers.address import STREET_WORDS
 from pipeline.redact.normalise import Canonical, canonicalise, normalise_value, number_token
 from pipeline.redact.options import RedactOptions
 
-__all__ = ["detect_call", "analyse_text"]
+__all__ = ["detect_call", "analyse_text", "merge_detections"]
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def _propagate_streets(texts: list[str], found: list[Detection]) -> list[Detecti
 _STREET_FILLERS = {"the", "and", "of", "flat", "in", "on", "at", "it's", "its", "is"}
 
 
-def _merge(found: list[Detection]) -> list[Detection]:
+def merge_detections(found: list[Detection]) -> list[Detection]:
     """Overlapping findings in a turn become one: the union span, the best-scored type."""
     out: list[Detection] = []
     by_turn: dict[int, list[Detection]] = {}
@@ -267,4 +267,4 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
     if options.keep_agent_names:
         keep = _agent_names(texts, speakers, found)
         found = [d for d in found if not (d.entity_type == "PERSON" and texts[d.turn_index][d.start:d.end].casefold() in keep)]
-    return _merge(found)
+    return merge_detections(found)

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_gaps
-from pipeline.redact.scan import detect_call
+from pipeline.redact.normalise import normalise_value
+from pipeline.redact.scan import detect_call, merge_detections
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
 from pipeline.schema import PiiFinding, Turn, Word
@@ -44,7 +45,12 @@ class TextRedaction(BaseModel):
     turns: list[Turn] = Field(description="Redacted turns: same count and order as the input.")
     findings: list[PiiFinding] = Field(description="One per redacted span, ordered by (turn, char_start).")
     operators: list[str] = Field(description="Operator applied to each finding (parallel to findings).")
-    residual: list[ResidualFinding] = Field(description="Re-scan results at or above the entity's threshold.")
+    residual: list[ResidualFinding] = Field(
+        description="Hits of the re-scan of the redacted text (positions in the text of the pass that found them); "
+        "every one is redacted too.")
+    below_threshold: list[ResidualFinding] = Field(
+        default_factory=list, description="The residual hits scored below residual_threshold: the audit log lists "
+        "them for review (kind 'review').")
     flagged: bool = Field(description="True when the call needs human review (residual or alignment problems).")
     reasons: list[str] = Field(default_factory=list, description="Why it is flagged; never PII.")
 
@@ -160,6 +166,37 @@ def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEng
     texts = [t.text for t in turns]
     speakers = [t.speaker for t in turns]
     found = detect_call(texts, speakers, analyzer, options, keep_words)
+    new_turns, findings, operators, reasons = _apply(turns, found, options, key)
+    # Every hit of the re-scan is redacted too - in the text and, through its finding's time, in
+    # the audio - not only flagged (issue #15): a value the first pass missed in its context may
+    # stand out once its neighbours are placeholders. Re-scanned until nothing new (a few passes).
+    residual: list[ResidualFinding] = []
+    for _ in range(_RESIDUAL_PASSES):
+        hits = _residual(new_turns, options, analyzer, keep_words)
+        if not hits:
+            break
+        residual.extend(hits)
+        found = merge_detections(found + [_to_original(r, turns[r.turn_index].text, found, options) for r in hits])
+        new_turns, findings, operators, reasons = _apply(turns, found, options, key)
+    else:
+        left = _residual(new_turns, options, analyzer, keep_words)
+        if left:
+            reasons.append(f"residual check still finds {len(left)} possible PII span(s) after redacting its hits")
+    below = [r for r in residual if r.score < options.residual_threshold]
+    above = len(residual) - len(below)
+    if above:
+        reasons.append(f"residual check found {above} possible PII span(s) the first pass missed; they were redacted")
+    logger.info("redacted %d finding(s) in %d turn(s); flagged=%s", len(findings), len(turns), bool(reasons))
+    return TextRedaction(turns=new_turns, findings=findings, operators=operators, residual=residual,
+                         below_threshold=below, flagged=bool(reasons), reasons=reasons)
+
+
+_RESIDUAL_PASSES = 3
+
+
+def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
+           key: bytes) -> tuple[list[Turn], list[PiiFinding], list[str], list[str]]:
+    """Redacted turns, findings (with times and HMACs), their operators, and alignment reasons."""
     by_turn: dict[int, list[Detection]] = {}
     for d in found:
         by_turn.setdefault(d.turn_index, []).append(d)
@@ -196,14 +233,37 @@ def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEng
             value_hmac=hmac_value(key, ""),
         ))
         operators.append("silence")
-    findings_order = sorted(range(len(findings)), key=lambda k: (findings[k].turn_index, findings[k].char_start))
-    findings, operators = [findings[k] for k in findings_order], [operators[k] for k in findings_order]
-    residual = _residual(new_turns, options, analyzer, keep_words)
-    if any(r.score >= options.residual_threshold for r in residual):
-        reasons.append(f"residual check found {len(residual)} possible PII span(s) in the redacted text")
-    logger.info("redacted %d finding(s) in %d turn(s); flagged=%s", len(findings), len(turns), bool(reasons))
-    return TextRedaction(turns=new_turns, findings=findings, operators=operators, residual=residual,
-                         flagged=bool(reasons), reasons=reasons)
+    order = sorted(range(len(findings)), key=lambda k: (findings[k].turn_index, findings[k].char_start))
+    return new_turns, [findings[k] for k in order], [operators[k] for k in order], reasons
+
+
+def _redacted_length(d: Detection, options: RedactOptions) -> int:
+    """Characters a finding takes in the redacted text (as the anonymizer writes it)."""
+    op = options.operator(d.entity_type)
+    if op.type == "replace":
+        return len(options.placeholder(d.entity_type))
+    return d.end - d.start if op.type == "mask" else 0
+
+
+def _to_original(hit: ResidualFinding, original: str, found: list[Detection], options: RedactOptions) -> Detection:
+    """A re-scan hit (positions in the redacted text) as a finding in the original text."""
+    mine = sorted((d for d in found if d.turn_index == hit.turn_index), key=lambda d: d.start)
+
+    def back(at: int, is_end: bool) -> int:
+        shift = 0  # redacted position - original position, before the next finding
+        for d in mine:
+            red_start = d.start + shift
+            red_end = red_start + _redacted_length(d, options)
+            if at < red_start or (at == red_start and is_end):
+                break
+            if at < red_end or (at == red_end and is_end):
+                return d.end if is_end else d.start  # inside a placeholder: take all of it
+            shift = red_end - d.end
+        return max(0, min(len(original), at - shift))
+
+    start, end = back(hit.char_start, False), back(hit.char_end, True)
+    return Detection(hit.entity_type, hit.turn_index, start, end, hit.score, f"residual:{hit.recognizer}",
+                     normalise_value(original[start:end], hit.entity_type))
 
 
 def _residual(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEngine,
