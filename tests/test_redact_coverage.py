@@ -160,3 +160,14 @@ def test_quiet_channel_is_decoded_at_a_normal_level_and_only_nothing_is_skipped(
     assert channel_gain(np.full(4 * SR, 1 / 32768)) is None
     rng = np.random.default_rng(4)
     assert channel_gain(10 ** (-70 / 20) * rng.standard_normal(4 * SR)) is None  # a steady floor, no speech
+
+
+def test_a_kept_word_inside_a_findings_padding_still_covers_its_speech() -> None:
+    audio = np.zeros((1, 3 * SR))
+    _burst(audio, 0, 1.0, 2.0, LOUD)
+    # The finding (1.0-1.3) is silenced with 0.3 s padding, up to 1.6; the next word, "thanks"
+    # at 1.4-2.0, is kept and covers the rest of the burst: nothing else is muted.
+    out = redact_audio(_recording(audio), [_finding(1.0, 1.3)], options(audio={"padding_ms": 300}),
+                       [_turn(0, 0, [(1.0, 1.3), (1.4, 2.0)])])
+    assert out.unaligned == []
+    assert _rms(_span(out.audio, 0, 1.7, 2.0)) > 0.05

@@ -119,7 +119,8 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
     levels: list[ChannelLevel] = []
     if coverage_options.enabled:
         # Measured on the input, not on `audio`: muting a finding must not lower a channel's level.
-        coverage = uncovered_speech(recording.audio, sr, turns or [], spans, coverage_options)
+        redacted = [(f.start_s, f.end_s) for f in findings]
+        coverage = uncovered_speech(recording.audio, sr, turns or [], spans, coverage_options, redacted)
         unaligned, levels = coverage.stretches, coverage.levels
         for stretch in unaligned:
             a, b = int(np.floor(stretch.start_s * sr)), int(np.ceil(stretch.end_s * sr))

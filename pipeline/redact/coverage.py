@@ -92,12 +92,12 @@ def channel_level(channel: int, levels_db: np.ndarray, options: CoverageOptions)
                         noise_dbfs=round(noise, 1), threshold_dbfs=round(threshold, 1))
 
 
-def word_spans(turns: list[Turn], n_channels: int, muted: list[tuple[float, float]],
+def word_spans(turns: list[Turn], n_channels: int, redacted: list[tuple[float, float]],
                padding_s: float) -> dict[int, list[tuple[float, float]]]:
     """Per channel, the padded time spans of the kept words.
 
-    A word is kept unless its time overlaps a muted span (a finding's: redacted, so it covers
-    nothing). In stereo a word covers only its turn's channel (a turn without one covers none);
+    A word is kept unless its time overlaps a redacted span (a finding's own, unpadded: the
+    word was redacted, so it covers nothing; its neighbours inside the padding still do). In stereo a word covers only its turn's channel (a turn without one covers none);
     in mono every word covers the one channel.
     """
     spans: dict[int, list[tuple[float, float]]] = {c: [] for c in range(n_channels)}
@@ -106,7 +106,7 @@ def word_spans(turns: list[Turn], n_channels: int, muted: list[tuple[float, floa
         if channel is None or channel not in spans:
             continue
         for w in turn.words:
-            if any(w.start_s < b and a < w.end_s for a, b in muted) or any(a <= w.start_s <= b for a, b in muted):
+            if any(w.start_s < b and a < w.end_s for a, b in redacted) or any(a <= w.start_s <= b for a, b in redacted):
                 continue
             spans[channel].append((max(0.0, w.start_s - padding_s), w.end_s + padding_s))
     return spans
@@ -130,16 +130,17 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 
 
 def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn], muted: list[tuple[float, float]],
-                     options: CoverageOptions) -> Coverage:
+                     options: CoverageOptions, redacted: list[tuple[float, float]] | None = None) -> Coverage:
     """Stretches of each channel's speech activity that no kept, timed word of that channel covers.
 
     Args:
         audio: float (channels, samples).
         sample_rate: its rate.
         turns: the call's turns with their (unredacted) words and times.
-        muted: spans already muted in every channel (the findings', padded): neither speech to
-            report nor a word's cover.
+        muted: spans already muted in every channel (the findings', padded): no speech to report.
         options: levels, paddings and the shortest stretch that counts.
+        redacted: the findings' own (unpadded) spans: a word overlapping one covers nothing.
+            Default: `muted`.
 
     Returns:
         Per-channel levels, and the stretches (padded by `mute_padding_ms`) to mute.
@@ -147,7 +148,7 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn], mut
     frame = max(1, int(round(sample_rate * options.frame_ms / 1000)))
     frame_s = frame / sample_rate
     duration = audio.shape[1] / sample_rate
-    covers = word_spans(turns, audio.shape[0], muted, options.word_padding_ms / 1000)
+    covers = word_spans(turns, audio.shape[0], muted if redacted is None else redacted, options.word_padding_ms / 1000)
     levels: list[ChannelLevel] = []
     stretches: list[UnalignedStretch] = []
     for channel in range(audio.shape[0]):
