@@ -120,7 +120,10 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
     if coverage_options.enabled:
         # Measured on the input, not on `audio`: muting a finding must not lower a channel's level.
         redacted = [(f.start_s, f.end_s) for f in findings]
-        coverage = uncovered_speech(recording.audio, sr, turns or [], spans, coverage_options, redacted)
+        try:
+            coverage = uncovered_speech(recording.audio, sr, turns or [], spans, coverage_options, redacted)
+        except (RuntimeError, ValueError, OSError) as e:  # e.g. Silero will not load: claim no audio
+            return withheld(f"speech coverage could not be computed ({type(e).__name__}); no redacted audio produced")
         unaligned, levels = coverage.stretches, coverage.levels
         for stretch in unaligned:
             a, b = int(np.floor(stretch.start_s * sr)), int(np.ceil(stretch.end_s * sr))
