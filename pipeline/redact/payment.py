@@ -142,10 +142,15 @@ def code_run_findings(texts: list[str], speakers: list[str], options: RedactOpti
         if roles[i] == "agent":
             offered |= {r.code for r in runs[i] if excluded(text, r, opts)}
         need = opts.min_units if roles[i] == "customer" else opts.agent_min_units
+        # A turn that spells with the phonetic alphabet ("I for India. Be for Victor, upper alpha")
+        # spells all through: each of its phonetic runs is a part of the code, however short.
+        spelling = sum(r.phonetic for r in runs[i]) >= 2
         for run in runs[i]:
             if roles[i] == "customer" and run.code in offered:
                 continue
-            if len(run) >= need and not excluded(text, run, opts):
+            if spelling and run.phonetic:
+                add(i, run, "code_run")
+            elif not run.weak and len(run) >= need and not excluded(text, run, opts):
                 add(i, run, "code_run")
     for role, need in (("customer", opts.min_units), ("agent", opts.agent_min_units)):
         for chain in _chains(texts, roles, runs, opts, role):
@@ -177,17 +182,13 @@ def readbacks(texts: list[str], speakers: list[str], options: RedactOptions, sai
 def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], opts: PaymentWindowOptions) -> set[int]:
     """Customer turns that are mostly a redacted run of digits, not shaped like a phone number
     (a number volunteered after "How can I help?" is the phone recogniser's)."""
-    out = set()
+    inside: dict[int, int] = {}
     for d in runs:
         if speakers[d.turn_index] == "agent" or not d.value.isdigit() or len(d.value) < opts.digit_heavy_units \
                 or _kind(d.value) == "PHONE_NUMBER":
             continue
-        text = texts[d.turn_index]
-        words = _WORD_RE.findall(text.lower())
-        inside = _WORD_RE.findall(text[d.start:d.end].lower())
-        if words and len(inside) / len(words) >= opts.digit_heavy_share:
-            out.add(d.turn_index)
-    return out
+        inside[d.turn_index] = inside.get(d.turn_index, 0) + len(_WORD_RE.findall(texts[d.turn_index][d.start:d.end].lower()))
+    return {i for i, n in inside.items() if n >= opts.digit_heavy_share * len(_WORD_RE.findall(texts[i].lower()))}
 
 
 def payment_findings(texts: list[str], speakers: list[str], options: RedactOptions,
@@ -317,10 +318,14 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
     return out
 
 
-def _asks_email(text: str, opts: PaymentWindowOptions) -> bool:
+def _asks_email(text: str, opts: PaymentWindowOptions, tail_words: int = 4) -> bool:
+    """A cue in a request-like sentence, or among the turn's last words ("And your email, please.")."""
     sentences = [s for s in re.findall(r"[^.?!]*[.?!]?", text) if s.strip()]
-    return any(_request_like(s, opts) and any(_cue_in(_clean_words(s), c, opts) is not None for c in opts.email_cues)
-               for s in sentences)
+    if any(_request_like(s, opts) and any(_cue_in(_clean_words(s), c, opts) is not None for c in opts.email_cues)
+           for s in sentences):
+        return True
+    words = _clean_words(text)
+    return any((end := _cue_in(words, c, opts)) is not None and end >= len(words) - tail_words for c in opts.email_cues)
 
 
 def _has_email_word(text: str, opts: PaymentWindowOptions) -> bool:
@@ -330,8 +335,8 @@ def _has_email_word(text: str, opts: PaymentWindowOptions) -> bool:
 
 def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: bool) -> tuple[int, int] | None:
     """The muted part of a reply turn: all of it, or (from_value) from its first value word - a
-    run's first unit, or the first word that is not a lead word - to its end. An e-mail: the
-    sentences that hold its words ("k doyle at example dot com. But I'm ..." ends at "com")."""
+    run's first unit, or the first word that is not a lead word - to its end. An e-mail: up to
+    the last sentence that holds its words ("k doyle at example dot com. But I'm ..." ends at "com")."""
     body = re.search(r"\S(?:.*\S)?", text, re.DOTALL)
     if body is None:
         return None
@@ -339,11 +344,14 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
         return body.start(), body.end()
     begin, end = body.start(), body.end()
     if email:
-        clauses = [m for m in re.finditer(r"[^.?!;:]+(?:[.?!;:](?=\S)[^.?!;:]*)*[.?!;:]?", text)
-                   if _has_email_word(m.group(0), opts)]
-        if not clauses:
+        sentences = list(re.finditer(r"[^.?!;:]+(?:[.?!;:](?=\S)[^.?!;:]*)*[.?!;:]?", text))
+        hits = [k for k, m in enumerate(sentences) if _has_email_word(m.group(0), opts)]
+        if not hits:
             return None
-        begin, end = clauses[0].start(), clauses[-1].end()
+        first = hits[0]
+        if first > 0 and not sentences[first - 1].group(0).rstrip().endswith("?"):
+            first -= 1  # the local part may end a sentence before its "at" ("... P O P E S C U. Virgin .com")
+        begin, end = sentences[first].start(), sentences[hits[-1]].end()
     else:
         runs = find_runs(text, options.code_runs)
         if runs:

@@ -10,8 +10,8 @@ full stops ("555-55, 4-double, 4-4", "X -X -2 -6") - or a few joining words of a
 dates, never units, so they end a run.
 
 Weak units ("a", "I", a lone "oh", a dangling "double") never start or end a run: "A 2 year
-deal" is one unit, not two. A run of phonetic-alphabet words alone needs two of them ("Sierra
-Alpha"; "Victor" alone is a name).
+deal" is one unit, not two. A run of phonetic-alphabet words alone is `weak` ("Victor" alone is
+a name): the caller counts it only beside other spelling (`phonetic`).
 """
 
 from __future__ import annotations
@@ -65,6 +65,16 @@ class Run:
         return "".join(u.text for u in self.units)
 
     @property
+    def weak(self) -> bool:
+        """Only weak units: a lone "Victor" (a name more often than a letter) or "upper alpha"."""
+        return all(u.weak for u in self.units)
+
+    @property
+    def phonetic(self) -> int:
+        """How many units were said with the phonetic alphabet or as "X for Word"."""
+        return sum(u.phonetic for u in self.units)
+
+    @property
     def digits_only(self) -> bool:
         return self.code.isdigit()
 
@@ -94,13 +104,20 @@ def _unit_at(text: str, toks: list[_Tok], k: int, opts: CodeRunOptions) -> tuple
     if tok.text[0].isdigit():
         digits = re.sub(r"\D", "", tok.text)
         return Unit(digits, tok.start, tok.end, written=tok.text), 1
-    if len(tok.text) == 1 and tok.text.isalpha():
-        # "S for Sierra" / "B as in Bravo": one letter, whatever the example word ("O for Oscar" too).
-        j = k + 1
-        while j < len(toks) and toks[j].text.lower() in opts.spelling_words and j - k <= 2:
-            j += 1
-        if j > k + 1 and j < len(toks) and toks[j].text[0].lower() == low and len(toks[j].text) > 1:
-            return Unit(tok.text.upper(), tok.start, toks[j].end), j - k + 1
+    # "S for Sierra" / "B as in Bravo": one letter, whatever the example word ("O for Oscar" too);
+    # a transcriber's "Be for Victor" / "C for Zoolard" still spells one: a short word or a single
+    # letter before "for", and a phonetic-alphabet word or any capitalised word after it.
+    j = k + 1
+    while j < len(toks) and toks[j].text.lower() in opts.spelling_words and j - k <= 2:
+        j += 1
+    if j > k + 1 and j < len(toks) and len(toks[j].text) > 1 and len(tok.text) <= 6 and tok.text.isalpha() \
+            and re.fullmatch(r"[\s,.-]*", text[tok.end:toks[j].start].replace(" for", "").replace(" as in", "")
+                             .replace(" like", "").replace(" as", "")) is not None:
+        example = toks[j].text
+        if (len(tok.text) == 1 and (example[0].lower() == low or example[0].isupper())) \
+                or example.lower() in opts.phonetic_alphabet:
+            letter = tok.text.upper() if len(tok.text) == 1 else example[0].upper()
+            return Unit(letter, tok.start, toks[j].end, phonetic=True), j - k + 1
     if low == "plus" and nxt is not None and (nxt.text[0].isdigit() or nxt.text.lower() in UNITS):
         return Unit("", tok.start, tok.end), 1  # "plus four four ...": part of the number
     if low in _REPEAT:
@@ -195,7 +212,7 @@ def _runs(text: str, toks: list[_Tok], opts: CodeRunOptions) -> list[Run]:
         group = _trim(group)
         if not group:
             continue
-        if all(u.weak for u in group) and sum(u.phonetic for u in group) < 2:
+        if all(u.weak for u in group) and not any(u.phonetic for u in group):
             continue
         start, end = group[0].start, group[-1].end
         out.append(Run(tuple(group), start, end, _edge(text[:start], opts), _edge(text[end:], opts)))
