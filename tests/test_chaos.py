@@ -203,7 +203,7 @@ def test_kill_9_and_a_database_restart_leave_the_state_of_a_clean_run(tmp_path):
                 pg.start()
                 restarts += 1
             for proc in procs:  # each at its own random moment
-                time.sleep(rng.uniform(0.0, 1.2))
+                time.sleep(rng.uniform(0.1, 2.5))
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
                     kills += 1
