@@ -173,10 +173,10 @@ _PAYMENT = {"CREDIT_CARD", "CARD_SECURITY_CODE", "CARD_EXPIRY", "UK_SORT_CODE", 
 
 
 def _payment_excerpt(script: dict) -> dict | None:
-    """The greeting plus every exchange that carries payment data (the agent turn before it
+    """Every exchange of a generated call that carries payment data (the agent turn before it
     included): a short call, so the end-to-end check stays lean."""
     turns = script["turns"]
-    keep = {0}
+    keep: set[int] = set()
     for i, t in enumerate(turns):
         if any(p["type"] in _PAYMENT for p in t["pii"]):
             keep |= {i - 1, i} if i > 0 else {i}
@@ -188,29 +188,37 @@ def _payment_excerpt(script: dict) -> dict | None:
     return dict(script, turns=picked)
 
 
+@pytest.fixture(scope="module")
+def payment_calls(tmp_path_factory) -> Path:
+    """Two generated calls cut to their payment exchanges (about 70 s of audio in all)."""
+    import yaml
+
+    root = tmp_path_factory.mktemp("challenge")
+    corpus = build_corpus(seed=101, calls=20)["train"]
+    excerpts = [e for e in (_payment_excerpt(s) for s in corpus) if e is not None][:2]
+    scripts = root / "scripts"
+    scripts.mkdir()
+    for e in excerpts:
+        (scripts / f"{e['call_id']}.yaml").write_text(yaml.safe_dump(e, sort_keys=False), encoding="utf-8")
+    return root
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", ["stereo", "mono"])
-def test_no_payment_data_audible_in_redacted_challenge_audio(tmp_path, layout):
+def test_no_payment_data_audible_in_redacted_challenge_audio(payment_calls, layout):
     """Generated payment exchanges at 8 kHz with line noise, through the real pipeline; the
     redacted audio re-listened by a second model (`callqa eval`'s measurement).
 
     Issue #15: fails on the pre-change policy; passes once the payment-data policy lands.
     """
-    import yaml
-
     from pipeline.lab.evaluate import evaluate_scripts
     from pipeline.run import Models
     from pipeline.settings import load_settings
 
-    corpus = build_corpus(seed=101, calls=20)["train"]
-    excerpts = [e for e in (_payment_excerpt(s) for s in corpus) if e is not None][:2]
-    scripts = tmp_path / "scripts"
-    scripts.mkdir()
-    for e in excerpts:
-        (scripts / f"{e['call_id']}.yaml").write_text(yaml.safe_dump(e, sort_keys=False), encoding="utf-8")
     settings = load_settings(None)
-    report = evaluate_scripts(scripts, settings, layout=layout, work_dir=tmp_path / "work", noise_dbfs=-48,
-                              models=Models(settings, allow_dev_key=True), relisten_model="base")
+    # One work folder for both layouts: the second reuses the synthesised clips.
+    report = evaluate_scripts(payment_calls / "scripts", settings, layout=layout, work_dir=payment_calls / "work",
+                              noise_dbfs=-48, models=Models(settings, allow_dev_key=True), relisten_model="base")
     red = report.to_json()["redaction"]
     assert red["payment_audible"]["labelled"] >= 6
     assert red["payment_audible"]["audible"] == 0, red["payment_audible"]
