@@ -110,10 +110,13 @@ def _unit_at(text: str, toks: list[_Tok], k: int, opts: CodeRunOptions) -> tuple
     j = k + 1
     while j < len(toks) and toks[j].text.lower() in opts.spelling_words and j - k <= 2:
         j += 1
-    if j > k + 1 and j < len(toks) and len(toks[j].text) > 1 and len(tok.text) <= 6 and tok.text.isalpha() \
+    if j > k + 1 and j < len(toks) and (len(toks[j].text) > 1 or toks[j].text.lower() == "x") and len(tok.text) <= 6 \
+            and tok.text.isalpha() \
             and re.fullmatch(r"[\s,.-]*", text[tok.end:toks[j].start].replace(" for", "").replace(" as in", "")
                              .replace(" like", "").replace(" as", "")) is not None:
         example = toks[j].text
+        if example.lower() == "x" and j + 1 < len(toks) and toks[j + 1].text.lower() == "ray":
+            return Unit("X", tok.start, toks[j + 1].end, phonetic=True), j - k + 2  # a transcriber's "X -ray"
         if (len(tok.text) == 1 and (example[0].lower() == low or example[0].isupper())) \
                 or example.lower() in opts.phonetic_alphabet:
             letter = tok.text.upper() if len(tok.text) == 1 else example[0].upper()
