@@ -103,6 +103,7 @@ def build_registry(options: RedactOptions) -> RecognizerRegistry:
     for recognizer in (
         SpacyRecognizer(supported_language="en", supported_entities=["PERSON"]),
         rec.PersonContextRecognizer(),
+        rec.LowerCaseIntroRecognizer(),
         rec.SpelledNameRecognizer(),
         rec.UkPhoneRecognizer(),
         rec.OfflineEmailRecognizer(),

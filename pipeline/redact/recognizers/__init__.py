@@ -13,7 +13,7 @@ from pipeline.redact.recognizers.bank import (
 from pipeline.redact.recognizers.codes import UkNhsRecognizer, UkNinoRecognizer, UkPostcodeRecognizer, nhs_check
 from pipeline.redact.recognizers.dob import DateOfBirthRecognizer
 from pipeline.redact.recognizers.email import MisheardEmailRecognizer, OfflineEmailRecognizer, offline_extractor
-from pipeline.redact.recognizers.person import PersonContextRecognizer, SpelledNameRecognizer
+from pipeline.redact.recognizers.person import LowerCaseIntroRecognizer, PersonContextRecognizer, SpelledNameRecognizer
 from pipeline.redact.recognizers.phone import UkPhoneRecognizer
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "OfflineEmailRecognizer",
     "MisheardEmailRecognizer",
     "PersonContextRecognizer",
+    "LowerCaseIntroRecognizer",
     "SpelledNameRecognizer",
     "UkPhoneRecognizer",
     "luhn_check",

@@ -12,6 +12,9 @@ STREET_WORDS = (
     "|Row|Walk|Hill|Park|View|Square|Mews|Rise|Green|Parade|Wharf|Yard|Lodge|Cottages|Gate|Grange|Vale|Mount"
     "|Croft|Fold|Meadows?|Chase|Heights|Boulevard|Embankment|Quay|Approach|Wynd|Brow|Bank|Side|End|Buildings"
     "|Mansions|Villas|Tower|Point|Circus|Broadway|Promenade|Hall|Farm|Manor|Cross|Fields?|Dale|Leys|Orchard"
+    "|Mead|Glade|Copse|Spinney|Hollow|Nook|Garth|Path|Passage|Alley|Ridge|Heath|Common|Moor|Woods?|Dene|Holt|Lea"
+    "|Shaw|Acres?|Bridge|Bottom|Coombe|Combe|Downs?|Knoll|Lawns?|Paddock|Pastures?|Reach|Retreat|Strand|Loke"
+    "|Vennel|Circle|Oval|Crest|Brae|Cottages?|Steps|Gdns|Ter|Cres|Dr|Pl|Sq"
 )
 _WORD = r"[A-Z][a-z'’]+"
 _TOWN = rf"(?:, (?!(?:And|But|The|So|Then|And)\b){_WORD}(?: {_WORD})?(?=[,.!?]|$))?"

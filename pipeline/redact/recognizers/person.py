@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pipeline.redact.recognizers._base import TablePatternRecognizer
 
-__all__ = ["PersonContextRecognizer", "SpelledNameRecognizer", "NOT_NAMES"]
+__all__ = ["PersonContextRecognizer", "LowerCaseIntroRecognizer", "SpelledNameRecognizer", "NOT_NAMES"]
 
 # Capitalised words that start sentences or greet but are never names.
 NOT_NAMES = (
@@ -20,6 +20,15 @@ _LOWER_NOT_NAMES = (
     "its|it's|my|the|it|is|a|an|that|thats|that's|this|we|im|i'm|me|yes|yep|yeah|no|nope|ok|okay|sure|hi|hello"
     "|thanks|thank|you|cheers|fine|great|perfect|please|just|one|sec|hang|on|wait|hold|not|sorry|what|why|how"
     "|of|course|right|correct|all|good|and|or|so|but|be|do|did|done|got|have|has|can|will|would|should|in|at|to"
+)
+# Words that follow "i'm" / "this is" in a greeting and are not names.
+_LOWER_INTRO_NOT = (
+    "sorry|afraid|fine|well|good|great|ok|okay|here|there|back|still|also|really|very|so|just|not|trying|going"
+    "|looking|calling|ringing|phoning|after|about|from|with|your|the|a|an|me|him|her|them|us|new|glad|happy|sure"
+    "|unable|able|due|meant|supposed|on|in|at|to|out|off|up|down|over|through|now|today|tomorrow|ready|done|free"
+    "|busy|away|home|staying|moving|paying|having|getting|being|one|two|it|that|this|what|why|how|who|when|where"
+    "|actually|currently|basically|literally|hoping|wondering|worried|concerned|confused|annoyed|frustrated|upset"
+    "|interested|aware|unsure|certain|positive|correct|right|wrong|late|early|pleased|delighted|speaking"
 )
 _NAME = rf"(?!(?:{NOT_NAMES})\b)[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
 _END = r"(?=[.,!?;:…]|$| that's| speaking| here\b| at\b| from\b| and\b)"
@@ -42,6 +51,21 @@ class PersonContextRecognizer(TablePatternRecognizer):
         ("name_answer_lower", rf"^(?!(?i:{NOT_NAMES}|{_LOWER_NOT_NAMES})\b)[a-z]{{2,}} (?!(?i:{NOT_NAMES}|{_LOWER_NOT_NAMES})\b)[a-z]{{2,}}(?=[.,!?]|$)", 0.2),
     ]
     CONTEXT = ["name", "surname", "called", "speaking", "passenger", "holder"]
+
+
+class LowerCaseIntroRecognizer(TablePatternRecognizer):
+    """A self-introduction a transcriber wrote in lower case ("hi there i'm priya how can i help",
+    "this is tom from acme"): the word after the cue, when what follows is the rest of a greeting
+    and the word is not one of the common words said there ("i'm sorry", "i'm calling")."""
+
+    ENTITY = "PERSON"
+    PATTERNS = [
+        ("intro_lower", rf"(?<=\b(?:i'm|i’m|im|i am|this is|my name's|my name is|name's|it's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}(?=[,.!?]? (?:speaking|from|here|how|and|calling|with|at|on behalf)\b|[,.!?]? *$| speaking)", 0.55),
+    ]
+    CONTEXT = ["name", "speaking", "calling"]
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        return False if pattern_text.endswith(("ing", "ed", "ly")) else None
 
 
 class SpelledNameRecognizer(TablePatternRecognizer):
