@@ -132,3 +132,22 @@ def test_number_split_across_turns_with_interjection() -> None:
     # ... but still one after "Visa" (a misheard digit breaks the checksum, not the privacy).
     invalid[1] = "Visa. " + invalid[1]
     assert cards(invalid) == [(1, "Four nine two nine, one two three four"), (3, "five six seven eight, nine oh one two")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("hi there i'm priya how can i help", ["priya"]),
+    ("good morning this is tom from northwind", ["tom"]),
+    ("my name's declan", ["declan"]),
+    ("i'm sorry to hear that", []),        # near misses: the words said after "i'm" in a greeting
+    ("i'm calling about my bill", []),
+    ("yes i'm fine thanks", []),
+    ("this is ridiculous", []),
+])
+def test_a_self_introduction_in_lower_case(text: str, expected: list[str]) -> None:
+    assert spans_of([text], "PERSON", speakers=["agent"], opts=_RECOGNISERS_ONLY) == expected
+
+
+@pytest.mark.parametrize("text", ["I live at 12 Quarrendon Mead.", "It's number twelve Quarrendon Mead."])
+def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
+    got = spans_of([text], "STREET_ADDRESS", speakers=["customer"], opts=_RECOGNISERS_ONLY)
+    assert got and all("Quarrendon Mead" in g for g in got)

@@ -152,3 +152,81 @@ def test_times_reach_into_the_gaps_beside_zero_length_words() -> None:
     person = next(f for f in out.findings if f.entity_type == "PERSON")
     assert person.start_s == 11.5  # 1 s back into the silence before a zero-length word
     assert person.end_s == 13.1  # up to the next word
+
+
+def _scripted_rescan(monkeypatch: pytest.MonkeyPatch, hits_by_call: list[list]) -> list[list[Turn]]:
+    """Make the re-scan report `hits_by_call[k]` on its k-th call (then nothing); returns the
+    redacted turns it was given, to check what each pass saw."""
+    import pipeline.redact.text as text_module
+
+    seen: list[list[Turn]] = []
+
+    def fake(turns, options, analyzer, keep_words=()):
+        seen.append(list(turns))
+        return hits_by_call[len(seen) - 1] if len(seen) <= len(hits_by_call) else []
+
+    monkeypatch.setattr(text_module, "_residual", fake)
+    return seen
+
+
+def _hit(turns: list[Turn], turn: int, word: str, score: float, pass_text: str | None = None):
+    from pipeline.redact.text import ResidualFinding
+
+    text = pass_text if pass_text is not None else turns[turn].text
+    start = text.index(word)
+    return ResidualFinding(entity_type="PERSON", turn_index=turn, char_start=start, char_end=start + len(word),
+                           recognizer="Fake", score=score)
+
+
+@pytest.mark.parametrize(("score", "below"), [(0.55, True), (0.9, False)])
+def test_every_residual_hit_is_redacted_with_a_time(monkeypatch: pytest.MonkeyPatch, score: float, below: bool) -> None:
+    turns = _turns()
+    first = redact_text(turns, options(), analyzer(), KEY)  # the first pass, to place the hit after a placeholder
+    hit = _hit(first.turns, 1, "question", score)
+    _scripted_rescan(monkeypatch, [[hit]])
+    out = redact_text(turns, options(), analyzer(), KEY)
+    assert "question" not in out.turns[1].text and "<PHONE_NUMBER>" in out.turns[1].text
+    assert "question" not in " ".join(w.text for w in out.turns[1].words)
+    finding = next(f for f in out.findings if f.recognizer == "residual:Fake")
+    assert turns[1].text[finding.char_start:finding.char_end] == "question"  # original-text coordinates
+    assert finding.start_s is not None and finding.end_s is not None  # so the audio is muted too
+    assert out.residual == [hit]
+    assert (out.below_threshold == [hit]) is below
+    assert out.flagged is not below  # a hit at or above residual_threshold flags the call; one below is reviewed
+
+
+def test_a_hit_that_stays_after_every_pass_flags_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    turns = _turns()
+    first = redact_text(turns, options(), analyzer(), KEY)
+    # A re-scan that keeps reporting something (positions outside any word): the call is flagged.
+    stuck = _hit(first.turns, 1, "Hi", 0.3)
+    _scripted_rescan(monkeypatch, [[stuck]] * 10)
+    out = redact_text(turns, options(), analyzer(), KEY)
+    assert out.flagged and any("still finds" in r for r in out.reasons)
+
+
+def test_below_threshold_hits_are_written_for_review(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from pipeline.redact.audit import append_call, read_log
+
+    turns = _turns()
+    first = redact_text(turns, options(), analyzer(), KEY)
+    _scripted_rescan(monkeypatch, [[_hit(first.turns, 1, "question", 0.4)]])
+    out = redact_text(turns, options(), analyzer(), KEY)
+    path = tmp_path / "audit.jsonl"
+    append_call(path, "call-1", out)
+    reviews = [r for r in read_log(path) if r.kind == "review"]
+    assert [(r.entity_type, r.turn_index, r.score, r.recognizer) for r in reviews] == [("PERSON", 1, 0.4, "Fake")]
+    assert any(r.kind == "finding" and r.recognizer == "residual:Fake" for r in read_log(path))
+
+
+def test_residual_positions_map_back_past_placeholders() -> None:
+    from pipeline.redact.analyzer import Detection
+    from pipeline.redact.text import ResidualFinding, _to_original
+
+    original = "Call 07700 900331 or ask for Dana Smith."
+    found = [Detection("PHONE_NUMBER", 0, 5, 17, 0.9, "x", "07700900331")]
+    redacted = "Call <PHONE_NUMBER> or ask for Dana Smith."
+    at = redacted.index("Dana Smith")
+    hit = ResidualFinding(entity_type="PERSON", turn_index=0, char_start=at, char_end=at + 10, recognizer="r", score=0.5)
+    d = _to_original(hit, original, found, options())
+    assert original[d.start:d.end] == "Dana Smith"

@@ -60,7 +60,9 @@ class LowerCaseIntroRecognizer(TablePatternRecognizer):
 
     ENTITY = "PERSON"
     PATTERNS = [
-        ("intro_lower", rf"(?<=\b(?:i'm|i’m|im|i am|this is|my name's|my name is|name's|it's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}(?=[,.!?]? (?:speaking|from|here|how|and|calling|with|at|on behalf)\b|[,.!?]? *$| speaking)", 0.55),
+        ("intro_lower", rf"(?<=\b(?:i'm|i’m|im|i am|this is|my name's|my name is|name's|it's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}(?=[,.!?]? (?:speaking|from|here|how|and|calling|with|at|on behalf)\b)", 0.55),
+        # After "my name's" the next word is the name wherever the turn ends.
+        ("name_lower", rf"(?<=\b(?:my name's|my name is|name's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}", 0.55),
     ]
     CONTEXT = ["name", "speaking", "calling"]
 

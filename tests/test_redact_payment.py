@@ -1,0 +1,233 @@
+"""Payment data and spoken codes (pipeline/redact/runs.py, payment.py; issue #15): runs of digits
+and spelled letters however they are said or transcribed, the payment window after a request,
+the agent's read-back - and what must stay (amounts, times, dates the agent offers, quantities).
+
+Every case is a controlled input: the policy is asserted, never one transcription."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.redact.options import load_redact_options
+from pipeline.redact.payment import excluded, payment_findings, request_types
+from pipeline.redact.runs import find_runs
+from pipeline.redact.scan import detect_call
+from tests._redact_support import analyzer, options
+
+_RUNS = load_redact_options().code_runs
+
+
+def _covered(texts: list[str], speakers: list[str], opts=None) -> list[list[tuple[int, int]]]:
+    """Per turn, the redacted (start, end) spans of the full policy."""
+    opts = opts or options()
+    out: list[list[tuple[int, int]]] = [[] for _ in texts]
+    for d in detect_call(texts, speakers, analyzer(opts), opts):
+        out[d.turn_index].append((d.start, d.end))
+    return out
+
+
+def _all_redacted(text: str, value: str, spans: list[tuple[int, int]]) -> bool:
+    at = text.index(value)
+    return all(any(a <= k < b for a, b in spans) for k in range(at, at + len(value)) if text[k].isalnum())
+
+
+def _none_redacted(text: str, value: str, spans: list[tuple[int, int]]) -> bool:
+    at = text.index(value)
+    return not any(a < at + len(value) and at < b for a, b in spans)
+
+
+# ------------------------------------------------------------------------------------------ runs
+
+@pytest.mark.parametrize(("text", "value", "code"), [
+    ("555-55, 4-double, 4-4", "555-55, 4-double, 4-4", "555554444"),
+    ("It's four five - sorry, four six, seven seven.", "four five - sorry, four six, seven seven", "454677"),
+    ("oh seven seven double oh, nine double oh, three three one", "oh seven seven double oh, nine double oh, three three one", "07700900331"),
+    ("Twenty, forty-five, sixty-two.", "Twenty, forty-five, sixty-two", "204562"),
+    ("Four one, double seven, three two, double zero.", "Four one, double seven, three two, double zero", "41773200"),
+    ("nought six treble four", "nought six treble four", "06444"),
+    ("X -X -2 -6 -what", "X -X -2 -6", "XX26"),
+    ("It's S for Sierra, W for whisky, one, A for alpha, one, A, A.", "S for Sierra, W for whisky, one, A for alpha, one, A, A", "SW1A1AA"),
+    ("Sierra Alpha four five six two.", "Sierra Alpha four five six two", "SA4562"),
+    ("Two, W for Whiskey, X for X -ray.", "Two, W for Whiskey, X for X -ray", "2WX"),
+    ("FL 7723 0918", "FL 7723 0918", "FL77230918"),
+])
+def test_a_run_is_found_however_it_is_said(text: str, value: str, code: str) -> None:
+    runs = find_runs(text, _RUNS)
+    assert [(text[r.start:r.end], r.code) for r in runs if len(r) >= 3] == [(value, code)]
+
+
+@pytest.mark.parametrize("text", [
+    "A 2 year deal, oh right.",          # "A" opening a sentence and a lone "oh" are words
+    "Victor said he would ring.",         # one phonetic-alphabet word is a name
+    "I'll have the one on the left.",
+])
+def test_words_that_look_like_units_alone_are_no_run(text: str) -> None:
+    assert all(r.weak or len(r) < 2 for r in find_runs(text, _RUNS))
+
+
+@pytest.mark.parametrize(("before", "text", "value"), [
+    ("Hello.", "I paid £45.50 last week.", "45.50"),
+    ("Hello.", "It was forty five pounds fifty.", "forty five"),
+    ("Hello.", "The bill came to 1,250 last quarter.", "1,250"),
+    ("Hello.", "Can you ring me back at ten forty five?", "ten forty five"),
+    ("Hello.", "Any time after 4 o'clock.", "4"),
+    ("Hello.", "It takes two or three days, they said.", "two or three"),
+    ("Hello.", "We've used 1500 kilowatt hours this year.", "1500"),
+    ("Hello.", "I've been with you since 2019.", "2019"),
+    ("We can come Tuesday the 14th of March 2025, is that ok?", "Yes 2025 is fine.", "2025"),
+    ("What would you like to order?", "I ordered 2 boxes of 12 and 3 of 6.", "2 boxes of 12"),
+])
+def test_amounts_times_dates_and_quantities_stay(before: str, text: str, value: str) -> None:
+    spans = _covered([before, text], ["agent", "customer"])
+    assert _none_redacted(text, value, spans[1])
+    if "14th" in before:
+        assert _none_redacted(before, "14th of March 2025", spans[0])  # the date the agent offers
+
+
+def test_exclusions_are_for_digits_only() -> None:
+    text = "It's 2019 AB"  # letters make it a code, whatever comes before
+    run = find_runs(text, _RUNS)[0]
+    assert run.code == "2019AB" and not excluded(text, run, _RUNS)
+
+
+@pytest.mark.parametrize(("texts", "values"), [
+    # volunteered, no request: a run of four or more digits in the customer's speech
+    (["Right, what can I do?", "My old one was four five five six, one two three four, if that helps."],
+     [(1, "four five five six, one two three four")]),
+    # read across two turns with the agent's "Yep." between
+    (["Right.", "five five five five, four four", "Yep.", "four four, nine nine nine nine"],
+     [(1, "five five five five, four four"), (3, "four four, nine nine nine nine")]),
+    # split into short parts that are each too short alone
+    (["Okay.", "It's four seven", "Mm-hm.", "two nine."], [(1, "four seven"), (3, "two nine")]),
+    # a postcode spelled across two turns, the transcriber's hyphens kept
+    (["Right.", "X -X -2 -6 -what", "Sorry?", "Y -Z -X -X -2 -6 -Y -Z."], [(1, "X -X -2 -6"), (3, "Y -Z -X -X -2 -6 -Y -Z")]),
+])
+def test_customer_runs_are_redacted(texts: list[str], values: list[tuple[int, str]]) -> None:
+    speakers = ["agent" if i % 2 == 0 else "customer" for i in range(len(texts))]
+    spans = _covered(texts, speakers)
+    for turn, value in values:
+        assert _all_redacted(texts[turn], value, spans[turn]), (turn, value)
+
+
+def test_the_agent_read_back_is_redacted_but_not_the_agents_own_short_numbers() -> None:
+    texts = ["Go on.", "Four five five six, one two three four.", "So that's 4556 1234, and your order was 12 items?"]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[2], "4556 1234", spans[2])
+    assert _none_redacted(texts[2], "12 items", spans[2])
+
+
+def test_a_three_digit_read_back_of_a_security_code_is_redacted() -> None:
+    texts = ["And the three digits on the back?", "Yeah, one six two.", "So that's one six two, is that right?"]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[1], "one six two", spans[1])
+    assert _all_redacted(texts[2], "one six two", spans[2])
+
+
+@pytest.mark.parametrize("text", [
+    "Surname's I for India, V for Victor, A for Alpha, N for November.",
+    "surnames I for India. Be for Victor, upper alpha, and for November. Oh, for Oscar.",  # a transcriber's
+])
+def test_every_phonetic_word_of_a_spelling_is_redacted(text: str) -> None:
+    spans = _covered(["And the name on the account?", text], ["agent", "customer"])[1]
+    for word in ("India", "Victor", "November"):
+        assert _all_redacted(text, word, spans), word
+
+
+# ------------------------------------------------------------------------------- payment window
+
+def _window_turns(texts: list[str], speakers: list[str], opts=None) -> set[int]:
+    opts = opts or options()
+    return {d.turn_index for d in payment_findings(texts, speakers, opts) if d.recognizer == "payment_window"}
+
+
+@pytest.mark.parametrize("request_text", [
+    "Can I take the long number on the card?",
+    "Could I take the car number, please?",                  # a transcriber's "card"
+    "And the sortcode?",                                      # run together
+    "When you're ready, the numbers on the front.",
+    "I can take that payment now. Whenever you're ready with the card.",
+])
+def test_payment_cues_are_matched_fuzzily(request_text: str) -> None:
+    assert request_types(request_text, options().payment_window)
+
+
+@pytest.mark.parametrize("text", [
+    "Have you got a car?",
+    "Your card has been sent out.",
+    "I'll need to run through security. Could I have your customer number, please?",
+])
+def test_other_turns_ask_for_no_payment_data(text: str) -> None:
+    assert request_types(text, options().payment_window) == []
+
+
+@pytest.mark.parametrize("span", ["turn", "from_value"])
+def test_the_answer_is_muted_across_turns_interjections_and_a_hold(span: str) -> None:
+    texts = [
+        "Can I take the long number on the card?",
+        "Yeah, hang on, let me find my purse.",
+        "No rush, take your time.",
+        "Right, it's four five, er, five six.",
+        "Mm-hm.",
+        "Then the rest, one two, three four.",
+        "And the rest?",
+        "Oh, that's it, sorry, seven one.",
+        "Lovely, that's gone through, and you'll get a confirmation by e-mail later today.",
+        "Great, thanks for your help.",
+    ]
+    speakers = ["agent", "customer"] * 5
+    opts = options(payment_window={"span": span})
+    assert _window_turns(texts, speakers, opts) == {1, 3, 5, 7}
+    spans = _covered(texts, speakers, opts)
+    for turn, value in ((3, "four five, er, five six"), (5, "one two, three four"), (7, "seven one")):
+        assert _all_redacted(texts[turn], value, spans[turn])
+    if span == "turn":
+        assert _all_redacted(texts[1], "hang on, let me find my purse", spans[1])
+    assert spans[9] == []  # the exchange has ended
+
+
+def test_a_garbled_request_answered_with_digits_opens_a_window() -> None:
+    texts = ["Jolly good, and what's on the front of the plastic?", "555-55, 4-double, 4-4", "Go on.", "1-2-3-4."]
+    assert _window_turns(texts, ["agent", "customer", "agent", "customer"]) == {1, 3}
+
+
+def test_a_phone_number_volunteered_after_how_can_i_help_opens_no_window() -> None:
+    texts = ["Good morning, Kestrel Water. How can I help?",
+             "Hi, my number is oh seven seven double oh, nine double oh, three three one and I have a question."]
+    assert _window_turns(texts, ["agent", "customer"]) == set()
+    spans = _covered(texts, ["agent", "customer"])[1]
+    assert _none_redacted(texts[1], "and I have a question", spans)
+
+
+def test_a_request_for_something_else_ends_the_window() -> None:
+    texts = ["Can I take the card number?", "Four five five six, one two three four, five six seven eight, nine nine.",
+             "And your email, please?", "It's on the letter, jo dot bloggs at example dot com."]
+    speakers = ["agent", "customer", "agent", "customer"]
+    assert _window_turns(texts, speakers) == {1}
+    found = {d.recognizer for d in payment_findings(texts, speakers, options()) if d.turn_index == 3}
+    assert found == {"email_window"}
+
+
+def test_an_email_spelled_over_two_turns_is_redacted_whole() -> None:
+    texts = ["And your email, please?", "nkechi dot kazlauskas at...", "Okay, and the rest?", "hotmail dot co dot uk."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer"])
+    assert _all_redacted(texts[1], "nkechi dot kazlauskas", spans[1])
+    assert _all_redacted(texts[3], "hotmail dot co dot uk", spans[3])
+
+
+@pytest.mark.parametrize("reply", [
+    "farahkaur, all one word, at sky dot com.",
+    "john hyphen smith underscore 88 at gmail dot com.",
+    "k doyle eighty-six at example dot co dot uk. But the mould is the real problem.",
+])
+def test_an_email_reply_is_redacted_and_what_follows_it_stays(reply: str) -> None:
+    spans = _covered(["Can I take an email address?", reply], ["agent", "customer"])[1]
+    value = reply.split(".")[0] if "mould" not in reply else "k doyle eighty-six at example dot co dot uk"
+    assert _all_redacted(reply, value.rstrip("."), spans)
+    if "mould" in reply:
+        assert _none_redacted(reply, "the mould is the real problem", spans)
+
+
+def test_windows_follow_the_policy_switches() -> None:
+    texts = ["Can I take the long number on the card?", "Sure, one moment."]
+    assert _window_turns(texts, ["agent", "customer"]) == {1}
+    assert _window_turns(texts, ["agent", "customer"], options(payment_window={"enabled": False})) == set()
