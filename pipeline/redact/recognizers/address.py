@@ -17,6 +17,8 @@ STREET_WORDS = (
     "|Vennel|Circle|Oval|Crest|Brae|Cottages?|Steps|Gdns|Ter|Cres|Dr|Pl|Sq"
 )
 _WORD = r"[A-Z][a-z'’]+"
+# "one hundred and 28 Harcourt Street": the canonical form keeps a spoken hundred in words.
+_HUNDREDS = r"(?:(?:[Oo]ne|[Tt]wo|[Tt]hree|[Ff]our|[Ff]ive|[Ss]ix|[Ss]even|[Ee]ight|[Nn]ine|\d) hundred(?: and)? )?"
 _TOWN = rf"(?:, (?!(?:And|But|The|So|Then|And)\b){_WORD}(?: {_WORD})?(?=[,.!?]|$))?"
 
 
@@ -27,12 +29,14 @@ class StreetAddressRecognizer(TablePatternRecognizer):
     PATTERNS = [
         (
             "street_address",
-            rf"(?<![\w-])(?:(?:Flat|flat|Apartment|Apt|Unit|Suite) \d+[A-Z]?,? )?\d{{1,4}}[A-Za-z]?,? "
+            rf"(?<![\w-])(?:(?:Flat|flat|Apartment|Apt|Unit|Suite) \d+[A-Z]?,? )?{_HUNDREDS}\d{{1,4}}[A-Za-z]?,? "
             rf"(?:{_WORD} ){{1,3}}(?:{STREET_WORDS})\b{_TOWN}",
             0.6,
         ),
         # Typed in a chat, all in lower case: only near "address" / "live".
         ("street_address_lower", rf"(?<![\w-])(?:flat \d+[a-z]?,? )?\d{{1,4}}[a-z]?,? (?:[a-z]+ ){{1,3}}(?:{STREET_WORDS.lower()})\b", 0.3),
+        # No house number ("The Old Forge, Orchard Grove" read back from the account): only near "address".
+        ("named_street", rf"(?<![\w-])(?:(?:The )?{_WORD}(?: {_WORD}){{0,2}}, )?(?:{_WORD} ){{1,2}}(?:{STREET_WORDS})\b", 0.3),
         ("flat_in_building", rf"(?<![\w-])(?:Flat|flat|Apartment|Unit) \d{{1,4}}[A-Za-z]?,? (?:{_WORD} ){{1,3}}(?:{STREET_WORDS})\b", 0.6),
     ]
     CONTEXT = ["address", "live", "line", "street", "flat", "house"]
