@@ -90,10 +90,11 @@ def _source_sha256(out_dir: Path, call_id: str, store: Store | None) -> str | No
 
 
 def _names(text: str, call_id: str, source_sha256: str | None) -> bool:
-    """Whether a JSON text names the call: its id as a whole value or file stem, or its recording's hash."""
-    if f'"{call_id}"' in text or source_sha256 and source_sha256 in text:
+    """Whether a text names the call: its id as a whole token (a JSON value, escaped or not, a file
+    stem, a task name's suffix), or its recording's hash."""
+    if source_sha256 and source_sha256 in text:
         return True
-    return re.search(rf"[/\\\"]{re.escape(call_id)}\.", text) is not None
+    return re.search(rf"(?<![A-Za-z0-9._-]){re.escape(call_id)}(?![A-Za-z0-9_-])", text) is not None
 
 
 def _entry_names(entry: Any, call_id: str, source_sha256: str | None) -> bool:
