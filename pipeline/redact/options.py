@@ -176,6 +176,8 @@ class PaymentWindowOptions(Options):
         "turn", description="turn: a muted turn's whole text; from_value: from its first value word to its end "
         "(the lead words before it - 'Okay, the long number is' - stay).")
     lead_words: list[str] = Field(default_factory=list, description="Words before a value that from_value keeps.")
+    min_aside_words: int = Field(
+        4, ge=1, le=50, description="from_value also keeps a sentence this long with no code unit in it (an aside).")
     email_cues: list[str] = Field(
         default_factory=list, description="An agent asking for one opens an e-mail window (recogniser email_window).")
     email_words: list[str] = Field(

@@ -313,9 +313,39 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
                 continue
             muted.add(j)
             entity_type, name = ("EMAIL_ADDRESS", "email_window") if email else (types[0], "payment_window")
-            value = texts[j][span[0]:span[1]]
-            out.append(Detection(entity_type, j, span[0], span[1], opts.score, name, normalise_value(value, entity_type)))
+            parts = [span] if email or opts.span == "turn" else _without_asides(texts[j], span, options)
+            for a, b in parts:
+                out.append(Detection(entity_type, j, a, b, opts.score, name, normalise_value(texts[j][a:b], entity_type)))
     return out
+
+
+def _without_asides(text: str, span: tuple[int, int], options: RedactOptions) -> list[tuple[int, int]]:
+    """A from_value span less the asides inside it: a stretch of whole clauses, `min_aside_words`
+    words or more, with no code unit in them ("Oh, hang on, no, I've misread that.", "sorry,
+    someone's at the door, okay,", "Do you want the expiry date now?"). The rest is muted."""
+    opts = options.payment_window
+    units = [u for r in find_runs(text, options.code_runs) for u in r.units if not u.weak]
+    clauses = [(span[0] + m.start(), span[0] + m.end()) for m in re.finditer(r"[^,.?!;]+[,.?!;]*", text[span[0]:span[1]])]
+    out: list[tuple[int, int]] = []
+    cursor = span[0]
+    k = 0
+    while k < len(clauses):
+        j = k
+        while j < len(clauses) and not any(u.start < clauses[j][1] and clauses[j][0] < u.end for u in units):
+            j += 1
+        if j > k and sum(len(_WORD_RE.findall(text[a:b].lower())) for a, b in clauses[k:j]) >= opts.min_aside_words:
+            if clauses[k][0] > cursor:
+                out.append((cursor, clauses[k][0]))
+            cursor = clauses[j - 1][1]
+        k = max(j, k + 1)
+    if cursor < span[1]:
+        out.append((cursor, span[1]))
+    trimmed = []
+    for a, b in out:
+        body = re.search(r"[A-Za-z0-9](?:.*[A-Za-z0-9])?", text[a:b], re.DOTALL)
+        if body:
+            trimmed.append((a + body.start(), a + body.end()))
+    return trimmed or [span]
 
 
 def _asks_email(text: str, opts: PaymentWindowOptions, tail_words: int = 4) -> bool:
