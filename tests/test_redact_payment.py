@@ -231,3 +231,15 @@ def test_windows_follow_the_policy_switches() -> None:
     texts = ["Can I take the long number on the card?", "Sure, one moment."]
     assert _window_turns(texts, ["agent", "customer"]) == {1}
     assert _window_turns(texts, ["agent", "customer"], options(payment_window={"enabled": False})) == set()
+
+
+def test_an_agents_postcode_read_back_is_redacted_even_when_the_customers_was_garbled() -> None:
+    texts = ["What's the postcode there?", "keel, EC to wait.", "EC2 -A, yes."]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[2], "EC2 -A", spans[2])
+
+
+def test_an_emails_local_part_said_before_an_aside_is_redacted() -> None:
+    texts = ["End your email, please.", "Link was 477. Sorry, the dog's going mad. That's guy .com."]
+    spans = _covered(texts, ["agent", "customer"])
+    assert _all_redacted(texts[1], "Link was 477", spans[1]) and _all_redacted(texts[1], "guy .com", spans[1])

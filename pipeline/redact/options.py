@@ -116,6 +116,8 @@ class CodeRunOptions(Options):
     agent_min_units: int = Field(
         6, ge=2, le=30, description="An agent's own run this long is redacted (a read-back of a customer's run always is)."
     )
+    agent_min_mixed_units: int = Field(
+        4, ge=2, le=30, description="An agent's run mixing letters and digits this long is redacted (a postcode read back).")
     readback_min_units: int = Field(4, ge=2, le=12, description="Units an agent's run must share with a customer's run.")
     joiners: list[str] = Field(
         default_factory=list, description="Words that may sit inside one run (a correction: 'four five, sorry, four six')."

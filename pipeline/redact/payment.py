@@ -67,6 +67,11 @@ def excluded(text: str, run: Run, opts: CodeRunOptions) -> bool:
     return False
 
 
+def _mixed(code: str) -> bool:
+    """Letters and digits: a postcode or a reference ("EC2A", "NE40318822"), never an amount."""
+    return bool(re.search(r"\d", code)) and bool(re.search(r"[A-Z]", code))
+
+
 def _kind(code: str) -> str:
     """An entity type from a run's shape (the placeholder only: every run is redacted alike)."""
     if not code.isdigit():
@@ -150,7 +155,8 @@ def code_run_findings(texts: list[str], speakers: list[str], options: RedactOpti
                 continue
             if spelling and run.phonetic:
                 add(i, run, "code_run")
-            elif not run.weak and len(run) >= need and not excluded(text, run, opts):
+            elif not run.weak and not excluded(text, run, opts) and (
+                    len(run) >= need or (_mixed(run.code) and len(run) >= opts.agent_min_mixed_units)):
                 add(i, run, "code_run")
     for role, need in (("customer", opts.min_units), ("agent", opts.agent_min_units)):
         for chain in _chains(texts, roles, runs, opts, role):
@@ -379,8 +385,10 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
         if not hits:
             return None
         first = hits[0]
-        if first > 0 and not sentences[first - 1].group(0).rstrip().endswith("?"):
-            first -= 1  # the local part may end a sentence before its "at" ("... P O P E S C U. Virgin .com")
+        # The local part may come sentences before its "at" ("Link was 477. Sorry, the dog's going
+        # mad. That's guy .com."): back to the turn's start or a question the customer asked.
+        while first > 0 and not sentences[first - 1].group(0).rstrip().endswith("?"):
+            first -= 1
         begin, end = sentences[first].start(), sentences[hits[-1]].end()
     else:
         runs = find_runs(text, options.code_runs)
