@@ -243,3 +243,9 @@ def test_an_emails_local_part_said_before_an_aside_is_redacted() -> None:
     texts = ["End your email, please.", "Link was 477. Sorry, the dog's going mad. That's guy .com."]
     spans = _covered(texts, ["agent", "customer"])
     assert _all_redacted(texts[1], "Link was 477", spans[1]) and _all_redacted(texts[1], "guy .com", spans[1])
+
+
+def test_a_digit_heard_as_a_word_before_the_run_is_muted_too() -> None:
+    texts = ["Can I take the long number on the card?", "Yes. For five five six, one two three four."]
+    spans = _covered(texts, ["agent", "customer"])
+    assert _all_redacted(texts[1], "For five five six", spans[1])

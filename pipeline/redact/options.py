@@ -178,6 +178,8 @@ class PaymentWindowOptions(Options):
         "turn", description="turn: a muted turn's whole text; from_value: from its first value word to its end "
         "(the lead words before it - 'Okay, the long number is' - stay).")
     lead_words: list[str] = Field(default_factory=list, description="Words before a value that from_value keeps.")
+    digit_homophones: list[str] = Field(
+        default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): from_value mutes them before a run.")
     min_aside_words: int = Field(
         4, ge=1, le=50, description="from_value also keeps a sentence this long with no code unit in it (an aside).")
     email_cues: list[str] = Field(
@@ -197,7 +199,7 @@ class PaymentWindowOptions(Options):
             raise ValueError(f"unknown payment types {unknown}; allowed: {', '.join(_PAYMENT_TYPES)}")
         return {k: [c.lower().strip() for c in v] for k, v in value.items()}
 
-    @field_validator("request_phrases", "continuations", "lead_words", "email_cues", "email_words")
+    @field_validator("request_phrases", "continuations", "lead_words", "email_cues", "email_words", "digit_homophones")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.lower().strip() for v in value]

@@ -398,6 +398,12 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
     if not email:
         runs = find_runs(text, options.code_runs)
         start = runs[0].start if runs else None
+        while start is not None:
+            # A digit heard as a word just before the run ("For five five six ...") is muted with it.
+            m = re.search(r"([A-Za-z]+)[\s,.-]*$", text[:start])
+            if not m or m.group(1).lower() not in opts.digit_homophones:
+                break
+            start = m.start(1)
     for m in re.finditer(r"[A-Za-z0-9@]+(?:['’-][A-Za-z0-9]+)*", text[begin:end]):
         if start is not None:
             break  # a turn with a code run: from its first unit (the words before are the lead-in)
