@@ -85,6 +85,10 @@ def test_card_number_on_a_40_db_quieter_customer_channel_is_not_audible(tmp_path
     assert summary.counts()["failed"] == 0
     result = json.loads((out / SCRIPT.call_id / "result.json").read_text(encoding="utf-8"))
     assert result["redaction"]["flagged"] and any("quieter" in r for r in result["redaction"]["reasons"])
+    # The quiet party was transcribed (decoded at a normal level), not skipped and muted whole.
+    customer_words = sum(len(t["words"]) for t in result["turns"] if t["channel"] == 1)
+    customer_s = sum(t.end_s - t.start_s for t in made.truth.turns if t.speaker == "customer")
+    assert customer_words >= 8 and result["redaction"]["muted_speech_s"] < 0.5 * customer_s
 
     # A different model from the pipeline's tiny.en: base when installed.
     try:
