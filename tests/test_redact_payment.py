@@ -249,3 +249,17 @@ def test_a_digit_heard_as_a_word_before_the_run_is_muted_too() -> None:
     texts = ["Can I take the long number on the card?", "Yes. For five five six, one two three four."]
     spans = _covered(texts, ["agent", "customer"])
     assert _all_redacted(texts[1], "For five five six", spans[1])
+
+
+def test_a_cue_written_in_digits_asks_too() -> None:
+    assert request_types("Then the 3 digit code on the signature strip.", options().payment_window) == ["CARD_SECURITY_CODE"]
+
+
+@pytest.mark.parametrize(("text", "value", "redacted"), [
+    ("I can refund thirty-four ninety-nine back onto your card.", "thirty-four ninety-nine", False),  # a price
+    ("The engineer comes at ten forty.", "ten forty", False),                                        # a time
+    ("OK, 0, 9, 27, then the 3 digit code.", "0, 9, 27", True),  # a mono transcript gives the agent the customer's digits
+])
+def test_the_agents_own_runs(text: str, value: str, redacted: bool) -> None:
+    spans = _covered(["Right.", text], ["customer", "agent"])[1]
+    assert (_all_redacted(text, value, spans) if redacted else _none_redacted(text, value, spans))

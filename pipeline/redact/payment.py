@@ -157,6 +157,8 @@ def code_run_findings(texts: list[str], speakers: list[str], options: RedactOpti
                 add(i, run, "code_run")
             elif not run.weak and not excluded(text, run, opts) and (
                     len(run) >= need or (_mixed(run.code) and len(run) >= opts.agent_min_mixed_units)):
+                if roles[i] == "agent" and len(run.units) <= 2 and len(run) < opts.min_units + 2:
+                    continue  # the agent's "thirty-four ninety-nine", "ten forty": a price or a time
                 add(i, run, "code_run")
     for role, need in (("customer", opts.min_units), ("agent", opts.agent_min_units)):
         for chain in _chains(texts, roles, runs, opts, role):
@@ -215,8 +217,13 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
     return runs + windows + readbacks(texts, speakers, options, said)
 
 
+_DIGIT_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "7": "seven",
+                "8": "eight", "9": "nine", "16": "sixteen"}
+
+
 def _clean_words(text: str) -> list[str]:
-    return _WORD_RE.findall(text.lower().replace("’", "'"))
+    """Lower-case words, a digit written as its word ("3 digit code" asks as "three digit code" does)."""
+    return [_DIGIT_WORDS.get(w, w) for w in _WORD_RE.findall(text.lower().replace("’", "'"))]
 
 
 def _similar(a: str, b: str, ratio: float) -> bool:
