@@ -41,7 +41,9 @@ def test_outputs_of_a_call(first_run):
     _, _, out, summary = first_run
     assert summary.counts() == {"done": 2, "skipped": 0, "failed": 0, "erased": 0}
     folder = out / "sample-004"
-    assert {p.name for p in folder.iterdir()} == {"result.json", "transcript.txt", "audio.redacted.wav", "scorecard.html"}
+    assert {p.name for p in folder.iterdir()} == {"result.json", "transcript.txt", "audio.redacted.wav", "scorecard.html",
+                                                  ".recording.json"}  # the journal: folder, audit and index all done
+    assert json.loads((folder / ".recording.json").read_text())["index"] == "done"
     result = json.loads((folder / "result.json").read_text())
     assert result["stages_run"] == ["ingest", "transcribe", "diarise", "redact", "detect", "score"]
     assert result["scorecard"] is not None and result["roles"]["method"] == "stereo-channels"
