@@ -54,13 +54,14 @@ from flows.report import build_report, report_markdown, report_table, write_repo
 from flows.sources import find_inputs
 from flows.worklist import read_worklist, remove_worklist, work_item, write_worklist
 from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
-from pipeline.ingest import InputItem
+from pipeline.ingest import InputItem, shown_path
 from pipeline.paths import RunPaths, open_index, resolve_paths
 from pipeline.recording import clean_leftovers, private_dir
 from pipeline.run import ERASED_PATH, CallOutcome, Models, process_one
 from pipeline.settings import Settings, input_fingerprint, load_settings, settings_fingerprint, stage_hash
 
 if TYPE_CHECKING:
+    from pipeline.config import IngestOptions
     from pipeline.store import Store
 
 __all__ = [
@@ -324,7 +325,8 @@ def process_call(
                                   progress=log_progress(_run_logger(), every_s=PROGRESS_EVERY_S),
                                   settings_fp=fingerprint)
         except InputError as e:
-            write_quarantine_record(item.path, e.reason, str(e), paths.quarantine_dir)
+            write_quarantine_record(item.path, e.reason, str(e), paths.quarantine_dir,
+                                    shown=shown_path(item.path, models.redaction_key, settings.core.ingest))
             raise
     except Exception as e:  # noqa: BLE001 - nothing raw leaves the task (Prefect stores and logs it)
         # Where it happened, for the operator: the type and the code location only.
@@ -351,7 +353,7 @@ def _failure(path: str, exc: BaseException | None, key: str | None = None) -> di
 
 # --- the flow --------------------------------------------------------------------------------
 
-def _plan(items: list[InputItem], store: Store, key: bytes) -> list[str | None]:
+def _plan(items: list[InputItem], store: Store, key: bytes, options: IngestOptions) -> list[str | None]:
     """Each input's key for the work list (its call id, or `input-<n>` when it cannot be read),
     or None for an input whose call or recording was erased: no task is made for it, so Prefect
     never sees its call id again."""
@@ -362,7 +364,7 @@ def _plan(items: list[InputItem], store: Store, key: bytes) -> list[str | None]:
     used: set[str] = set()
     for n, item in enumerate(items):
         try:
-            ident = identify(item) if item.kind != "unsupported" else None
+            ident = identify(item, options=options, call_id_key=key) if item.kind != "unsupported" else None
         except (InputError, OSError, ValueError):
             ident = None  # the task reports the bad input properly
         if ident is not None and is_erased(store, key, *ident):
@@ -415,7 +417,7 @@ def _run_keys(keys: list[str], worklist: Path, *, paths: RunPaths, fingerprint: 
     outcomes: list[dict[str, Any]] = []
     fatal: BaseException | None = None
     for key, future in zip(keys, futures):
-        path = str(items[key].path)
+        path = key  # `_run_items` shows the file's name where it is not personal data
         state = future.state
         if state.is_completed():
             outcome = dict(state.result())
@@ -446,8 +448,9 @@ def _run_items(items: list[InputItem], *, paths: RunPaths, fingerprint: str, con
     """
     settings, fingerprint = _worker_settings(config, fingerprint)
     key = _worker_models(settings, fingerprint, dev_key).redaction_key
-    keys = _plan(items, _worker_store(paths), key)
+    keys = _plan(items, _worker_store(paths), key, settings.core.ingest)
     keyed = [(k, item) for k, item in zip(keys, items) if k is not None]
+    shown = {k: shown_path(item.path, key, settings.core.ingest) for k, item in keyed}
     options = dict(fingerprint=fingerprint, config=config, run_id=run_id, force=force,
                    transcribe_slots=transcribe_slots, transcribe_limit=transcribe_limit, dev_key=dev_key)
     worklist = write_worklist(paths.work_dir, keyed)
@@ -458,8 +461,14 @@ def _run_items(items: list[InputItem], *, paths: RunPaths, fingerprint: str, con
             done, fatal = _run_keys([k for k, _ in keyed], worklist, paths=paths, **options)
     finally:
         remove_worklist(worklist)
+    outcomes = []
     by_key = iter(done)
-    return [next(by_key) if k is not None else _erased_outcome() for k in keys], fatal
+    for k in keys:
+        outcome = next(by_key) if k is not None else _erased_outcome()
+        if outcome["status"] != "erased":
+            outcome = {**outcome, "path": shown[k]}
+        outcomes.append(outcome)
+    return outcomes, fatal
 
 
 def _has_result(out_dir: Path, outcome: dict[str, Any]) -> bool:
@@ -502,7 +511,7 @@ def _run_shards(keys: list[str], worklist: Path, deployment: str, shards: int, p
             outcomes += json.loads(record.read_text(encoding="utf-8"))["outcomes"]
             continue
         # The shard run crashed before recording anything: its calls are reported, not lost.
-        outcomes += [CallOutcome(path=str(items[k].path), status="failed", reason="shard_failed",
+        outcomes += [CallOutcome(path=k, call_id=k, status="failed", reason="shard_failed",
                                  message=f"shard flow run {run.id} ended without a record; run the batch again").model_dump()
                      for k in group]
     # Back in the order of the keys.

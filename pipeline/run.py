@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import pipeline
 from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError, StageError
-from pipeline.ingest import InputItem, ingest, read_transcript_input
+from pipeline.ingest import InputItem, ingest, read_transcript_input, shown_path
 from pipeline.paths import RunPaths, open_index, resolve_paths
 from pipeline.progress import ProgressHook, prefixed
 from pipeline.recording import (
@@ -315,18 +315,19 @@ def process_input(
     core = settings.core
     timings: dict[str, float] = {}
     warnings: list[str] = []
+    key = models.redaction_key  # fail before any work when there is no key
     if item.kind == "unsupported":
         raise InputError(
             f"'{item.path.suffix or '(no extension)'}' is not a supported input; use WAV, FLAC, MP3, Ogg/Opus, M4A or a transcript .json",
-            path=str(item.path),
+            path=shown_path(item.path, key, core.ingest),
             reason="unsupported_format",
         )
-    key = models.redaction_key  # fail before any work when there is no key
     settings_fp = settings_fp or settings_fingerprint(settings)
     recording = diarisation = None
     model_refs = []
     if item.kind == "transcript":
-        transcript_input, source = _timed(timings, "ingest", probe, read_transcript_input, item.path)
+        transcript_input, source = _timed(timings, "ingest", probe, read_transcript_input, item.path,
+                                                core.ingest, call_id_key=key)
         turns = _transcript_turns(transcript_input)
         call_id, channel_type = transcript_input.call_id, transcript_input.channel_type
         metadata = RecordingMetadata(
@@ -336,7 +337,7 @@ def process_input(
         stages = ["ingest"]
         device = None
     else:
-        recording = _timed(timings, "ingest", probe, ingest, item, core.ingest)
+        recording = _timed(timings, "ingest", probe, ingest, item, core.ingest, call_id_key=key)
         whisper = models.whisper
         with transcribe_guard or nullcontext():
             transcript = _timed(timings, "transcribe", probe, transcribe, recording, core.transcribe, whisper,
@@ -537,14 +538,14 @@ def _log_size(path: Path) -> int:
         return 0
 
 
-def _identify(item: InputItem) -> tuple[str, str] | None:
+def _identify(item: InputItem, settings: Settings, models: Models) -> tuple[str, str] | None:
     """(call id, source sha256) of an input without decoding it; None when it cannot be read."""
     from pipeline.ingest import fingerprint
 
     if item.kind == "unsupported":
         return None
     try:
-        return fingerprint(item)
+        return fingerprint(item, options=settings.core.ingest, call_id_key=models.redaction_key)
     except (InputError, OSError, ValueError):
         return None  # processing reports a bad input properly
 
@@ -679,7 +680,8 @@ def process_one(
     """
     started = time.perf_counter()
     settings_fp = settings_fp or settings_fingerprint(settings)
-    ident = _identify(item)
+    ident = _identify(item, settings, models)
+    shown = shown_path(item.path, models.redaction_key, settings.core.ingest)
     if _erased(store, models, ident):
         # Neither the file nor the call is named: the outcome goes into run-report.json.
         return CallOutcome(path=ERASED_PATH, status="erased", reason="erased")
@@ -692,14 +694,14 @@ def process_one(
         folder = paths.out_dir / previous.call_id
         if recorded is not None and recorded.key == now.key:
             if is_recorded(folder, now.key, previous.call_id, paths.audit_log, store):
-                return CallOutcome(path=str(item.path), call_id=previous.call_id, status="skipped",
+                return CallOutcome(path=shown, call_id=previous.call_id, status="skipped",
                                    reason="already_done")
             if _complete(previous, folder, now.key, paths, store, run_id):
-                return CallOutcome(path=str(item.path), call_id=previous.call_id, status="done", reason="completed",
+                return CallOutcome(path=shown, call_id=previous.call_id, status="done", reason="completed",
                                    audio_s=previous.source.duration_s, elapsed_s=time.perf_counter() - started)
             # its audit records were never written: processed again below, appended once
         elif _only_assessment_changed(previous, now, settings) and _audit_settled(folder, previous.call_id, paths):
-            audio = ingest(item, settings.core.ingest).audio if item.kind == "audio" else None
+            audio = ingest(item, settings.core.ingest, call_id_key=models.redaction_key).audio if item.kind == "audio" else None
             processed = Processed(result=assess(previous, settings, models, audio=audio, settings_fp=settings_fp))
             reason = "reassessed"
     if processed is None:
@@ -718,7 +720,7 @@ def process_one(
     if reason == "reassessed":  # the earlier stages' times belong to the run that did them
         timings = {k: v for k, v in timings.items() if k in ("detect", "score")}
     return CallOutcome(
-        path=str(item.path), call_id=result.call_id, status="done", reason=reason, audio_s=result.source.duration_s,
+        path=shown, call_id=result.call_id, status="done", reason=reason, audio_s=result.source.duration_s,
         elapsed_s=time.perf_counter() - started, words=sum(len(t.words) or len(t.text.split()) for t in result.turns),
         timings_s=timings, flags=list(result.flags),
     )
@@ -754,20 +756,22 @@ def _complete(previous: CallResult, folder: Path, key: str, paths: RunPaths, sto
 def _run_one(item: InputItem, paths: RunPaths, settings: Settings, models: Models, *, force: bool, store: Store,
              run_id: str, progress: ProgressHook | None, settings_fp: str) -> CallOutcome:
     """`process_one`, with a failure recorded as the input's outcome; fatal errors still raise."""
+    shown = shown_path(item.path, models.redaction_key, settings.core.ingest)
+    name = Path(shown).name
     try:
         return process_one(item, paths, settings, models, force=force, store=store, run_id=run_id, progress=progress,
                            settings_fp=settings_fp)
     except (ModelUnavailableError, ConfigError):
         raise
     except InputError as e:
-        log.info("failed %s: %s", item.path.name, e)
-        return CallOutcome(path=str(item.path), status="failed", reason=e.reason, message=str(e))
+        log.info("failed %s: %s", name, e)
+        return CallOutcome(path=shown, status="failed", reason=e.reason, message=str(e))
     except CallqaError as e:
-        log.error("failed %s: %s", item.path.name, e)
-        return CallOutcome(path=str(item.path), status="failed", reason="stage_error", message=str(e))
+        log.error("failed %s: %s", name, e)
+        return CallOutcome(path=shown, status="failed", reason="stage_error", message=str(e))
     except Exception as e:  # noqa: BLE001 - one call's bug must not stop the night's batch
         # Only the type and the code location: a library's message may quote the data.
-        log.error("failed %s: internal error %s\n%s", item.path.name, type(e).__name__,
+        log.error("failed %s: internal error %s\n%s", name, type(e).__name__,
                   "".join(traceback.format_tb(e.__traceback__)))
-        return CallOutcome(path=str(item.path), status="failed", reason="internal_error",
+        return CallOutcome(path=shown, status="failed", reason="internal_error",
                            message=f"internal error ({type(e).__name__}); see the log for where it happened")

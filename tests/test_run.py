@@ -133,3 +133,30 @@ def test_a_failed_index_write_is_completed_by_the_next_run_not_skipped(tmp_path,
     assert (out / "sample-005").stat().st_mode & 0o777 == 0o700
     assert (out / "sample-005" / "result.json").stat().st_mode & 0o777 == 0o600
     assert (out / "callqa.db").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.slow
+def test_a_file_named_by_a_phone_number_is_never_named_in_outcomes_or_logs(tmp_path, caplog):
+    """A telephony export names files by the caller's number: a bad one is reported by its
+    keyed call id, never by its name (outcome, message, log line)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "07700 900123.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    settings = load_settings()
+    with caplog.at_level("DEBUG"):
+        summary = run_batch(discover_inputs([folder]), tmp_path / "out", settings, Models(settings))
+    [outcome] = summary.outcomes
+    assert outcome.status == "failed"
+    shown = json.dumps(outcome.model_dump()) + caplog.text
+    assert "900123" not in shown and "07700" not in shown
+    assert "withheld:call-" in outcome.path
+
+
+def test_a_quarantine_record_holds_only_the_shown_name(tmp_path):
+    from flows.quarantine import write_quarantine_record
+
+    bad = tmp_path / "07700900123.wav"
+    bad.write_bytes(b"x")
+    record = write_quarantine_record(bad, "corrupt", "cannot decode", tmp_path / "q", shown="<withheld:call-0123abcd>.wav")
+    assert "900123" not in record.name and "900123" not in record.read_text()
+    assert json.loads(record.read_text())["file"] == "<withheld:call-0123abcd>.wav"
