@@ -20,10 +20,6 @@ from tests._paths import DEV_CALLS
 
 
 @pytest.mark.slow
-# A real leak, not a flaky test: on a fresh machine re-transcription hears e-mail and phone
-# fragments in dev-001 and dev-004 (redaction fitted to one exact transcription). Issue #15
-# (redaction that holds on unseen calls, fail-closed audio) fixes it and removes this mark.
-@pytest.mark.xfail(reason="issue #15: redacted audio still reveals PII on some machines", strict=False)
 def test_redacted_audio_of_every_dev_call_reveals_no_pii(dev_call_run) -> None:
     from pipeline.transcribe import load_whisper, transcribe
 
