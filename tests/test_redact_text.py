@@ -217,6 +217,9 @@ def test_below_threshold_hits_are_written_for_review(monkeypatch: pytest.MonkeyP
     reviews = [r for r in read_log(path) if r.kind == "review"]
     assert [(r.entity_type, r.turn_index, r.score, r.recognizer) for r in reviews] == [("PERSON", 1, 0.4, "Fake")]
     assert any(r.kind == "finding" and r.recognizer == "residual:Fake" for r in read_log(path))
+    from pipeline.redact.audit import report
+
+    assert [(r["call_id"], r["entity_type"], r["score"]) for r in report(path).review] == [("call-1", "PERSON", 0.4)]
 
 
 def test_residual_positions_map_back_past_placeholders() -> None:

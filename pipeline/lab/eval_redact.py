@@ -43,8 +43,10 @@ __all__ = [
 ]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
-FILLERS = {"the", "of", "and", "at", "dot", "double", "triple", "it's", "that's", "mr", "mrs", "ms", "miss", "mx",
-           "dr", "in", "flat", "on", "is"}
+# Words a value is said with that identify nothing by themselves: "S for Sierra", "j hyphen
+# smith, all one word" (each would otherwise "leak" wherever else the call says it).
+FILLERS = {"the", "of", "and", "at", "dot", "double", "triple", "treble", "it's", "that's", "mr", "mrs", "ms", "miss",
+           "mx", "dr", "in", "flat", "on", "is", "for", "as", "hyphen", "dash", "underscore", "all", "word", "capital"}
 
 
 # On text that cannot be aligned to the original (a re-transcription), these words are too

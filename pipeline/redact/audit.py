@@ -724,6 +724,9 @@ class AuditReport(BaseModel):
     low_score: list[dict[str, Any]] = Field(description="Findings below the review score: call, seq, type, score.")
     flagged_calls: dict[str, list[str]] = Field(description="call_id -> reasons it was flagged.")
     erased_calls: list[str]
+    review: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Re-scan hits below the residual threshold (kind 'review'): call, seq, type, score.")
 
 
 def report(path: Path, since: date | str | None = None, low_score: float = 0.7) -> AuditReport:
@@ -738,6 +741,7 @@ def report(path: Path, since: date | str | None = None, low_score: float = 0.7) 
     findings = []
     flags: dict[str, list[str]] = {}
     erased: list[str] = []
+    review = []
     for r in read_log(path):
         if cutoff is not None and datetime.fromisoformat(r.at).date() < cutoff:
             continue
@@ -747,6 +751,8 @@ def report(path: Path, since: date | str | None = None, low_score: float = 0.7) 
             flags.setdefault(r.call_id or "", []).append(r.reason or "")
         elif r.kind == "erasure":
             erased.append(r.call_id or "")
+        elif r.kind == "review":
+            review.append({"call_id": r.call_id, "seq": r.seq, "entity_type": r.entity_type, "score": r.score})
     return AuditReport(
         since=cutoff.isoformat() if cutoff else None,
         findings=len(findings),
@@ -757,6 +763,7 @@ def report(path: Path, since: date | str | None = None, low_score: float = 0.7) 
                    for r in findings if r.score is not None and r.score < low_score],
         flagged_calls=flags,
         erased_calls=erased,
+        review=review,
     )
 
 
