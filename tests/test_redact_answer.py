@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.redact.answer import answer_gaps, answer_windows, requested_types
+from pipeline.redact.answer import answer_gaps, answer_windows, declared_addresses, requested_types, spelled_names
 from pipeline.redact.audio import redaction_spans
 from pipeline.redact.normalise import canonicalise
 from pipeline.redact.orgs import organisation_names
@@ -102,3 +102,77 @@ def test_close_findings_are_silenced_as_one_span() -> None:
         return [(round(a, 3), round(b, 3)) for a, b in redaction_spans(spans, 0.1, 10.0, merge_gap_s=merge_gap_s)]
     assert rounded(0.0) == [(0.9, 2.1), (2.7, 3.6), (5.9, 7.1)]
     assert rounded(0.7) == [(0.9, 3.6), (5.9, 7.1)]
+
+
+# Values the transcriber wrote in lower case or garbled, found by the structure around them (issue #15).
+
+@pytest.mark.parametrize(("turn", "value"), [
+    ("I've got the first line of the address down as the old board orchard growth. Is that still right?",
+     "the old board orchard growth"),  # an agent's read-back, every word misheard
+    ("So the first line of the address you want is 58, a large kill. And I told three people.", "58, a large kill"),
+    ("I've got the first line of the address down to 15B told me, mute, is that still right?", "15B told me, mute"),
+    ("my address is 9 kestrel way and I moved in May", "9 kestrel way"),  # unpunctuated: a new clause ends it
+])
+def test_address_said_in_the_sentence_of_its_cue_is_redacted(turn: str, value: str) -> None:
+    spans = declared_addresses(turn, options().answer_window)
+    assert [turn[s:e] for s, e in spans] == [value]
+
+
+@pytest.mark.parametrize("turn", [
+    "Is the first line of your address still the same?",  # a question, no value
+    "The address is correct, thanks.",
+    "Your address is on file already.",
+    "I need to change my address. I've just moved.",
+])
+def test_address_cue_without_a_stated_value_redacts_nothing(turn: str) -> None:
+    assert declared_addresses(turn, options().answer_window) == []
+
+
+@pytest.mark.parametrize(("question", "reply", "value"), [
+    ("End the house number and street.", "It's rose -coated or she banked.", "rose -coated or she banked"),
+    ("What's the new address?", "Yeah, it's rose -cotted, ten -low -cares, and the post go to G12.",
+     "rose -cotted, ten -low -cares"),
+    ("And the first line?", "Er, it's a 115b bramble wood close, I think, yeah.", "a 115b bramble wood close"),
+])
+def test_lower_case_address_led_by_its_answer_is_redacted(question: str, reply: str, value: str) -> None:
+    assert value in _window(question, reply)
+
+
+@pytest.mark.parametrize(("question", "reply"), [
+    ("What's the new address?", "It's the same as before."),
+    ("What's the first line of your address?", "It's in my partner's name, really."),
+    ("How are you today?", "It's rose -coated or she banked."),  # no address request: no window
+])
+def test_address_reply_without_a_value_keeps_its_words(question: str, reply: str) -> None:
+    assert _window(question, reply) == []
+
+
+@pytest.mark.parametrize(("turn", "name"), [
+    ("That in the sorensen, that's F -O -R -D -N -F -E -F.", "sorensen"),  # lower case, garbled spelling
+    ("Arjun Adami, that's the D -E -Y -E -M -I,", "Arjun Adami"),
+    ("my surname is okafor, spelt O-K-A-F-O-R", "okafor"),
+])
+def test_words_before_a_spelling_are_the_name_spelled(turn: str, name: str) -> None:
+    spans = spelled_names(turn, options().answer_window)
+    assert [turn[s:e] for s, e in spans] == [name]
+
+
+@pytest.mark.parametrize("turn", [
+    "The reference, that's B -E -4 -7.",  # a cue word is not a name; the run itself is a code
+    "That's it. Yeah.",
+    "Thank you. That's you verified.",
+    "It's 4 -7 -7 -3.",  # digits are no spelling
+])
+def test_no_name_without_a_spelling_or_before_a_cue(turn: str) -> None:
+    assert spelled_names(turn, options().answer_window) == []
+
+
+@pytest.mark.parametrize(("reply", "redacted"), [
+    ("Arjun is Amy that's the DY.", True),  # a full name opens the reply
+    ("Fatima Sorensen.", True),
+    ("You and Kaz lost us.", False),  # a pronoun opens it
+    ("Spot on.", False),
+])
+def test_first_words_of_a_reply_to_a_name_request(reply: str, redacted: bool) -> None:
+    spans = _window("Can I take your full name, please?", reply)
+    assert any(reply.split()[0] in s for s in spans) is redacted

@@ -24,7 +24,7 @@ from pipeline.redact.options import AnswerWindowOptions
 from pipeline.redact.recognizers.person import NOT_NAMES
 from pipeline.schema import Turn
 
-__all__ = ["answer_windows", "answer_gaps", "requested_types"]
+__all__ = ["answer_windows", "answer_gaps", "declared_addresses", "requested_types", "spelled_names"]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _SENTENCE_RE = re.compile(r"[^.?!]*[.?!]?")
@@ -89,6 +89,20 @@ def _value_like(tok: str, sentence_start: bool, types: set[str]) -> bool:
     return False
 
 
+_PRONOUNS = {"you", "he", "she", "they", "we", "me", "him", "her", "them", "us", "your", "our", "their"}
+
+
+def _name_first(tokens: list[re.Match]) -> bool:
+    """A reply to a name request that opens with a full name ("Arjun Adami", "Arjun is Amy"):
+    a capitalised first word followed by another, maybe after 'is'."""
+    words = [t.group(0) for t in tokens[:3]]
+    low = words[0].lower().replace("’", "'") if words else ""
+    if not words or low in _LEAD_STOP or low in _PRONOUNS or low in _NOT_NAMES:
+        return False
+    rest = words[2:] if len(words) > 2 and words[1].lower() == "is" else words[1:2]
+    return bool(rest) and rest[0][0].isupper() and rest[0].lower() not in _NOT_NAMES
+
+
 def _clause_end(text: str, at: int) -> int:
     m = re.search(r"[.?!,;]", text[at:])
     return at + m.start() if m else len(text)
@@ -100,7 +114,8 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
     flags = []
     for k, m in enumerate(tokens):
         before = text[:m.start()].rstrip()
-        sentence_start = not before or before[-1] in ".?!"
+        # The first word of a reply to a name request is the name ("Arjun is Amy ..."), not a sentence opener.
+        sentence_start = (not before or before[-1] in ".?!") and not (k == 0 and "PERSON" in types and _name_first(tokens))
         flags.append(_value_like(m.group(0), sentence_start, types))
     spans: list[tuple[int, int]] = []
     k = 0
@@ -145,7 +160,136 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
         k = last + 1
         while k < len(tokens) and tokens[k].start() < end:
             k += 1
+    if "STREET_ADDRESS" in types:
+        limit = tokens[-1].end() if tokens else 0
+        spans.extend(s for s in _led_addresses(text[:limit], options) if not _covered(s, spans))
     return spans, len(tokens)
+
+
+# Openings of a reply that come before its lead ("yes, it's ...").
+_FILLERS = {"yes", "yeah", "yep", "er", "erm", "um", "uh", "so", "well", "oh", "ok", "okay", "sure", "right"}
+# Question tags that end a read-back value ("... down as 15b tollgate mews, is that still right?").
+_TAG_VERBS = {"is", "isn't", "was", "does", "did", "right", "correct", "yeah"}
+_TAG_OBJECTS = {"that", "it", "this"}
+# A new clause after a value ("58 a large kill and I told three people", "115b Bramblewood Close, I think").
+_CONJUNCTIONS = {"and", "but", "so", "because", "cos", "then"}
+_SUBJECTS = {"i", "we", "she", "he", "it", "they", "you", "i've", "i'm", "i'd", "that", "there", "my"}
+
+
+def _words(tokens: list[re.Match]) -> list[str]:
+    return [t.group(0).lower().replace("’", "'") for t in tokens]
+
+
+def _phrase_at(words: list[str], k: int, phrase: str) -> int:
+    """Length of `phrase` (whole words) if it starts at words[k], else 0."""
+    parts = _clean(phrase).split()
+    return len(parts) if parts and words[k:k + len(parts)] == parts else 0
+
+
+def _covered(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(s <= span[0] and span[1] <= e for s, e in spans)
+
+
+def _value_span(sentence: str, offset: int, tokens: list[re.Match], start: int,
+                options: AnswerWindowOptions) -> tuple[int, int] | None:
+    """The address value from tokens[start]: to the sentence end, a question tag or a postcode
+    clause, at most `declare_max_words` words; None when it opens with a non-value ('correct')."""
+    words = _words(tokens)
+    rest = " " + " ".join(words[start:]) + " "
+    if start >= len(words) or any(rest.startswith(f" {_clean(v).strip()} ") for v in options.not_values):
+        return None
+    end = start
+    while end < len(words) and end - start < options.declare_max_words:
+        w, nxt = words[end], words[end + 1] if end + 1 < len(words) else ""
+        if (w in _TAG_VERBS and nxt in _TAG_OBJECTS) or w.startswith("post") or \
+                (w in _CONJUNCTIONS and nxt in _SUBJECTS) or \
+                (end > start and w in _SUBJECTS and "," in sentence[tokens[end - 1].end():tokens[end].start()]) or \
+                (w == "and" and any(x.startswith("post") for x in words[end + 1:end + 3])):
+            break
+        end += 1
+    while end > start and words[end - 1] in {"and", "or", "the", "a"}:
+        end -= 1
+    return (offset + tokens[start].start(), offset + tokens[end - 1].end()) if end > start else None
+
+
+def _led_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
+    """In a reply to an address request, the rest of a sentence opened by an answer lead ("It's
+    rose -coated or she banked"): a street the transcriber never heard is lower-case words."""
+    out = []
+    for sm in _SENTENCE_RE.finditer(text):
+        tokens = list(_TOKEN_RE.finditer(sm.group(0)))
+        words = _words(tokens)
+        k = 0
+        while k < len(words) and words[k] in _FILLERS:
+            k += 1
+        n = max((_phrase_at(words, k, lead) for lead in options.address_answer_leads), default=0)
+        span = _value_span(sm.group(0), sm.start(), tokens, k + n, options) if n else None
+        if span:
+            out.append(span)
+    return out
+
+
+def declared_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
+    """An address stated in the sentence of its own cue, by either party: the words after a link
+    ("the first line of the address you want is 58, a large kill"; "I've got it down as ...")."""
+    cues = options.cues.get("STREET_ADDRESS", [])
+    out: list[tuple[int, int]] = []
+    for sm in _SENTENCE_RE.finditer(text):
+        tokens = list(_TOKEN_RE.finditer(sm.group(0)))
+        words = _words(tokens)
+        for i in range(len(words)):
+            n = max((_phrase_at(words, i, c) for c in cues), default=0)
+            if not n:
+                continue
+            for j in range(i + n, min(i + n + options.declare_cue_gap + 1, len(words))):
+                m = max((_phrase_at(words, j, link) for link in options.declare_links), default=0)
+                if m:
+                    span = _value_span(sm.group(0), sm.start(), tokens, j + m, options)
+                    if span and not _covered(span, out):
+                        out.append(span)
+                    break
+    return out
+
+
+def _letters(tok: str) -> int:
+    """Spelled letters in one token ("F", "DY", "S-M-I"), 0 if it is not a spelling."""
+    parts = tok.split("-")
+    if all(p.isalpha() and (len(p) == 1 or (p.isupper() and len(p) <= 3)) for p in parts) and tok not in {"I", "a"}:
+        return sum(len(p) for p in parts)
+    return 0
+
+
+def spelled_names(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
+    """The words right before a letter-by-letter spelling ("That in the sorensen, that's F -O -R
+    -D"): the name being spelled, in whatever case the transcriber wrote it."""
+    tokens = list(_TOKEN_RE.finditer(text))
+    words = _words(tokens)
+    cue_words = {w for cues in options.cues.values() for c in cues for w in _clean(c).split()}
+    out = []
+    for k in range(len(words)):
+        n = max((_phrase_at(words, k, link) for link in options.spell_links), default=0)
+        if not n:
+            continue
+        j = k + n
+        if j < len(words) and words[j] in {"the", "a"}:
+            j += 1
+        letters = 0
+        while j < len(tokens) and _letters(tokens[j].group(0)):
+            letters += _letters(tokens[j].group(0))
+            j += 1
+        if letters < options.spell_min_letters:
+            continue
+        first = k
+        while first > 0 and k - first < options.spell_name_words:
+            prev = words[first - 1]
+            between = text[tokens[first - 1].end():tokens[first].start()]
+            if re.search(r"[.?!]", between) or prev in _LEAD_STOP or prev in cue_words or \
+                    prev.removesuffix("'s") in _NOT_NAMES or number_token(prev) is not None:
+                break
+            first -= 1
+        if first < k:
+            out.append((tokens[first].start(), tokens[k - 1].end()))
+    return out
 
 
 def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowOptions) -> list[Detection]:
@@ -183,6 +327,14 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             for start, end in spans:
                 out.append(Detection(entity_type, j, start, end, options.score, "answer_window",
                                      normalise_value(texts[j][start:end], entity_type)))
+    # Values said in the sentence of their own cue or right before their spelling, by any speaker
+    # (a read-back, a volunteered address, a mono turn holding both parties).
+    for j, text in enumerate(texts):
+        for entity_type, spans in (("STREET_ADDRESS", declared_addresses(text, options)),
+                                   ("PERSON", spelled_names(text, options))):
+            for start, end in spans:
+                out.append(Detection(entity_type, j, start, end, options.score, "answer_window",
+                                     normalise_value(text[start:end], entity_type)))
     return out
 
 

@@ -66,6 +66,26 @@ class AnswerWindowOptions(Options):
         4.0, ge=0.0, le=30.0, description="Untranscribed time after a request silenced in the audio (0: none)."
     )
     score: float = Field(0.45, ge=0.0, le=1.0, description="Score of an answer-window finding (below low_score_review: reviewed).")
+    declare_links: list[str] = Field(
+        default_factory=list,
+        description="Words after an address cue that introduce the value in the same sentence ('... address is', 'down as').",
+    )
+    declare_cue_gap: int = Field(3, ge=0, le=6, description="Words allowed between the address cue and its link word.")
+    declare_max_words: int = Field(8, ge=1, le=16, description="Words taken as a declared or led address value, at most.")
+    address_answer_leads: list[str] = Field(
+        default_factory=list,
+        description="Openings of an address reply whose rest of sentence is the value, in any case ('it's', 'i live at').",
+    )
+    not_values: list[str] = Field(
+        default_factory=list,
+        description="Openings of what follows a link or lead that are not a value ('correct', 'the same').",
+    )
+    spell_links: list[str] = Field(
+        default_factory=list,
+        description="Words before a letter-by-letter spelling; the words before them are the spelled name ('x, that's S O R').",
+    )
+    spell_min_letters: int = Field(3, ge=2, le=10, description="Spelled letters that make a spelling.")
+    spell_name_words: int = Field(2, ge=0, le=4, description="Words before the spell link taken as the name spelled.")
 
     @field_validator("cues")
     @classmethod
