@@ -245,6 +245,24 @@ def test_an_emails_local_part_said_before_an_aside_is_redacted() -> None:
     assert _all_redacted(texts[1], "Link was 477", spans[1]) and _all_redacted(texts[1], "guy .com", spans[1])
 
 
+@pytest.mark.parametrize(("reply", "value", "aside"), [
+    ("Fairfax Gerald at Yagu Dot. Sorry. The dog's going mad. Co .uk.", "Yagu Dot", "The dog's going mad"),
+    ("jay 477, sorry, the dog's going mad. That's guy .com.", "jay 477", "the dog's going mad"),
+])
+def test_a_whole_sentence_aside_inside_an_email_reply_stays(reply: str, value: str, aside: str) -> None:
+    spans = _covered(["And your email, please?", reply], ["agent", "customer"])[1]
+    assert _all_redacted(reply, value, spans) and _none_redacted(reply, aside, spans)
+
+
+@pytest.mark.parametrize(("reply", "local"), [
+    ("mary ann smith jones .co .uk.", "mary ann smith jones"),  # plain words before a domain: no aside
+    ("jane, smith, jones, williams, at gmail dot com.", "jane, smith, jones, williams"),  # no full sentence
+])
+def test_an_emails_plain_word_local_part_is_never_an_aside(reply: str, local: str) -> None:
+    spans = _covered(["And your email, please?", reply], ["agent", "customer"])[1]
+    assert _all_redacted(reply, local, spans)
+
+
 def test_a_digit_heard_as_a_word_before_the_run_is_muted_too() -> None:
     texts = ["Can I take the long number on the card?", "Yes. For five five six, one two three four."]
     spans = _covered(texts, ["agent", "customer"])

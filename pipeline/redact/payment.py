@@ -326,27 +326,40 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
                 continue
             muted.add(j)
             entity_type, name = ("EMAIL_ADDRESS", "email_window") if email else (types[0], "payment_window")
-            parts = [span] if email or opts.span == "turn" else _without_asides(texts[j], span, options)
+            parts = [span] if opts.span == "turn" else _without_asides(texts[j], span, options, email)
             for a, b in parts:
                 out.append(Detection(entity_type, j, a, b, opts.score, name, normalise_value(texts[j][a:b], entity_type)))
     return out
 
 
-def _without_asides(text: str, span: tuple[int, int], options: RedactOptions) -> list[tuple[int, int]]:
+def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, email: bool = False) -> list[tuple[int, int]]:
     """A from_value span less the asides inside it: a stretch of whole clauses, `min_aside_words`
     words or more, with no code unit in them ("Oh, hang on, no, I've misread that.", "sorry,
-    someone's at the door, okay,", "Do you want the expiry date now?"). The rest is muted."""
+    someone's at the door, okay,", "Do you want the expiry date now?"). The rest is muted.
+
+    In an e-mail window an aside must also hold no e-mail word, end each clause at real
+    punctuation (a space after it: " .co" is a domain, not a full stop) and hold a full sentence
+    ("Sorry, the dog's going mad."): the local part of an address is plain words too."""
     opts = options.payment_window
     units = [u for r in find_runs(text, options.code_runs) for u in r.units if not u.weak]
     clauses = [(span[0] + m.start(), span[0] + m.end()) for m in re.finditer(r"[^,.?!;]+[,.?!;]*", text[span[0]:span[1]])]
+
+    def plain(a: int, b: int) -> bool:
+        if any(u.start < b and a < u.end for u in units):
+            return False
+        return not email or (not _has_email_word(text[a:b], opts) and re.search(r"[,.?!;]$", text[a:b].rstrip()) is not None
+                             and (b >= len(text) or text[b].isspace()))
+
     out: list[tuple[int, int]] = []
     cursor = span[0]
     k = 0
     while k < len(clauses):
         j = k
-        while j < len(clauses) and not any(u.start < clauses[j][1] and clauses[j][0] < u.end for u in units):
+        while j < len(clauses) and plain(*clauses[j]):
             j += 1
-        if j > k and sum(len(_WORD_RE.findall(text[a:b].lower())) for a, b in clauses[k:j]) >= opts.min_aside_words:
+        sentence = not email or any(re.search(r"[.?!]$", text[a:b].rstrip()) for a, b in clauses[k:j])
+        if j > k and sentence and \
+                sum(len(_WORD_RE.findall(text[a:b].lower())) for a, b in clauses[k:j]) >= opts.min_aside_words:
             if clauses[k][0] > cursor:
                 out.append((cursor, clauses[k][0]))
             cursor = clauses[j - 1][1]
