@@ -176,3 +176,11 @@ def test_no_name_without_a_spelling_or_before_a_cue(turn: str) -> None:
 def test_first_words_of_a_reply_to_a_name_request(reply: str, redacted: bool) -> None:
     spans = _window("Can I take your full name, please?", reply)
     assert any(reply.split()[0] in s for s in spans) is redacted
+
+
+def test_a_request_by_an_unknown_speaker_opens_an_answer_window() -> None:
+    texts = ["What's the new address?", "It's rose -coated or she banked.", "Lovely. Anything else?"]
+    found = answer_windows(texts, ["unknown"] * 3, options().answer_window)
+    assert [texts[d.turn_index][d.start:d.end] for d in found if d.turn_index == 1] == ["rose -coated or she banked"]
+    assert answer_windows(["How are you?", "It's rose -coated or she banked."], ["unknown"] * 2,
+                          options().answer_window) == []

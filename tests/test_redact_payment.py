@@ -281,3 +281,24 @@ def test_a_cue_written_in_digits_asks_too() -> None:
 def test_the_agents_own_runs(text: str, value: str, redacted: bool) -> None:
     spans = _covered(["Right.", text], ["customer", "agent"])[1]
     assert (_all_redacted(text, value, spans) if redacted else _none_redacted(text, value, spans))
+
+
+# ------------------------------------------------------------------------------ unknown speakers
+
+@pytest.mark.parametrize(("texts", "muted"), [
+    # No turn identified: a request still opens a window over the turns after it.
+    (["Can I take the long number on the card?", "Yes, it's four five five six, seven seven.", "And the expiry?"], {1}),
+    (["Could I have the sort code?", "Er, it's forty, twelve, thirty-four."], {1}),
+])
+def test_a_request_by_an_unknown_speaker_opens_a_window(texts: list[str], muted: set[int]) -> None:
+    assert _window_turns(texts, ["unknown"] * len(texts)) >= muted
+
+
+@pytest.mark.parametrize("texts", [
+    ["How has your week been?", "Busy, I had 3 visits from the engineer."],  # no request: no window
+    ["Can I take the long number on the card?",
+     "Actually before that I wanted to ask about the engineer who never turned up last week at all.",
+     "He said he would come back on the Monday but nobody came."],  # long speech with no digit ends it
+])
+def test_unknown_speakers_without_a_payment_answer_keep_their_words(texts: list[str]) -> None:
+    assert not _window_turns(texts, ["unknown"] * len(texts)) & {len(texts) - 1}

@@ -310,16 +310,22 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
     order = list(options.cues)
     for i, text in enumerate(texts):
         types = requested_types(text, options)
-        if not types or speakers[i] not in options.requesters:
+        # An unidentified speaker ("unknown") may be the agent: its request opens a window over the
+        # turns that follow, whoever said them, until the next request.
+        unknown = speakers[i] not in {"agent", "customer"}
+        if not types or not (unknown or speakers[i] in options.requesters):
             continue
         entity_type = min(types, key=order.index)
         budget, replies = options.max_words, 0
         for j in range(i + 1, len(texts)):
-            if speakers[j] == speakers[i]:
+            if unknown:
+                if requested_types(texts[j], options) or replies >= options.max_turns or budget <= 0:
+                    break
+            elif speakers[j] == speakers[i]:
                 if len(_TOKEN_RE.findall(texts[j])) > options.max_interjection_words or requested_types(texts[j], options):
                     break
                 continue  # "Mm-hm." from the requester does not end the answer
-            if speakers[j] not in {"agent", "customer"} or replies >= options.max_turns or budget <= 0:
+            elif speakers[j] not in {"agent", "customer"} or replies >= options.max_turns or budget <= 0:
                 break
             spans, used = _window_spans(texts[j], types, budget, options)
             budget -= used

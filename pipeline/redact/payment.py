@@ -24,7 +24,7 @@ import re
 from difflib import SequenceMatcher
 
 from pipeline.redact.analyzer import Detection
-from pipeline.redact.normalise import normalise_value
+from pipeline.redact.normalise import normalise_value, number_token
 from pipeline.redact.options import CodeRunOptions, PaymentWindowOptions, RedactOptions
 from pipeline.redact.recognizers.bank import luhn_check
 from pipeline.redact.runs import Run, find_runs, words_after, words_before
@@ -307,7 +307,10 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
     out: list[Detection] = []
     muted: set[int] = set()
     for i, text in enumerate(texts):
-        if speakers[i] != "agent":
+        # A turn nobody was identified for ("unknown": diarisation failed) may be the agent's:
+        # its request opens a window too, rather than none in a call with no agent at all.
+        if speakers[i] == "customer" or (speakers[i] != "agent" and not request_types(text, opts)
+                                         and not _asks_email(text, opts)):
             continue
         types = request_types(text, opts)
         if not types and _request_like(text, opts) and not (other_requests and other_requests[i]):
@@ -436,12 +439,21 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
     return (start, start + tail.end()) if tail else None
 
 
+def _has_number(text: str) -> bool:
+    """Any digit or number word ("four", "oh" aside: a lone 'oh' is an interjection)."""
+    return any(number_token(w) is not None for w in re.findall(r"[A-Za-z0-9]+", text) if w.lower() != "oh")
+
+
 def _answer_turns(texts: list[str], speakers: list[str], i: int, opts: PaymentWindowOptions,
                   other_requests: list[set[str]] | None = None) -> list[int]:
     """The customer turns after request i, until the agent speaks at length or asks for
     something else ("And your email, please?") - at most max_turns."""
     out: list[int] = []
+    unknown = speakers[i] != "agent"
     for j in range(i + 1, len(texts)):
+        if unknown and ((other_requests and other_requests[j]) or _asks_email(texts[j], opts)
+                        or request_types(texts[j], opts) or (_ends_window(texts[j], opts) and not _has_number(texts[j]))):
+            break  # no speaker to go by: the next request, or long speech with no digit in it, ends the window
         if speakers[j] == "agent":
             if _ends_window(texts[j], opts) or (other_requests and other_requests[j]) or _asks_email(texts[j], opts):
                 break
