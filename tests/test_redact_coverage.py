@@ -171,3 +171,34 @@ def test_a_kept_word_inside_a_findings_padding_still_covers_its_speech() -> None
                        [_turn(0, 0, [(1.0, 1.3), (1.4, 2.0)])])
     assert out.unaligned == []
     assert _rms(_span(out.audio, 0, 1.7, 2.0)) > 0.05
+
+
+def _customer_finding(start: float, end: float) -> PiiFinding:
+    return PiiFinding(entity_type="CREDIT_CARD", turn_index=1, char_start=0, char_end=2, start_s=start, end_s=end,
+                      recognizer="x", score=0.9, value_hmac="0" * 64)
+
+
+def test_stereo_finding_is_muted_in_its_speakers_channel_and_the_other_partys_words_beside_it_stay() -> None:
+    audio = np.zeros((2, 5 * SR))
+    _burst(audio, 0, 3.2, 4.2, LOUD)          # the agent answers right after the value
+    _burst(audio, 1, 1.0, 3.0, LOUD, seed=1)  # the customer reads the card number
+    turns = [_turn(0, 0, [(3.25, 3.7), (3.7, 4.15)]), _turn(1, 1, [(1.0, 3.0)])]
+    out = redact_audio(_recording(audio), [_customer_finding(1.0, 3.0)], options(), turns)
+    assert _rms(_span(out.audio, 1, 1.0, 3.0)) == 0.0
+    # padding_ms (300) would reach 3.3 s: in "own" mode the agent's reply keeps its start
+    np.testing.assert_array_equal(_span(out.audio, 0, 3.2, 4.2), _span(audio.astype(np.float32), 0, 3.2, 4.2))
+    every = redact_audio(_recording(audio), [_customer_finding(1.0, 3.0)],
+                         options(audio={"finding_channels": "all"}), turns)
+    assert _rms(_span(every.audio, 0, 3.2, 3.3)) == 0.0
+
+
+def test_crosstalk_of_a_value_in_the_other_channel_is_muted_even_under_the_other_partys_word() -> None:
+    audio = np.zeros((2, 5 * SR))
+    _burst(audio, 1, 1.0, 3.0, LOUD, seed=1)  # the value, on the customer's channel
+    _burst(audio, 0, 1.0, 3.0, QUIET * 10, seed=2)  # ... heard again, 20 dB down, on the agent's (echo)
+    _burst(audio, 0, 3.5, 4.5, LOUD)
+    # the agent's "mm-hm" inside the value's time covers nothing: it overlaps a finding
+    turns = [_turn(0, 0, [(1.8, 2.1), (3.5, 4.5)]), _turn(1, 1, [(1.0, 3.0)])]
+    out = redact_audio(_recording(audio), [_customer_finding(1.0, 3.0)], options(), turns)
+    assert _rms(_span(out.audio, 0, 1.05, 2.95)) < 1e-4
+    assert _rms(_span(out.audio, 1, 1.0, 3.0)) == 0.0

@@ -72,6 +72,28 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     return merged
 
 
+def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], turns: list[Turn] | None,
+                           options: RedactOptions, every: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """Per channel, the padded spans muted for the findings.
+
+    With `audio.finding_channels: own` (and coverage on), a finding in a stereo call is muted in
+    its speaker's channel only: the other party's speech beside it stays. That is safe because
+    coverage then checks the other channel too: its speech overlapping a finding covers nothing
+    (crosstalk of the value is muted), and only its kept words outside the finding's time stay.
+    A finding whose turn has no channel is muted in every channel.
+    """
+    n = recording.n_channels
+    if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
+        return [every] * n
+    pad, gap = options.audio.padding_ms / 1000.0, options.audio.merge_gap_ms / 1000.0
+    by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
+    for f in findings:
+        channel = turns[f.turn_index].channel if 0 <= f.turn_index < len(turns) else None
+        for c in ([channel] if channel is not None and 0 <= channel < n else range(n)):
+            by_channel[c].append(f)
+    return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
+
+
 def redact_audio(recording: Recording, findings: list[PiiFinding], options: RedactOptions,
                  turns: list[Turn] | None = None) -> AudioRedaction:
     """Silence (or tone) every finding's time span, plus padding, in every channel; and mute, in
@@ -106,14 +128,17 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
         return withheld("some turns have no time; speech coverage cannot be checked, no redacted audio produced")
     spans = redaction_spans(findings, options.audio.padding_ms / 1000.0, recording.duration_s,
                             options.audio.merge_gap_ms / 1000.0)
+    channel_spans = _finding_channel_spans(recording, findings, turns, options, spans)
     audio = recording.audio.copy()
-    for start, end in spans:
-        a, b = int(np.floor(start * sr)), int(np.ceil(end * sr))
-        if options.audio.mode == "silence":
-            audio[:, a:b] = 0.0
-        else:
-            t = np.arange(b - a, dtype=np.float32) / sr
-            audio[:, a:b] = (options.audio.tone_level * np.sin(2 * np.pi * options.audio.tone_hz * t)).astype(np.float32)
+    for channel, own in enumerate(channel_spans):
+        for start, end in own:
+            a, b = int(np.floor(start * sr)), int(np.ceil(end * sr))
+            if options.audio.mode == "silence":
+                audio[channel, a:b] = 0.0
+            else:
+                t = np.arange(b - a, dtype=np.float32) / sr
+                audio[channel, a:b] = (options.audio.tone_level * np.sin(2 * np.pi * options.audio.tone_hz * t)
+                                       ).astype(np.float32)
     reasons: list[str] = []
     unaligned: list[UnalignedStretch] = []
     levels: list[ChannelLevel] = []
@@ -121,7 +146,7 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
         # Measured on the input, not on `audio`: muting a finding must not lower a channel's level.
         redacted = [(f.start_s, f.end_s) for f in findings]
         try:
-            coverage = uncovered_speech(recording.audio, sr, turns or [], spans, coverage_options, redacted)
+            coverage = uncovered_speech(recording.audio, sr, turns or [], channel_spans, coverage_options, redacted)
         except (RuntimeError, ValueError, OSError) as e:  # e.g. Silero will not load: claim no audio
             return withheld(f"speech coverage could not be computed ({type(e).__name__}); no redacted audio produced")
         unaligned, levels = coverage.stretches, coverage.levels

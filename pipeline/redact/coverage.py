@@ -129,7 +129,8 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
 
 
-def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn], muted: list[tuple[float, float]],
+def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn],
+                     muted: list[tuple[float, float]] | list[list[tuple[float, float]]],
                      options: CoverageOptions, redacted: list[tuple[float, float]] | None = None) -> Coverage:
     """Stretches of each channel's speech activity that no kept, timed word of that channel covers.
 
@@ -137,7 +138,8 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn], mut
         audio: float (channels, samples).
         sample_rate: its rate.
         turns: the call's turns with their (unredacted) words and times.
-        muted: spans already muted in every channel (the findings', padded): no speech to report.
+        muted: spans already muted (the findings', padded): no speech to report there. One list
+            for every channel, or one list per channel.
         options: levels, paddings and the shortest stretch that counts.
         redacted: the findings' own (unpadded) spans: a word overlapping one covers nothing.
             Default: `muted`.
@@ -148,7 +150,9 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn], mut
     frame = max(1, int(round(sample_rate * options.frame_ms / 1000)))
     frame_s = frame / sample_rate
     duration = audio.shape[1] / sample_rate
-    covers = word_spans(turns, audio.shape[0], muted if redacted is None else redacted, options.word_padding_ms / 1000)
+    per_channel = muted if muted and isinstance(muted[0], list) else [muted] * audio.shape[0]
+    every = sorted(span for spans in per_channel for span in spans)
+    covers = word_spans(turns, audio.shape[0], every if redacted is None else redacted, options.word_padding_ms / 1000)
     levels: list[ChannelLevel] = []
     stretches: list[UnalignedStretch] = []
     for channel in range(audio.shape[0]):
@@ -158,7 +162,7 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn], mut
         if level.speech_dbfs is None:
             continue
         active = db > level.threshold_dbfs
-        loose = active & ~_mask(covers[channel], db.size, frame_s) & ~_mask(muted, db.size, frame_s)
+        loose = active & ~_mask(covers[channel], db.size, frame_s) & ~_mask(per_channel[channel], db.size, frame_s)
         gap = options.merge_gap_ms / 1000 / frame_s
         runs: list[list[int]] = []
         for a, b in _runs(loose):

@@ -76,6 +76,9 @@ class AnswerWindowOptions(Options):
         default_factory=list,
         description="Openings of an address reply whose rest of sentence is the value, in any case ('it's', 'i live at').",
     )
+    continuation_words: int = Field(
+        3, ge=0, le=6, description="A next sentence this short goes on with a led address (a false full stop)."
+    )
     not_values: list[str] = Field(
         default_factory=list,
         description="Openings of what follows a link or lead that are not a value ('correct', 'the same').",
@@ -233,6 +236,9 @@ class AudioOptions(Options):
     )
     tone_hz: float = Field(1000.0, gt=0, le=8000)
     tone_level: float = Field(0.1, gt=0, le=1.0, description="Tone amplitude (full scale = 1).")
+    finding_channels: Literal["own", "all"] = Field(
+        "own", description="Stereo: mute a finding in its speaker's channel only (coverage checks the other channel) "
+                           "or in every channel. Mono, or coverage off: every channel.")
     coverage: CoverageOptions = CoverageOptions()
 
 
