@@ -184,3 +184,16 @@ def test_a_request_by_an_unknown_speaker_opens_an_answer_window() -> None:
     assert [texts[d.turn_index][d.start:d.end] for d in found if d.turn_index == 1] == ["rose -coated or she banked"]
     assert answer_windows(["How are you?", "It's rose -coated or she banked."], ["unknown"] * 2,
                           options().answer_window) == []
+
+
+@pytest.mark.parametrize(("reply", "value"), [
+    ("It's Rose Covid. For she bank.", "Rose Covid. For she bank"),  # a false full stop inside the street
+    ("It's 12 mill lane. Thanks.", "12 mill lane"),  # a courtesy word is not the street
+    ("It's 12 mill lane. Why do you ask?", "12 mill lane"),  # a question is not the street
+    ("It's 12 mill lane. I moved there in the spring.", "12 mill lane"),  # a long sentence is not either
+])
+def test_a_short_sentence_after_a_led_address_goes_on_with_it(reply: str, value: str) -> None:
+    found = answer_windows(["What's the first line of the address?", reply], ["agent", "customer"], options().answer_window)
+    covered = {k for d in found for k in range(d.start, d.end) if reply[k].isalnum()}
+    at = reply.index(value)
+    assert covered == {k for k in range(at, at + len(value)) if reply[k].isalnum()}

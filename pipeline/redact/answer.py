@@ -216,7 +216,8 @@ def _led_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[int, i
     """In a reply to an address request, the rest of a sentence opened by an answer lead ("It's
     rose -coated or she banked"): a street the transcriber never heard is lower-case words."""
     out = []
-    for sm in _SENTENCE_RE.finditer(text):
+    sentences = [sm for sm in _SENTENCE_RE.finditer(text) if sm.group(0).strip()]
+    for si, sm in enumerate(sentences):
         tokens = list(_TOKEN_RE.finditer(sm.group(0)))
         words = _words(tokens)
         k = 0
@@ -224,8 +225,18 @@ def _led_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[int, i
             k += 1
         n = max((_phrase_at(words, k, lead) for lead in options.address_answer_leads), default=0)
         span = _value_span(sm.group(0), sm.start(), tokens, k + n, options) if n else None
-        if span:
-            out.append(span)
+        if not span:
+            continue
+        # A transcriber's false full stop splits the street ("It's Rose Covid. For she bank."): a short
+        # next sentence that opens with no filler, lead or courtesy word goes on with the value.
+        if si + 1 < len(sentences) and span[1] >= sm.start() + len(sm.group(0).rstrip(" .?!")):
+            nxt = sentences[si + 1]
+            more = _words(list(_TOKEN_RE.finditer(nxt.group(0))))
+            if 0 < len(more) <= options.continuation_words and more[0] not in _FILLERS | _LEAD_STOP | _PRONOUNS \
+                    and more[0].removesuffix("'s") not in _NOT_NAMES and not nxt.group(0).rstrip().endswith("?"):
+                tail = list(_TOKEN_RE.finditer(nxt.group(0)))[-1]
+                span = (span[0], nxt.start() + tail.end())
+        out.append(span)
     return out
 
 
