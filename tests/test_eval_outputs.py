@@ -102,3 +102,21 @@ def test_summary_counts_payment_apart():
     assert s.payment_audible["card_expiry_audible"] == 1
     assert s.relisten["recall"] == pytest.approx(1 - 2 / 7, abs=1e-4)
     assert s.transcript["per_type"]["PERSON"]["leaked"] == 1
+
+
+def test_a_values_time_is_placed_by_its_spoken_length_not_its_characters():
+    """'4111' is said as 'four thousand one hundred and eleven': measured in spoken units, a
+    value written in digits takes its real share of the turn, so muting it is not counted as
+    muting non-PII speech."""
+    from pipeline.lab.eval_outputs import nonpii_speech_frames
+
+    original, script, truth = _audio(), _script(), _truth()
+    n = int(7.0 / FRAME_S)
+    # A spoken length that makes the value half of the turn (the 16 characters of VALUE count x5).
+    def spoken(text: str) -> int:
+        return len(text) + 4 * min(len(text), max(0, len(text) - TEXT.index(VALUE)), len(VALUE))
+
+    _, by_chars = nonpii_speech_frames(script, truth, original, n, 0.0)
+    _, by_sound = nonpii_speech_frames(script, truth, original, n, 0.0, spoken)
+    assert by_sound.sum() > 2 * by_chars.sum()
+    assert by_sound.sum() * FRAME_S == pytest.approx(5.0 * (5 * 16) / (51 + 4 * 16), abs=0.1)

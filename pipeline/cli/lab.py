@@ -138,10 +138,13 @@ def _score_outputs(scripts_dir: Path, cfg, outputs: Path, audio_dir: Path | None
     if audio_dir is None:
         raise InputError("--outputs needs --audio-dir: the synthesised audio and truth/ of those calls",
                          path=str(outputs), reason="missing")
+    from pipeline.lab.synth.voice import load_voice
+
     relistener = Relistener.load(cfg, relisten) if relisten else None
     with progress_hook() as progress:
         scores = score_outputs(load_scripts(scripts_dir), audio_dir, outputs, cfg, asr_dir=asr_dir,
-                               relistener=relistener, margin_s=margin_s, progress=progress)
+                               relistener=relistener, margin_s=margin_s, progress=progress,
+                               spoken_length=load_voice().spoken_length)
     data = {"scripts_dir": str(scripts_dir), "outputs": str(outputs),
             "redaction": summarise(scores, relisten_model=relisten, margin_s=margin_s).model_dump(mode="json")}
     if as_json:

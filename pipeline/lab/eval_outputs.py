@@ -16,7 +16,8 @@ Figures, per entity type and overall (reports name types and call ids, never a v
   removed (`eval_redact.over_redaction_on_text`; needs the unredacted transcript);
 - over-redaction in audio: non-PII speech time muted. Speech time is the timing truth's turn spans
   on the speaker's channel, in 20 ms frames louder than the channel's noise floor (+12 dB); a
-  labelled value's time is estimated inside its turn in proportion to its characters, widened by
+  labelled value's time is estimated inside its turn in proportion to its spoken length (the
+  synthesiser's phonemes: "4111" takes far longer to say than its four characters), widened by
   `margin_s` on each side (0.35 s by default: the estimate is rough and audio redaction pads
   its spans by design), and left out. A frame is muted when the redacted audio there no longer
   carries the original: much quieter (below a tenth of its RMS) or uncorrelated with it (a tone).
@@ -25,6 +26,7 @@ Figures, per entity type and overall (reports name types and call ids, never a v
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,12 +142,13 @@ def muted_frames(original: np.ndarray, redacted: np.ndarray | None, n_frames: in
 
 
 def nonpii_speech_frames(script: CallScript, truth: CallTruth, original: np.ndarray, n_frames: int,
-                         margin_s: float) -> tuple[np.ndarray, np.ndarray]:
+                         margin_s: float, spoken_length: Callable[[str], int] = len) -> tuple[np.ndarray, np.ndarray]:
     """(non-PII speech, PII speech) frame masks, (channels, frames), from the timing truth.
 
     A turn's frames on its channel (mono: channel 0) that are louder than the channel's noise
-    floor by 12 dB; a value's frames estimated from its character position in the turn, widened
-    by `margin_s`.
+    floor by 12 dB; a value's frames estimated from its position in the turn, measured in
+    `spoken_length` units (characters by default; the voice's phonemes from `callqa eval`),
+    widened by `margin_s`.
     """
     hop = int(SAMPLE_RATE * FRAME_S)
     channels = original.shape[0]
@@ -161,13 +164,15 @@ def nonpii_speech_frames(script: CallScript, truth: CallTruth, original: np.ndar
     for turn, scripted in zip(truth.turns, script.turns):
         ch = turn.channel if turn.channel is not None and turn.channel < channels else 0
         speech[ch, frames(turn.start_s, turn.end_s)] = True
-        length, dur = max(1, len(scripted.text)), turn.end_s - turn.start_s
+        text = scripted.text
+        length, dur = max(1, spoken_length(text)), turn.end_s - turn.start_s
         start = 0
         for span in scripted.pii:
-            a = scripted.text.find(span.text, start)
-            a = a if a >= 0 else scripted.text.find(span.text)
+            a = text.find(span.text, start)
+            a = a if a >= 0 else text.find(span.text)
             b = a + len(span.text)
-            pii[ch, frames(turn.start_s + dur * a / length - margin_s, turn.start_s + dur * b / length + margin_s)] = True
+            t0, t1 = spoken_length(text[:a]) / length, spoken_length(text[:b]) / length
+            pii[ch, frames(turn.start_s + dur * t0 - margin_s, turn.start_s + dur * t1 + margin_s)] = True
     speech &= loud
     return speech & ~pii, speech & pii
 
@@ -175,7 +180,7 @@ def nonpii_speech_frames(script: CallScript, truth: CallTruth, original: np.ndar
 def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: str, unredacted_text: str | None = None,
                original_audio: np.ndarray | None = None, redacted_audio: np.ndarray | None = None,
                audio_withheld: bool = False, relistener: Relistener | None = None,
-               margin_s: float = 0.35) -> CallRedactionScore:
+               margin_s: float = 0.35, spoken_length: Callable[[str], int] = len) -> CallRedactionScore:
     """Score one call's redacted outputs (see the module docstring).
 
     Args:
@@ -189,6 +194,7 @@ def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: st
         audio_withheld: the pipeline wrote no redacted audio for an audio input.
         relistener: the second model; None skips the re-listen.
         margin_s: widening of each value's estimated time span.
+        spoken_length: length of a text as spoken (see `nonpii_speech_frames`).
     """
     import time
 
@@ -210,7 +216,7 @@ def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: st
     audio_speech = pii_speech = None
     if truth is not None and original_audio is not None and (redacted_audio is not None or audio_withheld):
         n_frames = int(original_audio.shape[1] / (SAMPLE_RATE * FRAME_S))
-        nonpii, pii = nonpii_speech_frames(script, truth, original_audio, n_frames, margin_s)
+        nonpii, pii = nonpii_speech_frames(script, truth, original_audio, n_frames, margin_s, spoken_length)
         muted = muted_frames(original_audio, redacted_audio, n_frames)
         audio_speech = (round(nonpii.sum() * FRAME_S, 2), round((nonpii & muted).sum() * FRAME_S, 2))
         pii_speech = (round(pii.sum() * FRAME_S, 2), round((pii & muted).sum() * FRAME_S, 2))
@@ -300,7 +306,7 @@ def _original(audio_path, sidecar, settings) -> np.ndarray:
 
 def score_outputs(scripts: list[CallScript], audio_dir, out_dir, settings, *, asr_dir=None,
                   relistener: Relistener | None = None, margin_s: float = 0.35,
-                  progress=None) -> list[CallRedactionScore]:
+                  progress=None, spoken_length: Callable[[str], int] = len) -> list[CallRedactionScore]:
     """Score the outputs a run already wrote (OUT/<call_id>/result.json and audio.redacted.wav) for
     synthesised scripts: e.g. a baseline taken with another version of the code.
 
@@ -314,6 +320,7 @@ def score_outputs(scripts: list[CallScript], audio_dir, out_dir, settings, *, as
         relistener: the re-listening model; None skips the re-listen.
         margin_s: see `score_call`.
         progress: the one progress hook; reports ("score", done, total).
+        spoken_length: see `score_call` (the synthesiser voice's `spoken_length`).
 
     Raises:
         InputError: a call's audio, truth or result is missing.
@@ -348,7 +355,8 @@ def score_outputs(scripts: list[CallScript], audio_dir, out_dir, settings, *, as
         scores.append(score_call(
             script, load_truth(audio_dir / "truth" / f"{cid}.json"), redacted_text=redacted_text,
             unredacted_text=unredacted, original_audio=_original(flac, sidecar if sidecar.is_file() else None, settings),
-            redacted_audio=redacted, audio_withheld=redacted is None, relistener=relistener, margin_s=margin_s))
+            redacted_audio=redacted, audio_withheld=redacted is None, relistener=relistener, margin_s=margin_s,
+            spoken_length=spoken_length))
         if progress:
             progress("score", n + 1, len(audio))
     return scores

@@ -236,7 +236,10 @@ def evaluate_scripts(
     from pipeline.lab.eval_diarise import diarisation_error_rate, overlap_recall, role_word_accuracy
     from pipeline.ingest import ingest
 
+    from pipeline.lab.synth.voice import load_voice
+
     relistener = Relistener.load(settings, relisten_model) if relisten_model else None
+    spoken_length = load_voice().spoken_length  # where a value lies in time inside its turn
     scripts = load_scripts(scripts_dir)
     total = sum(s.channel_type != "digital" for s in scripts)
     calls: list[CallEval] = []
@@ -258,7 +261,7 @@ def evaluate_scripts(
                              if processed.diarisation is not None else None),
             original_audio=ingest(item, settings.core.ingest).audio if audio_on else None,
             redacted_audio=processed.redacted_audio, audio_withheld=audio_on and processed.redacted_audio is None,
-            relistener=relistener, margin_s=margin_s)
+            relistener=relistener, margin_s=margin_s, spoken_length=spoken_length)
         n_values = sum(redaction.labelled.values())
         truths[script.call_id], metrics[script.call_id] = truth, result.metrics
         calls.append(CallEval(

@@ -133,6 +133,10 @@ class TtsVoice(Protocol):
         """Speak `text`; returns float32 samples in [-1, 1]."""
         ...
 
+    def spoken_length(self, text: str) -> int:
+        """How long `text` is when spoken, in the engine's units (phonemes, or characters)."""
+        ...
+
 
 class PiperTts:
     """Piper (VITS, ONNX) voice. Build it with `load_voice`, not directly."""
@@ -157,6 +161,11 @@ class PiperTts:
         if not chunks:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(chunks).astype(np.float32, copy=False)
+
+    def spoken_length(self, text: str) -> int:
+        """Phonemes Piper speaks for `text`: "4111" is "four thousand one hundred and eleven",
+        far longer than its four characters."""
+        return sum(len(sentence) for sentence in self._voice.phonemize(text))
 
 
 class EspeakTts:
@@ -186,6 +195,9 @@ class EspeakTts:
         audio, sr = sf.read(io.BytesIO(proc.stdout), dtype="float32")
         self.sample_rate = int(sr)
         return audio
+
+    def spoken_length(self, text: str) -> int:
+        return len(text)
 
 
 @functools.lru_cache(maxsize=4)
