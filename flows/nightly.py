@@ -56,7 +56,8 @@ from flows.worklist import read_worklist, remove_worklist, work_item, write_work
 from pipeline.errors import CallqaError, ConfigError, InputError, ModelUnavailableError
 from pipeline.ingest import InputItem, shown_path
 from pipeline.paths import RunPaths, open_index, resolve_paths
-from pipeline.recording import clean_leftovers, private_dir
+from pipeline.files import private_dir
+from pipeline.recording import clean_leftovers
 from pipeline.run import ERASED_PATH, CallOutcome, Models, process_one
 from pipeline.settings import Settings, input_fingerprint, load_settings, settings_fingerprint, stage_hash
 

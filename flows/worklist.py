@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.ingest import InputItem
-from pipeline.recording import private_dir, write_private
+from pipeline.files import private_dir, write_private
 
 __all__ = ["Work", "write_worklist", "read_worklist", "work_item", "remove_worklist"]
 

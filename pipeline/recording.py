@@ -23,7 +23,6 @@ run can tell a dead writer's leftovers from a live one's (`clean_leftovers`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -34,11 +33,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.files import write_private
+from pipeline.models import sha256_uncached
+
 if TYPE_CHECKING:
     from pipeline.store import Store
 
-__all__ = ["JOURNAL", "Journal", "read_journal", "write_journal", "audit_holds", "is_recorded", "file_sha256",
-           "clean_leftovers", "leftover_name", "private_dir", "write_private"]
+__all__ = ["JOURNAL", "Journal", "read_journal", "write_journal", "audit_holds", "is_recorded", "clean_leftovers",
+           "leftover_name"]
 
 log = logging.getLogger(__name__)
 
@@ -59,32 +61,6 @@ class Journal(BaseModel):
         return self.audit in ("none", "done") and self.index == "done"
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner only (0600), flushed to disk before it is used."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(path, 0o600)  # an existing file keeps its mode on open
-
-
-def private_dir(path: Path) -> Path:
-    """Create a folder (and its parents) that only its owner may enter (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
-
-
 def write_journal(folder: Path, journal: Journal) -> None:
     """Replace the journal atomically (a crash leaves the old one or the new one)."""
     tmp = folder / f"{JOURNAL}.{os.getpid()}.tmp"
@@ -98,10 +74,6 @@ def read_journal(folder: Path) -> Journal | None:
         return Journal.model_validate_json((folder / JOURNAL).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def audit_holds(audit_log: Path, call_id: str, offset: int) -> bool:
@@ -145,7 +117,7 @@ def is_recorded(folder: Path, key: str, call_id: str, audit_log: Path, store: St
         if journal.index != "done":
             return False
         try:
-            return store.has_result(call_id, file_sha256(folder / "result.json"))
+            return store.has_result(call_id, sha256_uncached(folder / "result.json"))
         except OSError:
             return False
     return True

@@ -39,13 +39,13 @@ from pipeline.recording import (
     Journal,
     audit_holds,
     clean_leftovers,
-    file_sha256,
     is_recorded,
     leftover_name,
     read_journal,
     write_journal,
-    write_private,
 )
+from pipeline.files import write_private
+from pipeline.models import sha256_uncached
 from pipeline.schema import (
     DEV_KEY_FLAG,
     CallResult,
@@ -525,7 +525,7 @@ def record_outputs(processed: Processed, folder: Path, audit_log: Path, store: S
                 anchor_log(audit_log, store)
         write_journal(folder, journal)
     if store is not None and journal.index != "done":
-        if not store.has_result(call_id, file_sha256(folder / "result.json")):
+        if not store.has_result(call_id, sha256_uncached(folder / "result.json")):
             store.save_result(run_id, processed.result, folder / "result.json")
         journal.index = "done"
         write_journal(folder, journal)

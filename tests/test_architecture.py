@@ -14,7 +14,7 @@ import pytest
 from tests._paths import REPO
 
 GROUND = {"pipeline", "pipeline.schema", "pipeline.errors", "pipeline.config", "pipeline.models",
-          "pipeline.offline", "pipeline.torch_compat", "pipeline.spans", "pipeline.progress", "pipeline.lazy"}
+          "pipeline.offline", "pipeline.torch_compat", "pipeline.spans", "pipeline.progress", "pipeline.lazy", "pipeline.files"}
 STAGES = {"pipeline.ingest", "pipeline.transcribe", "pipeline.vad", "pipeline.diarise", "pipeline.redact",
           "pipeline.detect", "pipeline.score", "pipeline.store"}
 SERVICES = {"pipeline.run", "pipeline.settings", "pipeline.paths", "pipeline.compliance", "pipeline.review",

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import ConfigError, InputError
+from pipeline.files import fsync_dir
 from pipeline.redact.keys import AuditKey, audit_key, hmac_value
 from pipeline.redact.normalise import normalise_value
 from pipeline.schema import PII_TYPES
@@ -124,14 +125,6 @@ def chain_name(path: Path) -> str:
 # ------------------------------------------------------------------------------------- files
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _make_dirs(folder: Path) -> None:
     """Create missing folders 0700 whatever the umask, each made durable in its parent."""
     missing = []
@@ -144,7 +137,7 @@ def _make_dirs(folder: Path) -> None:
         except FileExistsError:
             continue
         os.chmod(made, _DIR_MODE)
-        _fsync_dir(made.parent)
+        fsync_dir(made.parent)
 
 
 @contextmanager
@@ -165,7 +158,7 @@ def _locked_log(path: Path) -> Iterator[int]:
                 continue  # replaced between the two calls: try again
         else:
             os.fchmod(fd, _LOG_MODE)  # whatever the umask
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
@@ -665,7 +658,7 @@ def repair_log(path: Path, key: AuditKey | None = None, *, store: Store | None =
                     os.close(t)
                 os.replace(tmp, path)  # appenders waiting on the old file's lock notice and reopen
             os.fsync(fd)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
     record_seq = None
     reasons = []
     if torn:
