@@ -202,3 +202,16 @@ def test_crosstalk_of_a_value_in_the_other_channel_is_muted_even_under_the_other
     out = redact_audio(_recording(audio), [_customer_finding(1.0, 3.0)], options(), turns)
     assert _rms(_span(out.audio, 0, 1.05, 2.95)) < 1e-4
     assert _rms(_span(out.audio, 1, 1.0, 3.0)) == 0.0
+
+
+def test_an_answer_gap_is_muted_in_the_answering_channel_not_the_requesters() -> None:
+    audio = np.zeros((2, 5 * SR))
+    _burst(audio, 0, 0.5, 2.0, LOUD)           # the agent asks
+    _burst(audio, 0, 2.6, 3.5, LOUD, seed=2)   # ... and goes on, 0.6 s later
+    _burst(audio, 1, 2.0, 2.5, LOUD, seed=1)   # the customer's answer, never transcribed
+    turns = [_turn(0, 0, [(0.5, 2.0)]), _turn(1, 0, [(2.6, 3.5)])]
+    gap = PiiFinding(entity_type="UK_POSTCODE", turn_index=0, char_start=0, char_end=0, start_s=2.0, end_s=2.6,
+                     recognizer="answer_gap", score=0.5, value_hmac="0" * 64)
+    out = redact_audio(_recording(audio), [gap], options(), turns)
+    assert _rms(_span(out.audio, 1, 1.7, 2.9)) == 0.0
+    np.testing.assert_array_equal(_span(out.audio, 0, 2.6, 3.5), _span(audio.astype(np.float32), 0, 2.6, 3.5))

@@ -80,7 +80,9 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     its speaker's channel only: the other party's speech beside it stays. That is safe because
     coverage then checks the other channel too: its speech overlapping a finding covers nothing
     (crosstalk of the value is muted), and only its kept words outside the finding's time stay.
-    A finding whose turn has no channel is muted in every channel.
+    A finding whose turn has no channel is muted in every channel; an `answer_gap` (the
+    untranscribed time after a request) in every channel but the requester's, where it is the
+    reply that may have gone unheard.
     """
     n = recording.n_channels
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
@@ -89,7 +91,13 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
     for f in findings:
         channel = turns[f.turn_index].channel if 0 <= f.turn_index < len(turns) else None
-        for c in ([channel] if channel is not None and 0 <= channel < n else range(n)):
+        if channel is None or not 0 <= channel < n:
+            targets = range(n)
+        elif f.recognizer == "answer_gap":
+            targets = [c for c in range(n) if c != channel]
+        else:
+            targets = [channel]
+        for c in targets:
             by_channel[c].append(f)
     return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
 
@@ -144,7 +152,8 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
     levels: list[ChannelLevel] = []
     if coverage_options.enabled:
         # Measured on the input, not on `audio`: muting a finding must not lower a channel's level.
-        redacted = [(f.start_s, f.end_s) for f in findings]
+        # An answer gap holds no transcribed word by construction: the word that ends it was kept.
+        redacted = [(f.start_s, f.end_s) for f in findings if f.recognizer != "answer_gap"]
         try:
             coverage = uncovered_speech(recording.audio, sr, turns or [], channel_spans, coverage_options, redacted)
         except (RuntimeError, ValueError, OSError) as e:  # e.g. Silero will not load: claim no audio
