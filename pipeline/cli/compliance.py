@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import typer
@@ -51,12 +53,8 @@ def verify_command(
     # Results on disk must have audit records too, whether or not an index is there to say so.
     on_disk = ({p.parent.name for p in where.out_dir.glob("*/result.json") if is_valid_call_id(p.parent.name)}
                if where.out_dir.is_dir() else set())
-    store = _existing_index(where)
-    try:
+    with _existing_index(where) as store:
         result = audit.verify_log(where.audit_log, key, store=store, expected_calls=on_disk)
-    finally:
-        if store is not None:
-            store.dispose()
     if result.ok:
         typer.echo(result.message)
     for problem in result.problems:
@@ -84,22 +82,25 @@ def repair_command(
 
     where = run_paths(out, config=config, database_url=database_url, audit_log=audit_log)
     key = audit_key(allow_dev=allow_dev_key)
-    store = _existing_index(where)
-    try:
+    with _existing_index(where) as store:
         result = audit.repair_log(where.audit_log, key, store=store, accept_loss=accept_loss)
-    finally:
-        if store is not None:
-            store.dispose()
     typer.echo(json.dumps(result.model_dump()))
 
 
-def _existing_index(where):
-    """The run's results index, migrated, or None where a SQLite index was never written."""
+@contextmanager
+def _existing_index(where) -> Iterator:
+    """The run's results index, migrated, or None where a SQLite index was never written;
+    disposed of afterwards."""
     from pipeline.paths import open_index
 
     if where.sqlite_path is not None and not where.sqlite_path.is_file():
-        return None
-    return open_index(where)
+        yield None
+        return
+    store = open_index(where)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 @audit_app.command("report")
