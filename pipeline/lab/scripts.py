@@ -47,6 +47,9 @@ class ScriptTurn(_ScriptRecord):
     hold_s: float = Field(0.0, ge=0.0, le=3600.0, description="Length of a hold placed after this turn.")
     labels: list[EventLabel] = Field(default_factory=list, description="Event kinds this turn shows.")
     pii: list[PiiSpan] = Field(default_factory=list, description="Every piece of personal data in the text.")
+    sentiment: Literal["negative", "neutral", "positive"] | None = Field(
+        None, description="How the speaker comes across in this turn (labelled on customer turns)."
+    )
 
     @model_validator(mode="after")
     def _pii_occurs_in_text(self) -> "ScriptTurn":
@@ -65,6 +68,8 @@ class CallScript(_ScriptRecord):
     scenario: str = ""
     organisation: str | None = Field(None, max_length=128)
     agent_name: str | None = Field(None, max_length=128)
+    sector: str | None = Field(None, max_length=64, description="Business sector; corpora are split by it.")
+    author: str | None = Field(None, max_length=64, description="Who wrote the script; corpora are split by it.")
     turns: list[ScriptTurn] = Field(min_length=1)
     expected: dict[str, Any] = Field(default_factory=dict, description="Call-level truths (free-form).")
 
