@@ -96,11 +96,22 @@ class CallRow(Base):
     call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     channel_type: Mapped[str] = mapped_column(String(16))
     agent_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    team_id: Mapped[str | None] = mapped_column(String(128))
+    team_id: Mapped[str | None] = mapped_column(String(128), index=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     source_sha256: Mapped[str] = mapped_column(String(64))
     duration_s: Mapped[float | None] = mapped_column(Float)
     first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Revision 0006: KPIs. Talk is connected time less hold; wrap-up comes from the metadata.
+    talk_s: Mapped[float | None] = mapped_column(Float)
+    hold_s: Mapped[float | None] = mapped_column(Float)
+    wrap_up_s: Mapped[float | None] = mapped_column(Float)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(128), index=True)
+    # Keyed digests only (never the customer reference or a number): how a repeat contact is found.
+    customer_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    contact_digests: Mapped[list | None] = mapped_column(JSON)
 
 
 class ResultRow(Base):
