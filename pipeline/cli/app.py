@@ -175,6 +175,7 @@ def _mount() -> None:
     from pipeline.cli.detect import app as detect_app
     from pipeline.cli.lab import eval_command, samples_command, synth_command
     from pipeline.cli.redact import app as redact_app
+    from pipeline.cli.report import report_command
     from pipeline.cli.retention import app as retention_app
     from pipeline.cli.review import calibrate_command, review_app
     from pipeline.cli.web import serve_command, users_app
@@ -193,6 +194,7 @@ def _mount() -> None:
     app.command("synth")(synth_command)
     app.command("eval")(eval_command)
     app.command("bench")(bench_command)
+    app.command("report")(report_command)
     app.add_typer(redact_app, name="redact", help="Redaction tools: PII recall and over-redaction on labelled scripts.")
     # A maintainer's tool (pipeline/samples/README.md), kept out of the everyday help.
     app.command("make-samples", hidden=True)(samples_command)
