@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pipeline.errors import LoginRequired, ReviewError
 from pipeline.store import Store, open_store
 
-from . import routes_auth, routes_call, routes_feedback, routes_oversight, routes_queue
+from . import routes_auth, routes_call, routes_dashboard, routes_feedback, routes_oversight, routes_queue
 from .deps import Context, render, user_or_none
 from .settings import WebSettings
 
@@ -55,7 +55,7 @@ def create_app(settings: WebSettings, *, store: Store | None = None) -> FastAPI:
     app = FastAPI(title="callqa review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = Context(store=store, settings=settings, templates=_templates())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (routes_auth, routes_queue, routes_call, routes_feedback, routes_oversight):
+    for module in (routes_auth, routes_queue, routes_call, routes_feedback, routes_oversight, routes_dashboard):
         app.include_router(module.router)
 
     @app.middleware("http")
