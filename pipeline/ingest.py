@@ -42,6 +42,8 @@ __all__ = [
     "read_transcript_input",
     "fingerprint",
     "read_sidecar",
+    "parse_metadata",
+    "customer_ref_digest",
     "sha256_bytes",
     "shown_path",
     "looks_personal",
@@ -416,18 +418,76 @@ def read_sidecar(path: Path, options: IngestOptions | None = None, *, call_id_ke
         raise InputError(f"sidecar is not valid JSON (line {getattr(e, 'lineno', '?')})", path=shown, reason="bad_sidecar") from None
     if not isinstance(data, dict):
         raise InputError("sidecar must be a JSON object", path=shown, reason="bad_sidecar")
-    known = set(RecordingMetadata.model_fields)
-    for key in [k for k in data if k not in known]:
+    metadata = parse_metadata(data, shown, where="sidecar", reason="bad_sidecar", key=call_id_key)
+    _check_explicit_call_id(metadata.call_id, options, "the sidecar's", shown, "bad_sidecar")
+    return metadata
+
+
+# Keys a sidecar or a transcript's metadata may give. `customer_digest` is not one: it is made
+# here from `customer_ref` under the site's key, and a digest handed in would skip that key.
+_INPUT_KEYS = frozenset(RecordingMetadata.model_fields) - {"customer_digest"} | {"customer_ref"}
+_CUSTOMER_REF_MAX = 128
+# Domain separation: the customer reference's digests come from their own key, derived from the
+# redaction key, so they are never comparable with PII value digests or call id digests.
+_CUSTOMER_LABEL = b"callqa/customer-ref/v1"
+# Labels named by the phone system: refused when they look like a number or an address.
+_LABEL_KEYS = ("queue", "disposition")
+
+
+def customer_ref_digest(key: bytes, customer_ref: str) -> str:
+    """Hex HMAC-SHA256 of a customer reference (trimmed, spaces collapsed, case folded) under a key
+    derived from the redaction key: the same customer gives the same digest in every call."""
+    import hmac
+    import unicodedata
+
+    derived = hmac.new(key, _CUSTOMER_LABEL, hashlib.sha256).digest()
+    normalised = " ".join(unicodedata.normalize("NFKC", customer_ref).split()).casefold()
+    return hmac.new(derived, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def parse_metadata(data: dict[str, Any], shown: str, *, where: str, reason: str, key: bytes | None) -> RecordingMetadata:
+    """A sidecar's or a transcript's metadata, checked: unknown keys dropped with a warning,
+    `customer_ref` replaced by its keyed digest, bad values refused.
+
+    Errors and warnings name the key, never its value: a value may be personal data.
+
+    Args:
+        data: the metadata object as parsed from JSON.
+        shown: the input's path as it may be shown.
+        where: "sidecar" or "transcript metadata", for messages.
+        reason: the InputError reason code.
+        key: the redaction key; without one a customer_ref is dropped (with a warning).
+
+    Raises:
+        InputError: a known key with a bad value (type, range, length, characters), or a label
+            that looks like personal data.
+    """
+    data = dict(data)
+    for name in [k for k in data if k not in _INPUT_KEYS]:
         # Unknown keys may hold personal data: drop them; name the key (sanitised), never the value.
-        log.warning("%s: ignoring unknown sidecar key '%s'", Path(shown).name, _SAFE_KEY.sub("?", str(key))[:40])
-        del data[key]
+        log.warning("%s: ignoring unknown %s key '%s'", Path(shown).name, where, _SAFE_KEY.sub("?", str(name))[:40])
+        del data[name]
+    ref = data.pop("customer_ref", None)
+    if ref is not None:
+        if not isinstance(ref, (str, int)) or isinstance(ref, bool) or not str(ref).strip() \
+                or len(str(ref)) > _CUSTOMER_REF_MAX or not str(ref).isprintable():
+            raise InputError(f"{where} key 'customer_ref': must be a non-empty one-line string or integer of at most "
+                             f"{_CUSTOMER_REF_MAX} characters", path=shown, reason=reason)
+        if key is None:
+            log.warning("%s: ignoring %s key 'customer_ref': no redaction key to digest it with", Path(shown).name, where)
+        else:
+            data["customer_digest"] = customer_ref_digest(key, str(ref))
     try:
         metadata = RecordingMetadata.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"sidecar key '{key}': {err['msg']}", path=shown, reason="bad_sidecar") from None
-    _check_explicit_call_id(metadata.call_id, options, "the sidecar's", shown, "bad_sidecar")
+        name = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"{where} key '{name}': {err['msg']}", path=shown, reason=reason) from None
+    for name in _LABEL_KEYS:
+        value = getattr(metadata, name)
+        if value is not None and looks_personal(value):
+            raise InputError(f"{where} key '{name}' looks like personal data (a phone number, e-mail address or "
+                             "postcode); give the site's code for it instead", path=shown, reason=reason)
     return metadata
 
 
@@ -550,6 +610,10 @@ def read_transcript_input(path: Path, options: IngestOptions | None = None, *,
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         raise InputError(f"transcript key '{key}': {err['msg']}", path=shown, reason="bad_transcript") from None
     _check_explicit_call_id(transcript.call_id, options, "the transcript's", shown, "bad_transcript")
+    metadata = parse_metadata(transcript.metadata, shown, where="transcript metadata", reason="bad_transcript",
+                              key=call_id_key)
+    # The checked metadata replaces what was given: a customer_ref never travels past ingest.
+    transcript = transcript.model_copy(update={"metadata": metadata.model_dump(exclude_none=True)})
     source = Source(path=shown, sha256=sha256_bytes(data), format="transcript-json", duration_s=None, sample_rate=None, channels=None)
     return transcript, source
 

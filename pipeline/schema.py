@@ -133,6 +133,10 @@ CallId = Annotated[str, Field(pattern=CALL_ID_PATTERN, description="Safe identif
 # --------------------------------------------------------------------------------------- ingest
 
 
+# A label from the site's systems (queue, disposition): short, one line, no markup.
+SafeLabel = Annotated[str, Field(max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/&()+-]*$")]
+
+
 class RecordingMetadata(_Record):
     """Metadata from a recording's sidecar `<recording>.json`; every field optional.
 
@@ -148,10 +152,21 @@ class RecordingMetadata(_Record):
         None, description="Speaker on each audio channel, in channel order (stereo recordings)."
     )
     started_at: str | None = Field(None, max_length=64, description="ISO 8601 start time of the interaction.")
-    queue: str | None = Field(None, max_length=128, description="Queue or skill the call came through.")
+    queue: SafeLabel | None = Field(None, description="Queue or skill the call came through.")
     direction: Literal["inbound", "outbound"] | None = Field(None, description="Who placed the call.")
     organisation: str | None = Field(None, max_length=128, description="Organisation the agent represents.")
     language: str | None = Field(None, max_length=16, description="Language code, e.g. 'en'.")
+    # KPI metadata (issue #18). Strict types: a hostile sidecar's "5" or true is refused, not coerced.
+    csat: Annotated[int, Field(strict=True, ge=1, le=5)] | None = Field(
+        None, description="Customer satisfaction score the customer gave, 1-5.")
+    nps: Annotated[int, Field(strict=True, ge=0, le=10)] | None = Field(
+        None, description="How likely the customer is to recommend, 0-10 (Net Promoter Score answer).")
+    disposition: SafeLabel | None = Field(None, max_length=64, description="How the call ended, as the phone system codes it.")
+    wrap_up_s: Annotated[float, Field(strict=True, ge=0.0, le=86_400.0, allow_inf_nan=False)] | None = Field(
+        None, description="After-call work in seconds (handling time = talk + hold + wrap-up).")
+    customer_digest: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="Keyed digest of the sidecar's customer_ref (never the reference itself): how a repeat contact is found.")
 
 
 class Source(_Record):
