@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.errors import ConfigError
 from pipeline.schema import CallResult
 
+from .kpis import call_kpi_values
 from .models import CallRow, ItemRow, ResultRow, RunRow, ScorecardRow, utcnow
 
 __all__ = ["HEAD_REVISION", "Store", "SavedResult", "open_store", "migrations_dir", "result_flags"]
@@ -263,6 +264,8 @@ class Store:
             call.started_at = _parse_time(meta.started_at)
             call.source_sha256 = result.source.sha256
             call.duration_s = result.source.duration_s
+            for column, value in call_kpi_values(result).items():
+                setattr(call, column, value)
             s.flush()
             row = ResultRow(call_id=result.call_id, run_id=run_id, result_path=str(path), result_sha256=digest,
                             schema_version=result.schema_version, n_events=len(result.events),
