@@ -29,6 +29,7 @@ from pipeline.schema import CallResult
 
 from .kpis import call_kpi_values
 from .models import CallRow, ItemRow, ResultRow, RunRow, ScorecardRow, utcnow
+from .search import index_call
 
 __all__ = ["HEAD_REVISION", "Store", "SavedResult", "open_store", "migrations_dir", "result_flags"]
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 # Named in errors about a bad URL, whichever flag, variable or config key it came from.
 _URL_SOURCE = "the results index URL"
 # The newest migration in migrations/versions/; tests/test_store.py checks it against Alembic's head.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 _MIGRATION_LOCK = 0x63616C6C7161  # "callqa": the advisory lock key that serialises migrations
 
 
@@ -267,6 +268,8 @@ class Store:
             for column, value in call_kpi_values(result).items():
                 setattr(call, column, value)
             s.flush()
+            # The redacted turns go into the full-text index in the same transaction as the result.
+            index_call(s, result)
             row = ResultRow(call_id=result.call_id, run_id=run_id, result_path=str(path), result_sha256=digest,
                             schema_version=result.schema_version, n_events=len(result.events),
                             n_pii=len(result.pii), flags=result_flags(result), created_at=utcnow())

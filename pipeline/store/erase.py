@@ -17,6 +17,8 @@ What erasure means per table:
   erased. The reference is random and kept nowhere (not in the audit log's erasure record,
   which names the call): the rows stay as the history of who looked, pointing at no one. A
   free-text detail naming the call (on any row) is cleared.
+- search_turns, search_calls: deleted (the call's redacted text and search facets), and SQLite's
+  FTS5 index is rewritten so that the words leave its pages (`pipeline.store.search.purge`).
 - runs: untouched (no per-call data).
 """
 
@@ -37,6 +39,7 @@ from pipeline.store.models import (
     ScorecardRow,
     SelfAssessmentRow,
 )
+from pipeline.store.search import drop_call, purge
 
 __all__ = ["ErasedRows", "erase_call_rows"]
 
@@ -55,6 +58,7 @@ class ErasedRows(BaseModel):
     self_assessments: int = 0
     actions_detached: int = 0
     access_log_pseudonymised: int = 0
+    search_turns: int = 0
 
     def summary(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in self.model_dump().items())
@@ -90,5 +94,8 @@ def erase_call_rows(store: Store, call_id: str, reference: str) -> ErasedRows:
         counts["results"] = s.execute(delete(ResultRow).where(ResultRow.call_id == call_id)).rowcount
         counts["actions_detached"] = s.execute(
             update(ActionRow).where(ActionRow.call_id == call_id).values(call_id=None)).rowcount
+        counts["search_turns"] = drop_call(s, call_id)
+        if counts["search_turns"]:
+            purge(s)
         counts["calls"] = s.execute(delete(CallRow).where(CallRow.call_id == call_id)).rowcount
     return ErasedRows(**counts)

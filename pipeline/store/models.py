@@ -1,7 +1,8 @@
 """SQLAlchemy models of the results index (the head revision of the Alembic migrations).
 
-The index holds ids, times, kinds, values, scores and paths: never transcript text, quotes or
-PII values (those stay in out/<call_id>/result.json, which is redacted). Assessor decisions,
+The index holds ids, times, kinds, values, scores and paths: never quotes or PII values (those
+stay in out/<call_id>/result.json, which is redacted), and transcript text only as the redacted
+turns of `search_turns` (revision 0007, for full-text search). Assessor decisions,
 self-assessments and calibration marks are appended, never updated, so the history stays.
 Free-text reasons and action descriptions are the assessor's own words about behaviour.
 """
@@ -43,6 +44,8 @@ __all__ = [
     "FeedbackNoteRow",
     "AuditHeadRow",
     "TombstoneRow",
+    "SearchTurnRow",
+    "SearchCallRow",
     "utcnow",
     "as_utc",
 ]
@@ -243,6 +246,8 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     agent_id: Mapped[str | None] = mapped_column(String(128))
+    # Revision 0007: a team leader sees only the calls whose team_id is this.
+    team_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -313,3 +318,38 @@ class TombstoneRow(Base):
     kind: Mapped[str] = mapped_column(String(16))  # call_id | source
     reason: Mapped[str] = mapped_column(String(16))  # erasure | retention
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SearchTurnRow(Base):
+    """One turn's redacted text, for full-text search (revision 0007).
+
+    The only transcript text in the index: the redacted text result.json already holds, kept
+    so that a search need not open every result.json. It goes with the call on erasure and
+    when retention removes the call's results. The full-text index over it is per backend and
+    lives in the migration, outside these models (`pipeline.store.search`): a generated
+    tsvector column with a GIN index on PostgreSQL, an FTS5 table kept by triggers on SQLite.
+    """
+
+    __tablename__ = "search_turns"
+    __table_args__ = (UniqueConstraint("call_id", "turn_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id"), index=True)
+    turn_index: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(16))
+    start_s: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class SearchCallRow(Base):
+    """A call's search facets that `calls` does not hold (revision 0007).
+
+    `event_kinds` is the set of its events' kinds, space-separated with a space at each end
+    (" hold.started complaint.raised ") so that one kind matches as a whole word.
+    `customer_sentiment` is the customer's mean turn sentiment in [-1, 1], None until the
+    result carries turn sentiment.
+    """
+
+    __tablename__ = "search_calls"
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id"), primary_key=True)
+    event_kinds: Mapped[str] = mapped_column(Text, default=" ")
+    customer_sentiment: Mapped[float | None] = mapped_column(Float)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from pipeline.store.models import Base
+from pipeline.store.search import outside_models
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,6 +19,8 @@ def _configure_and_run(connection) -> None:
         # SQLite cannot ALTER most things in place: batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The full-text index (revision 0007) is per backend and not in the models.
+        include_name=outside_models,
     )
     with context.begin_transaction():
         context.run_migrations()
