@@ -47,6 +47,9 @@ def report_command(
     csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Write one row per group and period to FILE.")] = None,
     html_file: Annotated[Optional[Path], typer.Option(
         "--html", metavar="FILE", help="Write a self-contained HTML page with charts to FILE (no script: it can be mailed).")] = None,
+    kpi_config: Annotated[Optional[Path], typer.Option(
+        "--kpi-config", metavar="FILE", help="Site kpi.yaml over configs/kpi.yaml (repeat window, how customers match).")]
+    = None,
     out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None,
     user: UserOpt = None, as_json: JsonOpt = False,
 ) -> None:
@@ -55,9 +58,9 @@ def report_command(
     from pipeline.cli.review import _store, _user
     from pipeline.review.kpis import kpi_report, load_kpi_config
 
-    if sum(x is not None and x is not False for x in (csv_file, html_file, as_json or None)) > 1:
+    if sum((csv_file is not None, html_file is not None, as_json)) > 1:
         raise fail("choose one of --json, --csv and --html")
-    settings = load_kpi_config(config)
+    settings = load_kpi_config(kpi_config)
     store = _store(out, config, database_url)
     try:
         report = kpi_report(store=store, user=_user(user), settings=settings, period=period.value, by=by.value,
