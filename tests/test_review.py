@@ -313,7 +313,11 @@ def test_cli_workflow(tmp_path, monkeypatch):
     assert run("review", "mark", "dev-007", "greeting", "--value", "yes", "--user", "bob").exit_code == 0
     assert run("review", "mark", "dev-007", "greeting", "--value", "yes", "--user", "cy").exit_code == 0
     calibrated = run("calibrate", "dev-007", "dev-005")
-    assert calibrated.exit_code == 0 and "raters: bob, cy" in calibrated.output
+    assert calibrated.exit_code == 0 and "raters: bob, cy" in calibrated.output and "alpha" in calibrated.output
+    assert run("review", "session-open", "r1", "dev-007").exit_code == 0
+    assert run("review", "session-close", "r1").exit_code == 0
+    locked = run("review", "mark", "dev-007", "greeting", "--value", "no", "--user", "bob")
+    assert locked.exit_code != 0 and "locked" in locked.output
     out = tmp_path / "x.csv"
     assert run("review", "export", "--csv", str(out)).exit_code == 0 and out.is_file()
     html = tmp_path / "dev-007.html"

@@ -296,18 +296,32 @@ def test_user_text_is_escaped(site):
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
 
-def test_calibration_shows_each_assessors_marks_side_by_side_with_agreement(site):
+def test_calibration_is_blind_until_the_session_closes_then_side_by_side_with_alpha(site):
     for name, value in (("ann", "yes"), ("bob", "no")):
         client = client_for(site, name)
         token = csrf_token(client.get("/calibration?calls=dev-001").text)
         assert client.post("/calls/dev-001/marks", data={"csrf_token": token, "mark-lass_apologise": value,
                                                          "mark-lass_listen": "yes"}).status_code == 200
-    page = client_for(site, "tia").get("/calibration?calls=dev-001").text
-    assert "Raters: ann, bob" in page
+    # ann has marked two items, not all: bob's marks and the agreement stay hidden from her.
+    blind = client_for(site, "ann").get("/calibration?calls=dev-001").text
+    assert 'id="blind"' in blind and "Raters: ann, bob" not in blind
+    assert '<td class="mark">no</td>' not in blind and '<td class="mark">yes</td>' in blind
+    tia = client_for(site, "tia")
+    token = csrf_token(tia.get("/calibration?calls=dev-001").text)
+    assert tia.post("/calibration/sessions", data={"csrf_token": token, "name": "round-1",
+                                                   "calls": "dev-001"}).status_code == 200
+    assert client_for(site, "ann").post("/calibration/sessions/round-1/close",
+                                        data={"csrf_token": token}).status_code == 403  # assessors may not
+    page = tia.post("/calibration/sessions/round-1/close", data={"csrf_token": token}).text
+    assert "Raters: ann, bob" in page and "marks locked" in page
     row = re.search(r"<tr><td>[^<]*apolog[^<]*</td>\s*<td class=\"mark\">(\w+)</td><td class=\"mark\">(\w+)</td>",
                     page, re.I)
     assert row and row.groups() == ("yes", "no")
-    assert "overall agreement <b>50%</b>" in page
+    assert "overall agreement <b>50%</b>" in page and "Krippendorff's alpha (ordinal)" in page
+    bob = client_for(site, "bob")
+    token = csrf_token(bob.get("/calibration?calls=dev-001").text)
+    late = bob.post("/calls/dev-001/marks", data={"csrf_token": token, "mark-lass_apologise": "yes"})
+    assert late.status_code >= 400 and "locked" in late.text
 
 
 # ---------------------------------------------------------------------------------- audio

@@ -380,7 +380,8 @@ def calibrate_command(
     out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None,
     user: UserOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Agreement per item and overall (kappa, percent), and pre-fill vs final assessor values."""
+    """Agreement per item and overall (Krippendorff's alpha with its 95% interval, kappa, percent), and
+    pre-fill vs final assessor values."""
     from pipeline import review
 
     report = review.calibrate(store=_store(out, config, database_url), user=_user(user), call_ids=calls)
@@ -395,12 +396,43 @@ def calibrate_command(
         return "-" if x is None else f"{x:.1f}"
 
     typer.echo(f"{len(report.calls)} call(s), raters: {', '.join(report.raters) or 'none'}; kappa: {report.method}")
-    typer.echo(f"{'item':<22} {'n':>3} {'agree%':>7} {'kappa':>6}   {'auto n':>6} {'agree%':>7} {'kappa':>6}")
+    def ci(x):
+        return "-" if x is None else f"{x[0]:.2f}..{x[1]:.2f}"
+
+    typer.echo(f"{'item':<22} {'n':>3} {'agree%':>7} {'kappa':>6} {'alpha':>6} {'alpha 95% CI':>13}   "
+               f"{'auto n':>6} {'agree%':>7} {'kappa':>6}")
     for i in report.items:
-        typer.echo(f"{i.item_id:<22} {i.subjects:>3} {p(i.percent_agreement):>7} {k(i.kappa):>6}   "
-                   f"{i.auto_subjects:>6} {p(i.auto_percent_agreement):>7} {k(i.auto_kappa):>6}")
-    typer.echo(f"{'overall':<22} {'':>3} {p(report.overall_percent_agreement):>7} {k(report.overall_kappa):>6}   "
+        typer.echo(f"{i.item_id:<22} {i.subjects:>3} {p(i.percent_agreement):>7} {k(i.kappa):>6} {k(i.alpha):>6} "
+                   f"{ci(i.alpha_ci):>13}   {i.auto_subjects:>6} {p(i.auto_percent_agreement):>7} {k(i.auto_kappa):>6}")
+    typer.echo(f"{'overall':<22} {'':>3} {p(report.overall_percent_agreement):>7} {k(report.overall_kappa):>6} "
+               f"{k(report.overall_alpha):>6} {ci(report.overall_alpha_ci):>13}   "
                f"{'':>6} {p(report.auto_percent_agreement):>7} {k(report.auto_kappa):>6}")
+
+
+@review_app.command("session-open")
+def session_open_command(
+    name: Annotated[str, typer.Argument(help="A name for the session (letters, digits, '.', '_', '-').")],
+    calls: Annotated[list[str], typer.Argument(help="The call ids every assessor marks blind.")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
+    """Open a calibration session: assessors mark its calls blind (`callqa review mark`)."""
+    from pipeline import review
+
+    session = review.open_session(store=_store(out, config, database_url), user=_user(user), name=name,
+                                  call_ids=calls)
+    typer.echo(f"calibration session {session.name} open: {len(session.call_ids)} call(s)")
+
+
+@review_app.command("session-close")
+def session_close_command(
+    name: Annotated[str, typer.Argument(help="The session to close.")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
+    """Close a calibration session: the marks on its calls lock, and everyone's become visible."""
+    from pipeline import review
+
+    session = review.close_session(store=_store(out, config, database_url), user=_user(user), name=name)
+    typer.echo(f"calibration session {session.name} closed: marks on {len(session.call_ids)} call(s) locked")
 
 
 calibrate_app = CallqaTyper(help="Agreement between assessors (and with the pre-fill) on the same calls.")

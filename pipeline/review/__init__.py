@@ -11,7 +11,8 @@ review decision, and the earlier ones stay as its history. The queries live in p
                     calibration mark), finalise (refused while any item is pending)
     feedback.py     self_assess (the agent's own marks, before the assessor's are shown to them),
                     add_note / list_notes, add_action / list_actions / close_action, agent_summary
-    calibration.py  calibrate (agreement between assessors, and pre-fill vs final), calibration_marks
+    calibration.py  calibrate (agreement between assessors: alpha, kappa; pre-fill vs final), blind
+                    calibration_marks, open_session / close_session (closing locks the marks)
     export.py       export_html, export_period (CSV / JSON)
     access.py       call_agent (ownership look-up), log_access, access_log
     views.py        the records these return; identity.py: current_user
@@ -20,7 +21,7 @@ review decision, and the earlier ones stay as its history. The queries live in p
 from pipeline.errors import ReviewError
 
 from .access import access_log, call_agent, log_access
-from .calibration import calibrate, calibration_marks
+from .calibration import calibrate, calibration_marks, close_session, list_sessions, open_session
 from .decisions import confirm_item, finalise, mark_item, override_item
 from .export import export_html, export_period
 from .feedback import NOTE_KINDS, add_action, add_note, agent_summary, close_action, list_actions, list_notes, self_assess
@@ -31,7 +32,9 @@ from .views import (
     AccessEntry,
     ActionView,
     AgentSummary,
+    CalibrationMarks,
     CalibrationReport,
+    CalibrationSessionView,
     CardSummary,
     CardView,
     DecisionView,
@@ -70,6 +73,11 @@ __all__ = [
     "log_access",
     "access_log",
     "calibration_marks",
+    "open_session",
+    "close_session",
+    "list_sessions",
+    "CalibrationMarks",
+    "CalibrationSessionView",
     "NoteView",
     "NOTE_KINDS",
     "add_note",

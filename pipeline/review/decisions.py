@@ -13,6 +13,7 @@ from pipeline.store import Store
 from pipeline.store.access import record_access
 from pipeline.store.reviews import add_decision, card_item, card_items, finalise_card
 
+from .calibration import marks_locked
 from .cards import card_or_refuse, check_value, decision_view, scored, summary
 from .views import CardSummary, DecisionView
 
@@ -26,6 +27,9 @@ def _decide(store: Store, user: str, call_id: str, item_id: str, *, kind: Litera
         card = card_or_refuse(s, call_id, lock=True)
         if mode == "review" and card.finalised_at is not None:
             raise ReviewError("the scorecard is finalised; decisions are closed", reason="finalised", call_id=call_id)
+        if mode == "calibration" and marks_locked(s, call_id):
+            raise ReviewError("the calibration session holding this call is closed; its marks are locked",
+                              reason="locked", call_id=call_id)
         item = card_item(s, card.id, item_id)
         if item is None:
             allowed = ", ".join(i.item_id for i in card_items(s, card.id))

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.schema import Scorecard
 
 __all__ = ["VALUES", "Value", "DecisionView", "CardSummary", "CardView", "ActionView", "AgentSummary",
-           "ItemAgreement", "CalibrationReport", "AccessEntry", "NoteView"]
+           "ItemAgreement", "CalibrationReport", "CalibrationMarks", "CalibrationSessionView", "AccessEntry",
+           "NoteView"]
 
 VALUES: tuple[str, ...] = ("yes", "no", "partial", "n/a")
 Value = Literal["yes", "no", "partial", "n/a"]
@@ -87,6 +88,8 @@ class ItemAgreement(_View):
     auto_subjects: int = Field(description="Calls with a final assessor value to compare the suggestion with.")
     auto_percent_agreement: float | None
     auto_kappa: float | None
+    alpha: float | None = Field(None, description="Krippendorff's alpha, ordinal (no < partial < yes), n/a missing.")
+    alpha_ci: tuple[float, float] | None = Field(None, description="95% bootstrap interval of alpha.")
 
 
 class CalibrationReport(_View):
@@ -98,6 +101,26 @@ class CalibrationReport(_View):
     overall_kappa: float | None
     auto_percent_agreement: float | None
     auto_kappa: float | None
+    overall_alpha: float | None = Field(None, description="Krippendorff's alpha over every item and call.")
+    overall_alpha_ci: tuple[float, float] | None = Field(None, description="95% bootstrap interval of alpha.")
+    alpha_units: int = Field(0, description="(call, item) pairs with two or more ratings behind the alpha.")
+
+
+class CalibrationMarks(_View):
+    """What one viewer may see of the independent marks on a call."""
+
+    marks: dict[str, dict[str, str]] = Field(description="item -> rater -> value, as far as revealed.")
+    revealed: bool = Field(description="False: only the viewer's own marks (theirs are not all in yet).")
+    locked: bool = Field(description="True: a closed calibration session holds this call; marks are final.")
+
+
+class CalibrationSessionView(_View):
+    name: str
+    call_ids: list[str]
+    opened_by: str
+    opened_at: dt.datetime
+    closed_by: str | None
+    closed_at: dt.datetime | None
 
 
 class AccessEntry(_View):

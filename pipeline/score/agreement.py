@@ -1,4 +1,6 @@
-"""Agreement between raters: percent agreement, Cohen's kappa (two raters), Fleiss' kappa (many).
+"""Agreement between raters: percent agreement, Cohen's kappa (two raters), Fleiss' kappa (many),
+and Krippendorff's alpha (ordinal, any number of raters, missing ratings allowed) with a bootstrap
+confidence interval.
 
 Pure functions over category labels; used by calibration (assessor vs assessor) and to measure
 how far the pre-fill can be trusted (auto-suggestion vs the assessor's final value).
@@ -6,10 +8,28 @@ how far the pre-fill can be trusted (auto-suggestion vs the assessor's final val
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["percent_agreement", "cohen_kappa", "fleiss_kappa"]
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["AlphaEstimate", "percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha"]
+
+# Scorecard values on an ordinal scale; "n/a" (and no mark) is a missing rating, not a level.
+ORDINAL_SCALE = ("no", "partial", "yes")
+
+
+class AlphaEstimate(BaseModel):
+    """Krippendorff's alpha with a percentile bootstrap interval over the rated units."""
+
+    model_config = ConfigDict(frozen=True)
+
+    alpha: float
+    ci_low: float | None
+    ci_high: float | None
+    units: int
+    level: float = 0.95
 
 
 def percent_agreement(ratings: Sequence[Sequence[str]]) -> float | None:
@@ -84,3 +104,66 @@ def fleiss_kappa(ratings: Sequence[Sequence[str]]) -> float | None:
     if p_e >= 1.0:
         return None
     return round((p_bar - p_e) / (1.0 - p_e), 3)
+
+
+def _alpha(units: list[list[int | None]], levels: int) -> float | None:
+    import numpy as np  # the lazy-import rule: the CLI starts without numpy
+    import krippendorff
+
+    raters = max(len(u) for u in units)
+    data = np.full((raters, len(units)), np.nan)
+    for j, unit in enumerate(units):
+        for i, value in enumerate(unit):
+            if value is not None:
+                data[i, j] = value
+    observed = {v for u in units for v in u if v is not None}
+    if len(observed) < 2:
+        return None  # one value throughout: no disagreement to expect, alpha is undefined
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal",
+                                    value_domain=list(range(levels))))
+
+
+def krippendorff_alpha(
+    units: Sequence[Sequence[str | None]],
+    *,
+    scale: Sequence[str] = ORDINAL_SCALE,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> AlphaEstimate | None:
+    """Krippendorff's alpha on an ordinal scale, with a bootstrap confidence interval.
+
+    Args:
+        units: one sequence per rated unit (a call's item), one entry per rater in a fixed
+            rater order; None or a value outside `scale` (such as "n/a") is a missing rating.
+        scale: the ordered levels, lowest first.
+        resamples: bootstrap resamples of the units (with replacement).
+        level: the interval's coverage.
+        seed: the resampling seed, so a report is reproducible.
+
+    Returns:
+        The estimate; None when fewer than two units have two ratings or all ratings agree on
+        one value (alpha is undefined). The interval is None when no resample is defined.
+    """
+    rank = {v: i for i, v in enumerate(scale)}
+    coded = [[rank.get(v) if v is not None else None for v in unit] for unit in units]
+    pairable = [u for u in coded if sum(v is not None for v in u) >= 2]
+    if len(pairable) < 2:
+        return None
+    alpha = _alpha(pairable, len(scale))
+    if alpha is None:
+        return None
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(resamples):
+        value = _alpha([rng.choice(pairable) for _ in pairable], len(scale))
+        if value is not None:
+            draws.append(value)
+    low = high = None
+    if draws:
+        draws.sort()
+        tail = (1.0 - level) / 2.0
+        low = draws[int(tail * (len(draws) - 1))]
+        high = draws[int(round((1.0 - tail) * (len(draws) - 1)))]
+    return AlphaEstimate(alpha=round(alpha, 3), ci_low=None if low is None else round(low, 3),
+                         ci_high=None if high is None else round(high, 3), units=len(pairable), level=level)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
 
 from pipeline import review
 from pipeline.redact import audit
 from pipeline.schema import is_valid_call_id
 
-from .deps import check_call, context, render, require, require_user
+from .deps import check_call, check_csrf, context, render, require, require_user
 
 router = APIRouter()
 
@@ -26,11 +27,36 @@ def calibration(request: Request):
     rows = []
     for call_id in call_ids:
         view = review.show_card(store=store, user=user.username, call_id=call_id)
-        rows.append({"call_id": call_id, "items": view.card.items,
-                     "marks": review.calibration_marks(store=store, user=user.username, call_id=call_id)})
-    report = review.calibrate(store=store, user=user.username, call_ids=call_ids) if call_ids else None
+        seen = review.calibration_marks(store=store, user=user.username, call_id=call_id)
+        rows.append({"call_id": call_id, "items": view.card.items, "marks": seen.marks, "revealed": seen.revealed,
+                     "locked": seen.locked})
+    # Blind marking: agreement figures would give the others' marks away, so they wait too.
+    revealed = bool(rows) and all(row["revealed"] for row in rows)
+    report = review.calibrate(store=store, user=user.username, call_ids=call_ids) if revealed else None
     return render(request, "calibration.html", user, calls=",".join(call_ids), rows=rows, report=report,
-                  values=review.VALUES)
+                  values=review.VALUES, sessions=review.list_sessions(store=store))
+
+
+@router.post("/calibration/sessions")
+async def open_calibration_session(request: Request):
+    user = require_user(request)
+    form = await check_csrf(request, user)
+    require(user, "calibration.manage")
+    call_ids = [c for c in dict.fromkeys(x.strip() for x in form.get("calls", "").replace(" ", ",").split(",")) if c]
+    for call_id in call_ids[:50]:
+        check_call(request, user, call_id)
+    session = review.open_session(store=context(request).store, user=user.username, name=form.get("name", ""),
+                                  call_ids=call_ids[:50])
+    return RedirectResponse(f"/calibration?calls={','.join(session.call_ids)}", status_code=303)
+
+
+@router.post("/calibration/sessions/{name}/close")
+async def close_calibration_session(request: Request, name: str):
+    user = require_user(request)
+    await check_csrf(request, user)
+    require(user, "calibration.manage")
+    session = review.close_session(store=context(request).store, user=user.username, name=name)
+    return RedirectResponse(f"/calibration?calls={','.join(session.call_ids)}", status_code=303)
 
 
 @router.get("/access-log")
