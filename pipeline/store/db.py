@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # Named in errors about a bad URL, whichever flag, variable or config key it came from.
 _URL_SOURCE = "the results index URL"
 # The newest migration in migrations/versions/; tests/test_store.py checks it against Alembic's head.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 _MIGRATION_LOCK = 0x63616C6C7161  # "callqa": the advisory lock key that serialises migrations
 
 

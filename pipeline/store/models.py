@@ -353,3 +353,18 @@ class SearchCallRow(Base):
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id"), primary_key=True)
     event_kinds: Mapped[str] = mapped_column(Text, default=" ")
     customer_sentiment: Mapped[float | None] = mapped_column(Float)
+
+
+class CalibrationSessionRow(Base):
+    """A calibration session (revision 0008): assessors mark the same calls blind; closing it
+    locks their marks on those calls, so agreement is measured on what each assessor decided
+    before seeing the others."""
+
+    __tablename__ = "calibration_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    call_ids: Mapped[list] = mapped_column(JSON, default=list)
+    opened_by: Mapped[str] = mapped_column(String(128))
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(128))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
