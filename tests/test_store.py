@@ -20,7 +20,8 @@ from pipeline.store.search import outside_models
 
 TABLES = {"runs", "calls", "results", "scorecards", "items", "decisions", "actions", "self_assessments",
           "access_log", "users", "web_sessions", "login_attempts",
-          "feedback_notes", "audit_heads", "tombstones", "search_turns", "search_calls", "alembic_version"}
+          "feedback_notes", "audit_heads", "tombstones", "search_turns", "search_calls", "calibration_sessions",
+          "alembic_version"}
 
 
 @pytest.fixture(params=BACKENDS)
