@@ -15,7 +15,9 @@ from pipeline.web.users import add_user
 PASSWORD = "correct horse battery"
 SECRET_ENV = {"CALLQA_WEB_SECRET": "s" * 48}
 
-# (call, agent, started): two agents, so that isolation between them can be tested.
+# (call, agent, started): two agents, so that isolation between them can be tested. Both are in
+# TEAM, the team of the team leader "tia" (tests/test_web_teams.py tests isolation between teams).
+TEAM = "team-1"
 CALLS = [
     ("dev-001", "agent-01", "2026-11-02T09:00:00Z"),
     ("dev-005", "agent-02", "2026-11-04T09:00:00Z"),
@@ -30,6 +32,7 @@ def load_store(url: str, out_dir: Path, calls=CALLS) -> Store:
     run = store.record_run(pipeline_version="0.1.0", config_hash="a" * 64)
     for call_id, agent, started in calls:
         result = scored_result(call_id, agent_id=agent, started_at=started)
+        result = result.model_copy(update={"metadata": result.metadata.model_copy(update={"team_id": TEAM})})
         store.save_result(run, result, write_result(result, out_dir))
     return store
 
@@ -38,7 +41,8 @@ def add_accounts(store: Store) -> None:
     for name, role, agent in [("ann", "assessor", None), ("bob", "assessor", None), ("tia", "team_leader", None),
                               ("ag1", "agent", "agent-01"), ("ag2", "agent", "agent-02"),
                               ("aud", "auditor", None), ("adm", "admin", None)]:
-        add_user(store=store, actor="test", username=name, password=PASSWORD, role=role, agent_id=agent)
+        add_user(store=store, actor="test", username=name, password=PASSWORD, role=role, agent_id=agent,
+                 team_id=TEAM if role == "team_leader" else None)
 
 
 def make_app(store: Store, out_dir: Path, **options):

@@ -1,4 +1,4 @@
-"""`callqa serve` and `callqa users add|remove|role|list`: thin typer wrappers over the web package.
+"""`callqa serve` and `callqa users add|remove|role|team|list`: thin typer wrappers over the web package.
 
 Passwords are read from a prompt (or one line of stdin when it is not a terminal), never argv.
 The results index is found as `callqa run` wrote it (pipeline.paths).
@@ -29,13 +29,15 @@ if TYPE_CHECKING:
 
 __all__ = ["serve_command", "users_app"]
 
-users_app = CallqaTyper(help="Web app accounts: add, remove, change role, list.")
+users_app = CallqaTyper(help="Web app accounts: add, remove, change role or team, list.")
 
 # The roles of pipeline.web.authz, as a choice typer lists and checks.
 Role = Enum("Role", {name: name for name in ROLES}, type=str)
 
 UsernameArg = Annotated[str, typer.Argument(help="The account's login name (stored lower-case).")]
 AgentIdOpt = Annotated[Optional[str], typer.Option("--agent-id", help="For agents: the agent id on their calls.")]
+TeamOpt = Annotated[Optional[str], typer.Option(
+    "--team", help="For team leaders: the team id on the calls they may see (without one they see none).")]
 
 
 def _store(out: Path | None, config: Path | None, database_url: str | None) -> Store:
@@ -86,6 +88,7 @@ def add_command(
     username: UsernameArg,
     role: Annotated[Role, typer.Option("--role", help="What the account may do (docs/web.md).")],
     agent_id: AgentIdOpt = None,
+    team: TeamOpt = None,
     out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
 ) -> None:
     """Add an account; the password is asked for (or read from stdin), never taken from the command line."""
@@ -95,8 +98,9 @@ def add_command(
     options = load_web_options()
     view = add_user(store=_store(out, config, database_url), actor=_actor(user), username=username,
                     password=_password(), role=role.value, agent_id=agent_id,
-                    min_password_length=options.login.min_password_length)
-    typer.echo(f"added {view.username} ({view.role})")
+                    min_password_length=options.login.min_password_length, team_id=team)
+    typer.echo(f"added {view.username} ({view.role}{', team ' + view.team_id if view.team_id else ''})")
+    _warn_no_team(view)
 
 
 @users_app.command("remove")
@@ -116,14 +120,35 @@ def role_command(
     username: UsernameArg,
     role: Annotated[Role, typer.Argument(help="The new role.")],
     agent_id: AgentIdOpt = None,
+    team: TeamOpt = None,
     out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
 ) -> None:
     """Change an account's role (its sessions end)."""
     from pipeline.web.users import set_role
 
     view = set_role(store=_store(out, config, database_url), actor=_actor(user), username=username,
-                    role=role.value, agent_id=agent_id)
+                    role=role.value, agent_id=agent_id, team_id=team)
     typer.echo(f"{view.username} is now {view.role}")
+    _warn_no_team(view)
+
+
+@users_app.command("team")
+def team_command(
+    username: UsernameArg,
+    team: Annotated[str, typer.Argument(help="The team id on the calls the team leader may see.")],
+    out: OutOpt = None, config: ConfigOpt = None, database_url: DatabaseUrlOpt = None, user: UserOpt = None,
+) -> None:
+    """Set a team leader's team (their sessions end)."""
+    from pipeline.web.users import set_team
+
+    view = set_team(store=_store(out, config, database_url), actor=_actor(user), username=username, team_id=team)
+    typer.echo(f"{view.username} now sees team {view.team_id}")
+
+
+def _warn_no_team(view) -> None:
+    if view.role == "team_leader" and not view.team_id:
+        typer.echo(f"{view.username} has no team and sees no calls: `callqa users team {view.username} TEAM`",
+                   err=True)
 
 
 @users_app.command("list")
@@ -132,4 +157,4 @@ def list_command(out: OutOpt = None, config: ConfigOpt = None, database_url: Dat
     from pipeline.web.users import list_users
 
     for u in list_users(store=_store(out, config, database_url)):
-        typer.echo(f"{u.username}\t{u.role}\t{u.agent_id or ''}")
+        typer.echo(f"{u.username}\t{u.role}\t{u.agent_id or ''}\t{u.team_id or ''}")

@@ -9,7 +9,7 @@ from pipeline.store.reviews import call_row
 
 from .views import AccessEntry
 
-__all__ = ["call_agent", "log_access", "access_log"]
+__all__ = ["call_agent", "call_owner", "log_access", "access_log"]
 
 _ACTION_CHARS = 32  # the column's width
 _MAX_ENTRIES = 5000
@@ -20,6 +20,14 @@ def call_agent(*, store: Store, call_id: str) -> tuple[bool, str | None]:
     with store.session() as s:
         call = call_row(s, call_id)
         return (call is not None, call.agent_id if call is not None else None)
+
+
+def call_owner(*, store: Store, call_id: str) -> tuple[bool, str | None, str | None]:
+    """Whether the call is in the index, its agent id and its team id (for access checks before a view)."""
+    with store.session() as s:
+        call = call_row(s, call_id)
+        return (call is not None, call.agent_id if call is not None else None,
+                call.team_id if call is not None else None)
 
 
 def log_access(*, store: Store, user: str, action: str, call_id: str | None = None,

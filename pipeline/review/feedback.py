@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Literal
 
 from pipeline.errors import ReviewError
@@ -145,12 +145,13 @@ def close_action(*, store: Store, user: str, action_id: int) -> ActionView:
 
 def agent_summary(*, store: Store, user: str, agent_id: str, since: dt.datetime | None = None,
                   until: dt.datetime | None = None, period: Literal["week", "month"] = "month",
-                  top: int = 3) -> AgentSummary:
+                  top: int = 3, teams: Collection[str] | None = None) -> AgentSummary:
     """An agent's strengths, development points and trend, for coaching and development plans.
 
     Finalised cards count with their final values; open cards with decided values where made
     and suggestions elsewhere. Strengths are the items most often met, development points the
-    items most often missed (n/a and unmarked items leave the counts).
+    items most often missed (n/a and unmarked items leave the counts). `teams` narrows to the calls
+    of those teams (a team leader's scope; None: every call).
     """
     with store.session() as s:
         met: Counter[str] = Counter()
@@ -160,7 +161,8 @@ def agent_summary(*, store: Store, user: str, agent_id: str, since: dt.datetime 
         by_period: dict[str, list[float]] = defaultdict(list)
         scores: list[float] = []
         cards = finalised = fails = 0
-        found = current_cards(s, agent=agent_id, since=since, until=until)
+        found = [(card, call) for card, call in current_cards(s, agent=agent_id, since=since, until=until)
+                 if teams is None or call.team_id in teams]
         bulk = bulk_scored(s, [card for card, _ in found])
         for card, call in found:
             scored_card = bulk[card.id]

@@ -30,6 +30,7 @@ class SessionAccount:
     role: str
     agent_id: str | None
     csrf_token: str
+    team_id: str | None = None  # a team leader's team (revision 0007)
 
 
 # ----------------------------------------------------------------------------- login attempts
@@ -57,9 +58,11 @@ def user_by_name(s: Session, username: str) -> UserRow | None:
     return s.scalars(select(UserRow).where(UserRow.username == username)).first()
 
 
-def add_user(s: Session, *, username: str, password_hash: str, role: str, agent_id: str | None) -> None:
+def add_user(s: Session, *, username: str, password_hash: str, role: str, agent_id: str | None,
+             team_id: str | None = None) -> None:
     """Create an account (the caller has checked that the name is free)."""
-    s.add(UserRow(username=username, password_hash=password_hash, role=role, agent_id=agent_id, created_at=utcnow()))
+    s.add(UserRow(username=username, password_hash=password_hash, role=role, agent_id=agent_id, team_id=team_id,
+                  created_at=utcnow()))
 
 
 def delete_user(s: Session, user: UserRow) -> None:
@@ -68,10 +71,11 @@ def delete_user(s: Session, user: UserRow) -> None:
     s.delete(user)
 
 
-def change_role(s: Session, user: UserRow, *, role: str, agent_id: str | None) -> None:
-    """Set an account's role and agent id and end its sessions, so the change applies at the next login."""
+def change_role(s: Session, user: UserRow, *, role: str, agent_id: str | None, team_id: str | None = None) -> None:
+    """Set an account's role, agent id and team and end its sessions, so the change applies at the next login."""
     user.role = role
     user.agent_id = agent_id
+    user.team_id = team_id
     s.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user.id))
 
 
@@ -106,7 +110,7 @@ def session_account(store: Store, token_hash: str) -> SessionAccount | None:
         if user is None:
             return None
         return SessionAccount(username=user.username, role=user.role, agent_id=user.agent_id,
-                              csrf_token=row.csrf_token)
+                              csrf_token=row.csrf_token, team_id=user.team_id)
 
 
 def delete_session(store: Store, token_hash: str) -> None:

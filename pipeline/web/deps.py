@@ -8,7 +8,8 @@ from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from pipeline.errors import LoginRequired
-from pipeline.review import call_agent, log_access
+from pipeline.review import log_access
+from pipeline.review.access import call_owner
 from pipeline.schema import DEV_KEY_FLAG, is_valid_call_id
 from pipeline.store import Store
 
@@ -84,10 +85,10 @@ def check_call(request: Request, user: SessionUser, call_id: str) -> None:
     if not is_valid_call_id(call_id):
         raise HTTPException(status_code=404, detail="no such call")
     store = context(request).store
-    exists, agent_id = call_agent(store=store, call_id=call_id)
+    exists, agent_id, team_id = call_owner(store=store, call_id=call_id)
     if not exists:
         raise HTTPException(status_code=404, detail="no such call")
-    if not may_see_call(user, agent_id):
+    if not may_see_call(user, agent_id, team_id):
         log_access(store=store, user=user.username, action="denied", call_id=call_id, detail=request.url.path[:200])
         raise HTTPException(status_code=404, detail="no such call")
     if not context(request).settings.options.results.allow_dev_key and _dev_key_result(request, call_id):

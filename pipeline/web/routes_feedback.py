@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from pipeline import review
 
+from .authz import visible_team_ids
 from .deps import call_form, check_csrf, context, render, require, require_user
 
 router = APIRouter()
@@ -56,8 +57,13 @@ def agent_history(request: Request, agent_id: str, period: str = "month"):
                           detail=f"agent history {agent_id[:64]}")
         raise HTTPException(status_code=404, detail="no such agent")
     store = context(request).store
+    teams = visible_team_ids(user)
+    cards = review.list_cards(store=store, user=user.username, agent=agent_id, teams=teams)
+    if teams is not None and not cards:
+        # A team leader sees the history of their team's agents only; as for a call, 404 says nothing.
+        review.log_access(store=store, user=user.username, action="denied", detail=f"agent history {agent_id[:64]}")
+        raise HTTPException(status_code=404, detail="no such agent")
     summary = review.agent_summary(store=store, user=user.username, agent_id=agent_id,
-                                   period="week" if period == "week" else "month")
-    cards = review.list_cards(store=store, user=user.username, agent=agent_id)
+                                   period="week" if period == "week" else "month", teams=teams)
     actions = review.list_actions(store=store, user=user.username, agent=agent_id, open_only=False)
     return render(request, "agent.html", user, summary=summary, cards=cards, actions=actions)
