@@ -178,6 +178,7 @@ def _mount() -> None:
     from pipeline.cli.report import report_command
     from pipeline.cli.retention import app as retention_app
     from pipeline.cli.review import calibrate_command, review_app
+    from pipeline.cli.search import search_command
     from pipeline.cli.web import serve_command, users_app
 
     app.add_typer(models_app, name="models")
@@ -186,9 +187,10 @@ def _mount() -> None:
     app.command("calibrate")(calibrate_command)
     app.add_typer(audit_app, name="audit", help="Redaction audit: verify the log, report, find a value by HMAC.")
     app.command("erase")(erase_command)
+    app.command("search")(search_command)
     app.add_typer(retention_app, name="retention", help="Retention: remove what is past its period (--dry-run first).")
     app.command("serve")(serve_command)
-    app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, list.")
+    app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, team, list.")
     app.command("batch")(batch_command)
     app.add_typer(detect_app, name="detect", help="Detection tools: evaluate the detectors on labelled scripts.")
     app.command("synth")(synth_command)
