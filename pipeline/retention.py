@@ -5,7 +5,8 @@ The periods are the redaction policy's `retention` section (configs/redaction.ya
 started_at) or, when that is unknown, from when its result was written:
 
 - results_days: out/<call_id>/ goes with every other artefact naming the call (as an erasure
-  does, `pipeline.compliance.remove_call_artefacts`), and a tombstone stops the next run from
+  does, `pipeline.compliance.remove_call_artefacts`), and so does the call's redacted text in
+  the index's search tables (`pipeline.store.search`); a tombstone stops the next run from
   processing the recording again while the site still holds it.
 - redacted_audio_days: out/<call_id>/audio.redacted.wav alone.
 - index_days: the call's rows in the results index (as `pipeline.store.erase` erases them).
@@ -32,6 +33,7 @@ from pipeline.redact.keys import audit_key_for
 from pipeline.redact.options import RetentionOptions
 from pipeline.schema import CallResult, is_valid_call_id
 from pipeline.store import add_tombstones, erase_call_rows
+from pipeline.store.search import drop_calls
 
 if TYPE_CHECKING:
     from pipeline.store import Store
@@ -123,6 +125,7 @@ def apply_retention(options: RetentionOptions, out_dir: Path, audit_log: Path, s
 
     results_cut, audio_cut, index_cut = (cutoff(options.results_days), cutoff(options.redacted_audio_days),
                                          cutoff(options.index_days))
+    removed: list[str] = []
     if results_cut is not None or audio_cut is not None:
         for folder in _call_folders(out_dir):
             result = _read_result(folder)
@@ -135,12 +138,16 @@ def apply_retention(options: RetentionOptions, out_dir: Path, audit_log: Path, s
                                                                 result.source.sha256 if result else None), "retention")
                     shutil.rmtree(folder, ignore_errors=True)
                     remove_call_artefacts(out_dir, folder.name, result.source.sha256 if result else None)
+                    removed.append(folder.name)
                 continue
             audio = folder / "audio.redacted.wav"
             if audio_cut is not None and started < audio_cut and audio.is_file():
                 counts["redacted_audio"] += 1
                 if not dry_run:
                     audio.unlink(missing_ok=True)
+    if removed and store is not None:
+        # The transcript's text goes with its result.json: one purge of the full-text index for all.
+        drop_calls(store, removed)
     if index_cut is not None and store is not None:
         expired = _expired_index_calls(store, index_cut)
         counts["index_calls"] = len(expired)
