@@ -221,9 +221,9 @@ def _over_time(report: KpiReport, title: str, pick, y_label: str) -> Chart:
     return line_chart(title, periods, series, y_label=y_label)
 
 
-def report_charts(report: KpiReport) -> list[Chart]:
-    """The charts of a report: KPIs over time per group (when bucketed), per group, the score
-    distribution, auto-vs-assessor agreement per item and calibration drift."""
+def report_charts(report: KpiReport, *, overall: bool = True) -> list[Chart]:
+    """The charts of a report: KPIs over time per group (when bucketed), per group, and with
+    `overall` the score distribution, auto-vs-assessor agreement per item and calibration drift."""
     by = report.by
     charts: list[Chart] = []
     if report.periods:
@@ -248,6 +248,10 @@ def report_charts(report: KpiReport) -> list[Chart]:
         bar_chart(f"First-contact resolution per {by}", labels, [g.fcr.rate for g in groups], value_label="rate",
                   extra=[[str(g.fcr.repeat_contacts), str(g.fcr.contacts)] for g in groups],
                   extra_headers=("repeat contacts", "contacts")),
+    ]
+    if not overall:
+        return charts
+    charts += [
         histogram("Scorecard score distribution", [(b.low, b.high, b.n) for b in report.score.histogram],
                   x_label="score"),
         bar_chart("Auto-vs-assessor agreement per item", [a.item_id for a in report.agreement],
@@ -259,9 +263,10 @@ def report_charts(report: KpiReport) -> list[Chart]:
         points = report.calibration
         charts.append(line_chart(
             "Calibration drift: assessors' agreement over time", [p.period for p in points],
-            [Series(name="between assessors", values=[p.percent_agreement for p in points]),
+            [Series(name="between assessors", values=[p.agreement for p in points]),
              Series(name="kappa", values=[p.kappa for p in points]),
-             Series(name="auto vs final", values=[p.auto_percent_agreement for p in points])],
+             Series(name="alpha", values=[p.alpha for p in points]),
+             Series(name="auto vs final", values=[p.auto_agreement for p in points])],
             y_label="agreement", floor_zero=True))
     return charts
 

@@ -181,9 +181,10 @@ class CalibrationPoint(_View):
     period: str
     calls: int
     raters: int
-    percent_agreement: float | None
+    agreement: float | None = Field(description="Share of agreeing rater pairs, 0-1.")
     kappa: float | None
-    auto_percent_agreement: float | None
+    alpha: float | None = Field(None, description="Krippendorff's alpha, where the calibration report gives it.")
+    auto_agreement: float | None = Field(description="Share of suggestions the final values agree with, 0-1.")
 
 
 class KpiReport(KpiBlock):
@@ -386,6 +387,10 @@ def build_report(calls: Sequence[KpiCall], history: Sequence[KpiCall], outcomes:
 # --------------------------------------------------------------------------------- the service
 
 
+def _share(percent: float | None) -> float | None:
+    return None if percent is None else round(percent / 100, 3)
+
+
 def _calibration_drift(store: Store, user: str, marked: Sequence[tuple[str, dt.datetime | None]],
                        period: str) -> list[CalibrationPoint]:
     """Assessors' agreement per period, from pipeline.review.calibration on that period's calls."""
@@ -398,21 +403,23 @@ def _calibration_drift(store: Store, user: str, marked: Sequence[tuple[str, dt.d
     for key in sorted(bucketed):
         report = calibrate(store=store, user=user, call_ids=bucketed[key])
         points.append(CalibrationPoint(period=key, calls=len(report.calls), raters=len(report.raters),
-                                       percent_agreement=_round(report.overall_percent_agreement),
+                                       agreement=_share(report.overall_percent_agreement),
                                        kappa=_round(report.overall_kappa),
-                                       auto_percent_agreement=_round(report.auto_percent_agreement)))
+                                       alpha=_round(getattr(report, "overall_alpha", None)),
+                                       auto_agreement=_share(report.auto_percent_agreement)))
     return points
 
 
 def kpi_report(*, store: Store, user: str, settings: KpiSettings | None = None, period: str = "all",
                by: str = "agent", since: dt.datetime | None = None, until: dt.datetime | None = None,
-               teams: Collection[str] | None = None) -> KpiReport:
+               teams: Collection[str] | None = None, calibration: bool = True) -> KpiReport:
     """KPIs of the calls started in [since, until), overall, per group and per period bucket.
 
     Args:
         period: day | week | month | all (all: no buckets).
         by: agent | team | queue.
         teams: only these teams' calls (a team leader's scope); None: every call.
+        calibration: work out the calibration drift too (off for a second grouping of the same calls).
 
     Raises:
         ValueError: an unknown period or grouping.
@@ -423,7 +430,7 @@ def kpi_report(*, store: Store, user: str, settings: KpiSettings | None = None, 
         history = kpi_calls(s, since=since - window if since else None, until=until, teams=teams)
         calls = [c for c in history if since is None or (c.started_at is not None and c.started_at >= since)]
         outcomes = item_outcomes(s, [c.call_id for c in calls])
-        marked = calibrated_calls(s, since=since, until=until, teams=teams)
+        marked = calibrated_calls(s, since=since, until=until, teams=teams) if calibration else []
         record_access(s, user, "kpi_report", detail=f"{len(calls)} calls; by={by}; period={period}")
     drift = _calibration_drift(store, user, marked, period)
     return build_report(calls, history, outcomes, settings, period=period, by=by, since=since, until=until,
