@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feedback.notes": _STAFF,
     "agent.history": _STAFF | {"agent"},
     "calibration.view": _STAFF,
+    "dashboard.view": _STAFF,  # KPIs over many calls: never an agent's (their scope is their own calls)
     "access_log.view": frozenset({"auditor", "admin"}),
     "audit.view": frozenset({"auditor", "admin"}),
 }
