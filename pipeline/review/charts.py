@@ -115,17 +115,20 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], *,
     drawn = sorted(series, key=lambda s: -sum(v is not None for v in s.values))[:_MAX_SERIES]
     low, high, step = _nice_range(values, floor_zero)
     parts, y = _y_axis(low, high, step, height, y_label)
-    plot_w = WIDTH - _LEFT - _RIGHT
+    inset = 36  # room for the first and last period's label
+    plot_w = WIDTH - _LEFT - _RIGHT - 2 * inset
     n = len(x_labels)
 
     def x(i: int) -> float:
-        return _LEFT + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
+        return _LEFT + inset + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
 
     label_every = max(1, math.ceil(n / 10))
     for i, label in enumerate(x_labels):
         if i % label_every == 0:
             parts.append(f'<text x="{x(i):.1f}" y="{height - _BOTTOM + 16}" text-anchor="middle" fill="#444">'
                          f"{_e(_short(label))}</text>")
+    spacing = (WIDTH - _LEFT) // max(len(drawn), 1)
+    room = max(4, (spacing - 20) // 7)  # characters of a legend entry (~7 px each at 11 px)
     for k, s in enumerate(drawn):
         colour = PALETTE[k % len(PALETTE)]
         run: list[str] = []
@@ -140,16 +143,17 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], *,
             if v is not None:
                 parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}">'
                              f"<title>{_e(s.name)} {_e(x_labels[i])}: {_e(_num(v))}</title></circle>")
-        parts.append(f'<rect x="{_LEFT + 110 * k}" y="8" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{_LEFT + 110 * k + 14}" y="17" fill="#222">{_e(_short(s.name)[:14])}</text>')
+        parts.append(f'<rect x="{_LEFT + spacing * k}" y="8" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{_LEFT + spacing * k + 14}" y="17" fill="#222">{_e(s.name[:room])}</text>')
     note = f"{len(series) - len(drawn)} more series in the table" if len(series) > len(drawn) else ""
     return Chart(title=title, svg=_svg(title, height, parts), headers=headers, rows=rows, note=note)
 
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *, value_label: str = "",
-              extra: Sequence[Sequence[str]] | None = None, extra_headers: Sequence[str] = ()) -> Chart:
+              label_header: str = "", extra: Sequence[Sequence[str]] | None = None,
+              extra_headers: Sequence[str] = ()) -> Chart:
     """Horizontal bars, one per label (long labels fit on the left)."""
-    headers = ["", value_label or "value", *extra_headers]
+    headers = [label_header, value_label or "value", *extra_headers]
     rows = [[label, _num(v), *(extra[i] if extra else [])] for i, (label, v) in enumerate(zip(labels, values))]
     known = [v for v in values if v is not None]
     if not known:
@@ -157,7 +161,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
     left, bar_h = 180, 18
     height = _TOP + len(labels) * (bar_h + 6) + 30
     low, high, step = _nice_range(known)
-    plot_w = WIDTH - left - _RIGHT
+    plot_w = WIDTH - left - _RIGHT - 40  # room for the value beside the longest bar
 
     def x(v: float) -> float:
         return left + plot_w * (v - low) / (high - low)
@@ -235,19 +239,20 @@ def report_charts(report: KpiReport, *, overall: bool = True) -> list[Chart]:
         ]
     groups: Sequence[KpiBlock] = report.groups
     labels = [g.key for g in report.groups]
+
+    def per_group(title: str, values, value_label: str, extra, extra_headers) -> Chart:
+        return bar_chart(f"{title} per {by}", labels, [values(g) for g in groups], value_label=value_label,
+                         label_header=by, extra=[extra(g) for g in groups], extra_headers=extra_headers)
+
     charts += [
-        bar_chart(f"Mean handling time per {by}", labels, [g.aht_s.mean for g in groups], value_label="seconds",
-                  extra=[[_num(g.aht_s.median), _num(g.aht_s.p90), str(g.calls)] for g in groups],
-                  extra_headers=("median", "p90", "calls")),
-        bar_chart(f"Mean scorecard score per {by}", labels, [g.score.mean for g in groups], value_label="score",
-                  extra=[[str(g.score.cards), str(g.critical_fails)] for g in groups],
-                  extra_headers=("cards", "critical fails")),
-        bar_chart(f"Mean CSAT per {by}", labels, [g.csat.mean for g in groups], value_label="CSAT (1-5)",
-                  extra=[[str(g.csat.n), _num(g.nps.score), str(g.nps.n)] for g in groups],
-                  extra_headers=("answers", "NPS", "NPS answers")),
-        bar_chart(f"First-contact resolution per {by}", labels, [g.fcr.rate for g in groups], value_label="rate",
-                  extra=[[str(g.fcr.repeat_contacts), str(g.fcr.contacts)] for g in groups],
-                  extra_headers=("repeat contacts", "contacts")),
+        per_group("Mean handling time", lambda g: g.aht_s.mean, "seconds",
+                  lambda g: [_num(g.aht_s.median), _num(g.aht_s.p90), str(g.calls)], ("median", "p90", "calls")),
+        per_group("Mean scorecard score", lambda g: g.score.mean, "score",
+                  lambda g: [str(g.score.cards), str(g.critical_fails)], ("cards", "critical fails")),
+        per_group("Mean CSAT", lambda g: g.csat.mean, "CSAT (1-5)",
+                  lambda g: [str(g.csat.n), _num(g.nps.score), str(g.nps.n)], ("answers", "NPS", "NPS answers")),
+        per_group("First-contact resolution", lambda g: g.fcr.rate, "rate",
+                  lambda g: [str(g.fcr.repeat_contacts), str(g.fcr.contacts)], ("repeat contacts", "contacts")),
     ]
     if not overall:
         return charts
@@ -255,7 +260,7 @@ def report_charts(report: KpiReport, *, overall: bool = True) -> list[Chart]:
         histogram("Scorecard score distribution", [(b.low, b.high, b.n) for b in report.score.histogram],
                   x_label="score"),
         bar_chart("Auto-vs-assessor agreement per item", [a.item_id for a in report.agreement],
-                  [a.rate for a in report.agreement], value_label="share agreed",
+                  [a.rate for a in report.agreement], value_label="share agreed", label_header="item",
                   extra=[[str(a.agreed), str(a.n), _num(a.kappa)] for a in report.agreement],
                   extra_headers=("agreed", "decided", "kappa")),
     ]
