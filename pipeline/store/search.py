@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy import column, delete, func, insert, literal_column, select, table
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -154,9 +154,8 @@ def search(store: Store, query: str, *, filters: CallFilters | None = None, scop
     if store.dialect == "postgresql":
         stmt = stmt.where(literal_column("search_turns.tsv").op("@@")(_pg_tsquery(parsed)))
     else:
-        fts = literal_column(_FTS)
-        matching = select(literal_column("rowid")).select_from(fts).where(
-            fts.op("MATCH")(_fts5_expression(parsed)))
+        matching = select(column("rowid")).select_from(table(_FTS)).where(
+            literal_column(_FTS).op("MATCH")(_fts5_expression(parsed)))
         stmt = stmt.where(SearchTurnRow.id.in_(matching))
     stmt = (stmt.where(*conditions)
             .order_by(CallRow.started_at.desc().nulls_last(), SearchTurnRow.call_id, SearchTurnRow.turn_index)
