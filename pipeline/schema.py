@@ -20,6 +20,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "DEV_KEY_FLAG",
     "EVENT_KINDS",
+    "MEASURED_EVENT_KINDS",
     "PII_TYPES",
     "ChannelType",
     "Speaker",
@@ -31,6 +32,7 @@ __all__ = [
     "Segment",
     "Transcript",
     "Turn",
+    "TurnSentiment",
     "PiiFinding",
     "Event",
     "Silence",
@@ -82,6 +84,12 @@ EVENT_KINDS: tuple[str, ...] = (
     "empathy",
 )
 
+# Events measured from the signal, never labelled in scripts nor learned: not part of the taxonomy
+# the detectors and their evaluation use, but a result may hold them (issue #18).
+MEASURED_EVENT_KINDS: tuple[str, ...] = (
+    "voice.raised",  # a customer turn markedly louder than that speaker's median (configs/experience.yaml)
+)
+
 PII_TYPES: tuple[str, ...] = (
     "PERSON",
     "PHONE_NUMBER",
@@ -101,7 +109,8 @@ PII_TYPES: tuple[str, ...] = (
 
 ChannelType = Literal["telephone", "face_to_face", "digital"]
 Speaker = Literal["agent", "customer", "unknown"]
-EventKind = Literal[EVENT_KINDS]  # type: ignore[valid-type]
+EventKind = Literal[EVENT_KINDS + MEASURED_EVENT_KINDS]  # type: ignore[valid-type]
+Basis = Literal["objective", "interpretive"]
 
 # A call id becomes a directory name and a database key: keep it to a safe alphabet so that a
 # hostile sidecar cannot walk out of the output directory.
@@ -252,6 +261,14 @@ class Transcript(_Record):
     )
 
 
+class TurnSentiment(_Record):
+    """How the speaker comes across in a turn, from the trained turn classifier (issue #18): judged,
+    so interpretive."""
+
+    score: float = Field(ge=-1.0, le=1.0, description="P(positive) - P(negative) in [-1, 1].")
+    label: Literal["negative", "neutral", "positive"] = Field(description="The likeliest class.")
+
+
 class Turn(_Record):
     """One speaker's turn. Inside a CallResult its text and words are redacted."""
 
@@ -262,6 +279,13 @@ class Turn(_Record):
     text: str
     words: list[Word] = Field(default_factory=list, description="Empty for transcript inputs.")
     channel: int | None = Field(None, description="Audio channel of the turn (stereo), else None.")
+    # Customer experience (issue #18); None until the detect stage has run, and for what cannot be
+    # measured (no audio, no times, a turn too short to gate).
+    sentiment: TurnSentiment | None = Field(None, description="The turn's sentiment (basis interpretive).")
+    loudness_lufs: float | None = Field(
+        None, description="Integrated loudness of the turn on its own channel (stereo) or the mix, LUFS (ITU-R BS.1770)."
+    )
+    speaking_rate_wps: float | None = Field(None, ge=0.0, description="Words per second over the turn's span.")
 
 
 # --------------------------------------------------------------------------------------- redact
@@ -338,6 +362,11 @@ class Metrics(_Record):
     holds: list[Hold] = Field(default_factory=list)
     longest_agent_monologue_s: Seconds | None = None
     agent_response_latency_s: Seconds | None = Field(None, description="Mean gap from a customer turn to the agent's reply.")
+    customer_sentiment_trajectory: float | None = Field(
+        None, ge=-2.0, le=2.0,
+        description="Mean customer turn sentiment of the call's last third minus its first third (interpretive); "
+        "None with fewer than two customer turns.",
+    )
 
 
 class SlaResult(_Record):
@@ -384,6 +413,9 @@ class EvidenceRef(_Record):
     quote: str = Field(description="Redacted quote.")
     start_s: Seconds | None
     confidence: Probability
+    basis: Basis | None = Field(
+        None, description="objective: measured (an SLA figure, a loudness); interpretive: judged (an apology)."
+    )
 
 
 class ScorecardItem(_Record):
@@ -406,6 +438,10 @@ class ScorecardItem(_Record):
         False, description="Audio cannot judge this item (e.g. eye contact): never pre-filled, the assessor observes."
     )
     rule: str | None = Field(None, description="How the suggestion was derived (the template rule that fired).")
+    basis: Basis | None = Field(
+        None, description="What the suggestion rests on: objective (measured) or interpretive (judged: the assessor "
+        "should check it); None when there is no suggestion (the assessor observes).",
+    )
 
 
 class SectionScore(_Record):
