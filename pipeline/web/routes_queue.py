@@ -85,7 +85,7 @@ def queue(request: Request):
     ctx = context(request)
     params = request.query_params
     for name in params:
-        if len(params.getlist(name)) > 1 and name in _KEPT:
+        if len(params.getlist(name)) > 1 and (name in _KEPT or name == "page"):
             raise _bad(f"give {name} once")
     agent_view = user.role == "agent"
     cap = ctx.settings.options.queue.page_size
