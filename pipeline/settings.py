@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.config import OutputOptions, PipelineConfig, load_config
+from pipeline.config import OutputOptions, PipelineConfig, TranscribeOptions, load_config, sized
 from pipeline.detect import DetectOptions, load_detect_options
 from pipeline.diarise import DiariseOptions, load_diarise_options
 from pipeline.errors import ConfigError
@@ -89,7 +89,8 @@ def load_settings(site_file: Path | None = None) -> Settings:
         ConfigError: naming the file and key of the first problem.
     """
     core = load_config(site_file)
-    core = core.model_copy(update={"output": _output_relative(site_file, core.output)})
+    core = core.model_copy(update={"output": _output_relative(site_file, core.output),
+                                   "transcribe": _host_sized(core.transcribe)})
     stages = core.stages
     try:
         diarise = load_diarise_options(overrides=stages.diarise or None)
@@ -110,6 +111,16 @@ def load_settings(site_file: Path | None = None) -> Settings:
     except ValueError as e:
         raise ConfigError(f"bad score option ({type(e).__name__})", file=str(site_file or "<defaults>"), key="stages.score") from None
     return Settings(core=core, diarise=diarise, redact=redact, detect=detect, score=score, templates=templates)
+
+
+def _host_sized(options: TranscribeOptions) -> TranscribeOptions:
+    """`auto` transcription slots and threads made numbers for this host (`pipeline.config.sized`),
+    so a run's settings, and what its results record, say what it really ran with."""
+    from pipeline.transcribe import pick_device
+
+    if options.slots != "auto" and options.cpu_threads != "auto":
+        return options
+    return sized(options, pick_device(options)[0])
 
 
 def _digest(*parts: Any) -> str:

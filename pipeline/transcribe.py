@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.config import ModelsOptions, TranscribeOptions
+from pipeline.config import ModelsOptions, TranscribeOptions, sized
 from pipeline.errors import ModelUnavailableError, StageError
 from pipeline.models import ResolvedModel, resolve_model
 from pipeline.progress import ProgressHook
@@ -85,12 +85,15 @@ def load_whisper(options: TranscribeOptions, models: ModelsOptions | None = None
     if resolved.entry.kind != "whisper":
         raise ModelUnavailableError(f"is a {resolved.entry.kind} model, not a whisper model", model=options.model)
     device, compute = pick_device(options)
+    options = sized(options, device)
     try:
         model = WhisperModel(
             str(resolved.path),
             device=device,
             compute_type=compute,
             cpu_threads=options.cpu_threads,
+            # One replica per transcription slot: with one, concurrent calls queue inside CTranslate2.
+            num_workers=options.slots,
             local_files_only=True,
         )
     except (RuntimeError, ValueError, OSError) as e:
