@@ -178,7 +178,7 @@ def _mount() -> None:
     from pipeline.cli.report import report_command
     from pipeline.cli.retention import app as retention_app
     from pipeline.cli.review import calibrate_command, review_app
-    from pipeline.cli.search import search_command
+    from pipeline.cli.search import search_bench_command, search_command
     from pipeline.cli.web import serve_command, users_app
 
     app.add_typer(models_app, name="models")
@@ -188,6 +188,7 @@ def _mount() -> None:
     app.add_typer(audit_app, name="audit", help="Redaction audit: verify the log, report, find a value by HMAC.")
     app.command("erase")(erase_command)
     app.command("search")(search_command)
+    app.command("search-bench")(search_bench_command)
     app.add_typer(retention_app, name="retention", help="Retention: remove what is past its period (--dry-run first).")
     app.command("serve")(serve_command)
     app.add_typer(users_app, name="users", help="Web app accounts: add, remove, role, team, list.")

@@ -16,7 +16,7 @@ import typer
 
 from pipeline.cli._common import ConfigOpt, DatabaseUrlOpt, JsonOpt, OutOpt, UserOpt, fail, parse_time
 
-__all__ = ["search_command"]
+__all__ = ["search_command", "search_bench_command"]
 
 
 class Sentiment(str, Enum):
@@ -90,3 +90,30 @@ def search_command(
         typer.echo(f"{hit.call_id}\t#{hit.turn_index}\t{when}\t{hit.snippet}")
     more = f"; more with --offset {offset + limit}" if found.more else ""
     typer.echo(f"{len(found.hits)} hit(s){more}", err=True)
+
+
+def search_bench_command(
+    calls: Annotated[int, typer.Option("--calls", min=100, max=1_000_000, help="Synthetic calls to index.")] = 10_000,
+    postgres_url: Annotated[Optional[str], typer.Option(
+        "--postgres-url", help="PostgreSQL database for a scratch schema (created, then dropped: nothing else is "
+                               "touched); without it, SQLite only.")] = None,
+    repeats: Annotated[int, typer.Option("--repeats", min=5, max=1000, help="Timed runs per query class.")] = 40,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time full-text search on a scratch index of synthetic calls (SQLite, and PostgreSQL with --postgres-url):
+    p50 / p95 per query class; the target is under 200 ms (docs/bench.md)."""
+    from pipeline.lab.bench.search_bench import run_search_bench
+
+    report = run_search_bench(calls=calls, postgres_url=postgres_url, repeats=repeats,
+                              progress=lambda line: typer.echo(line, err=True))
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    for backend in report.backends:
+        typer.echo(f"{backend.backend}: {backend.calls} calls, {backend.turns} turns, filled in {backend.fill_s} s")
+        typer.echo(f"  {'query':<24}{'example':<34}{'hits':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+        for q in backend.queries:
+            typer.echo(f"  {q.name:<24}{q.example[:32]:<34}{q.mean_hits:>6.0f}{q.p50_ms:>9.1f}{q.p95_ms:>9.1f}"
+                       f"{q.max_ms:>9.1f}")
+        verdict = "within" if backend.worst_p95_ms < report.target_ms else "OVER"
+        typer.echo(f"  worst p95 {backend.worst_p95_ms:.1f} ms: {verdict} the {report.target_ms:.0f} ms target")

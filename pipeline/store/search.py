@@ -197,13 +197,8 @@ def snippet(text: str, tokens: Iterable[str], width: int = _SNIPPET_CHARS) -> st
 
 
 def _customer_sentiment(result: CallResult) -> float | None:
-    """The customer's mean turn sentiment, when the result's turns carry one (issue #18, item 3)."""
-    scores = []
-    for turn in result.turns:
-        value = getattr(turn, "sentiment", None)  # a turn field that a later schema adds
-        score = getattr(value, "score", value)
-        if turn.speaker == "customer" and isinstance(score, (int, float)):
-            scores.append(float(score))
+    """The customer's mean turn sentiment score over the call (None: no customer turn carries one)."""
+    scores = [t.sentiment.score for t in result.turns if t.speaker == "customer" and t.sentiment is not None]
     return sum(scores) / len(scores) if scores else None
 
 
@@ -213,7 +208,8 @@ def index_call(s: Session, result: CallResult) -> int:
     rows = [{"call_id": result.call_id, "turn_index": t.index, "speaker": t.speaker, "start_s": t.start_s,
              "text": t.text} for t in result.turns if t.text.strip()]
     if rows:
-        s.execute(insert(SearchTurnRow), rows)
+        # The table's Core insert: one executemany, without the ORM's per-row bookkeeping.
+        s.execute(insert(SearchTurnRow.__table__), rows)
     kinds = sorted({e.kind for e in result.events})
     facets = s.get(SearchCallRow, result.call_id) or SearchCallRow(call_id=result.call_id)
     facets.event_kinds = " " + " ".join(kinds) + " " if kinds else " "
