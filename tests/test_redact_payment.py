@@ -302,3 +302,45 @@ def test_a_request_by_an_unknown_speaker_opens_a_window(texts: list[str], muted:
 ])
 def test_unknown_speakers_without_a_payment_answer_keep_their_words(texts: list[str]) -> None:
     assert not _window_turns(texts, ["unknown"] * len(texts)) & {len(texts) - 1}
+
+
+# -------------------------------------------------------------------------------- exchange in time
+
+def _timed_turns(texts: list[str], speakers: list[str], times: list[tuple[float, float]], channels=None):
+    from pipeline.schema import Turn
+
+    channels = channels or [0 if s == "agent" else 1 for s in speakers]
+    return [Turn(index=k, speaker=s, text=t, start_s=a, end_s=b, channel=c, words=[])
+            for k, (t, s, (a, b), c) in enumerate(zip(texts, speakers, times, channels))]
+
+
+def test_the_customers_time_is_muted_for_the_whole_exchange_whatever_was_transcribed() -> None:
+    from pipeline.redact.payment import payment_gaps
+
+    # The transcriber turned the customer's digits into a sentence about something else.
+    texts = ["Can I take the long number on the card, please?", "For five, I think the weather is nice.",
+             "Mm-hm.", "Then I went to the shop.", "Lovely, and that's all gone through for you today, thank you."]
+    speakers = ["agent", "customer", "agent", "customer", "agent"]
+    turns = _timed_turns(texts, speakers, [(0.0, 2.0), (2.5, 6.0), (6.2, 6.5), (6.8, 9.0), (9.4, 13.0)])
+    gaps = payment_gaps(turns, options())
+    assert [(i, t) for i, t, _, _ in gaps] == [(0, "CREDIT_CARD")]
+    assert gaps[0][2:] == (2.0, 9.4)
+
+
+def test_digits_diarised_to_the_agent_do_not_end_the_exchange() -> None:
+    from pipeline.redact.payment import payment_gaps
+
+    texts = ["And the sort code?", "Yes.", "Twenty, forty-five, sixty-two.", "Thank you, that is all noted on the system now."]
+    speakers = ["agent", "customer", "agent", "agent"]
+    turns = _timed_turns(texts, speakers, [(0.0, 1.0), (1.3, 1.6), (1.8, 4.0), (4.5, 6.0)], channels=[0, 0, 0, 0])
+    assert [g[2:] for g in payment_gaps(turns, options())] == [(1.0, 4.5)]
+
+
+def test_an_exchange_is_muted_at_most_max_window_s_and_not_at_all_when_switched_off() -> None:
+    from pipeline.redact.payment import payment_gaps
+
+    texts = ["What's the card number?", "Four five five six.", "Great, and your e-mail for the receipt please?"]
+    speakers = ["agent", "customer", "agent"]
+    turns = _timed_turns(texts, speakers, [(0.0, 1.5), (2.0, 80.0), (81.0, 83.0)])
+    assert [g[2:] for g in payment_gaps(turns, options())] == [(1.5, 61.5)]
+    assert payment_gaps(turns, options(payment_window={"mute_exchange": False})) == []

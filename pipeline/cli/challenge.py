@@ -55,6 +55,25 @@ def run_command(
     out.print(f"{len(ids)} calls: outputs in {out_dir}, ASR turns in {asr_dir}", highlight=False)
 
 
+@app.command("redo")
+def redo_command(
+    audio_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Synthesised calls (callqa synth output).")],
+    asr_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Their ASR dumps (callqa challenge run).")],
+    out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Where OUT/<call_id>/ folders go.")],
+) -> None:
+    """Redact dumped ASR turns again with the current policy, text and audio, without transcribing again.
+
+    The same redaction a full run of the current code gives (transcription does not depend on the policy);
+    score it with `callqa eval --outputs`.
+    """
+    from pipeline.cli._common import progress_hook
+    from pipeline.lab.challenge.redo import redo_redaction
+
+    with progress_hook() as progress:
+        ids = redo_redaction(audio_dir, asr_dir, out_dir, progress=progress)
+    out.print(f"{len(ids)} calls redacted again into {out_dir}", highlight=False)
+
+
 @app.command("score-text")
 def score_text_command(
     scripts_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="The labelled scripts.")],

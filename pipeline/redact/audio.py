@@ -24,6 +24,9 @@ __all__ = ["AudioRedaction", "redact_audio", "redaction_spans", "write_redacted_
 
 logger = logging.getLogger(__name__)
 
+# Findings with no characters, only time: muted in every channel but the requester's.
+GAP_RECOGNIZERS = frozenset({"answer_gap", "payment_gap"})
+
 
 class AudioRedaction(BaseModel):
     """Output of `redact_audio`."""
@@ -81,8 +84,8 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     coverage then checks the other channel too: its speech overlapping a finding covers nothing
     (crosstalk of the value is muted), and only its kept words outside the finding's time stay.
     A finding whose turn has no channel is muted in every channel; an `answer_gap` (the
-    untranscribed time after a request) in every channel but the requester's, where it is the
-    reply that may have gone unheard.
+    untranscribed time after a request) or a `payment_gap` (a payment exchange) in every
+    channel but the requester's, where it is the reply that may have gone unheard.
     """
     n = recording.n_channels
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
@@ -93,7 +96,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
         channel = turns[f.turn_index].channel if 0 <= f.turn_index < len(turns) else None
         if channel is None or not 0 <= channel < n:
             targets = range(n)
-        elif f.recognizer == "answer_gap":
+        elif f.recognizer in GAP_RECOGNIZERS:
             targets = [c for c in range(n) if c != channel]
         else:
             targets = [channel]
@@ -152,8 +155,9 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
     levels: list[ChannelLevel] = []
     if coverage_options.enabled:
         # Measured on the input, not on `audio`: muting a finding must not lower a channel's level.
-        # An answer gap holds no transcribed word by construction: the word that ends it was kept.
-        redacted = [(f.start_s, f.end_s) for f in findings if f.recognizer != "answer_gap"]
+        # A gap mutes the answering party's time, not words: the requester's words in it stay
+        # covered (an answer gap holds no transcribed word by construction).
+        redacted = [(f.start_s, f.end_s) for f in findings if f.recognizer not in GAP_RECOGNIZERS]
         try:
             coverage = uncovered_speech(recording.audio, sr, turns or [], channel_spans, coverage_options, redacted)
         except (RuntimeError, ValueError, OSError) as e:  # e.g. Silero will not load: claim no audio

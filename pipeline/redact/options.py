@@ -213,6 +213,10 @@ class PaymentWindowOptions(Options):
         "CREDIT_CARD", description="Type of a window opened by a request no cue names."
     )
     score: float = Field(0.6, ge=0.0, le=1.0, description="Score of a payment-window finding.")
+    mute_exchange: bool = Field(
+        True, description="Also mute the answering party's channel for the whole exchange, from the end of the request "
+        "to the agent turn that ends it, whatever the transcriber wrote (recogniser payment_gap).")
+    max_window_s: float = Field(60.0, gt=0.0, le=600.0, description="An exchange muted that way is at most this long.")
 
     @field_validator("cues")
     @classmethod

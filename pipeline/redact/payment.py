@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
+from typing import NamedTuple
 
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.normalise import normalise_value, number_token
 from pipeline.redact.options import CodeRunOptions, PaymentWindowOptions, RedactOptions
 from pipeline.redact.recognizers.bank import luhn_check
 from pipeline.redact.runs import Run, find_runs, words_after, words_before
+from pipeline.schema import Turn
 
-__all__ = ["payment_findings", "code_run_findings", "payment_windows", "readbacks", "excluded", "request_types"]
+__all__ = ["Exchange", "payment_findings", "code_run_findings", "payment_windows", "payment_gaps", "exchanges",
+           "non_payment_requests", "readbacks", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _POSTCODE_RE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
@@ -285,6 +288,44 @@ def _ends_window(text: str, opts: PaymentWindowOptions) -> bool:
     return len(low.split()) > opts.max_agent_words
 
 
+class Exchange(NamedTuple):
+    """A payment (or e-mail) exchange: the request, what it asks for, the answer turns, and the
+    agent turn that ended it (None: the call or `max_turns` ended it first)."""
+
+    request: int
+    types: list[str]
+    email: bool
+    answers: list[int]
+    end: int | None
+
+
+def exchanges(texts: list[str], speakers: list[str], options: RedactOptions,
+              other_requests: list[set[str]] | None = None, digit_turns: set[int] | None = None) -> list[Exchange]:
+    """Every payment or e-mail exchange of a call (see `payment_windows`)."""
+    opts = options.payment_window
+    if not opts.enabled:
+        return []
+    out: list[Exchange] = []
+    for i, text in enumerate(texts):
+        # A turn nobody was identified for ("unknown": diarisation failed) may be the agent's:
+        # its request opens a window too, rather than none in a call with no agent at all.
+        if speakers[i] == "customer" or (speakers[i] != "agent" and not request_types(text, opts)
+                                         and not _asks_email(text, opts)):
+            continue
+        types = request_types(text, opts)
+        if not types and _request_like(text, opts) and not (other_requests and other_requests[i]):
+            if digit_turns is None:
+                digit_turns = _digit_heavy(texts, speakers, code_run_findings(texts, speakers, options), opts)
+            answers, _ = _answer_turns(texts, speakers, i, options, other_requests)
+            types = [opts.default_type] if any(j in digit_turns for j in answers[:2]) else []
+        email = not types and _asks_email(text, opts)
+        if not types and not email:
+            continue
+        answers, end = _answer_turns(texts, speakers, i, options, other_requests)
+        out.append(Exchange(i, types, email, answers, end))
+    return out
+
+
 def payment_windows(texts: list[str], speakers: list[str], options: RedactOptions,
                     other_requests: list[set[str]] | None = None, digit_turns: set[int] | None = None) -> list[Detection]:
     """Findings of rule 2: every customer turn of a payment exchange, whole.
@@ -302,37 +343,65 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
         list[Detection]: recogniser `payment_window`, one per muted turn (its whole text).
     """
     opts = options.payment_window
-    if not opts.enabled:
-        return []
     out: list[Detection] = []
     muted: set[int] = set()
-    for i, text in enumerate(texts):
-        # A turn nobody was identified for ("unknown": diarisation failed) may be the agent's:
-        # its request opens a window too, rather than none in a call with no agent at all.
-        if speakers[i] == "customer" or (speakers[i] != "agent" and not request_types(text, opts)
-                                         and not _asks_email(text, opts)):
-            continue
-        types = request_types(text, opts)
-        if not types and _request_like(text, opts) and not (other_requests and other_requests[i]):
-            if digit_turns is None:
-                digit_turns = _digit_heavy(texts, speakers, code_run_findings(texts, speakers, options), opts)
-            heavy = any(j in digit_turns for j in _answer_turns(texts, speakers, i, opts, other_requests)[:2])
-            types = [opts.default_type] if heavy else []
-        email = not types and _asks_email(text, opts)
-        if not types and not email:
-            continue
-        for j in _answer_turns(texts, speakers, i, opts, other_requests):
-            if j in muted or (email and not _has_email_word(texts[j], opts)):
+    for x in exchanges(texts, speakers, options, other_requests, digit_turns):
+        for j in x.answers:
+            if j in muted or (x.email and not _has_email_word(texts[j], opts)):
                 continue
-            span = _span(texts[j], opts, options, email)
+            span = _span(texts[j], opts, options, x.email)
             if span is None:
                 continue
             muted.add(j)
-            entity_type, name = ("EMAIL_ADDRESS", "email_window") if email else (types[0], "payment_window")
-            parts = [span] if opts.span == "turn" else _without_asides(texts[j], span, options, email)
+            entity_type, name = ("EMAIL_ADDRESS", "email_window") if x.email else (x.types[0], "payment_window")
+            parts = [span] if opts.span == "turn" else _without_asides(texts[j], span, options, x.email)
             for a, b in parts:
                 out.append(Detection(entity_type, j, a, b, opts.score, name, normalise_value(texts[j][a:b], entity_type)))
     return out
+
+
+def payment_gaps(turns: list[Turn], options: RedactOptions,
+                 other_requests: list[set[str]] | None = None) -> list[tuple[int, str, float, float]]:
+    """The time of each payment exchange, to mute in the answering party's channel whatever the
+    transcriber made of it: (request turn, type, start_s, end_s).
+
+    From the end of the agent's request to the start of the agent turn that ends the exchange
+    (or the end of its last answer turn, or `max_gap_s` of silence), at most `max_window_s`. The
+    customer's words in between may have been dropped, garbled into another sentence, or given
+    to the agent by diarisation; in this time the customer's channel holds nothing a QA reviewer
+    needs, and PCI DSS allows nothing of a card number to stay. Requests the transcriber wrote
+    well enough to name a payment type, or any request answered mostly with digits.
+    """
+    opts = options.payment_window
+    if not opts.enabled or not opts.mute_exchange:
+        return []
+    texts, speakers = [t.text for t in turns], [t.speaker for t in turns]
+    if other_requests is None:
+        other_requests = non_payment_requests(texts, options)
+    out = []
+    for x in exchanges(texts, speakers, options, other_requests):
+        request = turns[x.request]
+        if x.email or request.end_s is None:
+            continue
+        start = request.end_s
+        if x.end is not None and turns[x.end].start_s is not None:
+            end = turns[x.end].start_s
+        else:
+            ends = [turns[j].end_s for j in x.answers if turns[j].end_s is not None]
+            later = [t.start_s for t in turns[x.request + 1:] if t.start_s is not None and t.start_s >= start]
+            end = max(ends) if ends else min([start + options.answer_window.max_gap_s, *later])
+        end = min(end, start + opts.max_window_s)
+        if end - start >= 0.2:
+            out.append((x.request, x.types[0], start, end))
+    return out
+
+
+def non_payment_requests(texts: list[str], options: RedactOptions) -> list[set[str]]:
+    """Per turn, the types it asks for that are not payment data (`answer.requested_types`)."""
+    from pipeline.redact.answer import requested_types
+
+    payment_types = set(options.payment_window.cues) | {options.payment_window.default_type}
+    return [requested_types(t, options.answer_window) - payment_types for t in texts]
 
 
 def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, email: bool = False) -> list[tuple[int, int]]:
@@ -444,21 +513,32 @@ def _has_number(text: str) -> bool:
     return any(number_token(w) is not None for w in re.findall(r"[A-Za-z0-9]+", text) if w.lower() != "oh")
 
 
-def _answer_turns(texts: list[str], speakers: list[str], i: int, opts: PaymentWindowOptions,
-                  other_requests: list[set[str]] | None = None) -> list[int]:
+def _code_heavy(text: str, options: RedactOptions) -> bool:
+    """Mostly a run of digits or letters: a read-back, or the customer's digits that diarisation
+    gave to the agent (mono). It does not end an exchange."""
+    runs = [r for r in find_runs(text, options.code_runs) if not r.weak]
+    inside = sum(len(_WORD_RE.findall(text[r.start:r.end].lower())) for r in runs)
+    return sum(len(r) for r in runs) >= options.code_runs.min_units and \
+        inside >= 0.5 * len(_WORD_RE.findall(text.lower()))
+
+
+def _answer_turns(texts: list[str], speakers: list[str], i: int, options: RedactOptions,
+                  other_requests: list[set[str]] | None = None) -> tuple[list[int], int | None]:
     """The customer turns after request i, until the agent speaks at length or asks for
-    something else ("And your email, please?") - at most max_turns."""
+    something else ("And your email, please?") - at most max_turns; and the turn that ended it."""
+    opts = options.payment_window
     out: list[int] = []
     unknown = speakers[i] != "agent"
     for j in range(i + 1, len(texts)):
         if unknown and ((other_requests and other_requests[j]) or _asks_email(texts[j], opts)
                         or request_types(texts[j], opts) or (_ends_window(texts[j], opts) and not _has_number(texts[j]))):
-            break  # no speaker to go by: the next request, or long speech with no digit in it, ends the window
+            return out, j  # no speaker to go by: the next request, or long speech with no digit in it, ends the window
         if speakers[j] == "agent":
-            if _ends_window(texts[j], opts) or (other_requests and other_requests[j]) or _asks_email(texts[j], opts):
-                break
+            if (other_requests and other_requests[j]) or _asks_email(texts[j], opts) or \
+                    (_ends_window(texts[j], opts) and not _code_heavy(texts[j], options)):
+                return out, j
             continue
         out.append(j)
         if len(out) >= opts.max_turns:
             break
-    return out
+    return out, None

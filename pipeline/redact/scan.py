@@ -18,9 +18,9 @@ from dataclasses import replace
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
 from pipeline.redact.analyzer import Detection
-from pipeline.redact.answer import answer_windows, requested_types
+from pipeline.redact.answer import answer_windows
 from pipeline.redact.orgs import organisation_names
-from pipeline.redact.payment import payment_findings
+from pipeline.redact.payment import non_payment_requests, payment_findings
 from pipeline.redact.recognizers.address import STREET_WORDS
 from pipeline.redact.normalise import Canonical, canonicalise, normalise_value, number_token
 from pipeline.redact.options import RedactOptions
@@ -250,9 +250,7 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
         found.extend(_detections(i, c, analyse_text(analyzer, c, options, ctx, artifacts[i])))
     found.extend(_bridges(texts, speakers, canon, options, analyzer))
     found.extend(answer_windows(texts, speakers, options.answer_window))
-    payment_types = set(options.payment_window.cues) | {options.payment_window.default_type}
-    asked = [requested_types(t, options.answer_window) - payment_types for t in texts]
-    found.extend(payment_findings(texts, speakers, options, asked))
+    found.extend(payment_findings(texts, speakers, options, non_payment_requests(texts, options)))
     orgs = organisation_names(texts, speakers, options)
     keep = {w.casefold() for phrase in (*options.allow_list, *keep_words, *orgs)
             for w in re.findall(r"[A-Za-z'’-]+", phrase)}

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_gaps
 from pipeline.redact.normalise import normalise_value
+from pipeline.redact.payment import payment_gaps
 from pipeline.redact.scan import detect_call, merge_detections
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
@@ -230,6 +231,14 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
         findings.append(PiiFinding(
             entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
             start_s=start_s, end_s=end_s, recognizer="answer_gap", score=options.answer_window.score,
+            value_hmac=hmac_value(key, ""),
+        ))
+        operators.append("silence")
+    for i, entity_type, start_s, end_s in payment_gaps(turns, options):
+        # No characters: the answering party's audio for the whole payment exchange.
+        findings.append(PiiFinding(
+            entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
+            start_s=start_s, end_s=end_s, recognizer="payment_gap", score=options.payment_window.score,
             value_hmac=hmac_value(key, ""),
         ))
         operators.append("silence")
