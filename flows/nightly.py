@@ -185,9 +185,15 @@ def _run_logger() -> logging.Logger | logging.LoggerAdapter:
         return log
 
 
-def _worker_models(settings: Settings, fingerprint: str, dev_key: bool) -> Models:
-    # Keyed by the settings fingerprint: a changed model manifest loads the models afresh.
-    key = (fingerprint, dev_key)
+def _worker_models(settings: Settings, fingerprint: str, dev_key: bool, slots: int | None = None) -> Models:
+    """This process's models for these settings, with `slots` Whisper replicas (None: the
+    configuration's `transcribe.slots`)."""
+    if slots is not None and slots != settings.core.transcribe.slots:
+        transcribe = settings.core.transcribe.model_copy(update={"slots": slots})
+        settings = settings.model_copy(update={"core": settings.core.model_copy(update={"transcribe": transcribe})})
+    # Keyed by the settings fingerprint (a changed model manifest loads the models afresh) and
+    # the slots, which the fingerprint leaves out.
+    key = (fingerprint, dev_key, settings.core.transcribe.slots)
     with _LOCK:
         if key not in _MODELS:
             _MODELS[key] = Models(settings, allow_dev_key=dev_key)
@@ -214,17 +220,28 @@ def _run_paths(out: str | None, database_url: str | None, audit_log: str | None,
 @contextmanager
 def _transcribe_guard(slots: int, limit_name: str | None) -> Iterator[None]:
     """Held around transcription only: `slots` at a time in this process, and one slot of the
-    Prefect global concurrency limit `limit_name` (shared by every worker) when one is named."""
+    Prefect global concurrency limit `limit_name` (shared by every worker) when one is named.
+
+    Raises:
+        ConfigError: the named limit does not exist on the server (Prefect would otherwise run
+            without any limit, silently).
+    """
     with _LOCK:
         semaphore = _SEMAPHORES.setdefault(slots, threading.BoundedSemaphore(slots))
     with semaphore:
-        if limit_name:
-            from prefect.concurrency.sync import concurrency
-
-            with concurrency(limit_name, occupy=1):
-                yield
-        else:
+        if not limit_name:
             yield
+            return
+        from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
+        from prefect.concurrency.sync import concurrency
+
+        try:
+            with concurrency(limit_name, occupy=1, strict=True):
+                yield
+        except ConcurrencySlotAcquisitionError:  # raised on acquiring only: transcription never raises it
+            raise ConfigError(f"the global concurrency limit {limit_name!r} does not exist on the Prefect server; "
+                              f"create it: prefect gcl create {limit_name} --limit <GPUs>",
+                              key="transcribe_limit") from None
 
 
 # --- the task --------------------------------------------------------------------------------
@@ -271,7 +288,7 @@ def process_call(
     config: str | None = None,
     run_id: str | None = None,
     force: bool = False,
-    transcribe_slots: int = 1,
+    transcribe_slots: int | None = None,
     transcribe_limit: str | None = None,
     dev_key: bool = False,
     database_url: str | None = None,
@@ -297,7 +314,8 @@ def process_call(
         config: a site configuration file, or None for the packaged defaults.
         run_id: the results store's run id (from the flow), or None for no index row.
         force: process again even when out/ holds the result.
-        transcribe_slots: transcriptions at once in this worker process.
+        transcribe_slots: transcriptions at once in this worker process (None: the configuration's
+            `transcribe.slots`, `auto` by default: `pipeline.config.worker_sizing`).
         transcribe_limit: a Prefect global concurrency limit to hold during transcription.
         dev_key: allow the public development redaction key when CALLQA_REDACTION_KEY is unset.
         database_url: the results index (as `resolve_paths` takes it; None: resolved here).
@@ -319,10 +337,11 @@ def process_call(
     try:
         settings, fingerprint = _worker_settings(config, fingerprint)
         paths = _run_paths(out, database_url, audit_log, settings)
-        models = _worker_models(settings, fingerprint, dev_key)
+        slots = transcribe_slots or settings.core.transcribe.slots
+        models = _worker_models(settings, fingerprint, dev_key, slots)
         try:
             outcome = process_one(item, paths, settings, models, force=force, store=_worker_store(paths),
-                                  run_id=run_id, transcribe_guard=_transcribe_guard(transcribe_slots, transcribe_limit),
+                                  run_id=run_id, transcribe_guard=_transcribe_guard(slots, transcribe_limit),
                                   progress=log_progress(_run_logger(), every_s=PROGRESS_EVERY_S),
                                   settings_fp=fingerprint)
         except InputError as e:
@@ -384,7 +403,7 @@ def _erased_outcome() -> dict[str, Any]:
 
 
 def _run_keys(keys: list[str], worklist: Path, *, paths: RunPaths, fingerprint: str, config: str | None,
-              run_id: str | None, force: bool, transcribe_slots: int, transcribe_limit: str | None,
+              run_id: str | None, force: bool, transcribe_slots: int | None, transcribe_limit: str | None,
               dev_key: bool) -> tuple[list[dict[str, Any]], BaseException | None]:
     """Submit one `process_call` per work-list key to the flow's task runner; (outcomes, first fatal error)."""
     items = read_worklist(worklist)
@@ -439,7 +458,7 @@ def _run_keys(keys: list[str], worklist: Path, *, paths: RunPaths, fingerprint: 
 
 
 def _run_items(items: list[InputItem], *, paths: RunPaths, fingerprint: str, config: str | None,
-               run_id: str | None, force: bool, transcribe_slots: int, transcribe_limit: str | None,
+               run_id: str | None, force: bool, transcribe_slots: int | None, transcribe_limit: str | None,
                dev_key: bool, shard_deployment: str | None = None,
                shards: int = 2) -> tuple[list[dict[str, Any]], BaseException | None]:
     """Process the inputs here or in shard flow runs; erased inputs are reported, never submitted.
@@ -480,7 +499,8 @@ def _has_result(out_dir: Path, outcome: dict[str, Any]) -> bool:
 def _run_shards(keys: list[str], worklist: Path, deployment: str, shards: int, paths: RunPaths,
                 options: dict[str, Any]) -> tuple[list[dict[str, Any]], BaseException | None]:
     """Split the work list's keys into `shards` flow runs of the `process_shard` deployment, which
-    any worker of its pool picks up, and gather their outcomes (from out/.callqa/shards/).
+    any worker of its pool picks up, and gather their outcomes (from out/.callqa/shards/) and the first
+    fatal failure a shard recorded (a `TaskFailure` with the shard's reason), which fails the batch.
     The shard runs' parameters carry call ids and the work list's path, never file names."""
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
@@ -509,7 +529,10 @@ def _run_shards(keys: list[str], worklist: Path, deployment: str, shards: int, p
     for run, group in zip(runs, groups):
         record = where.shards_dir / f"{run.id}.json"
         if record.is_file():
-            outcomes += json.loads(record.read_text(encoding="utf-8"))["outcomes"]
+            data = json.loads(record.read_text(encoding="utf-8"))
+            outcomes += data["outcomes"]
+            # A shard that could not go on fails the parent with the shard's own reason.
+            fatal = fatal or _shard_fatal(data)
             continue
         # The shard run crashed before recording anything: its calls are reported, not lost.
         outcomes += [CallOutcome(path=k, call_id=k, status="failed", reason="shard_failed",
@@ -528,7 +551,7 @@ def process_shard(
     config: str | None = None,
     run_id: str | None = None,
     force: bool = False,
-    transcribe_slots: int = 1,
+    transcribe_slots: int | None = None,
     transcribe_limit: str | None = None,
     dev_key: bool = False,
     database_url: str | None = None,
@@ -545,18 +568,40 @@ def process_shard(
     """
     from prefect.runtime import flow_run
 
-    settings, fingerprint = load_run_settings(config)
-    where = _run_paths(out, database_url, audit_log, settings)
-    outcomes, fatal = _run_keys(call_ids, Path(worklist), paths=where, fingerprint=fingerprint, config=config,
-                                run_id=run_id, force=force, transcribe_slots=transcribe_slots,
-                                transcribe_limit=transcribe_limit, dev_key=dev_key)
-    shard_dir = private_dir(where.shards_dir)
-    tmp = shard_dir / f".{flow_run.id}.json.tmp"
-    tmp.write_text(json.dumps({"flow_run_id": str(flow_run.id), "outcomes": outcomes}), encoding="utf-8")
-    tmp.replace(shard_dir / f"{flow_run.id}.json")
+    fatal: BaseException | None
+    try:
+        settings, fingerprint = load_run_settings(config)
+        where = _run_paths(out, database_url, audit_log, settings)
+        outcomes, fatal = _run_keys(call_ids, Path(worklist), paths=where, fingerprint=fingerprint, config=config,
+                                    run_id=run_id, force=force, transcribe_slots=transcribe_slots,
+                                    transcribe_limit=transcribe_limit, dev_key=dev_key)
+    except FATAL as e:  # this worker cannot run the shard at all (its configuration or models)
+        fatal = wrap_failure(e, transient=False)
+        outcomes = [_failure(k, fatal, k) for k in call_ids]
+    # Where the parent looks: under the out/ it resolved, whatever this worker's settings say.
+    _write_shard_record(resolve_paths(out).shards_dir, str(flow_run.id), outcomes, fatal)
     if fatal is not None:
         raise fatal
     return outcomes
+
+
+def _write_shard_record(shard_dir: Path, run_id: str, outcomes: list[dict[str, Any]],
+                        fatal: BaseException | None) -> None:
+    """out/.callqa/shards/<flow run id>.json: the shard's outcomes and, when it failed fatally, the
+    reason (a `TaskFailure`'s kind, reason code and message: nothing personal) for the parent."""
+    failure = wrap_failure(fatal, transient=False) if fatal is not None else None
+    record = {"flow_run_id": run_id, "outcomes": outcomes,
+              "fatal": {"kind": failure.kind, "reason": failure.reason, "message": failure.message} if failure else None}
+    private_dir(shard_dir)
+    tmp = shard_dir / f".{run_id}.json.tmp"
+    tmp.write_text(json.dumps(record), encoding="utf-8")
+    tmp.replace(shard_dir / f"{run_id}.json")
+
+
+def _shard_fatal(record: dict[str, Any]) -> TaskFailure | None:
+    """The fatal failure a shard recorded, rebuilt for the parent to raise (None when it had none)."""
+    fatal = record.get("fatal")
+    return TaskFailure(fatal["kind"], fatal["reason"], fatal["message"], fatal=True) if fatal else None
 
 
 @flow(name="callqa-nightly", task_runner=ThreadPoolTaskRunner(), log_prints=False)
@@ -565,7 +610,7 @@ def nightly_batch(
     since: datetime | None = None,
     out: str | None = None,
     config: str | None = None,
-    transcribe_slots: int = 1,
+    transcribe_slots: int | None = None,
     transcribe_limit: str | None = None,
     force: bool = False,
     dev_key: bool = False,
@@ -582,7 +627,8 @@ def nightly_batch(
         out: the output folder (out/<call_id>/, out/quarantine/, out/run-report.json); None:
             $CALLQA_OUT, else ./out (`pipeline.paths.resolve_paths`, as for every command).
         config: a site configuration file.
-        transcribe_slots: transcriptions at once per worker process (1 per GPU).
+        transcribe_slots: transcriptions at once per worker process (None: the configuration's
+            `transcribe.slots`; `auto` sizes it from the worker's cores, 1 on a GPU).
         transcribe_limit: a Prefect global concurrency limit shared by every worker (e.g.
             "callqa-transcribe"); None on a single machine.
         force: ignore the cache and process every input again.
@@ -600,7 +646,7 @@ def nightly_batch(
 
     Raises:
         ModelUnavailableError, ConfigError: no model or configuration to run with; raised after
-            the report is written.
+            the report is written (from a shard run: a fatal `TaskFailure` with the shard's reason).
     """
     logger = get_run_logger()
     started = time.perf_counter()
@@ -643,23 +689,37 @@ def run_nightly(
     out: str | None = None,
     config: str | None = None,
     workers: int = 2,
-    transcribe_slots: int = 1,
+    runner: str = "thread",
+    dask_address: str | None = None,
+    transcribe_slots: int | None = None,
     transcribe_limit: str | None = None,
     force: bool = False,
     dev_key: bool = False,
     database_url: str | None = None,
     audit_log: str | None = None,
 ) -> dict[str, Any]:
-    """Run `nightly_batch` in this process with `workers` task threads.
+    """Run `nightly_batch` from this process, its calls on the named task runner.
 
     Args:
+        workers: task threads (thread runner) or worker processes (process runner, a local Dask
+            cluster); `flows.runners.task_runner`.
+        runner: "thread", "process" or "dask".
+        dask_address: join this Dask scheduler (dask runner) instead of starting a local cluster.
         out, database_url, audit_log: the --out, --database-url and --audit-log flags (None:
             resolved by `pipeline.paths.resolve_paths`); the rest as `nightly_batch`.
 
     Returns:
         The run report.
+
+    Raises:
+        ConfigError: an unknown runner, or a Dask scheduler to join with no Prefect server.
     """
-    runner = nightly_batch.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
-    return runner(source=source, since=since, out=out, config=config, transcribe_slots=transcribe_slots,
-                  transcribe_limit=transcribe_limit, force=force, dev_key=dev_key, database_url=database_url,
-                  audit_log=audit_log)
+    from flows.runners import check_runner, runner_settings, shared_local_api, task_runner
+
+    check_runner(runner, dask_address)  # before any server or cluster starts
+    with shared_local_api(runner, joining=bool(dask_address)) as worker_env, runner_settings(runner):
+        chosen = task_runner(runner, workers, dask_address=dask_address, env=worker_env)
+        return nightly_batch.with_options(task_runner=chosen)(
+            source=source, since=since, out=out, config=config, transcribe_slots=transcribe_slots,
+            transcribe_limit=transcribe_limit, force=force, dev_key=dev_key, database_url=database_url,
+            audit_log=audit_log)

@@ -1,9 +1,17 @@
-"""Helpers for the flow tests: an offline Prefect environment and small batches of bundled calls."""
+"""Helpers for the flow tests: an offline Prefect environment, small batches of bundled calls, and a
+real Prefect server on a scratch PostgreSQL database with process workers."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flows.env import OFFLINE_SETTINGS
@@ -92,3 +100,92 @@ NOT_CALLS = frozenset({"quarantine", "audit"})
 def call_dirs(out: Path) -> list[Path]:
     """Visible call folders under out/ (not quarantine/ or audit/, not hidden temporary ones)."""
     return sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in NOT_CALLS)
+
+
+# --- a real Prefect server on PostgreSQL, and process workers (the server tests) ---------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def prefect_database() -> Iterator[str]:
+    """A scratch PostgreSQL database for a Prefect server (`prefect_test_<random>`), dropped afterwards;
+    no other database is touched. Skips (fails under CALLQA_REQUIRE_POSTGRES=1) without PostgreSQL."""
+    from tests._score_support import pg_admin
+
+    admin = pg_admin()
+    name = f"prefect_test_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            info = admin.info
+            yield f"postgresql+asyncpg://{info.user}@{info.host}:{info.port}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_env(tmp_path: Path, api: str) -> dict[str, str]:
+    """The environment of every process that talks to the test server (CLI, workers, flows)."""
+    return {**os.environ, **offline_env(tmp_path / "prefect-home"), "PREFECT_API_URL": api,
+            "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_LOGGING_LEVEL": "INFO"}
+
+
+@contextmanager
+def prefect_server(tmp_path: Path, env: dict[str, str], port: int, *, timeout: float = 180) -> Iterator[str]:
+    """`prefect server start` on a scratch PostgreSQL database, healthy; yields its API URL.
+    Its log is tmp_path/server.log; it is stopped and its database dropped afterwards."""
+    api = f"http://127.0.0.1:{port}/api"
+    with prefect_database() as db_url:
+        env = {**env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": db_url, "PREFECT_SERVER_UI_ENABLED": "false"}
+        env.pop("PREFECT_API_URL", None)
+        log = (tmp_path / "server.log").open("w")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+        try:
+            _wait_healthy(api, server, timeout)
+            yield api
+        finally:
+            stop(server)
+            log.close()
+
+
+def _wait_healthy(api: str, proc: subprocess.Popen, timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "prefect server exited"
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError("prefect server did not become healthy")
+
+
+def start_worker(pool: str, name: str, env: dict[str, str], log: Path, *, queues: tuple[str, ...] = (),
+                 limit: int | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    """`prefect worker start --pool POOL [--work-queue Q ...] [--limit N]`; its output goes to `log`."""
+    cmd = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--name", name]
+    for queue in queues:
+        cmd += ["--work-queue", queue]
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
+    return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=cwd or log.parent)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -9,94 +9,44 @@ CALLQA_REQUIRE_POSTGRES=1.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import uuid
-from contextlib import contextmanager
 
+import httpx
 import pytest
 
-from tests._flows_support import AUDIO_CALL, TRANSCRIPT_CALL, SAMPLES, call_dirs, make_batch, offline_env, read_json
+from tests._flows_support import (
+    AUDIO_CALL,
+    SAMPLES,
+    TRANSCRIPT_CALL,
+    call_dirs,
+    free_port,
+    make_batch,
+    prefect_server,
+    read_json,
+    server_env,
+    start_worker,
+    stop,
+)
 from tests._paths import REPO
-from tests._score_support import pg_admin
 
 pytestmark = pytest.mark.postgres
 POOL = "callqa-test-pool"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _prefect_database():
-    """A fresh PostgreSQL database for the Prefect server, dropped afterwards."""
-    admin = pg_admin()
-    name = f"callqa_prefect_{uuid.uuid4().hex[:10]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            info = admin.info
-            yield f"postgresql+asyncpg://{info.user}@{info.host}:{info.port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _wait_healthy(api: str, proc: subprocess.Popen, timeout: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "prefect server exited"
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise AssertionError("prefect server did not become healthy")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.mark.slow
 def test_two_workers_on_a_postgres_backed_server_process_each_call_exactly_once(tmp_path):
-    import httpx
-
     inputs = tmp_path / "in"
     make_batch(inputs, corrupt=False)
     for suffix in (".flac", ".json"):
         (inputs / f"sample-003{suffix}").write_bytes((SAMPLES / f"sample-003{suffix}").read_bytes())
     out = tmp_path / "out"
-    port = _free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, **offline_env(tmp_path / "prefect-home"), "PREFECT_API_URL": api,
-           "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_LOGGING_LEVEL": "INFO"}
+    port = free_port()
+    env = server_env(tmp_path, f"http://127.0.0.1:{port}/api")
     procs: list[subprocess.Popen] = []
-    logs = {name: tmp_path / f"{name}.log" for name in ("server", "worker-a", "worker-b")}
-    with _prefect_database() as db_url:
+    logs = {name: tmp_path / f"{name}.log" for name in ("worker-a", "worker-b")}
+    with prefect_server(tmp_path, env, port) as api:
         try:
-            server_env = {**env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": db_url, "PREFECT_SERVER_UI_ENABLED": "false"}
-            server_env.pop("PREFECT_API_URL")
-            server = subprocess.Popen(
-                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                env=server_env, stdout=logs["server"].open("w"), stderr=subprocess.STDOUT, cwd=tmp_path)
-            procs.append(server)
-            _wait_healthy(api, server, timeout=180)
-
             deploy = ("from flows.nightly import process_shard\n"
                       f"process_shard.from_source(source={str(REPO)!r}, entrypoint='flows/nightly.py:process_shard')"
                       f".deploy(name='shard', work_pool_name={POOL!r}, print_next_steps=False)\n")
@@ -105,9 +55,7 @@ def test_two_workers_on_a_postgres_backed_server_process_each_call_exactly_once(
             subprocess.run([sys.executable, "-c", deploy], env=env, check=True, capture_output=True, timeout=180,
                            cwd=REPO)
             for name in ("worker-a", "worker-b"):
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--limit", "1", "--name", name],
-                    env=env, stdout=logs[name].open("w"), stderr=subprocess.STDOUT, cwd=tmp_path))
+                procs.append(start_worker(POOL, name, env, logs[name], limit=1))
 
             parent = ("import json\nfrom flows.nightly import nightly_batch\n"
                       f"r = nightly_batch(source={str(inputs)!r}, out={str(out)!r}, "
@@ -123,7 +71,7 @@ def test_two_workers_on_a_postgres_backed_server_process_each_call_exactly_once(
                 flow_runs = client.post("/flow_runs/filter", json={"limit": 200}).json()
         finally:
             for proc in reversed(procs):
-                _stop(proc)
+                stop(proc)
 
     assert report["counts"] == {"done": 3, "skipped": 0, "failed": 0, "erased": 0, "total": 3}
     assert [p.name for p in call_dirs(out)] == ["sample-003", AUDIO_CALL, TRANSCRIPT_CALL]
