@@ -173,6 +173,7 @@ def _mount() -> None:
     from pipeline.cli.challenge import app as challenge_app
     from pipeline.cli.compliance import audit_app, erase_command
     from pipeline.cli.detect import app as detect_app
+    from pipeline.cli import sentiment as _sentiment  # noqa: F401  adds detect train-sentiment / eval-sentiment
     from pipeline.cli.lab import eval_command, samples_command, synth_command
     from pipeline.cli.redact import app as redact_app
     from pipeline.cli.report import report_command
