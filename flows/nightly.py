@@ -241,7 +241,7 @@ def _transcribe_guard(slots: int, limit_name: str | None) -> Iterator[None]:
         except ConcurrencySlotAcquisitionError:  # raised on acquiring only: transcription never raises it
             raise ConfigError(f"the global concurrency limit {limit_name!r} does not exist on the Prefect server; "
                               f"create it: prefect gcl create {limit_name} --limit <GPUs>",
-                              key="transcribe_limit") from None
+                              file="flow parameters", key="transcribe_limit") from None
 
 
 # --- the task --------------------------------------------------------------------------------
