@@ -262,6 +262,12 @@ def assess(result: CallResult, settings: Settings, models: Models, *, audio: np.
         "lass": detection.lass,
         "stages_run": stages,
     })
+    # Turn sentiment, loudness and raised voice (issue #18): part of the detect stage, and of its time.
+    from pipeline.detect.experience import add_experience
+
+    started = time.perf_counter()
+    result = add_experience(result, audio, settings.experience, embed=models.detect.embed, vader=models.detect.sentiment)
+    timings["detect"] = round(timings["detect"] + time.perf_counter() - started, 3)
     result = _timed(timings, "score", probe, score_result, result, settings.templates, settings.score)
     if result.scorecard is not None and result.scorecard.critical_failed:
         flags.append("critical_failed")

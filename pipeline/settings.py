@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.config import OutputOptions, PipelineConfig, TranscribeOptions, load_config, sized
 from pipeline.detect import DetectOptions, load_detect_options
+from pipeline.detect.experience import ExperienceOptions, load_experience_options
 from pipeline.diarise import DiariseOptions, load_diarise_options
 from pipeline.errors import ConfigError
 from pipeline.ingest import InputItem
@@ -48,6 +49,8 @@ class Settings(BaseModel):
     detect: DetectOptions
     score: ScoreOptions
     templates: dict[str, ScorecardTemplate]
+    # Turn sentiment, loudness, raised voice (configs/experience.yaml); added after detect (issue #18).
+    experience: ExperienceOptions = Field(default_factory=load_experience_options)
 
 
 def _relative(site_file: Path | None, value: str | None) -> Path | None:
@@ -110,7 +113,8 @@ def load_settings(site_file: Path | None = None) -> Settings:
         score = ScoreOptions.model_validate(stages.score)
     except ValueError as e:
         raise ConfigError(f"bad score option ({type(e).__name__})", file=str(site_file or "<defaults>"), key="stages.score") from None
-    return Settings(core=core, diarise=diarise, redact=redact, detect=detect, score=score, templates=templates)
+    return Settings(core=core, diarise=diarise, redact=redact, detect=detect, score=score, templates=templates,
+                    experience=load_experience_options())
 
 
 def _host_sized(options: TranscribeOptions) -> TranscribeOptions:
@@ -144,9 +148,10 @@ def stage_hash(settings: Settings, stage: str) -> str:
         "transcribe": [core.ingest, core.transcribe],
         "diarise": [core.ingest, core.transcribe, settings.diarise],
         "redact": [core.ingest, core.transcribe, settings.diarise, settings.redact],
-        "detect": [core.ingest, core.transcribe, settings.diarise, settings.redact, settings.detect],
+        "detect": [core.ingest, core.transcribe, settings.diarise, settings.redact, settings.detect,
+                   settings.experience],
         "score": [core.ingest, core.transcribe, settings.diarise, settings.redact, settings.detect,
-                  settings.score, settings.templates],
+                  settings.experience, settings.score, settings.templates],
     }
     if stage not in chain:
         raise ValueError(f"unknown stage {stage!r}")

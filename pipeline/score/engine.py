@@ -14,6 +14,13 @@ Rules, in the order they apply to an item:
 
 A positive suggestion ("yes" / "partial") always carries at least one evidence reference: this
 is checked, not assumed. The stage is pure: same result, template and options -> same card.
+
+Every suggestion and evidence reference carries its basis (issue #18): objective when it rests on
+measurements only (SLA figures, timing, loudness, events the detect config calls objective),
+interpretive when anything judged enters it (an apology, a complaint, the absence of a behaviour
+whose kind the call never showed), so an assessor sees which suggestions need their judgement.
+An item's `context_metrics` (the customer's sentiment trajectory on LASS satisfy) are shown as
+interpretive evidence beside the suggestion and never decide it.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from pydantic import Field
 
 from pipeline.config import Options
 from pipeline.errors import ConfigError, StageError
-from pipeline.schema import CallResult, Event, EvidenceRef, Scorecard, ScorecardItem, SectionScore, SlaResult
+from pipeline.schema import Basis, CallResult, Event, EvidenceRef, Scorecard, ScorecardItem, SectionScore, SlaResult
 
 from .template import ScorecardTemplate, TemplateItem
 
@@ -64,6 +71,9 @@ class ScoreOptions(Options):
     sla_confidence: float = Field(0.95, ge=0, le=1, description="Confidence of a measured SLA result.")
     na_confidence: float = Field(0.9, ge=0, le=1, description="Confidence of an n/a from the template's rule.")
     max_evidence: int = Field(5, ge=1, description="Evidence references kept per item, earliest first.")
+    metric_confidence: float = Field(
+        0.5, ge=0, le=1, description="Confidence shown on a context metric (a judged figure, never a verdict)."
+    )
     max_quote_chars: int = Field(200, ge=20, description="Quotes longer than this are cut with an ellipsis.")
     max_strengths: int = Field(5, ge=0)
     max_development_points: int = Field(5, ge=0)
@@ -107,6 +117,8 @@ def score(result: CallResult, template: ScorecardTemplate, options: ScoreOptions
         if item.suggestion in ("yes", "partial") and not item.evidence:
             raise StageError(f"item {item.id!r} suggests {item.suggestion} without evidence", stage="score",
                              call_id=result.call_id)
+    # Context after the check: a metric shown beside a suggestion is never its evidence.
+    items = [_with_context(spec, item, result, options) for spec, item in zip(template.items, items)]
     strengths, development = _feedback(template, items, result, options)
     totals = card_totals(items, section_order=[s.id for s in template.sections],
                          titles={s.id: s.title for s in template.sections})
@@ -161,9 +173,10 @@ def _score_item(item: TemplateItem, result: CallResult, options: ScoreOptions) -
     if item.needs_observation:
         return ScorecardItem(**base, suggestion=None, confidence=0.0,
                              rule="needs the assessor's observation: a recording cannot show it")
-    na_rule = _not_applicable(item, result)
-    if na_rule is not None:
-        return ScorecardItem(**base, suggestion="n/a", confidence=options.na_confidence, rule=na_rule)
+    na = _not_applicable(item, result)
+    if na is not None:
+        na_rule, na_basis = na
+        return ScorecardItem(**base, suggestion="n/a", confidence=options.na_confidence, rule=na_rule, basis=na_basis)
 
     sla_by_rule = {s.rule: s for s in result.sla}
     listed = [sla_by_rule[name] for name in item.satisfied_by.sla if name in sla_by_rule]
@@ -173,7 +186,7 @@ def _score_item(item: TemplateItem, result: CallResult, options: ScoreOptions) -
         evidence = [_sla_ref(s, options) for s in failed]
         names = ", ".join(s.rule for s in failed)
         return ScorecardItem(**base, suggestion="no", confidence=options.sla_confidence, evidence=evidence,
-                             rule=f"no: SLA rule {names} not met")
+                             rule=f"no: SLA rule {names} not met", basis="objective")
 
     sla_evidence = [_sla_ref(s, options) for s in passed]
     if item.satisfied_by.events:
@@ -183,23 +196,26 @@ def _score_item(item: TemplateItem, result: CallResult, options: ScoreOptions) -
         need, partial = item.satisfied_by.min_count, item.satisfied_by.partial_count
         kinds = " or ".join(item.satisfied_by.events)
         scope = _scope_words(item)
+        found_basis = _joint_basis(e.basis for _, e in matched)
         if len(matched) >= need:
             confidence = max(e.confidence for e in event_evidence)
             return ScorecardItem(**base, suggestion="yes", confidence=confidence, evidence=evidence,
-                                 rule=f"yes: {len(matched)} {kinds} event(s){scope}, {need} needed")
+                                 rule=f"yes: {len(matched)} {kinds} event(s){scope}, {need} needed", basis=found_basis)
         if partial is not None and len(matched) >= partial:
             confidence = sum(e.confidence for e in event_evidence) / len(event_evidence)
             return ScorecardItem(**base, suggestion="partial", confidence=confidence, evidence=evidence,
-                                 rule=f"partial: {len(matched)} {kinds} event(s){scope}, {need} needed for yes")
+                                 rule=f"partial: {len(matched)} {kinds} event(s){scope}, {need} needed for yes",
+                                 basis=found_basis)
         return ScorecardItem(**base, suggestion="no", confidence=options.absence_confidence, evidence=sla_evidence,
-                             rule=f"no: {len(matched)} {kinds} event(s){scope}, {need} needed")
+                             rule=f"no: {len(matched)} {kinds} event(s){scope}, {need} needed",
+                             basis=_kinds_basis(item.satisfied_by.events, result))
 
     # SLA rules only.
     if passed and len(passed) == len([s for s in listed if s.met is not None]):
         return ScorecardItem(**base, suggestion="yes", confidence=options.sla_confidence, evidence=sla_evidence,
-                             rule=f"yes: SLA rule {', '.join(s.rule for s in passed)} met")
+                             rule=f"yes: SLA rule {', '.join(s.rule for s in passed)} met", basis="objective")
     if listed:
-        return ScorecardItem(**base, suggestion="n/a", confidence=options.na_confidence,
+        return ScorecardItem(**base, suggestion="n/a", confidence=options.na_confidence, basis="objective",
                              rule=f"n/a: SLA rule {', '.join(s.rule for s in listed)} does not apply to this call")
     names = ", ".join(item.satisfied_by.sla)
     if item.critical:
@@ -207,25 +223,60 @@ def _score_item(item: TemplateItem, result: CallResult, options: ScoreOptions) -
         return ScorecardItem(**base, suggestion=None, confidence=0.0,
                              rule=f"not evaluated: SLA rule {names} missing from the result")
     # A site switches a rule off for a channel by leaving it out (configs/sla.yaml).
-    return ScorecardItem(**base, suggestion="n/a", confidence=options.na_confidence,
+    return ScorecardItem(**base, suggestion="n/a", confidence=options.na_confidence, basis="objective",
                          rule=f"n/a: SLA rule {names} not reported for this call")
 
 
-def _not_applicable(item: TemplateItem, result: CallResult) -> str | None:
+def _not_applicable(item: TemplateItem, result: CallResult) -> tuple[str, Basis] | None:
+    """Why the item does not apply, and the basis of that reading; None when it applies."""
     rule = item.na_when
     kinds = {e.kind for e in result.events}
     if rule.no_event and not kinds.intersection(rule.no_event):
-        return f"n/a: no {' or '.join(rule.no_event)} event in the call"
+        return f"n/a: no {' or '.join(rule.no_event)} event in the call", _kinds_basis(rule.no_event, result)
     present = sorted(kinds.intersection(rule.any_event))
     if present:
-        return f"n/a: the call has a {present[0]} event"
+        return f"n/a: the call has a {present[0]} event", _joint_basis(e.basis for e in result.events if e.kind in present)
     if rule.no_times and all(t.start_s is None for t in result.turns):
-        return "n/a: the interaction has no turn times"
+        return "n/a: the interaction has no turn times", "objective"
     if rule.sla_not_applicable:
         by_rule = {s.rule: s for s in result.sla}
         if all(by_rule.get(name) is None or by_rule[name].met is None for name in rule.sla_not_applicable):
-            return f"n/a: SLA rule {', '.join(rule.sla_not_applicable)} does not apply to this call"
+            return f"n/a: SLA rule {', '.join(rule.sla_not_applicable)} does not apply to this call", "objective"
     return None
+
+
+def _joint_basis(bases: Iterable[str]) -> Basis:
+    """Objective only when everything it rests on is measured."""
+    return "objective" if all(b == "objective" for b in bases) else "interpretive"
+
+
+def _kinds_basis(kinds: Iterable[str], result: CallResult) -> Basis:
+    """The basis of an absence of `kinds`: what the call's own events of those kinds say (the detect
+    config gives every event of a kind one basis); a kind the call never showed could have been
+    missed by a judging detector, so its absence is interpretive."""
+    wanted = set(kinds)
+    bases = {e.kind: e.basis for e in result.events if e.kind in wanted}
+    if set(bases) != wanted:
+        return "interpretive"
+    return _joint_basis(bases.values())
+
+
+def _with_context(spec: TemplateItem, item: ScorecardItem, result: CallResult, options: ScoreOptions) -> ScorecardItem:
+    """`item` with its template's context metrics appended as interpretive evidence."""
+    refs = [ref for name in spec.context_metrics if (ref := _metric_ref(name, result, options)) is not None]
+    return item.model_copy(update={"evidence": [*item.evidence, *refs]}) if refs else item
+
+
+def _metric_ref(name: str, result: CallResult, options: ScoreOptions) -> EvidenceRef | None:
+    value = getattr(result.metrics, name, None)
+    if value is None:
+        return None
+    # Only this metric exists so far (template.ContextMetric); its words say how it was read.
+    movement = "rose" if value > 0.05 else "fell" if value < -0.05 else "held steady"
+    quote = (f"customer sentiment {movement}: {value:+.2f} from the first third of the customer's turns "
+             "to the last (turn sentiment classifier)")
+    return EvidenceRef(kind=f"metric:{name}", quote=quote, start_s=None, confidence=options.metric_confidence,
+                       basis="interpretive")
 
 
 def _anchor(item: TemplateItem, result: CallResult) -> Event | None:
@@ -283,12 +334,12 @@ def _quote(text: str, limit: int) -> str:
 
 def _event_ref(index: int, event: Event, options: ScoreOptions) -> EvidenceRef:
     return EvidenceRef(event_index=index, kind=event.kind, quote=_quote(event.evidence, options.max_quote_chars),
-                       start_s=event.start_s, confidence=event.confidence)
+                       start_s=event.start_s, confidence=event.confidence, basis=event.basis)
 
 
 def _sla_ref(sla: SlaResult, options: ScoreOptions) -> EvidenceRef:
     return EvidenceRef(sla_rule=sla.rule, kind="sla", quote=_sla_words(sla), start_s=None,
-                       confidence=options.sla_confidence)
+                       confidence=options.sla_confidence, basis="objective")
 
 
 def _sla_words(sla: SlaResult) -> str:

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pipeline.config import Options, configs_dir, read_yaml, validate_model
 from pipeline.errors import ConfigError
-from pipeline.schema import EVENT_KINDS, ChannelType
+from pipeline.schema import EVENT_KINDS, MEASURED_EVENT_KINDS, ChannelType
 
 __all__ = [
     "SatisfiedBy",
@@ -32,6 +32,10 @@ __all__ = [
 ]
 
 Suggestion = Literal["yes", "no", "partial", "n/a"]
+# Kinds a template may name: the taxonomy and the measured kinds (voice.raised).
+_KINDS: tuple[str, ...] = EVENT_KINDS + MEASURED_EVENT_KINDS
+# Metrics an item may show as context beside its suggestion (issue #18).
+ContextMetric = Literal["customer_sentiment_trajectory"]
 
 # Feedback is about what the agent did, never who they are: wording that judges character is
 # refused at load time so that a site's template cannot slip it into every card.
@@ -63,16 +67,16 @@ class SatisfiedBy(Options):
     @field_validator("events")
     @classmethod
     def _known_kinds(cls, kinds: list[str]) -> list[str]:
-        unknown = [k for k in kinds if k not in EVENT_KINDS]
+        unknown = [k for k in kinds if k not in _KINDS]
         if unknown:
-            raise ValueError(f"unknown event kind {unknown[0]!r}; allowed: {', '.join(EVENT_KINDS)}")
+            raise ValueError(f"unknown event kind {unknown[0]!r}; allowed: {', '.join(_KINDS)}")
         return kinds
 
     @field_validator("after")
     @classmethod
     def _known_after(cls, kind: str | None) -> str | None:
-        if kind is not None and kind not in EVENT_KINDS:
-            raise ValueError(f"unknown event kind {kind!r}; allowed: {', '.join(EVENT_KINDS)}")
+        if kind is not None and kind not in _KINDS:
+            raise ValueError(f"unknown event kind {kind!r}; allowed: {', '.join(_KINDS)}")
         return kind
 
     @model_validator(mode="after")
@@ -101,9 +105,9 @@ class NaWhen(Options):
     @field_validator("no_event", "any_event")
     @classmethod
     def _known_kinds(cls, kinds: list[str]) -> list[str]:
-        unknown = [k for k in kinds if k not in EVENT_KINDS]
+        unknown = [k for k in kinds if k not in _KINDS]
         if unknown:
-            raise ValueError(f"unknown event kind {unknown[0]!r}; allowed: {', '.join(EVENT_KINDS)}")
+            raise ValueError(f"unknown event kind {unknown[0]!r}; allowed: {', '.join(_KINDS)}")
         return kinds
 
 
@@ -117,6 +121,11 @@ class TemplateItem(Options):
     satisfied_by: SatisfiedBy = SatisfiedBy()
     na_when: NaWhen = NaWhen()
     needs_observation: bool = Field(False, description="Only an observer can judge it: never pre-filled.")
+    context_metrics: list[ContextMetric] = Field(
+        default_factory=list,
+        description="Call metrics shown as evidence beside the suggestion, for the assessor's judgement; they never "
+        "decide it (e.g. the customer's sentiment trajectory on LASS satisfy).",
+    )
     strength: str | None = Field(None, description="Behaviour wording when met, e.g. 'apologised for the delay'.")
     development: str | None = Field(
         None, description="Behaviour wording when not met, e.g. 'state the recording notice'.")
