@@ -22,7 +22,7 @@ from pipeline.ingest import InputItem
 from pipeline.lab.scripts import CallScript, ScriptTurn, load_scripts
 from pipeline.progress import ProgressHook, prefixed
 
-__all__ = ["BenchCall", "compose_script", "estimate_seconds", "bench_call", "batch_copies", "samples_scripts_dir"]
+__all__ = ["BenchCall", "compose_script", "estimate_seconds", "bench_call", "linked_copy", "batch_copies", "samples_scripts_dir"]
 
 @dataclass(frozen=True)
 class BenchCall:
@@ -123,24 +123,23 @@ def bench_call(minutes: float, layout: Layout, options: CorpusOptions, *, cache_
     return BenchCall(call_id, layout, minutes, InputItem(audio, "audio", folder / f"{call_id}.json"), duration)
 
 
-def batch_copies(call: BenchCall, n: int, folder: Path) -> list[BenchCall]:
-    """`n` copies of one call under call ids bench-batch-0001..., each with its own sidecar.
-
-    The audio is hard-linked where the file system allows (copied otherwise): the bytes are the
-    same, the pipeline still decodes, transcribes and stores every call.
-    """
+def linked_copy(call: BenchCall, call_id: str, folder: Path) -> BenchCall:
+    """`call` again under `call_id` in `folder`: the audio hard-linked where the file system allows
+    (copied otherwise), a sidecar of its own. The bytes are the same; the pipeline still decodes,
+    transcribes and stores every copy, and the sidecar makes each copy's input fingerprint its own."""
     folder.mkdir(parents=True, exist_ok=True)
     sidecar = json.loads(call.item.sidecar.read_text(encoding="utf-8")) if call.item.sidecar else {}
-    copies = []
-    for i in range(1, n + 1):
-        call_id = f"bench-batch-{i:04d}"
-        audio = folder / f"{call_id}{call.item.path.suffix}"
-        if not audio.exists():
-            try:
-                os.link(call.item.path, audio)
-            except OSError:
-                shutil.copyfile(call.item.path, audio)
-        meta = folder / f"{call_id}.json"
-        meta.write_text(json.dumps({**sidecar, "call_id": call_id}), encoding="utf-8")
-        copies.append(BenchCall(call_id, call.layout, call.minutes, InputItem(audio, "audio", meta), call.audio_s))
-    return copies
+    audio = folder / f"{call_id}{call.item.path.suffix}"
+    if not audio.exists():
+        try:
+            os.link(call.item.path, audio)
+        except OSError:
+            shutil.copyfile(call.item.path, audio)
+    meta = folder / f"{call_id}.json"
+    meta.write_text(json.dumps({**sidecar, "call_id": call_id}), encoding="utf-8")
+    return BenchCall(call_id, call.layout, call.minutes, InputItem(audio, "audio", meta), call.audio_s)
+
+
+def batch_copies(call: BenchCall, n: int, folder: Path) -> list[BenchCall]:
+    """`n` copies of one call under call ids bench-batch-0001... (`linked_copy`)."""
+    return [linked_copy(call, f"bench-batch-{i:04d}", folder) for i in range(1, n + 1)]

@@ -43,7 +43,10 @@ def apply_plan(settings: Settings, plan: BenchPlan) -> Settings:
     if not update:
         return settings
     core = settings.core.model_copy(update={"transcribe": settings.core.transcribe.model_copy(update=update)})
-    return settings.model_copy(update={"core": core})
+    changed = {"core": core}
+    if plan.device == "cuda":  # pyannote too: the GPU path is the whole pipeline on the GPU
+        changed["diarise"] = settings.diarise.model_copy(update={"device": "cuda"})
+    return settings.model_copy(update=changed)
 
 
 def _version(name: str) -> str | None:
