@@ -133,7 +133,7 @@ def test_save_result_indexes_the_call_without_personal_data(store, tmp_path):
         assert row.result_path == str(path) and row.n_events == len(result.events)
         items = s.scalars(select(ItemRow).where(ItemRow.scorecard_id == saved.scorecard_id)).all()
         assert len(items) == len(result.scorecard.items)
-        assert all(set(e) == {"event_index", "sla_rule", "kind", "start_s", "confidence"}
+        assert all(set(e) == {"event_index", "sla_rule", "kind", "start_s", "confidence", "basis"}
                    for i in items for e in i.evidence)
     # No column holds transcript text or quotes, but for search's copy of the redacted turns.
     fragments = {t.text[:25] for t in result.turns if len(t.text) >= 25}

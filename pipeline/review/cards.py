@@ -94,10 +94,11 @@ def base_card(card: ScorecardRow, items: Sequence[ItemRow], quotes_by_ref: Mappi
         ScorecardItem(
             id=i.item_id, section=i.section, question=i.question, standard_ref=i.standard_ref, weight=i.weight,
             critical=i.critical, suggestion=i.suggestion, confidence=i.confidence,
-            needs_observation=i.needs_observation, rule=i.rule,
+            needs_observation=i.needs_observation, rule=i.rule, basis=i.basis,
             evidence=[EvidenceRef(event_index=e.get("event_index"), sla_rule=e.get("sla_rule"), kind=e["kind"],
                                   quote=quotes_by_ref.get((e.get("event_index"), e.get("sla_rule"), e["kind"]), ""),
-                                  start_s=e.get("start_s"), confidence=e["confidence"]) for e in i.evidence],
+                                  start_s=e.get("start_s"), confidence=e["confidence"], basis=e.get("basis"))
+                      for e in i.evidence],
         )
         for i in items
     ]

@@ -1,4 +1,8 @@
-"""Exports: one call's scorecard as HTML, and a period's scorecards as CSV or JSON (atomic writes)."""
+"""Exports: one call's scorecard as HTML, and a period's scorecards as CSV or JSON (atomic writes).
+
+Every item and evidence reference says its basis (objective: measured; interpretive: judged), so
+whoever reads an export sees which suggestions rest on a detector's judgement (issue #18).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ log = logging.getLogger(__name__)
 
 EXPORT_COLUMNS = ("call_id", "agent_id", "channel_type", "started_at", "template", "purpose", "status",
                   "score", "suggested_score", "critical_failed", "item_id", "section", "critical", "weight",
-                  "suggestion", "confidence", "item_status", "value", "decided_by", "decided_at", "evidence_times")
+                  "suggestion", "basis", "confidence", "item_status", "value", "decided_by", "decided_at",
+                  "evidence_times", "evidence_basis")
 
 
 def _refuse_dev_key(call_ids: list[str]) -> None:
@@ -121,10 +126,12 @@ def export_period(*, store: Store, user: str, since: dt.datetime | None, until: 
                 d = decided.get(item.id)
                 items.append({
                     "item_id": item.id, "section": item.section, "critical": item.critical, "weight": item.weight,
-                    "suggestion": item.suggestion, "confidence": item.confidence, "item_status": item.status,
+                    "suggestion": item.suggestion, "basis": item.basis, "confidence": item.confidence,
+                    "item_status": item.status,
                     "value": item.assessor_value, "decided_by": d.who if d else None,
                     "decided_at": as_utc(d.at).isoformat() if d else None,
                     "evidence_times": [e.start_s for e in item.evidence if e.start_s is not None],
+                    "evidence": [{"kind": e.kind, "start_s": e.start_s, "basis": e.basis} for e in item.evidence],
                 })
             cards_out.append({**json.loads(line.model_dump_json()), "score": line.final_score,
                               "sections": [json.loads(x.model_dump_json()) for x in scored_card.sections],
@@ -147,9 +154,10 @@ def export_period(*, store: Store, user: str, since: dt.datetime | None, until: 
                 "started_at": card["started_at"], "template": card["template"], "purpose": card["purpose"],
                 "status": card["status"], "score": card["score"], "suggested_score": card["suggested_score"],
                 "critical_failed": card["critical_failed"], **{k: item[k] for k in (
-                    "item_id", "section", "critical", "weight", "suggestion", "confidence", "item_status", "value",
-                    "decided_by", "decided_at")},
+                    "item_id", "section", "critical", "weight", "suggestion", "basis", "confidence", "item_status",
+                    "value", "decided_by", "decided_at")},
                 "evidence_times": ";".join(f"{t:.3f}" for t in item["evidence_times"]),
+                "evidence_basis": ";".join(e["basis"] or "" for e in item["evidence"]),
             })
     _atomic_write(out, buffer.getvalue())
     return out

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # Named in errors about a bad URL, whichever flag, variable or config key it came from.
 _URL_SOURCE = "the results index URL"
 # The newest migration in migrations/versions/; tests/test_store.py checks it against Alembic's head.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 _MIGRATION_LOCK = 0x63616C6C7161  # "callqa": the advisory lock key that serialises migrations
 
 
@@ -293,10 +293,11 @@ class Store:
                         question=item.question,
                         weight=item.weight, critical=item.critical, standard_ref=item.standard_ref,
                         suggestion=item.suggestion, confidence=item.confidence,
-                        needs_observation=item.needs_observation, rule=item.rule,
+                        needs_observation=item.needs_observation, rule=item.rule, basis=item.basis,
                         # Pointers only: the quote stays in result.json.
                         evidence=[{"event_index": e.event_index, "sla_rule": e.sla_rule, "kind": e.kind,
-                                   "start_s": e.start_s, "confidence": e.confidence} for e in item.evidence]))
+                                   "start_s": e.start_s, "confidence": e.confidence, "basis": e.basis}
+                                  for e in item.evidence]))
                 card_id = card_row.id
             return SavedResult(result_id=row.id, scorecard_id=card_id)
 

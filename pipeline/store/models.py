@@ -175,7 +175,8 @@ class ItemRow(Base):
     confidence: Mapped[float] = mapped_column(Float)
     needs_observation: Mapped[bool] = mapped_column(Boolean, default=False)
     rule: Mapped[str | None] = mapped_column(String(512))
-    # [{event_index, sla_rule, kind, start_s, confidence}]: pointers into result.json, no quotes.
+    basis: Mapped[str | None] = mapped_column(String(16), nullable=True)  # objective | interpretive (issue #18)
+    # [{event_index, sla_rule, kind, start_s, confidence, basis}]: pointers into result.json, no quotes.
     evidence: Mapped[list] = mapped_column(JSON, default=list)
 
 
