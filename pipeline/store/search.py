@@ -133,8 +133,11 @@ def search(store: Store, query: str, *, filters: CallFilters | None = None, scop
            limit: int = 50, offset: int = 0) -> SearchPage:
     """Turns whose redacted text matches the query, in calls that pass the filters and the scope.
 
-    Newest call first (calls without a start time last), then by call id and turn: a stable
-    order, so pages do not overlap.
+    The most recently indexed call first, its turns in order (`index_call` writes a call's turns
+    last to first, so the turn row id, descending, is that order): an order both indexes give
+    without sorting the matches, so a page of a common word costs its own rows, not all the
+    matches; and a stable one, so pages never overlap. Calls are indexed as they are processed,
+    so this is newest first, except that a call processed again moves to the top.
 
     Args:
         query: the user's text (words and "quoted phrases"; anything else is a separator).
@@ -149,17 +152,20 @@ def search(store: Store, query: str, *, filters: CallFilters | None = None, scop
     if parsed.empty:
         return SearchPage(hits=[], offset=offset, more=False)
     conditions = call_conditions(filters or CallFilters(), scope or Scope())
-    stmt = (select(SearchTurnRow.call_id, SearchTurnRow.turn_index, SearchTurnRow.start_s, SearchTurnRow.text)
-            .join(CallRow, CallRow.call_id == SearchTurnRow.call_id))
+    columns = (SearchTurnRow.call_id, SearchTurnRow.turn_index, SearchTurnRow.start_s, SearchTurnRow.text)
     if store.dialect == "postgresql":
-        stmt = stmt.where(literal_column("search_turns.tsv").op("@@")(_pg_tsquery(parsed)))
+        stmt = (select(*columns).join(CallRow, CallRow.call_id == SearchTurnRow.call_id)
+                .where(literal_column("search_turns.tsv").op("@@")(_pg_tsquery(parsed))))
+        newest_first = SearchTurnRow.id.desc()
     else:
-        matching = select(column("rowid")).select_from(table(_FTS)).where(
-            literal_column(_FTS).op("MATCH")(_fts5_expression(parsed)))
-        stmt = stmt.where(SearchTurnRow.id.in_(matching))
-    stmt = (stmt.where(*conditions)
-            .order_by(CallRow.started_at.desc().nulls_last(), SearchTurnRow.call_id, SearchTurnRow.turn_index)
-            .limit(limit + 1).offset(offset))
+        # FTS5 drives: it yields matches in rowid order, descending without sorting, so a page
+        # stops after `limit` matches however common the words.
+        fts = table(_FTS, column("rowid"))
+        stmt = (select(*columns).select_from(fts).join(SearchTurnRow, SearchTurnRow.id == fts.c.rowid)
+                .join(CallRow, CallRow.call_id == SearchTurnRow.call_id)
+                .where(literal_column(_FTS).op("MATCH")(_fts5_expression(parsed))))
+        newest_first = fts.c.rowid.desc()
+    stmt = stmt.where(*conditions).order_by(newest_first).limit(limit + 1).offset(offset)
     with store.session() as s:
         rows = s.execute(stmt).all()
     hits = [SearchHit(call_id=r.call_id, turn_index=r.turn_index, start_s=r.start_s,
@@ -205,8 +211,9 @@ def _customer_sentiment(result: CallResult) -> float | None:
 def index_call(s: Session, result: CallResult) -> int:
     """Replace the call's turns and facets in the search index (the call's row must exist); returns turns indexed."""
     s.execute(delete(SearchTurnRow).where(SearchTurnRow.call_id == result.call_id))
+    # Last turn first: `search` lists by row id descending, which then reads the call in turn order.
     rows = [{"call_id": result.call_id, "turn_index": t.index, "speaker": t.speaker, "start_s": t.start_s,
-             "text": t.text} for t in result.turns if t.text.strip()]
+             "text": t.text} for t in reversed(result.turns) if t.text.strip()]
     if rows:
         # The table's Core insert: one executemany, without the ORM's per-row bookkeeping.
         s.execute(insert(SearchTurnRow.__table__), rows)
