@@ -202,3 +202,168 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     assert len(data["environment"]["load_average_start"]) == 3 and data["environment"]["device"] == "cpu"
     assert data["warmup_s"] > 0
     assert tables(report) and any("overhead" in line for line in summary_lines(report))
+
+
+# --- the simulated night (callqa bench --night N) ----------------------------------------------
+
+def test_night_plan_is_seeded_mixed_on_the_grid_and_scaled():
+    from pipeline.lab.bench.night_corpus import parse_mix, plan_night
+
+    mix = parse_mix("stereo:2,mono:1,chat:1")
+    plan = plan_night(400, mix=mix)
+    assert plan == plan_night(400, mix=mix)  # the same night on any machine
+    assert plan != plan_night(400, mix=mix, seed=20)
+    kinds = {k: sum(c.kind == k for c in plan) for k in ("stereo", "mono", "chat")}
+    assert kinds == {"stereo": 200, "mono": 100, "chat": 100}  # the mix's proportions, exactly
+    assert [c.kind for c in plan[:12]] != sorted(c.kind for c in plan[:12])  # shuffled, not in blocks
+    minutes = [c.minutes for c in plan]
+    assert min(minutes) == 1.0 and max(minutes) == 8.0 and all((m * 2).is_integer() for m in minutes)
+    assert len({c.call_id for c in plan}) == 400
+    short = plan_night(400, mix=mix, length_scale=0.25)
+    assert [c.minutes for c in short] == [m * 0.25 for m in minutes]
+    assert {c.kind for c in plan_night(50, mix=parse_mix("chat:1"))} == {"chat"}
+    assert sorted(c.kind for c in plan_night(3, mix=parse_mix("stereo:1,chat:2"))) == ["chat", "chat", "stereo"]
+    for bad in ("video:1", "stereo:x", "stereo:-1", "chat:0"):
+        with pytest.raises(ConfigError):
+            parse_mix(bad)
+
+
+def test_composed_chat_reaches_its_length_with_times_in_order():
+    from pipeline.lab.bench.night_corpus import _chat_sample, compose_chat
+
+    sample = _chat_sample()
+    chat = compose_chat(sample, "night-0007", 6.0)
+    starts = [t["start_s"] for t in chat["turns"]]
+    assert chat["call_id"] == "night-0007" and starts == sorted(starts)
+    assert 360 <= chat["turns"][-1]["end_s"] < 360 + max(t["end_s"] for t in sample["turns"]) + 5
+    assert len(chat["turns"]) > len(sample["turns"])
+
+
+def test_audit_blocks_count_a_call_logged_twice():
+    from pipeline.lab.bench.night_results import audit_blocks
+
+    lines = [{"call_id": "a", "kind": "finding"}, {"call_id": "a", "kind": "flag"}, {"call_id": "b"},
+             {"kind": "chain"}, {"call_id": "c"}, {"call_id": "a", "kind": "finding"}]
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "redaction.jsonl"
+        path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+        assert audit_blocks(path) == {"a": 2, "b": 1, "c": 1}
+        assert audit_blocks(Path(d) / "missing.jsonl") == {}
+
+
+def test_integrity_finds_lost_and_duplicated_calls(tmp_path):
+    import sqlite3
+    from collections import Counter
+
+    from pipeline.lab.bench.night_results import integrity
+
+    for call in ("n1", "n2"):
+        (tmp_path / call).mkdir()
+        (tmp_path / call / "result.json").write_text("{}", encoding="utf-8")
+    with sqlite3.connect(tmp_path / "callqa.db") as db:
+        db.execute("CREATE TABLE calls (call_id TEXT)")
+        db.execute("CREATE TABLE results (call_id TEXT)")
+        db.executemany("INSERT INTO calls VALUES (?)", [("n1",), ("n2",)])
+        db.executemany("INSERT INTO results VALUES (?)", [("n1",), ("n2",), ("n2",)])
+    (tmp_path / "audit").mkdir()
+    (tmp_path / "audit" / "redaction.jsonl").write_text(
+        "\n".join(json.dumps({"call_id": c}) for c in ("n1", "n2", "n1")) + "\n", encoding="utf-8")
+    checked = integrity(tmp_path, ["n1", "n2", "n3"], Counter({"n1": 1, "n2": 1, "n3": 1}), Counter({"n2": 2}))
+    assert checked.missing_results == ["n3"] and checked.missing_index == ["n3"] and checked.missing_audit == ["n3"]
+    assert checked.duplicated_index == ["n2"] and checked.duplicated_audit == ["n1"]
+    assert checked.completed_more_than_once == ["n2"]
+    assert checked.lost == 1 and checked.duplicated == 2
+
+
+def test_overhead_is_task_wall_less_pipeline_time_against_a_five_minute_call():
+    from pipeline.lab.bench.night_results import overhead
+
+    walls = {"a": 11.0, "b": 21.0, "c": 5.0}
+    elapsed = {"a": 10.0, "b": 20.0, "d": 3.0}  # c never finished in the pipeline, d has no task run
+    over = overhead(walls, elapsed, [4.0, 6.0], n_calls=10, seconds_per_audio_s=0.1)
+    assert over.per_call_s.n == 2 and over.per_call_s.mean == pytest.approx(1.0)
+    # A 5-minute call takes 30 s here: 1 s is 3.33 % of it, and 2 s over 30 s of own time is 6.67 %.
+    assert over.per_call_pct_of_5min_call == pytest.approx(3.33, abs=0.01) and over.within_target
+    assert over.per_call_pct_of_own_time == pytest.approx(6.67, abs=0.01)
+    assert over.shard_startup_per_call_s == pytest.approx(1.0)
+    assert overhead(walls, elapsed, [], 10, None).per_call_pct_of_5min_call is None
+
+
+def test_worker_memory_reports_the_late_slope_per_worker():
+    from pipeline.lab.bench.night_results import worker_memory
+
+    samples = [(t * 60.0, "w1", 500.0 + (400.0 if t else 0.0)) for t in range(10)]  # loads, then flat
+    samples += [(t * 60.0, "w2", 900.0 + 10.0 * t) for t in range(10)]  # grows 10 MiB a minute
+    w1, w2 = worker_memory(samples)
+    assert (w1.name, w1.first_mb, w1.peak_mb, w1.slope_mb_per_min) == ("w1", 500.0, 900.0, 0.0)
+    assert w2.slope_mb_per_min == pytest.approx(10.0)
+
+
+def test_cuda_bench_refuses_clearly_without_a_gpu():
+    """`callqa bench --device cuda --quick` on a machine with no CUDA says why and runs nothing."""
+    import ctranslate2
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.lab.bench.gpu import cuda_missing
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        assert cuda_missing() is None or "PyTorch" in cuda_missing()
+        pytest.skip("this machine has CUDA: the refusal cannot show here (the GPU run is documented in docs/bench.md)")
+    assert "CTranslate2 sees no CUDA device" in cuda_missing()
+    started = time.perf_counter()
+    result = CliRunner().invoke(app, ["bench", "--device", "cuda", "--quick"])
+    assert result.exit_code == 2
+    assert "--device cuda needs a CUDA GPU" in result.output and "Nothing was run" in result.output
+    assert "callqa bench --device cuda --quick" in result.output and "Traceback" not in result.output
+    assert time.perf_counter() - started < 30  # no corpus, no model loaded
+
+
+def test_gpu_models_are_tiny_en_then_the_larger_ones_in_the_store():
+    from pipeline.lab.bench.gpu import gpu_models
+    from pipeline.models import model_status
+
+    present = [r["name"] for r in model_status() if r["kind"] == "whisper" and r["status"] != "unavailable"]
+    chosen = gpu_models("tiny.en")
+    assert chosen[0] == "tiny.en" and set(chosen) == set(present) | {"tiny.en"}
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_night_runs_end_to_end_through_run_prefect_and_dask(tmp_path):
+    """Three short calls, chat-heavy, through every leg on real engines: the JSON has every field,
+    every call is done once in every leg, and a worker killed mid-night loses nothing."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.lab.bench.night_results import Leg, NightReport
+    from tests._score_support import pg_admin
+
+    pg_admin().close()  # skips (or fails under CALLQA_REQUIRE_POSTGRES=1) without PostgreSQL
+    out = tmp_path / "night.json"
+    result = CliRunner().invoke(app, [
+        "bench", "--night", "3", "--length-scale", "0.1", "--mix", "stereo:1,chat:2", "--workers", "2",
+        "--kill-workers", "1", "--cache-dir", str(tmp_path / "corpus"), "--json-file", str(out),
+        "--plot", str(tmp_path / "night.png")])
+    assert result.exit_code == 0, result.output[-3000:]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert set(NightReport.model_fields) <= set(data)
+    assert data["night"]["calls"] == 3 and sum(data["night"]["by_kind"].values()) == 3
+    legs = {leg["name"]: leg for leg in data["legs"]}
+    assert list(legs) == ["callqa run", "prefect", "dask"]
+    for name, leg in legs.items():
+        assert set(Leg.model_fields) <= set(leg), name
+        assert leg["done"] == 3 and leg["failed"] == 0, name
+        assert leg["integrity"]["lost"] == 0 and leg["integrity"]["duplicated"] == 0, (name, leg["integrity"])
+        assert leg["per_call_s"]["n"] == 3 and leg["per_call_s"]["p50"] > 0 and leg["memory"], name
+        assert all(m["peak_mb"] > 100 for m in leg["memory"]), name  # a worker holds the models
+    for name in ("prefect", "dask"):
+        over = legs[name]["overhead"]
+        assert over["per_call_s"]["n"] == 3 and over["per_call_s"]["p50"] >= 0 and "within_target" in over
+    prefect = legs["prefect"]
+    # The kill either happened (and lost nothing) or the night ended first, which the leg says.
+    assert (prefect["kill"] is not None and prefect["kill"]["lost"] == 0) or "ended before" in prefect["note"]
+    assert (tmp_path / "night.png").stat().st_size > 10_000

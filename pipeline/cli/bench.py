@@ -45,6 +45,9 @@ def bench_command(
     legs: Annotated[str, typer.Option(help="--night: which of run, prefect, dask to run.")] = "run,prefect,dask",
     work_dir: Annotated[Optional[Path], typer.Option(
         "--work-dir", file_okay=False, help="--night: keep inputs, outputs and logs here (default: removed).")] = None,
+    sizing: Annotated[bool, typer.Option(
+        "--sizing", help="CPU sizing: one fixed batch under 1 and 2 transcription slots x 1 and 2 threads, "
+                         "in the same run (--batch calls, default 4).")] = False,
     prefect_postgres: Annotated[str, typer.Option(
         "--prefect-postgres", help="--night: PostgreSQL admin URL; a scratch database for the Prefect server "
                                    "is created there and dropped.")] = "postgresql://postgres@127.0.0.1:5432/test",
@@ -68,6 +71,8 @@ def bench_command(
                                kill_workers=kill_workers, legs=tuple(x.strip() for x in legs.split(",") if x.strip()),
                                postgres_admin_url=prefect_postgres, config=str(config) if config else None)
         return _night(night_plan, options, cache_dir, work_dir, command, as_json, json_file, plot)
+    if sizing:
+        return _sizing(options, config, cache_dir, batch or 4, as_json, json_file)
     models = [model]
     if device is not None and device.value == "cuda":
         from pipeline.lab.bench.gpu import GPU_COMMAND, cuda_missing, gpu_models
@@ -144,3 +149,34 @@ def _night(plan, options, cache_dir: Optional[Path], work_dir: Optional[Path], c
         console.print(f"JSON: {json_file}")
     if plot is not None:
         console.print(f"plot: {plot}")
+
+
+def _sizing(options, config: Optional[Path], cache_dir: Optional[Path], calls: int, as_json: bool,
+            json_file: Optional[Path]) -> None:
+    from pipeline.lab.bench.sizing import run_sizing
+
+    settings = load_site_settings(config)
+    with progress_hook() as progress:
+        report = run_sizing(options, settings, cache_root=cache_dir or Path(options.corpus.cache_dir), calls=calls,
+                            progress=progress)
+    data = report.model_dump(mode="json")
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        out.print_json(json.dumps(data))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"CPU sizing: {report.calls} x {report.minutes:g} min {report.layout}, {report.model}, "
+                        f"{report.cpu_count} CPUs (auto here: {report.auto['slots']} slots x "
+                        f"{report.auto['cpu_threads']} thread)")
+    for col in ("slots", "threads", "calls at once", "wall s (best)", "wall s (rounds)", "audio h / wall h",
+                "transcribe queue s", "peak RSS MiB"):
+        table.add_column(col, justify="right")
+    for c in report.cells:
+        table.add_row(str(c.slots), str(c.cpu_threads), str(c.workers), f"{c.best.wall_s:.1f}",
+                      " ".join(f"{w:.1f}" for w in c.rounds_wall_s), f"{c.best.x_realtime:.2f}",
+                      f"{c.best.transcribe_queue_s:.1f}", f"{c.best.peak_rss_mb:.0f}")
+    out.print(table)
+    out.print(f"load average {report.load_average_start} at start, {report.load_average_end} at end")

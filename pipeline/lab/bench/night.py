@@ -130,6 +130,12 @@ def _leg(name: str, workers: int, wall: float, calls: list[NightCall], audio: di
                memory=worker_memory(sampler.samples), rss_samples=list(sampler.samples), integrity=checked, **extra)
 
 
+def _audio_cost(done: dict[str, dict], audio: dict[str, float]) -> tuple[float, float]:
+    """(processing seconds, audio seconds) over the audio calls done: what sizes a 5-minute call."""
+    calls = [c for c in done if audio.get(c, 0.0) > 0]
+    return sum(float(done[c].get("elapsed_s") or 0) for c in calls), sum(audio[c] for c in calls)
+
+
 def _run_leg(plan: NightPlan, calls: list[NightCall], audio: dict[str, float], inputs: Path, work: Path,
              env: dict[str, str], tick: ProgressHook) -> tuple[Leg, Counter]:
     """`callqa run` over the night: one process, the calls one after another."""
@@ -241,8 +247,7 @@ def _prefect_leg(plan: NightPlan, calls: list[NightCall], audio: dict[str, float
     if second is not None:
         outcomes.update({c: o for c, o in _outcomes(second).items() if o["status"] == "done"})
     done = {c: o for c, o in outcomes.items() if o["status"] == "done"}
-    spent = sum(float(o.get("elapsed_s") or 0) for o in done.values())
-    audio_done = sum(audio[c] for c in done)
+    spent, audio_done = _audio_cost(done, audio)
     walls = task_wall(task_runs)
     outcome = None
     if kill is not None:
@@ -320,8 +325,7 @@ def _dask_leg(plan: NightPlan, calls: list[NightCall], audio: dict[str, float], 
     done = {c: o for c, o in outcomes.items() if o["status"] == "done"}
     task_runs = [r for r in all_task_runs(server.api) if r["id"] not in seen]
     walls = task_wall(task_runs)
-    spent = sum(float(o.get("elapsed_s") or 0) for o in done.values())
-    audio_done = sum(audio[c] for c in done)
+    spent, audio_done = _audio_cost(done, audio)
     # The batch process itself holds no models: only its worker processes are reported.
     sampler.samples[:] = [s for s in sampler.samples if s[1] != "batch process"]
     tick("leg dask", 1, 1)

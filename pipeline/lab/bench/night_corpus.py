@@ -71,14 +71,24 @@ def plan_night(n: int, *, mix: dict[Kind, float], min_minutes: float = 1.0, max_
         raise ConfigError("call lengths must be positive, minimum <= maximum", file="<command line>",
                           key="--length-scale")
     rng = random.Random(seed)
-    kinds = [k for k in KINDS if mix.get(k, 0) > 0]
+    kinds = _allot(n, mix)
+    rng.shuffle(kinds)
     steps = int(round((max_minutes - min_minutes) / GRID_MIN))
     calls = []
-    for i in range(1, n + 1):
-        kind = rng.choices(kinds, weights=[mix[k] for k in kinds])[0]
+    for i, kind in enumerate(kinds, 1):
         minutes = min_minutes + GRID_MIN * rng.randint(0, steps)
         calls.append(NightCall(f"night-{i:04d}", kind, round(minutes * length_scale, 3)))
     return calls
+
+
+def _allot(n: int, mix: dict[Kind, float]) -> list[Kind]:
+    """n kinds in the mix's proportions exactly (largest remainders), so a small night is mixed too."""
+    total = sum(mix.values())
+    shares = {k: n * mix.get(k, 0) / total for k in KINDS}
+    counts = {k: int(v) for k, v in shares.items()}
+    for k in sorted(KINDS, key=lambda k: shares[k] - counts[k], reverse=True)[:n - sum(counts.values())]:
+        counts[k] += 1
+    return [k for k in KINDS for _ in range(counts[k])]
 
 
 def _chat_sample() -> dict:
