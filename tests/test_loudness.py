@@ -132,3 +132,19 @@ def test_a_customer_turn_boosted_12_db_is_one_raised_voice_moment(synthesised_ca
     assert [loud[i] for i in range(12) if i != 5] == [plain[i] for i in range(12) if i != 5]
     events = raised_voice_events(turns, loud, options)
     assert [(e.turn_index, e.kind, e.basis, e.speaker) for e in events] == [(5, "voice.raised", "objective", "customer")]
+
+
+def test_the_detection_evaluation_neither_credits_nor_counts_a_measured_event_as_a_miss():
+    from pipeline.detect import Detection
+    from pipeline.lab.eval_detect import score_events
+    from pipeline.lab.scripts import CallScript
+    from pipeline.schema import Event, Metrics
+
+    script = CallScript(call_id="ev-001", channel_type="telephone",
+                        turns=[{"speaker": "agent", "text": "Hello.", "labels": ["call.greeting"]},
+                               {"speaker": "customer", "text": "This is NOT good enough!"}])
+    events = [Event(kind=k, turn_index=i, start_s=None, end_s=None, speaker=s, evidence="", confidence=0.9,
+                    detector="test", basis="objective")
+              for k, i, s in (("call.greeting", 0, "agent"), ("voice.raised", 1, "customer"))]
+    scores = score_events([script], {"ev-001": Detection(events=events, metrics=Metrics(), sla=[], lass=[])})
+    assert scores.turn_micro_f1 == 1.0 and scores.errors == []
