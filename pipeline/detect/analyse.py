@@ -7,7 +7,7 @@ which veto patterns match, and its best cosine similarity to the exemplars and c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,6 +55,9 @@ class CallAnalysis:
     turns: list[Turn]
     sentences: list[Sentence]
     by_turn: dict[int, list[Sentence]]
+    # (len(sentences), dim) L2-normalised sentence embeddings, row i for sentences[i]: the learned
+    # detectors read a turn's meaning from them directly, not only through the exemplars.
+    embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     def turn_sentences(self, turn_index: int) -> list[Sentence]:
         return self.by_turn.get(turn_index, [])
@@ -162,4 +165,4 @@ def analyse_call(turns: list[Turn], models: DetectModels) -> CallAnalysis:
     by_turn: dict[int, list[Sentence]] = {}
     for s in sentences:
         by_turn.setdefault(s.turn_index, []).append(s)
-    return CallAnalysis(turns=list(turns), sentences=sentences, by_turn=by_turn)
+    return CallAnalysis(turns=list(turns), sentences=sentences, by_turn=by_turn, embeddings=embeddings)

@@ -385,8 +385,9 @@ def detect_behaviours(analysis: CallAnalysis, options: DetectOptions, channel_ty
     return sorted(hits, key=lambda h: (h.turn_index, h.kind))
 
 
-def hits_to_events(hits: list[Hit], turns: list[Turn], options: DetectOptions) -> list[Event]:
-    """Schema events for the hits, with the sentence as (already redacted) evidence."""
+def hits_to_events(hits: list[Hit], turns: list[Turn], options: DetectOptions, *, version: str = DETECTOR_VERSION) -> list[Event]:
+    """Schema events for the hits, with the sentence as (already redacted) evidence; `version`
+    names the detector that decided (the rules, or the learned classifiers)."""
     events = []
     for hit in hits:
         turn = turns[hit.turn_index]
@@ -402,7 +403,7 @@ def hits_to_events(hits: list[Hit], turns: list[Turn], options: DetectOptions) -
                 speaker=turn.speaker,
                 evidence=text,
                 confidence=hit.confidence,
-                detector=f"callqa.detect.{hit.kind}/{DETECTOR_VERSION}",
+                detector=f"callqa.detect.{hit.kind}/{version}",
                 basis=options.rule(hit.kind).basis,
             )
         )

@@ -55,6 +55,7 @@ class DetectModels:
     matcher: Any = None  # one spacy Matcher over every lexicon's patterns: one pass per turn
     match_keys: dict[int, tuple[str, str]] = field(default_factory=dict)  # match id -> (lexicon, role)
     sentiment: Any = None  # vaderSentiment SentimentIntensityAnalyzer, or None when switched off
+    detector: Any = None  # learned.DetectorModel, or None: the lexicon rules decide
 
     def valence(self, text: str) -> float:
         """Compound sentiment of `text` in [-1, 1] (0.0 when no sentiment lexicon is loaded)."""
@@ -131,6 +132,21 @@ def _load_sentiment(name: str) -> tuple[Any, ModelRef]:
     except (OSError, ValueError, IndexError) as e:
         raise ModelUnavailableError(f"the VADER lexicon in {path} cannot be read: {type(e).__name__}", model=name) from e
     return analyser, ref
+
+
+@lru_cache(maxsize=4)
+def _load_detector(name: str | None, file: str | None, sha256: str | None) -> tuple[Any, ModelRef | None]:
+    from pipeline.detect.learned import load_detector
+    from pipeline.models import sha256_file
+
+    if file is not None:
+        path = Path(file)
+        model = load_detector(path, sha256)
+        return model, ModelRef(name=path.name, version=f"site detector, seed {model.seed}", sha256=sha256_file(path))
+    if name is None:
+        return None, None
+    folder, ref = _resolve(name)  # the manifest's hash of detector.json is checked here
+    return load_detector(folder / "detector.json"), ref
 
 
 def compile_pattern(spec: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -233,10 +249,14 @@ def _load_cached(options_json: str) -> DetectModels:
     if options.models.sentiment is not None:
         sentiment, sentiment_ref = _load_sentiment(options.models.sentiment)
         refs.append(sentiment_ref)
-    log.info("detect models ready: %d lexicons", len(lexicons))
+    detector, detector_ref = _load_detector(options.models.detector, options.models.detector_file,
+                                            options.models.detector_sha256)
+    if detector_ref is not None:
+        refs.append(detector_ref)
+    log.info("detect models ready: %d lexicons, %s", len(lexicons), "learned detectors" if detector else "rules only")
     return DetectModels(
         nlp=nlp, encoder=encoder, lexicons=lexicons, refs=refs, batch_size=options.models.batch_size,
-        matcher=matcher, match_keys=match_keys, sentiment=sentiment,
+        matcher=matcher, match_keys=match_keys, sentiment=sentiment, detector=detector,
     )
 
 

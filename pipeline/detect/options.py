@@ -121,6 +121,23 @@ class ModelChoice(Options):
     sentiment: str | None = Field("vader-lexicon", description="Manifest name of the sentiment lexicon; None: no sentiment signal.")
     torch_threads: int = Field(1, ge=1, description="Intra-op threads for the embedding model.")
     batch_size: int = Field(64, ge=1)
+    detector: str | None = Field(
+        "callqa-detector",
+        description="Manifest name of the trained per-kind classifiers (JSON, `callqa detect train`); None: the "
+        "lexicon rules alone decide.",
+    )
+    detector_file: str | None = Field(
+        None, description="A site's own trained detector file instead of the manifest's (needs detector_sha256)."
+    )
+    detector_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="sha256 of detector_file, as `callqa detect train` prints it."
+    )
+
+    @model_validator(mode="after")
+    def _file_has_hash(self) -> "ModelChoice":
+        if self.detector_file is not None and self.detector_sha256 is None:
+            raise ValueError("models.detector_file needs models.detector_sha256 (printed by `callqa detect train`)")
+        return self
 
 
 class TimingOptions(Options):

@@ -2,6 +2,8 @@
 
 - events: per-kind precision / recall / F1 at call level (does the call contain the kind?) and
   at turn level (is turn i labelled with the kind?), plus micro F1 over all kinds;
+- calibration: expected calibration error of the classifiers' probabilities (10 bins) and a
+  reliability diagram;
 - LASS: stage accuracy (each of listen / apologise / solve / satisfy present or not, against
   `expected.lass`), in-order accuracy, and whole-call LASS accuracy;
 - compliance: recording notice, ID&V before account, escalation offered, hold count and
@@ -20,9 +22,10 @@ from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.detect.core import Detection, detect
+from pipeline.detect.core import Detection, detect_scored
 from pipeline.detect.lass import LASS_STAGES, call_lass
 from pipeline.detect.models import DetectModels
 from pipeline.detect.options import DetectOptions
@@ -37,6 +40,10 @@ __all__ = [
     "EventScores",
     "LassScores",
     "TimingScores",
+    "CalibrationBin",
+    "CalibrationScores",
+    "score_calibration",
+    "plot_reliability",
     "DetectEvaluation",
     "score_events",
     "score_lass",
@@ -91,7 +98,8 @@ def score_events(calls: list[CallScript], predictions: dict[str, Detection]) -> 
     for call in calls:
         events = predictions[call.call_id].events
         truth_turn = {(i, k) for i, t in enumerate(call.turns) for k in t.labels if k in EVENT_KINDS}
-        pred_turn = {(e.turn_index, e.kind) for e in events if e.turn_index is not None}
+        # Measured kinds (voice.raised) are not labelled in scripts: neither a hit nor a miss here.
+        pred_turn = {(e.turn_index, e.kind) for e in events if e.turn_index is not None and e.kind in EVENT_KINDS}
         for level, truth, pred in (
             ("turn", truth_turn, pred_turn),
             ("call", {k for _, k in truth_turn}, {k for _, k in pred_turn}),
@@ -299,11 +307,95 @@ def turns_from_truth(truth: CallTruth) -> list[Turn]:
     ]
 
 
+class CalibrationBin(_Frozen):
+    low: float
+    high: float
+    pairs: int
+    mean_confidence: float | None
+    accuracy: float | None = Field(description="Share of the bin's (turn, kind) pairs that are labelled with the kind.")
+
+
+class CalibrationScores(_Frozen):
+    ece: float = Field(description="Expected calibration error over every scored (turn, kind) pair, 10 equal bins.")
+    pairs: int
+    ece_confident: float = Field(description="The same over the pairs with probability >= 0.1 (most pairs are plain "
+                                 "negatives near 0, which make the first figure small by themselves).")
+    confident_pairs: int
+    bins: list[CalibrationBin]
+
+
+def _ece(p: np.ndarray, y: np.ndarray, edges: np.ndarray) -> tuple[float, list[CalibrationBin]]:
+    bins, total = [], 0.0
+    which = np.clip(np.digitize(p, edges[1:-1], right=False), 0, len(edges) - 2)
+    for b in range(len(edges) - 1):
+        inside = which == b
+        count = int(inside.sum())
+        conf = float(p[inside].mean()) if count else None
+        acc = float(y[inside].mean()) if count else None
+        if count:
+            total += count / max(1, len(p)) * abs(conf - acc)
+        bins.append(CalibrationBin(low=float(edges[b]), high=float(edges[b + 1]), pairs=count, mean_confidence=conf,
+                                   accuracy=acc))
+    return total, bins
+
+
+def score_calibration(calls: list[CallScript], probabilities: Mapping[str, np.ndarray],
+                      kinds: Sequence[str]) -> CalibrationScores:
+    """Expected calibration error of the classifiers' probabilities against the turn labels.
+
+    Args:
+        calls: the scripts.
+        probabilities: call_id -> (n_turns, len(EVENT_KINDS)) calibrated probabilities.
+        kinds: the kinds the model scores; each is scored on its speaker's turns only.
+    """
+    ps, ys = [], []
+    for call in calls:
+        prob = probabilities[call.call_id]
+        for i, turn in enumerate(call.turns):
+            for kind in kinds:
+                if (kind == "complaint.raised") == (turn.speaker == "customer"):
+                    ps.append(prob[i, EVENT_KINDS.index(kind)])
+                    ys.append(kind in turn.labels)
+    p, y = np.asarray(ps, dtype=float), np.asarray(ys, dtype=float)
+    edges = np.linspace(0.0, 1.0, 11)
+    ece, bins = _ece(p, y, edges)
+    confident = p >= 0.1
+    ece_confident, _ = _ece(p[confident], y[confident], edges)
+    return CalibrationScores(ece=ece, pairs=len(p), ece_confident=ece_confident, confident_pairs=int(confident.sum()),
+                             bins=bins)
+
+
+def plot_reliability(calibration: CalibrationScores, out: Path) -> None:
+    """A reliability diagram (PNG): per bin, the share labelled against the mean probability."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    used = [b for b in calibration.bins if b.pairs]
+    fig, (ax, hist) = plt.subplots(2, 1, figsize=(5, 5.5), dpi=110, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
+    ax.plot([b.mean_confidence for b in used], [b.accuracy for b in used], marker="o", label="classifiers")
+    ax.set_ylabel("share of pairs labelled")
+    ax.set_title(f"Reliability (ECE {calibration.ece:.3f}; {calibration.ece_confident:.3f} for p >= 0.1)")
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    hist.bar([(b.low + b.high) / 2 for b in calibration.bins], [max(b.pairs, 0.9) for b in calibration.bins],
+             width=0.09, log=True)
+    hist.set_xlabel("predicted probability")
+    hist.set_ylabel("pairs (log)")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, metadata={"Software": None})
+    plt.close(fig)
+
+
 class DetectEvaluation(_Frozen):
     calls: list[str]
     events: EventScores
     lass: LassScores
     compliance: dict[str, float]
+    calibration: CalibrationScores | None = Field(None, description="None when the lexicon rules decide (no probabilities).")
     seconds: float = Field(description="Wall time of detect over all calls (models already loaded).")
     calls_per_second: float
 
@@ -332,17 +424,24 @@ def evaluate_calls(
     """
     started = time.perf_counter()
     predictions: dict[str, Detection] = {}
+    probabilities: dict[str, np.ndarray] = {}
     for call in calls:
-        predictions[call.call_id] = detect(script_turns(call), channel_type=call.channel_type, options=options,
-                                           models=models)
+        predictions[call.call_id], prob = detect_scored(script_turns(call), channel_type=call.channel_type,
+                                                        options=options, models=models)
+        if prob is not None:
+            probabilities[call.call_id] = prob
         if progress:
             progress("calls", len(predictions), len(calls))
     seconds = time.perf_counter() - started
+    calibration = None
+    if models.detector is not None and probabilities:
+        calibration = score_calibration(calls, probabilities, list(models.detector.kinds))
     return DetectEvaluation(
         calls=[c.call_id for c in calls],
         events=score_events(calls, predictions),
         lass=score_lass(calls, predictions),
         compliance=score_compliance(calls, predictions),
+        calibration=calibration,
         seconds=seconds,
         calls_per_second=len(calls) / seconds if seconds > 0 else 0.0,
     )
@@ -366,7 +465,7 @@ def evaluate_transcripts(
         progress: the one progress hook; reports ("calls", done, total).
 
     Returns:
-        Event, LASS and compliance scores, and throughput.
+        Event, LASS, compliance and calibration scores, and throughput.
 
     Raises:
         InputError: the folder is missing, holds no scripts or none of `call_ids`.
