@@ -1,5 +1,6 @@
-"""`callqa batch --runner dask`: a real local Dask cluster of worker processes gives the thread
-runner's results, and a bad runner choice is refused before anything starts."""
+"""`callqa batch --runner dask|process`: a real local Dask cluster of worker processes, and a local
+process pool, give the thread runner's results; a bad runner choice is refused before anything
+starts."""
 
 from __future__ import annotations
 
@@ -31,35 +32,54 @@ def _comparable(result: dict) -> dict:
     return result
 
 
-@pytest.mark.slow
-def test_dask_runner_with_two_worker_processes_gives_the_thread_runners_results(tmp_path):
+@pytest.fixture(scope="module")
+def thread_run(tmp_path_factory):
+    """A mixed folder (a stereo call, a chat transcript, a file that is not audio) through the
+    thread runner: (working folder, inputs, the run)."""
+    tmp_path = tmp_path_factory.mktemp("runners")
     inputs = tmp_path / "in"
-    make_batch(inputs)  # a stereo call, a chat transcript and a file that is not audio
-    thread = _batch(tmp_path, inputs, tmp_path / "out-thread", "--workers", "2")
-    dask = _batch(tmp_path, inputs, tmp_path / "out-dask", "--runner", "dask", "--workers", "2")
+    make_batch(inputs)
+    return tmp_path, inputs, _batch(tmp_path, inputs, tmp_path / "out-thread", "--workers", "2")
+
+
+def _assert_same_results(tmp_path: Path, thread: subprocess.CompletedProcess, other: subprocess.CompletedProcess,
+                         out: str) -> None:
     # Exit 1: the corrupt file failed (quarantined) in both; the other calls were done.
     assert thread.returncode == 1, thread.stderr[-3000:]
-    assert dask.returncode == 1, dask.stderr[-3000:]
-    # The calls ran on a local cluster of two worker processes (Dask's scheduler log).
-    assert dask.stderr.count("Register worker") == 2, dask.stderr[-3000:]
-    assert "Register worker" not in thread.stderr
-
-    reports = [json.loads(run.stdout) for run in (thread, dask)]
+    assert other.returncode == 1, other.stderr[-3000:]
+    reports = [json.loads(run.stdout) for run in (thread, other)]
     for report in reports:
         assert report["counts"] == {"done": 2, "skipped": 0, "failed": 1, "erased": 0, "total": 3}
     outcomes = [{c["call_id"]: (c["status"], c["reason"]) for c in r["calls"]} for r in reports]
     assert outcomes[0] == outcomes[1]
 
-    done = [[p.name for p in call_dirs(tmp_path / out)] for out in ("out-thread", "out-dask")]
+    done = [[p.name for p in call_dirs(tmp_path / name)] for name in ("out-thread", out)]
     assert done[0] == done[1] == ["sample-004", "sample-005"]
     for name in done[0]:
         expected = _comparable(read_json(tmp_path / "out-thread" / name / "result.json"))
-        assert _comparable(read_json(tmp_path / "out-dask" / name / "result.json")) == expected, name
-        assert ((tmp_path / "out-dask" / name / "transcript.txt").read_text()
+        assert _comparable(read_json(tmp_path / out / name / "result.json")) == expected, name
+        assert ((tmp_path / out / name / "transcript.txt").read_text()
                 == (tmp_path / "out-thread" / name / "transcript.txt").read_text())
-    quarantined = [sorted(p.name for p in (tmp_path / out / "quarantine").iterdir()) for out in ("out-thread", "out-dask")]
+    quarantined = [sorted(p.name for p in (tmp_path / name / "quarantine").iterdir()) for name in ("out-thread", out)]
     assert quarantined[0] == quarantined[1] and len(quarantined[0]) == 1
     assert quarantined[0][0].startswith(CORRUPT_NAME)
+
+
+@pytest.mark.slow
+def test_dask_runner_with_two_worker_processes_gives_the_thread_runners_results(thread_run):
+    tmp_path, inputs, thread = thread_run
+    dask = _batch(tmp_path, inputs, tmp_path / "out-dask", "--runner", "dask", "--workers", "2")
+    # The calls ran on a local cluster of two worker processes (Dask's scheduler log).
+    assert dask.stderr.count("Register worker") == 2, dask.stderr[-3000:]
+    assert "Register worker" not in thread.stderr
+    _assert_same_results(tmp_path, thread, dask, "out-dask")
+
+
+@pytest.mark.slow
+def test_process_runner_gives_the_thread_runners_results(thread_run):
+    tmp_path, inputs, thread = thread_run
+    process = _batch(tmp_path, inputs, tmp_path / "out-process", "--runner", "process", "--workers", "2")
+    _assert_same_results(tmp_path, thread, process, "out-process")
 
 
 @pytest.mark.parametrize("flags, message", [
