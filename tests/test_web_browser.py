@@ -2,7 +2,8 @@
 
 The site is the real pipeline's output for the bundled sample-001 (audio, redacted audio,
 result.json, audit log, results index) plus copies of its result for two agents (the
-isolation checks); the app runs under uvicorn on a free port. Screenshots go to
+isolation checks, each in its own team) and a team leader of the first team; the app runs
+under uvicorn on a free port. Screenshots go to
 $CALLQA_TEST_ARTIFACTS/web (default test-artifacts/web, git-ignored) for CI to keep.
 """
 
@@ -37,6 +38,8 @@ ARTIFACTS = Path(os.environ.get("CALLQA_TEST_ARTIFACTS", REPO / "test-artifacts"
 NEW_USER, NEW_PASSWORD = "new.assessor", "a fresh password 42"
 AGENT_PASSWORD = "agent password 42"
 OWN_CALL, OTHER_CALL = "call-agent-01", "call-agent-02"
+TEAM, OTHER_TEAM = "team-north", "team-south"  # OWN_CALL's and OTHER_CALL's; sample-001 has none
+LEADER, LEADER_PASSWORD = "lead.north", "leader password 42"
 
 
 def _free_port() -> int:
@@ -62,9 +65,10 @@ def site(tmp_path_factory):
     # Two more calls, one per agent, for the isolation checks: copies of the sample's redacted
     # result under other ids (so no page ever shows unredacted text, not even in a test).
     sample = CallResult.model_validate_json((out / "sample-001" / "result.json").read_text(encoding="utf-8"))
-    for call_id, agent in ((OWN_CALL, "agent-01"), (OTHER_CALL, "agent-02")):
+    for call_id, agent, team in ((OWN_CALL, "agent-01", TEAM), (OTHER_CALL, "agent-02", OTHER_TEAM)):
         result = sample.model_copy(update={
-            "call_id": call_id, "metadata": sample.metadata.model_copy(update={"call_id": call_id, "agent_id": agent})})
+            "call_id": call_id, "metadata": sample.metadata.model_copy(update={"call_id": call_id, "agent_id": agent,
+                                                                               "team_id": team})})
         (out / call_id).mkdir()
         (out / call_id / "result.json").write_text(result.model_dump_json(), encoding="utf-8")
         shutil.copy(out / "sample-001" / "audio.redacted.wav", out / call_id / "audio.redacted.wav")
@@ -75,6 +79,7 @@ def site(tmp_path_factory):
     assert added.exit_code == 0, added.output
     add_user(store=store, actor="test", username="agent.one", password=AGENT_PASSWORD, role="agent",
              agent_id="agent-01")
+    add_user(store=store, actor="test", username=LEADER, password=LEADER_PASSWORD, role="team_leader", team_id=TEAM)
     app = create_app(load_web_settings(out_dir=out, environ=SECRET_ENV), store=store)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -217,3 +222,62 @@ def test_a_form_with_a_forged_csrf_token_is_rejected(site, page):
     shot(page, "csrf-rejected")
     page.goto(f"{base}/calls/{OWN_CALL}")
     assert page.locator("#item-lass_apologise .item-status").inner_text() == "pending"
+
+
+def _phrase(store) -> str:
+    """Three plain words in a row from the sample's redacted transcript (as the real run wrote it)."""
+    from sqlalchemy import select
+
+    from pipeline.store.models import SearchTurnRow
+
+    with store.session() as s:
+        texts = s.scalars(select(SearchTurnRow.text).where(SearchTurnRow.call_id == OWN_CALL)
+                          .order_by(SearchTurnRow.turn_index)).all()
+    for text in texts:
+        tokens = text.split()
+        for i in range(len(tokens) - 2):
+            run = tokens[i:i + 3]
+            if all(t.isalpha() and len(t) >= 3 for t in run):
+                return " ".join(run)
+    raise AssertionError("the sample's transcript has no three plain words in a row")
+
+
+def test_a_team_leader_sees_only_their_team_on_the_dashboard_and_queue_and_finds_a_call_by_a_phrase(site, page):
+    base, store = site
+    log_in(page, base, LEADER, LEADER_PASSWORD)
+    page.goto(f"{base}/queue?show=all")
+    rows = page.locator("#queue tbody tr[data-call]")
+    assert [rows.nth(i).get_attribute("data-call") for i in range(rows.count())] == [OWN_CALL]
+    shot(page, "team-leader-queue")
+
+    with page.expect_navigation():
+        page.click("header nav a[href='/dashboard']")
+    assert page.locator("#dashboard-scope").inner_text() == f"Team: {TEAM}."
+    assert page.locator("#by-group figure.chart svg").count() >= 1  # the team's charts, server-rendered SVG
+    calls = page.locator("#kpi-summary dt:text('Calls') + dd").inner_text()
+    assert calls == "1"  # OWN_CALL only: not the other team's call, not sample-001 (no team)
+    dashboard = page.locator("main").inner_text()
+    assert TEAM in dashboard and OTHER_TEAM not in dashboard
+    assert "agent-01" in dashboard and "agent-02" not in dashboard
+    shot(page, "team-leader-dashboard")
+
+    # A search from the queue: a phrase of the transcript finds the team's call, and only it.
+    phrase = _phrase(store)
+    page.goto(f"{base}/queue")
+    page.fill("#search-q", f'"{phrase}"')
+    with page.expect_navigation():
+        page.click("#search button[type=submit]")
+    hits = page.locator("#search-hits tbody tr[data-call]")
+    assert hits.count() >= 1
+    assert {hits.nth(i).get_attribute("data-call") for i in range(hits.count())} == {OWN_CALL}
+    assert phrase.split()[0].lower() in hits.first.locator(".snippet").inner_text().lower()
+    shot(page, "team-leader-search")
+    with page.expect_navigation():
+        hits.first.locator("a").click()
+    assert page.url.startswith(f"{base}/calls/{OWN_CALL}#turn-")
+    assert page.locator("#transcript .turn").count() >= 10
+
+    # Nor can a URL open the other team's call.
+    for call_id in (OTHER_CALL, "sample-001"):
+        response = page.goto(f"{base}/calls/{call_id}")
+        assert response.status == 404 and page.locator("#error-message").inner_text() == "no such call"
