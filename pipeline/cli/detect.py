@@ -45,7 +45,7 @@ def eval_command(
         "--sla-config", exists=True, dir_okay=False, help="Site SLA rules YAML over the packaged ones.")] = None,
     lexicons: LexiconsOpt = None,
     plots: Annotated[Optional[Path], typer.Option(
-        "--plots", file_okay=False, help="Write the reliability diagram (reliability.png) into this folder.")] = None,
+        "--plots", file_okay=False, help="Write the reliability diagram (detection_reliability.png) into this folder.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Per-kind precision / recall / F1 (call and turn level), LASS accuracy, calibration and throughput."""
@@ -56,7 +56,7 @@ def eval_command(
                               detect_file=detect_config, sla_file=sla_config, lexicon_dir=lexicons,
                               progress=progress)
     if plots is not None and report.calibration is not None:
-        plot_reliability(report.calibration, plots / "reliability.png")
+        plot_reliability(report.calibration, plots / "detection_reliability.png")
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
         return

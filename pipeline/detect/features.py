@@ -10,7 +10,8 @@ of a call at once. The columns come from the call's analysis (analyse.py) and th
   lexicon valence;
 - the rules: which kinds the hand-written rules found on the turn (they carry the objective
   conversation logic: an ID&V phase, a hold and its return, an objection to an offer);
-- the neighbours: the previous and next turns' cues, similarities and rule hits;
+- the neighbours: the previous and next turns' cues, similarities and rule hits, and the most
+  of each over the next four turns;
 - complaint state (added once complaints are scored): how likely a complaint was raised before.
 
 A row's features never depend on labels, so the same code builds training and live rows.
@@ -37,6 +38,7 @@ _TURN_FIELDS = ("agent", "question", "last_question", "sentences", "words", "pos
                 "second_agent", "last_agent", "last3", "valence_min", "valence_max", "sim_prev", "sim_next",
                 *(f"channel_{c}" for c in CHANNELS))
 _RULE_STATE = ("rule_complaint_before", "rule_solve_before", "rule_satisfy_before", "rule_offer_before")
+_AHEAD = 4  # turns looked ahead
 STATE_FEATURES: tuple[str, ...] = ("cs:max_before", "cs:prev", "cs:recent", "cs:sum_before")
 
 
@@ -76,6 +78,7 @@ def feature_names(lexicons: list[str], dim: int) -> tuple[str, ...]:
     for side in ("prev", "next"):
         names += [f"{side}:lex:{n}:{f}" for n in lexicons for f in _NEIGHBOUR_FIELDS]
         names += [f"{side}:rule:{k}" for k in EVENT_KINDS] + [f"{side}:agent", f"{side}:question", f"{side}:none"]
+    names += [f"ahead:lex:{n}:{f}" for n in lexicons for f in _NEIGHBOUR_FIELDS] + [f"ahead:rule:{k}" for k in EVENT_KINDS]
     for side in ("", "prev:", "next:"):
         names += [f"{side}emb:{i}" for i in range(dim)]
     return tuple(names)
@@ -153,10 +156,16 @@ def call_features(analysis: CallAnalysis, options: DetectOptions, channel_type: 
     empty[-1] = 1.0  # no turn there (the call's first or last)
     prev = np.vstack([empty[None, :], neighbour[:-1]]) if n else neighbour
     nxt = np.vstack([neighbour[1:], empty[None, :]]) if n else neighbour
+    # What the next few turns hold: an agent who apologises or fixes something two turns later
+    # shows that the customer complained, in words the complaint lexicon may not know.
+    ahead_base = np.hstack([neighbour_lex, rules])
+    ahead = np.zeros_like(ahead_base)
+    for step in range(1, _AHEAD + 1):
+        ahead[:-step] = np.maximum(ahead[:-step], ahead_base[step:])
     zero = np.zeros((1, emb.shape[1]))
     emb_prev = np.vstack([zero, emb[:-1]]) if n else emb
     emb_next = np.vstack([emb[1:], zero]) if n else emb
-    matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, emb, emb_prev, emb_next])
+    matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, ahead, emb, emb_prev, emb_next])
     return CallFeatures(names=feature_names(lexicons, emb.shape[1]), matrix=matrix, agent=agent, hits=hits)
 
 
