@@ -197,3 +197,11 @@ def test_a_short_sentence_after_a_led_address_goes_on_with_it(reply: str, value:
     covered = {k for d in found for k in range(d.start, d.end) if reply[k].isalnum()}
     at = reply.index(value)
     assert covered == {k for k in range(at, at + len(value)) if reply[k].isalnum()}
+
+
+def test_a_reply_begun_over_the_end_of_the_request_closes_the_gap() -> None:
+    turns = [timed_turn(0, "agent", "And your postcode, please?", start=0.0),
+             timed_turn(1, "customer", "Yeah it's on the letter.", start=1.0),
+             timed_turn(2, "agent", "Lovely, thank you.", start=6.0)]
+    assert turns[1].start_s < turns[0].end_s < turns[1].end_s
+    assert answer_gaps(turns, options().answer_window) == []

@@ -215,3 +215,15 @@ def test_an_answer_gap_is_muted_in_the_answering_channel_not_the_requesters() ->
     out = redact_audio(_recording(audio), [gap], options(), turns)
     assert _rms(_span(out.audio, 1, 1.7, 2.9)) == 0.0
     np.testing.assert_array_equal(_span(out.audio, 0, 2.6, 3.5), _span(audio.astype(np.float32), 0, 2.6, 3.5))
+
+
+def test_the_other_partys_words_beside_a_findings_reach_still_cover_their_speech() -> None:
+    # A finding's time reaches into the silence beside its words (up to 0.3 s, text._times); the
+    # agent's question ending in that reach is the agent's own speech, not crosstalk: it stays.
+    audio = np.zeros((2, 5 * SR))
+    _burst(audio, 0, 0.5, 1.5, LOUD)          # the agent asks, ending at 1.5 s
+    _burst(audio, 1, 1.7, 3.0, LOUD, seed=1)  # the customer's value
+    turns = [_turn(0, 0, [(0.5, 1.0), (1.0, 1.5)]), _turn(1, 1, [(1.7, 3.0)])]
+    out = redact_audio(_recording(audio), [_customer_finding(1.4, 3.0)], options(), turns)
+    np.testing.assert_array_equal(_span(out.audio, 0, 0.5, 1.5), _span(audio.astype(np.float32), 0, 0.5, 1.5))
+    assert _rms(_span(out.audio, 1, 1.7, 3.0)) == 0.0

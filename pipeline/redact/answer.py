@@ -373,7 +373,9 @@ def answer_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[i
         types = requested_types(turn.text, options)
         if not types:
             continue
-        starts = [t.start_s for t in turns if t.start_s is not None and t.start_s >= turn.end_s]
+        # The next transcribed speech after the request, a reply begun over its end included.
+        starts = [max(t.start_s, turn.end_s) for k, t in enumerate(turns)
+                  if k != i and t.start_s is not None and t.end_s is not None and t.end_s > turn.end_s]
         end = min([turn.end_s + options.max_gap_s, *starts])
         if end - turn.end_s >= 0.2:
             out.append((i, min(types, key=order.index), turn.end_s, end))

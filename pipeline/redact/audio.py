@@ -157,7 +157,8 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
         # Measured on the input, not on `audio`: muting a finding must not lower a channel's level.
         # A gap mutes the answering party's time, not words: the requester's words in it stay
         # covered (an answer gap holds no transcribed word by construction).
-        redacted = [(f.start_s, f.end_s) for f in findings if f.recognizer not in GAP_RECOGNIZERS]
+        redacted = [(f.start_s, f.end_s, turns[f.turn_index].channel if turns and 0 <= f.turn_index < len(turns) else None)
+                    for f in findings if f.recognizer not in GAP_RECOGNIZERS]
         try:
             coverage = uncovered_speech(recording.audio, sr, turns or [], channel_spans, coverage_options, redacted)
         except (RuntimeError, ValueError, OSError) as e:  # e.g. Silero will not load: claim no audio

@@ -92,21 +92,33 @@ def channel_level(channel: int, levels_db: np.ndarray, options: CoverageOptions)
                         noise_dbfs=round(noise, 1), threshold_dbfs=round(threshold, 1))
 
 
-def word_spans(turns: list[Turn], n_channels: int, redacted: list[tuple[float, float]],
-               padding_s: float) -> dict[int, list[tuple[float, float]]]:
+def word_spans(turns: list[Turn], n_channels: int, redacted: list[tuple[float, float]] | list[tuple[float, float, int | None]],
+               padding_s: float, other_inset_s: float = 0.0) -> dict[int, list[tuple[float, float]]]:
     """Per channel, the padded time spans of the kept words.
 
     A word is kept unless its time overlaps a redacted span (a finding's own, unpadded: the
-    word was redacted, so it covers nothing; its neighbours inside the padding still do). In stereo a word covers only its turn's channel (a turn without one covers none);
-    in mono every word covers the one channel.
+    word was redacted, so it covers nothing; its neighbours inside the padding still do). A span
+    may name its finding's channel: for a word of ANOTHER channel it counts less `other_inset_s`
+    at each end - the other party's word said over the value (crosstalk) covers nothing, but its
+    words beside the value do, though a finding's time reaches into the silence around its words
+    (`text._times`). In stereo a word covers only its turn's channel (a turn without one covers
+    none); in mono every word covers the one channel.
     """
     spans: dict[int, list[tuple[float, float]]] = {c: [] for c in range(n_channels)}
     for turn in turns:
         channel = 0 if n_channels == 1 else turn.channel
         if channel is None or channel not in spans:
             continue
+        against = []
+        for span in redacted:
+            a, b = span[0], span[1]
+            other = n_channels > 1 and len(span) > 2 and span[2] is not None and span[2] != channel
+            if other:
+                a, b = a + other_inset_s, b - other_inset_s
+            if b > a:
+                against.append((a, b))
         for w in turn.words:
-            if any(w.start_s < b and a < w.end_s for a, b in redacted) or any(a <= w.start_s <= b for a, b in redacted):
+            if any(w.start_s < b and a < w.end_s for a, b in against) or any(a <= w.start_s <= b for a, b in against):
                 continue
             spans[channel].append((max(0.0, w.start_s - padding_s), w.end_s + padding_s))
     return spans
@@ -131,7 +143,8 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 
 def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn],
                      muted: list[tuple[float, float]] | list[list[tuple[float, float]]],
-                     options: CoverageOptions, redacted: list[tuple[float, float]] | None = None) -> Coverage:
+                     options: CoverageOptions,
+                     redacted: list[tuple[float, float]] | list[tuple[float, float, int | None]] | None = None) -> Coverage:
     """Stretches of each channel's speech activity that no kept, timed word of that channel covers.
 
     Args:
@@ -141,8 +154,8 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn],
         muted: spans already muted (the findings', padded): no speech to report there. One list
             for every channel, or one list per channel.
         options: levels, paddings and the shortest stretch that counts.
-        redacted: the findings' own (unpadded) spans: a word overlapping one covers nothing.
-            Default: `muted`.
+        redacted: the findings' own (unpadded) spans, each with its channel or not: a word
+            overlapping one covers nothing (see `word_spans`). Default: `muted`.
 
     Returns:
         Per-channel levels, and the stretches (padded by `mute_padding_ms`) to mute.
@@ -152,7 +165,8 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn],
     duration = audio.shape[1] / sample_rate
     per_channel = muted if muted and isinstance(muted[0], list) else [muted] * audio.shape[0]
     every = sorted(span for spans in per_channel for span in spans)
-    covers = word_spans(turns, audio.shape[0], every if redacted is None else redacted, options.word_padding_ms / 1000)
+    covers = word_spans(turns, audio.shape[0], every if redacted is None else redacted, options.word_padding_ms / 1000,
+                        options.other_channel_inset_ms / 1000)
     levels: list[ChannelLevel] = []
     stretches: list[UnalignedStretch] = []
     for channel in range(audio.shape[0]):

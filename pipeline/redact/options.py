@@ -116,6 +116,9 @@ class CoverageOptions(Options):
     noise_percentile: float = Field(5.0, ge=0.0, le=50.0, description="A channel's noise floor: this percentile of its frames.")
     noise_margin_db: float = Field(6.0, ge=0.0, le=40.0, description="Speech must rise this far above the noise floor.")
     word_padding_ms: int = Field(250, ge=0, le=2000, description="A kept word covers its time span plus this on each side.")
+    other_channel_inset_ms: int = Field(
+        300, ge=0, le=2000, description="A finding's time, less this at each end, is where the OTHER channel's words "
+        "cover nothing (crosstalk); a finding's time reaches into the silence beside its words by up to this.")
     merge_gap_ms: int = Field(200, ge=0, le=5000, description="Uncovered speech this close together is one stretch.")
     min_stretch_ms: int = Field(100, ge=0, le=5000, description="A stretch with less uncovered speech than this is left.")
     mute_padding_ms: int = Field(50, ge=0, le=2000, description="Added before and after each muted stretch.")

@@ -31,7 +31,7 @@ from pipeline.redact.recognizers.bank import luhn_check
 from pipeline.redact.runs import Run, find_runs, words_after, words_before
 from pipeline.schema import Turn
 
-__all__ = ["Exchange", "payment_findings", "code_run_findings", "payment_windows", "payment_gaps", "exchanges",
+__all__ = ["Exchange", "PaymentGap", "payment_findings", "code_run_findings", "payment_windows", "payment_gaps", "exchanges",
            "non_payment_requests", "readbacks", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
@@ -360,17 +360,28 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
     return out
 
 
+class PaymentGap(NamedTuple):
+    """The time of a payment exchange to mute in the answering party's channel."""
+
+    request: int
+    entity_type: str
+    start_s: float
+    end_s: float
+    answers: list[int]
+
+
 def payment_gaps(turns: list[Turn], options: RedactOptions,
-                 other_requests: list[set[str]] | None = None) -> list[tuple[int, str, float, float]]:
+                 other_requests: list[set[str]] | None = None) -> list[PaymentGap]:
     """The time of each payment exchange, to mute in the answering party's channel whatever the
-    transcriber made of it: (request turn, type, start_s, end_s).
+    transcriber made of it.
 
     From the end of the agent's request to the start of the agent turn that ends the exchange
     (or the end of its last answer turn, or `max_gap_s` of silence), at most `max_window_s`. The
     customer's words in between may have been dropped, garbled into another sentence, or given
     to the agent by diarisation; in this time the customer's channel holds nothing a QA reviewer
     needs, and PCI DSS allows nothing of a card number to stay. Requests the transcriber wrote
-    well enough to name a payment type, or any request answered mostly with digits.
+    well enough to name a payment type, or any request answered mostly with digits. (The caller
+    may start it later, at the value of the first answer: see `redact_text`.)
     """
     opts = options.payment_window
     if not opts.enabled or not opts.mute_exchange:
@@ -392,7 +403,7 @@ def payment_gaps(turns: list[Turn], options: RedactOptions,
             end = max(ends) if ends else min([start + options.answer_window.max_gap_s, *later])
         end = min(end, start + opts.max_window_s)
         if end - start >= 0.2:
-            out.append((x.request, x.types[0], start, end))
+            out.append(PaymentGap(x.request, x.types[0], start, end, x.answers))
     return out
 
 

@@ -29,6 +29,8 @@ _TOKEN_RE = re.compile(
 )
 _GAP_RE = re.compile(r"^[\s,\-–—.…/]*$")
 _REPEAT = {"double": 2, "triple": 3, "treble": 3}
+# After "double" only, a transcriber's "oh": "double low", "double lo" (never a phrase of its own).
+_REPEATED_OH = {"low", "lo", "loh"}
 _BREAKERS = {"hundred", "thousand", "million", "billion"}
 
 
@@ -124,8 +126,9 @@ def _unit_at(text: str, toks: list[_Tok], k: int, opts: CodeRunOptions) -> tuple
     if low == "plus" and nxt is not None and (nxt.text[0].isdigit() or nxt.text.lower() in UNITS):
         return Unit("", tok.start, tok.end), 1  # "plus four four ...": part of the number
     if low in _REPEAT:
-        if nxt is not None and (_digit_word(nxt.text) is not None or (len(nxt.text) == 1 and nxt.text.isalnum())):
-            one = _digit_word(nxt.text) or nxt.text.upper()
+        if nxt is not None and (_digit_word(nxt.text) is not None or (len(nxt.text) == 1 and nxt.text.isalnum())
+                                or nxt.text.lower() in _REPEATED_OH):
+            one = _digit_word(nxt.text) or ("0" if nxt.text.lower() in _REPEATED_OH else nxt.text.upper())
             return Unit(one * _REPEAT[low], tok.start, nxt.end), 2
         return Unit("", tok.start, tok.end, weak=True), 1  # a dangling "double": the digit comes after a break
     if low in UNITS and low not in {"oh", "o"}:

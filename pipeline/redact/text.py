@@ -234,12 +234,21 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
             value_hmac=hmac_value(key, ""),
         ))
         operators.append("silence")
-    for i, entity_type, start_s, end_s in payment_gaps(turns, options):
-        # No characters: the answering party's audio for the whole payment exchange.
+    for gap in payment_gaps(turns, options):
+        # No characters: the answering party's audio for the whole payment exchange - from the
+        # first answer's value when the transcriber wrote that answer (its lead-in, "It's in my
+        # partner's name, but the number is", stays), else from the end of the request.
+        start_s = gap.start_s
+        if gap.answers:
+            first = [f.start_s for f in findings if f.turn_index == gap.answers[0] and f.start_s is not None]
+            if first:
+                start_s = min(max(start_s, min(first)), gap.end_s)
+        if gap.end_s - start_s < 0.2:
+            continue
         findings.append(PiiFinding(
-            entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
-            start_s=start_s, end_s=end_s, recognizer="payment_gap", score=options.payment_window.score,
-            value_hmac=hmac_value(key, ""),
+            entity_type=gap.entity_type, turn_index=gap.request, char_start=len(turns[gap.request].text),
+            char_end=len(turns[gap.request].text), start_s=start_s, end_s=gap.end_s, recognizer="payment_gap",
+            score=options.payment_window.score, value_hmac=hmac_value(key, ""),
         ))
         operators.append("silence")
     order = sorted(range(len(findings)), key=lambda k: (findings[k].turn_index, findings[k].char_start))

@@ -33,8 +33,8 @@ class StreetAddressRecognizer(TablePatternRecognizer):
             rf"(?:{_WORD} ){{1,3}}(?:{STREET_WORDS})\b{_TOWN}",
             0.6,
         ),
-        # Typed in a chat, all in lower case: only near "address" / "live".
-        ("street_address_lower", rf"(?<![\w-])(?:flat \d+[a-z]?,? )?\d{{1,4}}[a-z]?,? (?:[a-z]+ ){{1,3}}(?:{STREET_WORDS.lower()})\b", 0.3),
+        # Typed in a chat, or a transcriber's lower case ("100A orchard grove"): only near "address" / "live".
+        ("street_address_lower", rf"(?<![\w-])(?:flat \d+[a-z]?,? )?\d{{1,4}}[A-Za-z]?,? (?:[a-z]+ ){{1,3}}(?:{STREET_WORDS.lower()})\b", 0.3),
         # No house number ("The Old Forge, Orchard Grove" read back from the account): only near "address".
         ("named_street", rf"(?<![\w-])(?:(?:The )?{_WORD}(?: {_WORD}){{0,2}}, )?(?:{_WORD} ){{1,2}}(?:{STREET_WORDS})\b", 0.3),
         ("flat_in_building", rf"(?<![\w-])(?:Flat|flat|Apartment|Unit) \d{{1,4}}[A-Za-z]?,? (?:{_WORD} ){{1,3}}(?:{STREET_WORDS})\b", 0.6),
