@@ -153,3 +153,17 @@ def test_every_turn_of_a_run_carries_sentiment_and_satisfy_shows_the_trajectory(
     satisfy = next(i for i in result["scorecard"]["items"] if i["id"] == "lass_satisfy")
     context = [e for e in satisfy["evidence"] if e["kind"] == "metric:customer_sentiment_trajectory"]
     assert len(context) == 1 and context[0]["basis"] == "interpretive" and "rose" in context[0]["quote"]
+
+
+@pytest.mark.slow
+def test_training_reproduces_the_shipped_model_byte_for_byte(tmp_path):
+    from pipeline.cli import app as cli_app
+    from pipeline.models import resolve_model
+
+    out = tmp_path / "sentiment.json"
+    run = CliRunner().invoke(cli_app, ["detect", "train-sentiment", str(DATASETS / "corpus" / "train"),
+                                       "--dev", str(DEV), "--out", str(out), "--seed", "0"])
+    assert run.exit_code == 0, run.output
+    shipped = resolve_model("turn-sentiment")
+    assert out.read_bytes() == (shipped.path / "sentiment.json").read_bytes()
+    assert shipped.entry.files["sentiment.json"] in run.output  # the sha256 printed for the manifest
