@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import column, delete, func, insert, literal_column, select, table
+from sqlalchemy import column, delete, func, insert, literal_column, select, table, true
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -178,16 +178,29 @@ def _pg_rows(s: Session, parsed: ParsedQuery, columns, conditions, limit: int, o
     words, a whole-table walk when the words are rare) or takes every match from the GIN index
     and sorts them (cheap for rare words, costly for common ones). Its estimate of how common a
     query is fails for several words (it multiplies their frequencies as if independent; measured
-    on 200,000 turns: a walk of 280 ms for 7 matches). So: first walk only the newest
-    _RECENT_TURNS turns; a page found there is the right page (the order is the same). Otherwise
+    on 200,000 turns: a walk of 280 ms for 7 matches). So: first walk only _RECENT_TURNS turns
+    back from the newest turn the filters allow; a page found there is the right page (the order
+    is the same, and nothing newer passes the filters). Otherwise
     the matches are sparse: the GIN index finds them all (in a materialised CTE, so that the
     planner cannot walk instead, nor go through the filters' tables first), then they are
     filtered and sorted.
     """
     matching = literal_column("search_turns.tsv").op("@@")(_pg_tsquery(parsed))
-    newest = select(func.max(SearchTurnRow.id)).scalar_subquery()
+    # The walk starts at the newest turn of a call the filters let through (a date range in the
+    # past would otherwise walk recent turns that can never match). A call's turns have
+    # consecutive ids, its first turn the highest (index_call), so that is one probe of the
+    # (call_id, turn_index) index per call that passes: a cost in calls, never a walk of turns.
+    if conditions:
+        first_turn = (select(SearchTurnRow.id).where(SearchTurnRow.call_id == CallRow.call_id)
+                      .order_by(SearchTurnRow.turn_index).limit(1).lateral())
+        newest = s.scalar(select(func.max(first_turn.c.id)).select_from(CallRow).join(first_turn, true())
+                          .where(*conditions))
+    else:
+        newest = s.scalar(select(func.max(SearchTurnRow.id)))
+    if newest is None:
+        return []  # no call passes the filters
     recent = (select(*columns).join(CallRow, CallRow.call_id == SearchTurnRow.call_id)
-              .where(matching, SearchTurnRow.id > newest - _RECENT_TURNS, *conditions)
+              .where(matching, SearchTurnRow.id.between(newest - _RECENT_TURNS + 1, newest), *conditions)
               .order_by(SearchTurnRow.id.desc()).limit(limit + 1).offset(offset))
     rows = s.execute(recent).all()
     if len(rows) > limit:
