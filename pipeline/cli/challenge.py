@@ -60,6 +60,7 @@ def redo_command(
     audio_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Synthesised calls (callqa synth output).")],
     asr_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Their ASR dumps (callqa challenge run).")],
     out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Where OUT/<call_id>/ folders go.")],
+    config: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="A site configuration file.")] = None,
 ) -> None:
     """Redact dumped ASR turns again with the current policy, text and audio, without transcribing again.
 
@@ -70,7 +71,7 @@ def redo_command(
     from pipeline.lab.challenge.redo import redo_redaction
 
     with progress_hook() as progress:
-        ids = redo_redaction(audio_dir, asr_dir, out_dir, progress=progress)
+        ids = redo_redaction(audio_dir, asr_dir, out_dir, config=config, progress=progress)
     out.print(f"{len(ids)} calls redacted again into {out_dir}", highlight=False)
 
 
