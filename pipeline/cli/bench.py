@@ -131,7 +131,8 @@ def _night(plan, options, cache_dir: Optional[Path], work_dir: Optional[Path], c
 
     with progress_hook() as progress:
         report = run_night(plan, options.corpus, cache_root=cache_dir or Path(options.corpus.cache_dir),
-                           work_dir=work_dir, progress=progress, command=command)
+                           work_dir=work_dir, progress=progress, command=command,
+                           on_leg=(lambda so_far: write_night_json(so_far, json_file)) if json_file else None)
     if json_file is not None:
         write_night_json(report, json_file)
     if plot is not None:

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -338,7 +339,8 @@ def _dask_leg(plan: NightPlan, calls: list[NightCall], audio: dict[str, float], 
 
 
 def run_night(plan: NightPlan, corpus: CorpusOptions, *, cache_root: Path, work_dir: Path | None = None,
-              progress: ProgressHook | None = None, command: str = "callqa bench --night") -> NightReport:
+              progress: ProgressHook | None = None, command: str = "callqa bench --night",
+              on_leg: Callable[[NightReport], None] | None = None) -> NightReport:
     """Synthesise (or reuse) the night's calls and run them through every leg of `plan.legs`.
 
     Args:
@@ -348,6 +350,8 @@ def run_night(plan: NightPlan, corpus: CorpusOptions, *, cache_root: Path, work_
         work_dir: where inputs, outputs and logs go (kept); None: a temporary folder, removed.
         progress: the one progress hook: "night corpus", "leg run", "leg prefect" (calls done),
             "leg dask".
+        on_leg: called with the report so far after each leg (a long night keeps what it measured
+            when a later leg fails or is stopped).
 
     Raises:
         ConfigError: a bad plan, PostgreSQL or the Prefect server unreachable, a leg that failed.
@@ -369,28 +373,44 @@ def run_night(plan: NightPlan, corpus: CorpusOptions, *, cache_root: Path, work_
         prepare_s = time.perf_counter() - t
         env = _base_env(work)
         legs: list[Leg] = []
+        night = _night_record(plan, calls, audio, prepare_s, cache_root)
+
+        def done(leg: Leg) -> None:
+            legs.append(leg)
+            if on_leg is not None:
+                on_leg(_report(plan, started_at, began, command, night, legs))
+
         reference = None
         if "run" in plan.legs:
             leg, reference = _run_leg(plan, calls, audio, inputs, work, env, tick)
-            legs.append(leg)
+            done(leg)
         if {"prefect", "dask"} & set(plan.legs):
             with scratch_database(plan.postgres_admin_url) as db_url, \
                     PrefectServer.run(db_url, env, work / "logs" / "server.log") as server:
                 seen: set[str] = set()
                 if "prefect" in plan.legs:
                     leg, seen = _prefect_leg(plan, calls, audio, inputs, work, server, reference, tick)
-                    legs.append(leg)
+                    done(leg)
                 if "dask" in plan.legs:
-                    legs.append(_dask_leg(plan, calls, audio, inputs, work, server, reference, seen, tick))
+                    done(_dask_leg(plan, calls, audio, inputs, work, server, reference, seen, tick))
     finally:
         if work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+    return _report(plan, started_at, began, command, night, legs)
+
+
+def _night_record(plan: NightPlan, calls: list[NightCall], audio: dict[str, float], prepare_s: float,
+                  cache_root: Path) -> dict:
+    return {"calls": plan.calls, "mix": plan.mix, "min_minutes": plan.min_minutes, "max_minutes": plan.max_minutes,
+            "length_scale": plan.length_scale, "seed": plan.seed, "workers": plan.workers,
+            "kill_workers": plan.kill_workers, "transcribe_slots": plan.transcribe_slots,
+            "by_kind": dict(Counter(c.kind for c in calls)), "audio_hours": round(sum(audio.values()) / 3600, 3),
+            "prepare_s": round(prepare_s, 1), "cache_dir": str(cache_root)}
+
+
+def _report(plan: NightPlan, started_at: str, began: float, command: str, night: dict, legs: list[Leg]) -> NightReport:
     environment = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                    "load_average_end": [round(x, 2) for x in os.getloadavg()]}
-    night = {"calls": plan.calls, "mix": plan.mix, "min_minutes": plan.min_minutes, "max_minutes": plan.max_minutes,
-             "length_scale": plan.length_scale, "seed": plan.seed, "workers": plan.workers,
-             "kill_workers": plan.kill_workers, "transcribe_slots": plan.transcribe_slots,
-             "by_kind": dict(Counter(c.kind for c in calls)), "audio_hours": round(sum(audio.values()) / 3600, 3),
-             "prepare_s": round(prepare_s, 1), "cache_dir": str(cache_root)}
     return NightReport(started_at=started_at, wall_s=round(time.perf_counter() - began, 1), command=command,
-                       environment=environment, night=night, legs=legs)
+                       environment=environment, night=night, legs=list(legs),
+                       notes=[] if len(legs) == len(plan.legs) else [f"legs done so far: {len(legs)} of {len(plan.legs)}"])
