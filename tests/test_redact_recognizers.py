@@ -82,6 +82,7 @@ CASES = [
     ("STREET_ADDRESS", None, "I live at Forty-one Hawthorn Avenue, Ripon.", ["Forty-one Hawthorn Avenue, Ripon"]),
     ("STREET_ADDRESS", None, "Flat 9, 102 Mill Street.", ["Flat 9, 102 Mill Street"]),
     ("STREET_ADDRESS", "whats the address?", "its 14 beech grove", ["14 beech grove"]),  # chat, lower case
+    ("STREET_ADDRESS", "whats the address?", "its 100A orchard grove", ["100A orchard grove"]),  # a transcriber's lower case
     ("STREET_ADDRESS", None, "We have 3 Road bikes in stock.", []),
     ("STREET_ADDRESS", None, "we have 3 road bikes in stock", []),  # lower case without context  # near miss: no street name
     # --- names
