@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.lab.eval_detect import evaluate_transcripts
-from tests._detect_support import kinds_at
+from tests._detect_support import kinds_at, rule_detector  # noqa: F401  (a fixture)
 from tests._paths import DEV_CALLS
 
 COMPLAINT = "I've been overcharged again and nobody has bothered to call me back, it's ridiculous."
@@ -62,8 +62,8 @@ def test_apology_before_any_complaint_is_not_lass(detector):
         ("agent", "That's completely unacceptable, and I'm sorry.", False),  # agent, not a complaint
     ],
 )
-def test_complaint_raised(detector, speaker, text, expected):
-    detection = detector([("agent", "Hello, Acme Water, how can I help?"), (speaker, text)])
+def test_complaint_raised(rule_detector, speaker, text, expected):
+    detection = rule_detector([("agent", "Hello, Acme Water, how can I help?"), (speaker, text)])
     assert ("complaint.raised" in kinds_at(detection, 1)) is expected
 
 
@@ -130,8 +130,8 @@ def test_thanks_for_patience_without_a_hold_is_no_hold_return(detector):
         ("You can refer it to the ombudsman after eight weeks.", False),
     ],
 )
-def test_commitment_timescale(detector, text, expected):
-    detection = detector([("customer", "When will I hear back?"), ("agent", text)])
+def test_commitment_timescale(rule_detector, text, expected):
+    detection = rule_detector([("customer", "When will I hear back?"), ("agent", text)])
     assert ("commitment.timescale" in kinds_at(detection, 1)) is expected
 
 
@@ -170,8 +170,8 @@ def test_empathy(detector, text, expected):
         ("You can complain through the form on our website.", False),  # signposting only
     ],
 )
-def test_lass_solve(detector, text, expected):
-    detection = detector(_complaint_then(text))
+def test_lass_solve(rule_detector, text, expected):
+    detection = rule_detector(_complaint_then(text))
     assert ("lass.solve" in kinds_at(detection, 2)) is expected
 
 

@@ -7,7 +7,8 @@ scored once after that and then looked at, fresh/ (4), fresh2/ (4) and fresh3/ (
 author), fresh4/ (3) and fresh5/ (6) were written later.
 docs/detection.md keeps the figures of each set at its first scoring and after. Here the 37 are
 scored together against the project's targets, so a lexicon or threshold change that only suits
-the dev calls fails.
+the dev calls fails. Since issue #17 they are also among the classifiers' training calls: a
+regression set (the floors are unchanged), no longer a measure of generalisation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from pipeline.detect import detect
 from pipeline.lab.eval_detect import score_events, score_lass, script_turns
 from pipeline.lab.scripts import load_scripts
-from tests._detect_support import kinds_at
+from tests._detect_support import kinds_at, rule_detector  # noqa: F401  (a fixture)
 from tests._paths import DETECT_HELDOUT
 
 HALVES = ("dev", "final", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
@@ -84,8 +85,8 @@ def _after_complaint(agent_text: str) -> list[tuple[str, str]]:
         ("Which date did the second payment go out?", False, True),  # a clarifying question is listening
     ],
 )
-def test_apology_and_repair_after_a_complaint(detector, text, apology, listen):
-    detection = detector(_after_complaint(text))
+def test_apology_and_repair_after_a_complaint(rule_detector, text, apology, listen):
+    detection = rule_detector(_after_complaint(text))
     assert ("lass.apologise" in kinds_at(detection, 2)) is apology
     assert ("lass.listen" in kinds_at(detection, 2)) is listen
 
@@ -148,8 +149,8 @@ def test_agent_behaviours_only_from_agent_turns(detector):
         ("Sorry, you cut out there. Could you say that again?", False),  # a repair stays a repair
     ],
 )
-def test_listening_while_the_complaint_is_open(detector, text, listen):
-    assert ("lass.listen" in kinds_at(detector(_after_complaint(text)), 2)) is listen
+def test_listening_while_the_complaint_is_open(rule_detector, text, listen):
+    assert ("lass.listen" in kinds_at(rule_detector(_after_complaint(text)), 2)) is listen
 
 
 def test_question_after_the_solution_is_not_listening(detector):
@@ -178,8 +179,8 @@ def test_something_on_hold_is_no_hold_request(detector):
     assert "call.hold_request" not in kinds_at(detection, 2)
 
 
-def test_an_apology_reveals_a_complaint_the_words_missed(detector):
-    detection = detector([
+def test_an_apology_reveals_a_complaint_the_words_missed(rule_detector):
+    detection = rule_detector([
         ("agent", "Hello, Tillbrook's customer services, Amy speaking."),
         ("customer", "The parcel came this morning and the vase inside is in three pieces."),
         ("agent", "Oh, I'm so sorry about that. I'll send a replacement out today."),
@@ -204,9 +205,9 @@ _NEUTRAL_OPEN = ("agent", "Hello, Marlow Water, Dan speaking. How can I help?")
     "The plumber you sent came on Friday, and the boiler cut out again the same evening.",
     "The bins were left again, no collection at all this week.",
 ])
-def test_a_complaint_in_bare_facts_is_found_by_its_valence(detector, text):
+def test_a_complaint_in_bare_facts_is_found_by_its_valence(rule_detector, text):
     # No complaint word and no apology to infer it from: negative valence plus a problem cue.
-    detection = detector([_NEUTRAL_OPEN, ("customer", text), ("agent", "Okay, let me bring up the account.")])
+    detection = rule_detector([_NEUTRAL_OPEN, ("customer", text), ("agent", "Okay, let me bring up the account.")])
     assert "complaint.raised" in kinds_at(detection, 1)
 
 
@@ -220,14 +221,14 @@ def test_a_worried_customer_is_not_complaining(detector):
     assert not [e for e in detection.events if e.kind == "complaint.raised" or e.kind.startswith("lass.")]
 
 
-def test_condolence_is_not_an_apology(detector):
-    bereavement = detector([
+def test_condolence_is_not_an_apology(rule_detector):
+    bereavement = rule_detector([
         _NEUTRAL_OPEN,
         ("customer", "My husband passed away last month and I need to close his account."),
         ("agent", "I'm so sorry to hear that your husband passed away. I can help you with that today."),
     ])
     assert not [e for e in bereavement.events if e.kind in ("complaint.raised", "lass.apologise")]
-    complaint = detector([
+    complaint = rule_detector([
         _NEUTRAL_OPEN,
         ("customer", "My husband died in March and you've sent him a final demand. It's appalling."),
         ("agent", "I'm so sorry about your husband."),
