@@ -367,3 +367,22 @@ def test_night_runs_end_to_end_through_run_prefect_and_dask(tmp_path):
     # The kill either happened (and lost nothing) or the night ended first, which the leg says.
     assert (prefect["kill"] is not None and prefect["kill"]["lost"] == 0) or "ended before" in prefect["note"]
     assert (tmp_path / "night.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_sizing_runs_each_cell_on_the_same_batch(tmp_path):
+    """Two cells, one round, two short calls: every cell processes the whole batch, a second slot
+    takes the wait for transcription away, and CPU time is recorded beside wall time."""
+    from pipeline.lab.bench.sizing import run_sizing
+    from pipeline.settings import load_settings
+
+    report = run_sizing(BenchOptions(profiles={}), load_settings(), cache_root=tmp_path / "corpus", calls=2,
+                        minutes=0.3, cells=((1, 1), (2, 1)), rounds=1)
+    one, two = report.cells
+    assert (one.slots, two.slots) == (1, 2) and one.cpu_threads == two.cpu_threads == 1
+    for cell in report.cells:
+        assert cell.best.done == 2 and cell.best.failed == 0 and cell.best.audio_s > 10
+        assert len(cell.rounds_wall_s) == len(cell.rounds_cpu_s) == 1 and cell.rounds_cpu_s[0] > 0
+    # Two calls start at once: with one slot one of them waits for it, with two neither does.
+    assert one.best.transcribe_queue_s > 0 and two.best.transcribe_queue_s == 0
+    assert report.auto["cores"] >= 1 and report.auto["slots"] >= 1

@@ -172,12 +172,13 @@ def _sizing(options, config: Optional[Path], cache_dir: Optional[Path], calls: i
     table = Table(title=f"CPU sizing: {report.calls} x {report.minutes:g} min {report.layout}, {report.model}, "
                         f"{report.cpu_count} CPUs (auto here: {report.auto['slots']} slots x "
                         f"{report.auto['cpu_threads']} thread)")
-    for col in ("slots", "threads", "calls at once", "wall s (best)", "wall s (rounds)", "audio h / wall h",
-                "transcribe queue s", "peak RSS MiB"):
+    for col in ("slots", "threads", "calls at once", "wall s (best)", "wall s (rounds)", "CPU s (rounds)",
+                "audio h / wall h", "transcribe queue s", "peak RSS MiB"):
         table.add_column(col, justify="right")
     for c in report.cells:
         table.add_row(str(c.slots), str(c.cpu_threads), str(c.workers), f"{c.best.wall_s:.1f}",
-                      " ".join(f"{w:.1f}" for w in c.rounds_wall_s), f"{c.best.x_realtime:.2f}",
+                      " ".join(f"{w:.1f}" for w in c.rounds_wall_s), " ".join(f"{w:.1f}" for w in c.rounds_cpu_s),
+                      f"{c.best.x_realtime:.2f}",
                       f"{c.best.transcribe_queue_s:.1f}", f"{c.best.peak_rss_mb:.0f}")
     out.print(table)
     out.print(f"load average {report.load_average_start} at start, {report.load_average_end} at end")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -35,6 +36,7 @@ class SizingCell(BaseModel):
     cpu_threads: int
     workers: int
     rounds_wall_s: list[float]
+    rounds_cpu_s: list[float]  # CPU seconds of the process (every thread): the work, not the scheduler's share
     best: BatchFigure
 
     @property
@@ -76,6 +78,7 @@ def run_sizing(options: BenchOptions, settings: Settings, *, cache_root: Path, c
     source = bench_call(minutes, layout, options.corpus, cache_root=cache_root)  # type: ignore[arg-type]
     load_start = load_average()
     walls: dict[tuple[int, int], list[float]] = {c: [] for c in cells}
+    cpus: dict[tuple[int, int], list[float]] = {c: [] for c in cells}
     best: dict[tuple[int, int], BatchFigure] = {}
     work = Path(tempfile.mkdtemp(prefix="callqa-sizing-"))
     done = 0
@@ -90,7 +93,9 @@ def run_sizing(options: BenchOptions, settings: Settings, *, cache_root: Path, c
                         update={"workers": max(2, slots), "transcribe_slots": slots})})
                     folder = work / f"r{r}-s{slots}-t{threads}"
                     folder.mkdir()
+                    cpu = time.process_time()
                     figure = _batch(source, calls, batch_options, cell_settings, models, watcher, folder, None)
+                    cpus[(slots, threads)].append(round(time.process_time() - cpu, 2))
                     walls[(slots, threads)].append(figure.wall_s)
                     if (slots, threads) not in best or figure.wall_s < best[(slots, threads)].wall_s:
                         best[(slots, threads)] = figure
@@ -103,7 +108,8 @@ def run_sizing(options: BenchOptions, settings: Settings, *, cache_root: Path, c
     auto = worker_sizing(usable_cores(), "cpu")
     return SizingReport(
         cpu_count=os.cpu_count(), calls=calls, minutes=minutes, layout=layout, model=settings.core.transcribe.model,
-        cells=[SizingCell(slots=s, cpu_threads=t, workers=max(2, s), rounds_wall_s=walls[(s, t)], best=best[(s, t)])
+        cells=[SizingCell(slots=s, cpu_threads=t, workers=max(2, s), rounds_wall_s=walls[(s, t)],
+                              rounds_cpu_s=cpus[(s, t)], best=best[(s, t)])
                for s, t in cells],
         load_average_start=load_start, load_average_end=load_average(),
         auto={"cores": usable_cores(), "slots": auto.slots, "cpu_threads": auto.cpu_threads},
