@@ -133,3 +133,19 @@ def test_the_shipped_model_on_the_dev_corpus(detect_setup):
     assert report.events.call_micro_f1 >= 0.9, report.events.errors
     assert report.lass.stage_accuracy >= 0.9, report.lass.mismatches
     assert report.calibration is not None and report.calibration.ece <= 0.05
+
+
+def test_learning_curve_command_writes_its_plot(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    plot = tmp_path / "curve.png"
+    result = CliRunner().invoke(app, ["detect", "learning-curve", str(DEV_CALLS), "--dev", str(DETECT_HELDOUT / "fresh4"),
+                                      "--plot", str(plot), "--fractions", "0.6,1.0"])
+    assert result.exit_code == 0, result.output
+    assert "6 training calls" in result.output and "10 training calls" in result.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = CliRunner().invoke(app, ["detect", "learning-curve", str(DEV_CALLS), "--dev", str(DEV_CALLS),
+                                   "--plot", str(plot), "--fractions", "0,2"])
+    assert bad.exit_code == 2
