@@ -1,7 +1,8 @@
 """Who may do what: roles, permissions and the per-call rule for agents.
 
     assessor     the queue, call pages, confirm / override / finalise, calibration marks, feedback
-    team_leader  the queue, call pages, feedback and actions, agent history, calibration view, the
+    team_leader  the queue, call pages, feedback and actions, agent history, calibration view and
+                 sessions (open, close), the
                  dashboard: all of it over their own team's calls only (team_id on the account =
                  the call's team; a team leader without a team sees no calls)
     agent        their own calls only (agent_id on the account = the call's agent): self-assessment,
@@ -36,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "agent.history": _STAFF | {"agent"},
     "calibration.view": _STAFF,
     "dashboard.view": _STAFF,  # KPIs over many calls: never an agent's (their scope is their own calls)
+    "calibration.manage": frozenset({"team_leader", "admin"}),  # open and close calibration sessions
     "access_log.view": frozenset({"auditor", "admin"}),
     "audit.view": frozenset({"auditor", "admin"}),
 }
