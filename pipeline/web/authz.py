@@ -2,8 +2,8 @@
 
     assessor     the queue, call pages, confirm / override / finalise, calibration marks, feedback
     team_leader  the queue, call pages, feedback and actions, agent history, calibration view and
-                 sessions (open, close), the dashboard: all of it over their own team's calls only (team_id on the account =
-                 the call's team; a team leader without a team sees no calls)
+                 sessions (open, close), the dashboard: all of it over their own team's calls only
+                 (team_id on the account = the call's team; a team leader without a team sees no calls)
     agent        their own calls only (agent_id on the account = the call's agent): self-assessment,
                  the card once they have self-assessed, their own history and actions
     auditor      the redaction audit and the access log; no scorecards, no call pages
