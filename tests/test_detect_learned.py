@@ -149,3 +149,13 @@ def test_learning_curve_command_writes_its_plot(tmp_path):
     bad = CliRunner().invoke(app, ["detect", "learning-curve", str(DEV_CALLS), "--dev", str(DEV_CALLS),
                                    "--plot", str(plot), "--fractions", "0,2"])
     assert bad.exit_code == 2
+
+
+def test_a_call_with_no_turns_gives_no_events_not_an_error(detect_setup):
+    # A silent recording transcribes to no turns; the classifiers' features need at least one.
+    from pipeline.detect import detect
+
+    options, models = detect_setup
+    assert models.detector is not None
+    detection = detect([], channel_type="telephone", options=options, models=models)
+    assert detection.events == [] and detection.lass == []

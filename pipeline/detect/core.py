@@ -95,7 +95,8 @@ def detect_scored(
             raise InputError("turn indices must be 0..n-1 in order", path="<turns>", reason="bad_turns")
     analysis = analyse_call(turns, models)
     probabilities = None
-    if models.detector is None:
+    if models.detector is None or not turns:
+        # No turns (a silent recording): nothing for a classifier to score, and its features need a turn.
         hits = detect_behaviours(analysis, options, channel_type)
     else:
         features = call_features(analysis, options, channel_type)
