@@ -44,10 +44,11 @@ from pipeline.progress import ProgressHook
 
 if TYPE_CHECKING:
     from pipeline.paths import RunPaths
+    from pipeline.store import Store
 
 __all__ = [
     "ExitCode", "exit_code_for", "err", "out", "fail", "handle_errors", "CallqaTyper", "progress_hook",
-    "run_paths", "load_site_settings", "parse_time", "parse_date",
+    "run_paths", "results_store", "acting_user", "load_site_settings", "parse_time", "parse_date",
     "Layout", "Device", "Period",
     "OutOpt", "ConfigOpt", "DatabaseUrlOpt", "AuditLogOpt", "DevKeyOpt", "JsonOpt", "UserOpt", "ForceOpt",
 ]
@@ -306,3 +307,27 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON 
 UserOpt = Annotated[Optional[str], typer.Option(
     "--user", "-u", help="Who is acting (default $CALLQA_USER, else the OS user): recorded in the access log.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Process every input again, even those already done.")]
+
+
+def results_store(out: Path | None, config: Path | None, database_url: str | None) -> "Store":
+    """The results index `callqa run` wrote, upgraded to the current schema (review, report, search).
+
+    Raises:
+        InputError: a SQLite index that does not exist (nothing was run into that folder).
+    """
+    from pipeline.paths import open_index
+
+    where = run_paths(out, config=config, database_url=database_url)
+    sqlite = where.sqlite_path
+    # Opening would create an empty index: say where the results were expected instead.
+    if sqlite is not None and not sqlite.is_file():
+        raise InputError("no results index here; run `callqa run --out DIR` first, or pass --out or --database-url",
+                         path=str(sqlite), reason="no_index")
+    return open_index(where)
+
+
+def acting_user(user: str | None) -> str:
+    """Who is acting: --user, else the environment's user (pipeline.review.current_user)."""
+    from pipeline.review import current_user
+
+    return current_user(user)

@@ -14,7 +14,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._common import ConfigOpt, DatabaseUrlOpt, JsonOpt, OutOpt, UserOpt, fail, parse_time
+from pipeline.cli._common import (
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    OutOpt,
+    UserOpt,
+    acting_user,
+    fail,
+    parse_time,
+    results_store,
+)
 
 __all__ = ["report_command"]
 
@@ -55,15 +65,14 @@ def report_command(
 ) -> None:
     """KPIs for a period: handling time (talk + hold + wrap-up), first-contact resolution, CSAT, NPS,
     scorecard scores, critical fails and auto-vs-assessor agreement, overall and per group."""
-    from pipeline.cli.review import _store, _user
     from pipeline.review.kpis import kpi_report, load_kpi_config
 
     if sum((csv_file is not None, html_file is not None, as_json)) > 1:
         raise fail("choose one of --json, --csv and --html")
     settings = load_kpi_config(kpi_config)
-    store = _store(out, config, database_url)
+    store = results_store(out, config, database_url)
     try:
-        report = kpi_report(store=store, user=_user(user), settings=settings, period=period.value, by=by.value,
+        report = kpi_report(store=store, user=acting_user(user), settings=settings, period=period.value, by=by.value,
                             since=since, until=until)
     finally:
         store.dispose()

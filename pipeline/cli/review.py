@@ -19,11 +19,13 @@ import datetime as dt
 import json
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from pipeline.cli._common import (
+    acting_user,
+    results_store,
     CallqaTyper,
     ConfigOpt,
     DatabaseUrlOpt,
@@ -34,11 +36,7 @@ from pipeline.cli._common import (
     fail,
     parse_date,
     parse_time,
-    run_paths,
 )
-
-if TYPE_CHECKING:
-    from pipeline.store import Store
 
 __all__ = ["review_app", "calibrate_command", "calibrate_app"]
 
@@ -66,30 +64,6 @@ DevResultsOpt = Annotated[bool, typer.Option(
                             "value digests are not secret).")]
 
 
-def _store(out: Path | None, config: Path | None, database_url: str | None) -> Store:
-    """The results index `callqa run` wrote, upgraded to the current schema.
-
-    Raises:
-        InputError: a SQLite index that does not exist (nothing was run into that folder).
-    """
-    from pipeline.errors import InputError
-    from pipeline.paths import open_index
-
-    where = run_paths(out, config=config, database_url=database_url)
-    sqlite = where.sqlite_path
-    # Opening would create an empty index: say where the results were expected instead.
-    if sqlite is not None and not sqlite.is_file():
-        raise InputError("no results index here; run `callqa run --out DIR` first, or pass --out or --database-url",
-                         path=str(sqlite), reason="no_index")
-    return open_index(where)
-
-
-def _user(user: str | None) -> str:
-    from pipeline.review import current_user
-
-    return current_user(user)
-
-
 def _echo_json(model) -> None:
     if isinstance(model, list):
         typer.echo(json.dumps([json.loads(m.model_dump_json()) for m in model], indent=2))
@@ -111,7 +85,7 @@ def list_command(
     """The review queue."""
     from pipeline import review
 
-    cards = review.list_cards(store=_store(out, config, database_url), user=_user(user), pending=pending,
+    cards = review.list_cards(store=results_store(out, config, database_url), user=acting_user(user), pending=pending,
                               agent=agent, flagged=flagged, since=since, until=until)
     if as_json:
         _echo_json(cards)
@@ -137,7 +111,7 @@ def show_command(
     from pipeline import review
     from pipeline.score.engine import format_mmss
 
-    view = review.show_card(store=_store(out, config, database_url), user=_user(user), call_id=call,
+    view = review.show_card(store=results_store(out, config, database_url), user=acting_user(user), call_id=call,
                             as_agent=as_agent)
     if as_json:
         _echo_json(view)
@@ -186,7 +160,7 @@ def confirm_command(
     """Accept an item's suggestion."""
     from pipeline import review
 
-    d = review.confirm_item(store=_store(out, config, database_url), user=_user(user), call_id=call, item_id=item,
+    d = review.confirm_item(store=results_store(out, config, database_url), user=acting_user(user), call_id=call, item_id=item,
                             reason=reason)
     typer.echo(f"{call} {item}: confirmed {d.value} by {d.who}")
 
@@ -201,7 +175,7 @@ def override_command(
     """Set another value for an item, with a reason."""
     from pipeline import review
 
-    d = review.override_item(store=_store(out, config, database_url), user=_user(user), call_id=call, item_id=item,
+    d = review.override_item(store=results_store(out, config, database_url), user=acting_user(user), call_id=call, item_id=item,
                              value=value.value, reason=reason)
     typer.echo(f"{call} {item}: overridden to {d.value} by {d.who}")
 
@@ -214,7 +188,7 @@ def finalise_command(
     """Close a scorecard (refused while any item is pending)."""
     from pipeline import review
 
-    s = review.finalise(store=_store(out, config, database_url), user=_user(user), call_id=call)
+    s = review.finalise(store=results_store(out, config, database_url), user=acting_user(user), call_id=call)
     score = "-" if s.final_score is None else f"{s.final_score:.1f}"
     typer.echo(f"{call}: finalised, score {score}" + (", CRITICAL ITEM FAILED" if s.critical_failed else ""))
 
@@ -239,7 +213,7 @@ def self_assess_command(
     from pipeline import review
 
     marks = _marks(mark)
-    recorded = review.self_assess(store=_store(out, config, database_url), user=_user(user), call_id=call,
+    recorded = review.self_assess(store=results_store(out, config, database_url), user=acting_user(user), call_id=call,
                                   marks=marks)
     typer.echo(f"{call}: {len(recorded)} self-assessment mark(s) recorded")
 
@@ -256,7 +230,7 @@ def action_add_command(
     """Record an agreed action with owner and review date."""
     from pipeline import review
 
-    a = review.add_action(store=_store(out, config, database_url), user=_user(user), call_id=call,
+    a = review.add_action(store=results_store(out, config, database_url), user=acting_user(user), call_id=call,
                           description=description, owner=owner, review_date=review_date)
     typer.echo(f"action {a.id}: owner {a.owner}, review {a.review_date}")
 
@@ -271,7 +245,7 @@ def actions_command(
     """Agreed actions, soonest review first."""
     from pipeline import review
 
-    actions = review.list_actions(store=_store(out, config, database_url), user=_user(user), agent=agent,
+    actions = review.list_actions(store=results_store(out, config, database_url), user=acting_user(user), agent=agent,
                                   open_only=not all_)
     if as_json:
         _echo_json(actions)
@@ -288,7 +262,7 @@ def action_done_command(
     """Mark an action done."""
     from pipeline import review
 
-    review.close_action(store=_store(out, config, database_url), user=_user(user), action_id=action_id)
+    review.close_action(store=results_store(out, config, database_url), user=acting_user(user), action_id=action_id)
     typer.echo(f"action {action_id}: done")
 
 
@@ -304,7 +278,7 @@ def summary_command(
     """An agent's strengths, development points and trend."""
     from pipeline import review
 
-    s = review.agent_summary(store=_store(out, config, database_url), user=_user(user), agent_id=agent,
+    s = review.agent_summary(store=results_store(out, config, database_url), user=acting_user(user), agent_id=agent,
                              since=since, until=until, period=period.value)
     if as_json:
         _echo_json(s)
@@ -333,7 +307,7 @@ def mark_command(
     """Record an independent calibration mark (does not change the card)."""
     from pipeline import review
 
-    review.mark_item(store=_store(out, config, database_url), user=_user(user), call_id=call, item_id=item,
+    review.mark_item(store=results_store(out, config, database_url), user=acting_user(user), call_id=call, item_id=item,
                      value=value.value)
     typer.echo(f"{call} {item}: calibration mark recorded")
 
@@ -349,7 +323,7 @@ def export_html_command(
     """Write a call's scorecard.html (with decisions and who made them)."""
     from pipeline import review
 
-    path = review.export_html(store=_store(out, config, database_url), user=_user(user), call_id=call,
+    path = review.export_html(store=results_store(out, config, database_url), user=acting_user(user), call_id=call,
                               out_path=html or Path(f"{call}.scorecard.html"), allow_dev_key=allow_dev_key)
     typer.echo(str(path))
 
@@ -370,7 +344,7 @@ def export_command(
     if (csv_file is None) == (json_file is None):
         raise fail("give one of --csv FILE or --json-file FILE")
     fmt, target = ("csv", csv_file) if csv_file is not None else ("json", json_file)
-    path = review.export_period(store=_store(out, config, database_url), user=_user(user), since=since, until=until,
+    path = review.export_period(store=results_store(out, config, database_url), user=acting_user(user), since=since, until=until,
                                 fmt=fmt, out_path=target, agent=agent, allow_dev_key=allow_dev_key)
     typer.echo(str(path))
 
@@ -384,7 +358,7 @@ def calibrate_command(
     pre-fill vs final assessor values."""
     from pipeline import review
 
-    report = review.calibrate(store=_store(out, config, database_url), user=_user(user), call_ids=calls)
+    report = review.calibrate(store=results_store(out, config, database_url), user=acting_user(user), call_ids=calls)
     if as_json:
         _echo_json(report)
         return
@@ -418,7 +392,7 @@ def session_open_command(
     """Open a calibration session: assessors mark its calls blind (`callqa review mark`)."""
     from pipeline import review
 
-    session = review.open_session(store=_store(out, config, database_url), user=_user(user), name=name,
+    session = review.open_session(store=results_store(out, config, database_url), user=acting_user(user), name=name,
                                   call_ids=calls)
     typer.echo(f"calibration session {session.name} open: {len(session.call_ids)} call(s)")
 
@@ -431,7 +405,7 @@ def session_close_command(
     """Close a calibration session: the marks on its calls lock, and everyone's become visible."""
     from pipeline import review
 
-    session = review.close_session(store=_store(out, config, database_url), user=_user(user), name=name)
+    session = review.close_session(store=results_store(out, config, database_url), user=acting_user(user), name=name)
     typer.echo(f"calibration session {session.name} closed: marks on {len(session.call_ids)} call(s) locked")
 
 

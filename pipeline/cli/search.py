@@ -14,7 +14,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._common import ConfigOpt, DatabaseUrlOpt, JsonOpt, OutOpt, UserOpt, fail, parse_time
+from pipeline.cli._common import (
+    ConfigOpt,
+    DatabaseUrlOpt,
+    JsonOpt,
+    OutOpt,
+    UserOpt,
+    acting_user,
+    fail,
+    parse_time,
+    results_store,
+)
 
 __all__ = ["search_command", "search_bench_command"]
 
@@ -55,7 +65,6 @@ def search_command(
     """Search the redacted transcripts: matching turns, newest call first, with a redacted snippet each."""
     from pydantic import ValidationError
 
-    from pipeline.cli.review import _store, _user
     from pipeline.review.queue import search_calls
     from pipeline.schema import EVENT_KINDS
     from pipeline.store.call_filters import CallFilters, Scope
@@ -70,7 +79,7 @@ def search_command(
                               sentiment=sentiment.value if sentiment else None)
     except ValidationError as e:
         raise fail("; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())) from None
-    store = _store(out, config, database_url)
+    store = results_store(out, config, database_url)
     try:
         if reindex:
             from pipeline.store.search import reindex as fill
@@ -78,7 +87,7 @@ def search_command(
             typer.echo(f"indexed {fill(store)} call(s)", err=True)
         if not query:
             return
-        found = search_calls(store=store, user=_user(user), query=query, filters=filters, scope=Scope(), limit=limit,
+        found = search_calls(store=store, user=acting_user(user), query=query, filters=filters, scope=Scope(), limit=limit,
                              offset=offset)
     finally:
         store.dispose()
