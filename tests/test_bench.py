@@ -333,6 +333,7 @@ def test_gpu_models_are_tiny_en_then_the_larger_ones_in_the_store():
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.scale
 def test_night_runs_end_to_end_through_run_prefect_and_dask(tmp_path):
     """Three short calls, chat-heavy, through every leg on real engines: the JSON has every field,
     every call is done once in every leg, and a worker killed mid-night loses nothing."""
@@ -370,6 +371,7 @@ def test_night_runs_end_to_end_through_run_prefect_and_dask(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.scale
 def test_sizing_runs_each_cell_on_the_same_batch(tmp_path):
     """Two cells, one round, two short calls: every cell processes the whole batch, a second slot
     takes the wait for transcription away, and CPU time is recorded beside wall time."""

@@ -76,6 +76,7 @@ def test_dask_runner_with_two_worker_processes_gives_the_thread_runners_results(
 
 
 @pytest.mark.slow
+@pytest.mark.scale
 def test_process_runner_gives_the_thread_runners_results(thread_run):
     tmp_path, inputs, thread = thread_run
     process = _batch(tmp_path, inputs, tmp_path / "out-process", "--runner", "process", "--workers", "2")
