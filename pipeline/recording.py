@@ -39,7 +39,7 @@ from pipeline.models import sha256_uncached
 if TYPE_CHECKING:
     from pipeline.store import Store
 
-__all__ = ["JOURNAL", "Journal", "read_journal", "write_journal", "audit_holds", "is_recorded", "clean_leftovers",
+__all__ = ["process_alive", "JOURNAL", "Journal", "read_journal", "write_journal", "audit_holds", "is_recorded", "clean_leftovers",
            "leftover_name"]
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ def is_recorded(folder: Path, key: str, call_id: str, audit_log: Path, store: St
     return True
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one we may not signal counts as alive)."""
     if pid == os.getpid():
         return True
     try:
@@ -154,7 +155,7 @@ def clean_leftovers(out_dir: Path) -> dict[str, int]:
         return counts
     for entry in out_dir.iterdir():
         match = _LEFTOVER.match(entry.name)
-        if match is None or not entry.is_dir() or _alive(int(match["pid"])):
+        if match is None or not entry.is_dir() or process_alive(int(match["pid"])):
             continue
         final = out_dir / match["call_id"]
         if match["what"] == "old" and not final.exists():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from pipeline.lab.bench.procs import process_alive
+from pipeline.recording import process_alive
 
 __all__ = ["all_task_runs", "all_flow_runs", "seconds", "completed_calls", "task_wall", "shard_startups",
            "crash_orphans"]

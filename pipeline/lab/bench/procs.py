@@ -6,7 +6,6 @@ Every process is started with an argument list (never a shell) and stopped by it
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -197,13 +196,3 @@ class RssSampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
