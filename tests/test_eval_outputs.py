@@ -120,3 +120,30 @@ def test_a_values_time_is_placed_by_its_spoken_length_not_its_characters():
     _, by_sound = nonpii_speech_frames(script, truth, original, n, 0.0, spoken)
     assert by_sound.sum() > 2 * by_chars.sum()
     assert by_sound.sum() * FRAME_S == pytest.approx(5.0 * (5 * 16) / (51 + 4 * 16), abs=0.1)
+
+
+def test_muted_speech_is_attributed_to_the_finding_its_padding_and_coverage_by_distance_from_the_value():
+    from pipeline.lab.challenge.attribute import attribute_call
+
+    original, script, truth = _audio(), _script(), _truth()
+    # The value's estimated time is about 2.8-4.3 s. A code_run finding 2.8-4.3 s padded by 0.3 s
+    # (2.5-4.6 s), and a coverage stretch far from it (5.5-6.0 s) are muted.
+    redacted = _mute(_mute(original, 2.5, 4.6), 5.5, 6.0)
+    redo = {"findings": [{"recognizer": "code_run", "channel": None, "start_s": 2.8, "end_s": 4.3}],
+            "unaligned": [{"channel": 0, "start_s": 5.5, "end_s": 6.0, "speech_s": 0.5, "speech_like": True}]}
+    got = attribute_call(script, truth, original, redacted, redo, padding_s=0.3, merge_gap_s=0.6, margin_s=0.35,
+                         near_s=0.5, far_s=1.0)
+    assert got.calls == 1
+    # Padding reaches 0.3 s past the value, inside the scorer's 0.35 s margin: none of it counts as non-PII speech.
+    assert "code_run:pad" not in got.causes and "code_run" not in got.causes
+    far = got.causes["unaligned_speech"]
+    assert far.total_s == pytest.approx(0.5, abs=0.05)
+    assert far.far_s == pytest.approx(0.5, abs=0.05) and far.near_s == 0.0  # 1.2 s and more from the value
+    assert got.muted_s == pytest.approx(sum(c.total_s for c in got.causes.values()), abs=1e-6)
+    # A wider padding (0.8 s) mutes speech near the value: the padding, all of it within 0.9 s of the value.
+    wide = attribute_call(script, truth, original, _mute(original, 2.0, 5.1), redo | {"unaligned": []},
+                          padding_s=0.8, merge_gap_s=0.6, margin_s=0.35, near_s=0.9, far_s=2.0)
+    pad = wide.causes["code_run:pad"]
+    assert pad.total_s == pytest.approx(2 * (0.8 - 0.35), abs=0.15)
+    assert pad.near_s == pytest.approx(pad.total_s, abs=0.05)
+    assert set(wide.causes) == {"code_run:pad"}

@@ -104,3 +104,36 @@ def score_text_command(
                    f"  (heard {score.heard.get(entity_type, 0)})")
     for miss in score.misses:
         typer.echo(f"  leaked: {miss.call_id} turn {miss.turn_index} {miss.entity_type}")
+
+
+@app.command("attribute")
+def attribute_command(
+    scripts_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="The labelled scripts (TRAIN half).")],
+    audio_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Synthesised calls (callqa synth output).")],
+    redo_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="callqa challenge redo output (redo.json).")],
+    config: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="The site configuration the redo used.")] = None,
+    near_s: Annotated[float, typer.Option(help="A muted frame this close to a value's estimated time is 'near'.")] = 0.5,
+    far_s: Annotated[float, typer.Option(help="Beyond this from every value it is 'far'.")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Attribute the non-PII speech a redo muted to its cause (finding and its padding per recogniser, merge gap,
+    unaligned speech), split by distance from the nearest labelled value. Seconds only, never a value."""
+    import json
+
+    from pipeline.cli._common import progress_hook
+    from pipeline.lab.challenge.attribute import attribute_run
+    from pipeline.lab.synth.voice import load_voice
+    from pipeline.settings import load_settings
+
+    with progress_hook() as progress:
+        result = attribute_run(scripts_dir, audio_dir, redo_dir, load_settings(config), near_s=near_s, far_s=far_s,
+                               spoken_length=load_voice().spoken_length, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+        return
+    ratio = result.muted_s / result.non_pii_speech_s if result.non_pii_speech_s else 0.0
+    typer.echo(f"{result.calls} calls: {result.muted_s:.1f} of {result.non_pii_speech_s:.1f} s non-PII speech muted "
+               f"({ratio:.1%})")
+    typer.echo(f"  {'cause':28s} {'total':>7s} {'<=' + str(near_s):>7s} {'<=' + str(far_s):>7s} {'far':>7s} calls")
+    for name, c in result.causes.items():
+        typer.echo(f"  {name:28s} {c.total_s:7.2f} {c.near_s:7.2f} {c.mid_s:7.2f} {c.far_s:7.2f} {c.calls:5d}")

@@ -37,7 +37,7 @@ from pipeline.lab.scripts import CallScript
 from pipeline.lab.truth import CallTruth
 
 __all__ = ["PAYMENT_TYPES", "Relistener", "CallRedactionScore", "RedactionFigures", "score_call", "score_outputs", "summarise",
-           "muted_frames", "nonpii_speech_frames"]
+           "muted_frames", "nonpii_speech_frames", "value_spans"]
 
 PAYMENT_TYPES = ("CREDIT_CARD", "CARD_SECURITY_CODE", "UK_SORT_CODE", "UK_BANK_ACCOUNT")
 SAMPLE_RATE = 16_000
@@ -161,9 +161,22 @@ def nonpii_speech_frames(script: CallScript, truth: CallTruth, original: np.ndar
     def frames(t0: float, t1: float) -> slice:
         return slice(max(0, int(t0 / FRAME_S)), min(n_frames, int(np.ceil(t1 / FRAME_S))))
 
-    for turn, scripted in zip(truth.turns, script.turns):
+    for turn in truth.turns:
         ch = turn.channel if turn.channel is not None and turn.channel < channels else 0
         speech[ch, frames(turn.start_s, turn.end_s)] = True
+    for ch, t0, t1, _ in value_spans(script, truth, channels, spoken_length):
+        pii[ch, frames(t0 - margin_s, t1 + margin_s)] = True
+    speech &= loud
+    return speech & ~pii, speech & pii
+
+
+def value_spans(script: CallScript, truth: CallTruth, channels: int,
+                spoken_length: Callable[[str], int] = len) -> list[tuple[int, float, float, str]]:
+    """Each labelled value's estimated (channel, start_s, end_s, entity type), not widened: its
+    position inside its turn measured in `spoken_length` units (see `nonpii_speech_frames`)."""
+    out = []
+    for turn, scripted in zip(truth.turns, script.turns):
+        ch = turn.channel if turn.channel is not None and turn.channel < channels else 0
         text = scripted.text
         length, dur = max(1, spoken_length(text)), turn.end_s - turn.start_s
         start = 0
@@ -172,9 +185,8 @@ def nonpii_speech_frames(script: CallScript, truth: CallTruth, original: np.ndar
             a = a if a >= 0 else text.find(span.text)
             b = a + len(span.text)
             t0, t1 = spoken_length(text[:a]) / length, spoken_length(text[:b]) / length
-            pii[ch, frames(turn.start_s + dur * t0 - margin_s, turn.start_s + dur * t1 + margin_s)] = True
-    speech &= loud
-    return speech & ~pii, speech & pii
+            out.append((ch, turn.start_s + dur * t0, turn.start_s + dur * t1, span.type))
+    return out
 
 
 def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: str, unredacted_text: str | None = None,
