@@ -227,3 +227,54 @@ def test_the_other_partys_words_beside_a_findings_reach_still_cover_their_speech
     out = redact_audio(_recording(audio), [_customer_finding(1.4, 3.0)], options(), turns)
     np.testing.assert_array_equal(_span(out.audio, 0, 0.5, 1.5), _span(audio.astype(np.float32), 0, 0.5, 1.5))
     assert _rms(_span(out.audio, 1, 1.7, 3.0)) == 0.0
+
+
+def test_a_findings_padding_goes_into_silence_but_only_a_little_into_a_kept_word_beside_it() -> None:
+    audio = np.zeros((1, 3 * SR))
+    _burst(audio, 0, 0.5, 2.0, LOUD)
+    turns = [_turn(0, 0, [(0.5, 1.0), (1.0, 1.5), (1.5, 2.0)])]  # kept, the value, kept
+    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100})
+    out = redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, turns)
+    assert out.spans_s == [(0.9, 1.6)]
+    assert out.unaligned == []
+    assert _rms(_span(out.audio, 0, 0.5, 0.88)) > 0.05 and _rms(_span(out.audio, 0, 1.62, 2.0)) > 0.05
+    # alone in its turn, the padding reaches its full length into the silence around it
+    alone = redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, [_turn(0, 0, [(1.0, 1.5)])])
+    assert alone.spans_s == [(0.7, 1.8)]
+    # without the setting, padding ignores the words beside it
+    old = redact_audio(_recording(audio), [_finding(1.0, 1.5)], options(audio={"padding_ms": 300,
+                                                                               "neighbour_overlap_ms": None}), turns)
+    assert old.spans_s == [(0.7, 1.8)]
+
+
+def test_findings_are_not_merged_across_a_kept_word_between_them() -> None:
+    audio = np.zeros((1, 3 * SR))
+    _burst(audio, 0, 0.5, 2.4, LOUD)
+    turns = [_turn(0, 0, [(0.5, 1.0), (1.0, 1.3), (1.3, 1.6), (1.6, 1.9), (1.9, 2.4)])]
+    findings = [_finding(1.0, 1.3), _finding(1.6, 1.9)]
+    out = redact_audio(_recording(audio), findings, options(audio={"padding_ms": 300, "merge_gap_ms": 600,
+                                                                   "neighbour_overlap_ms": 100}), turns)
+    assert out.spans_s == [(0.9, 1.4), (1.5, 2.0)]
+    assert _rms(_span(out.audio, 0, 1.42, 1.48)) > 0.05
+    # with nothing kept between them (a pause), they are muted as one
+    gap = [_turn(0, 0, [(0.5, 1.0), (1.0, 1.3)]), _turn(1, 0, [(1.6, 1.9), (1.9, 2.4)])]
+    one = redact_audio(_recording(audio), findings, options(audio={"padding_ms": 300, "merge_gap_ms": 600,
+                                                                   "neighbour_overlap_ms": 100}), gap)
+    assert one.spans_s == [(0.9, 2.0)]
+
+
+def test_the_other_party_answering_as_the_value_ends_keeps_its_words_while_an_echo_of_the_value_is_muted() -> None:
+    audio = np.zeros((2, 5 * SR))
+    _burst(audio, 1, 1.0, 3.0, LOUD, seed=1)          # the customer's value
+    _burst(audio, 0, 1.0, 2.9, LOUD / 20, seed=2)     # its echo, 26 dB down, on the agent's channel
+    _burst(audio, 0, 3.1, 4.2, LOUD)                  # the agent answers as it ends
+    # The finding's time reaches 0.6 s past the value (late word times), over the agent's first word.
+    turns = [_turn(0, 0, [(1.5, 1.8), (3.1, 3.6), (3.6, 4.2)]), _turn(1, 1, [(1.0, 3.6)])]
+    out = redact_audio(_recording(audio), [_customer_finding(1.0, 3.6)], options(audio={
+        "coverage": {"crosstalk_margin_db": 6}}), turns)
+    np.testing.assert_array_equal(_span(out.audio, 0, 3.1, 4.2), _span(audio.astype(np.float32), 0, 3.1, 4.2))
+    assert _rms(_span(out.audio, 0, 1.05, 2.85)) < 1e-4   # the echo, even under the agent's word at 1.5-1.8
+    # the inset rule alone (no levels) mutes the start of the agent's answer
+    inset = redact_audio(_recording(audio), [_customer_finding(1.0, 3.6)], options(audio={
+        "coverage": {"crosstalk_margin_db": None}}), turns)
+    assert _rms(_span(inset.audio, 0, 3.12, 3.28)) == 0.0

@@ -344,3 +344,49 @@ def test_an_exchange_is_muted_at_most_max_window_s_and_not_at_all_when_switched_
     turns = _timed_turns(texts, speakers, [(0.0, 1.5), (2.0, 80.0), (81.0, 83.0)])
     assert [(g.start_s, g.end_s) for g in payment_gaps(turns, options())] == [(1.5, 61.5)]
     assert payment_gaps(turns, options(payment_window={"mute_exchange": False})) == []
+
+
+def _worded_turn(k: int, speaker: str, text: str, start: float, channel: int | None, word_s: float = 0.3):
+    from pipeline.schema import Turn, Word
+
+    words = [Word(start_s=round(start + n * word_s, 3), end_s=round(start + (n + 1) * word_s, 3), text=w, probability=0.9)
+             for n, w in enumerate(text.split())]
+    return Turn(index=k, speaker=speaker, text=text, start_s=start, end_s=words[-1].end_s, channel=channel, words=words)
+
+
+@pytest.mark.parametrize("mono", [False, True])
+def test_the_exchange_muted_in_time_leaves_out_the_asides_the_text_keeps_and_nothing_else(mono: bool) -> None:
+    from pipeline.redact import redact_text, redaction_key
+
+    aside = "sorry, the dog is going mad, hang on,"
+    reply = f"Four five five six, {aside} seven seven one two, eight eight four four."
+    turns = [_worded_turn(0, "agent", "Can I take the long number on the card, please?", 0.0, None if mono else 0),
+             _worded_turn(1, "customer", reply, 3.0, None if mono else 1),
+             _worded_turn(2, "agent", "Lovely, and that's all gone through for you today, thank you.", 10.0,
+                          None if mono else 0)]
+    words = turns[1].words
+    first = len("Four five five six,".split())
+    aside_words = words[first:first + len(aside.split())]
+    text = redact_text(turns, options(), analyzer(), redaction_key(True))
+    gaps = [(f.start_s, f.end_s) for f in text.findings if f.recognizer == "payment_gap"]
+    assert len(gaps) == 2  # before and after the aside
+    a, b = aside_words[0].start_s, aside_words[-1].end_s
+    assert not any(s < b and a < e for s, e in gaps)
+    # every digit's time is still muted by the exchange
+    for w in words[:first] + words[first + len(aside_words):]:
+        assert any(s <= w.start_s and w.end_s <= e for s, e in gaps), w.text
+    off = redact_text(turns, options(payment_window={"gap_keeps_asides": False}), analyzer(), redaction_key(True))
+    assert len([f for f in off.findings if f.recognizer == "payment_gap"]) == 1
+
+
+def test_an_aside_with_a_code_unit_in_it_is_not_left_out_of_the_exchange() -> None:
+    from pipeline.redact import redact_text, redaction_key
+
+    # "for tea" might be a garbled digit: the text policy gives no aside with a digit word in it
+    reply = "Four five five six, sorry, it is six and two more, seven seven one two."
+    turns = [_worded_turn(0, "agent", "Can I take the long number on the card, please?", 0.0, 0),
+             _worded_turn(1, "customer", reply, 3.0, 1),
+             _worded_turn(2, "agent", "Lovely, and that's all gone through for you today, thank you.", 9.0, 0)]
+    text = redact_text(turns, options(), analyzer(), redaction_key(True))
+    gaps = [(f.start_s, f.end_s) for f in text.findings if f.recognizer == "payment_gap"]
+    assert len(gaps) == 1 and gaps[0][0] <= 3.0 + 1e-6 and gaps[0][1] >= turns[1].end_s

@@ -16,7 +16,7 @@ import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import StageError
-from pipeline.redact.coverage import ChannelLevel, UnalignedStretch, level_gap_reason, uncovered_speech
+from pipeline.redact.coverage import ChannelLevel, UnalignedStretch, level_gap_reason, uncovered_speech, word_spans
 from pipeline.redact.options import RedactOptions
 from pipeline.schema import PiiFinding, Recording, Turn
 
@@ -58,21 +58,53 @@ class AudioRedaction(BaseModel):
 
 
 def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float,
-                    merge_gap_s: float = 0.0) -> list[tuple[float, float]]:
+                    merge_gap_s: float = 0.0, kept: list[tuple[float, float]] | None = None,
+                    overlap_s: float = 0.0) -> list[tuple[float, float]]:
     """Padded time spans of the findings, clipped to the recording, merged where they touch or
-    lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses)."""
+    lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses).
+
+    With `kept` (the time spans of the words of this channel that no finding covers), padding
+    goes into the silence beside a finding but at most `overlap_s` into a kept neighbouring
+    word, and two findings are not merged across a kept word between them: the transcriber
+    heard that word there, and `text._times` already reaches a finding up to its neighbours.
+    """
     spans = sorted(
-        (max(0.0, f.start_s - padding_s), min(duration_s, f.end_s + padding_s))
+        _padded(f.start_s, f.end_s, padding_s, kept, overlap_s, duration_s)
         for f in findings
         if f.start_s is not None and f.end_s is not None
     )
     merged: list[tuple[float, float]] = []
     for start, end in spans:
-        if merged and start <= merged[-1][1] + merge_gap_s:
+        if merged and start <= merged[-1][1] + merge_gap_s and (
+                start <= merged[-1][1] or not _kept_between(kept, merged[-1][1], start, overlap_s)):
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
     return merged
+
+
+def _padded(start: float, end: float, padding_s: float, kept: list[tuple[float, float]] | None, overlap_s: float,
+            duration_s: float) -> tuple[float, float]:
+    lo, hi = start - padding_s, end + padding_s
+    for a, b in kept or ():
+        if b <= start and b - overlap_s > lo:  # a kept word before the finding
+            lo = min(start, b - overlap_s)
+        if a >= end and a + overlap_s < hi:  # a kept word after it
+            hi = max(end, a + overlap_s)
+    return max(0.0, lo), min(duration_s, hi)
+
+
+def _kept_between(kept: list[tuple[float, float]] | None, a: float, b: float, overlap_s: float) -> bool:
+    """Whether a kept word lies between two padded spans (beyond the padding's overlap into it)."""
+    return any(a - overlap_s <= s and e <= b + overlap_s for s, e in kept or ())
+
+
+def kept_word_spans(turns: list[Turn], n_channels: int, findings: list[PiiFinding],
+                    other_inset_s: float) -> dict[int, list[tuple[float, float]]]:
+    """Per channel, the time spans (unpadded) of the words no finding covers (`coverage.word_spans`)."""
+    redacted = [(f.start_s, f.end_s, turns[f.turn_index].channel if 0 <= f.turn_index < len(turns) else None)
+                for f in findings if f.recognizer not in GAP_RECOGNIZERS and f.start_s is not None and f.end_s is not None]
+    return word_spans(turns, n_channels, redacted, 0.0, other_inset_s)
 
 
 def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], turns: list[Turn] | None,
@@ -88,9 +120,14 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     channel but the requester's, where it is the reply that may have gone unheard.
     """
     n = recording.n_channels
+    pad, gap = options.audio.padding_ms / 1000.0, options.audio.merge_gap_ms / 1000.0
+    overlap = options.audio.neighbour_overlap_ms
+    kept = (kept_word_spans(turns, n, findings, options.audio.coverage.other_channel_inset_ms / 1000.0)
+            if overlap is not None and turns is not None else None)
+    if n == 1 and kept is not None:
+        return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
-    pad, gap = options.audio.padding_ms / 1000.0, options.audio.merge_gap_ms / 1000.0
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
     for f in findings:
         channel = turns[f.turn_index].channel if 0 <= f.turn_index < len(turns) else None
@@ -102,7 +139,10 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
             targets = [channel]
         for c in targets:
             by_channel[c].append(f)
-    return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
+    if kept is None:
+        return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
+    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0)
+            for c, own in enumerate(by_channel)]
 
 
 def redact_audio(recording: Recording, findings: list[PiiFinding], options: RedactOptions,
@@ -140,6 +180,8 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
     spans = redaction_spans(findings, options.audio.padding_ms / 1000.0, recording.duration_s,
                             options.audio.merge_gap_ms / 1000.0)
     channel_spans = _finding_channel_spans(recording, findings, turns, options, spans)
+    if recording.n_channels == 1:
+        spans = channel_spans[0]
     audio = recording.audio.copy()
     for channel, own in enumerate(channel_spans):
         for start, end in own:

@@ -23,7 +23,7 @@ from pipeline.redact.options import CoverageOptions
 from pipeline.schema import Turn
 
 __all__ = ["ChannelLevel", "UnalignedStretch", "Coverage", "frame_levels", "channel_level", "word_spans",
-           "uncovered_speech", "speech_like", "level_gap_reason"]
+           "uncovered_speech", "crosstalk_frames", "speech_like", "level_gap_reason"]
 
 UNALIGNED_REASON = "speech no kept, time-aligned transcribed word covers: muted"
 
@@ -99,9 +99,10 @@ def word_spans(turns: list[Turn], n_channels: int, redacted: list[tuple[float, f
     A word is kept unless its time overlaps a redacted span (a finding's own, unpadded: the
     word was redacted, so it covers nothing; its neighbours inside the padding still do). A span
     may name its finding's channel: for a word of ANOTHER channel it counts less `other_inset_s`
-    at each end - the other party's word said over the value (crosstalk) covers nothing, but its
-    words beside the value do, though a finding's time reaches into the silence around its words
-    (`text._times`). In stereo a word covers only its turn's channel (a turn without one covers
+    at each end, and the word covers its span less that time - the other party's speech under
+    the value (crosstalk) is covered by nothing, but the rest of a word overlapping the value's
+    edge, and its words beside the value, are covered, though a finding's time reaches into the
+    silence around its words (`text._times`). In stereo a word covers only its turn's channel (a turn without one covers
     none); in mono every word covers the one channel.
     """
     spans: dict[int, list[tuple[float, float]]] = {c: [] for c in range(n_channels)}
@@ -109,19 +110,34 @@ def word_spans(turns: list[Turn], n_channels: int, redacted: list[tuple[float, f
         channel = 0 if n_channels == 1 else turn.channel
         if channel is None or channel not in spans:
             continue
-        against = []
+        against, crosstalk = [], []
         for span in redacted:
             a, b = span[0], span[1]
             other = n_channels > 1 and len(span) > 2 and span[2] is not None and span[2] != channel
             if other:
                 a, b = a + other_inset_s, b - other_inset_s
             if b > a:
-                against.append((a, b))
+                (crosstalk if other else against).append((a, b))
         for w in turn.words:
-            if any(w.start_s < b and a < w.end_s for a, b in against) or any(a <= w.start_s <= b for a, b in against):
+            # A word overlapping a finding was redacted; so was one with (almost) no duration at its edge. A
+            # word that only touches it - its neighbour, `text._times` reaches a finding up to it - is kept.
+            if any(w.start_s < b and a < w.end_s for a, b in against) or any(
+                    a <= w.start_s <= b for a, b in against if w.end_s - w.start_s < _INSTANT_S):
                 continue
-            spans[channel].append((max(0.0, w.start_s - padding_s), w.end_s + padding_s))
+            spans[channel].extend(_minus((max(0.0, w.start_s - padding_s), w.end_s + padding_s), crosstalk))
     return spans
+
+
+_INSTANT_S = 0.02  # a word shorter than a frame: Whisper gives some words no duration at all
+
+
+def _minus(span: tuple[float, float], cuts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """`span` less every cut: the other party's word covers its own speech up to the value's time
+    (its start when it answers as the value ends), never the value's time itself (crosstalk)."""
+    pieces = [span]
+    for a, b in cuts:
+        pieces = [p for s, e in pieces for p in ((s, min(e, a)), (max(s, b), e)) if p[1] > p[0]]
+    return pieces
 
 
 def _mask(spans: list[tuple[float, float]], n_frames: int, frame_s: float) -> np.ndarray:
@@ -165,18 +181,25 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn],
     duration = audio.shape[1] / sample_rate
     per_channel = muted if muted and isinstance(muted[0], list) else [muted] * audio.shape[0]
     every = sorted(span for spans in per_channel for span in spans)
-    covers = word_spans(turns, audio.shape[0], every if redacted is None else redacted, options.word_padding_ms / 1000,
-                        options.other_channel_inset_ms / 1000)
+    against = every if redacted is None else redacted
+    by_level = options.crosstalk_margin_db is not None and audio.shape[0] > 1
+    covers = word_spans(turns, audio.shape[0], against, options.word_padding_ms / 1000,
+                        # with levels, the other party's words are judged frame by frame below
+                        float("inf") if by_level else options.other_channel_inset_ms / 1000)
+    all_db = [frame_levels(audio[channel], frame) for channel in range(audio.shape[0])]
     levels: list[ChannelLevel] = []
     stretches: list[UnalignedStretch] = []
     for channel in range(audio.shape[0]):
-        db = frame_levels(audio[channel], frame)
+        db = all_db[channel]
         level = channel_level(channel, db, options)
         levels.append(level)
         if level.speech_dbfs is None:
             continue
         active = db > level.threshold_dbfs
-        loose = active & ~_mask(covers[channel], db.size, frame_s) & ~_mask(per_channel[channel], db.size, frame_s)
+        covered = _mask(covers[channel], db.size, frame_s)
+        if by_level:
+            covered &= ~crosstalk_frames(channel, all_db, against, frame_s, options)
+        loose = active & ~covered & ~_mask(per_channel[channel], db.size, frame_s)
         gap = options.merge_gap_ms / 1000 / frame_s
         runs: list[list[int]] = []
         for a, b in _runs(loose):
@@ -194,6 +217,38 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn],
             stretches.append(UnalignedStretch(channel=channel, start_s=round(start_s, 3), end_s=round(end_s, 3),
                                               speech_s=round(speech_s, 3), speech_like=heard))
     return Coverage(levels=levels, stretches=stretches)
+
+
+def crosstalk_frames(channel: int, all_db: list[np.ndarray], redacted, frame_s: float,
+                     options: CoverageOptions) -> np.ndarray:
+    """Frames of `channel` that may carry the crosstalk (echo) of a value said on another channel.
+
+    Inside a finding of another channel (its own time span), a frame is crosstalk when it is
+    quieter than that channel's loudest frame within `crosstalk_window_ms` less
+    `crosstalk_margin_db`: an echo is an attenuated, slightly delayed copy. A frame as loud as
+    the value's is this party speaking at the same time (its kept words cover it); where the
+    value's channel is silent - a finding's time reaches into the silence beside its words, and
+    a small model's word times are ~0.3 s off - this party's speech is its own. A finding with
+    no channel (mono) names no other channel.
+    """
+    db = all_db[channel]
+    out = np.zeros(db.size, dtype=bool)
+    reach = max(0, int(round(options.crosstalk_window_ms / 1000 / frame_s)))
+    for span in redacted:
+        source = span[2] if len(span) > 2 else None
+        if source is None or source == channel or not 0 <= source < len(all_db):
+            continue
+        a, b = max(0, int(np.floor(span[0] / frame_s))), min(db.size, int(np.ceil(span[1] / frame_s)))
+        if b <= a:
+            continue
+        src = all_db[source]
+        lo, hi = max(0, a - reach), min(src.size, b + reach)
+        window = np.lib.stride_tricks.sliding_window_view(np.pad(src[lo:hi], (reach, reach), constant_values=-120.0),
+                                                          2 * reach + 1).max(axis=1)
+        loud = window[a - lo: b - lo]
+        n = min(b - a, loud.size)
+        out[a:a + n] |= db[a:a + n] < loud[:n] - options.crosstalk_margin_db
+    return out
 
 
 def speech_like(audio: np.ndarray, sample_rate: int, options: CoverageOptions) -> bool:

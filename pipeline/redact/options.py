@@ -119,6 +119,13 @@ class CoverageOptions(Options):
     other_channel_inset_ms: int = Field(
         300, ge=0, le=2000, description="A finding's time, less this at each end, is where the OTHER channel's words "
         "cover nothing (crosstalk); a finding's time reaches into the silence beside its words by up to this.")
+    crosstalk_margin_db: float | None = Field(
+        None, ge=0.0, le=60.0, description="Stereo: inside a finding's time, the OTHER channel's frames quieter than the "
+        "finding's channel (its loudest frame within crosstalk_window_ms) less this are crosstalk of the value: no "
+        "word covers them. Louder ones are that party's own speech, which its kept words cover. None: the other "
+        "party's words cover nothing inside the finding's time less other_channel_inset_ms at each end.")
+    crosstalk_window_ms: int = Field(
+        200, ge=0, le=2000, description="Echo delay allowed for when comparing a frame with the finding's channel.")
     merge_gap_ms: int = Field(200, ge=0, le=5000, description="Uncovered speech this close together is one stretch.")
     min_stretch_ms: int = Field(100, ge=0, le=5000, description="A stretch with less uncovered speech than this is left.")
     mute_padding_ms: int = Field(50, ge=0, le=2000, description="Added before and after each muted stretch.")
@@ -220,6 +227,9 @@ class PaymentWindowOptions(Options):
         True, description="Also mute the answering party's channel for the whole exchange, from the end of the request "
         "to the agent turn that ends it, whatever the transcriber wrote (recogniser payment_gap).")
     max_window_s: float = Field(60.0, gt=0.0, le=600.0, description="An exchange muted that way is at most this long.")
+    gap_keeps_asides: bool = Field(
+        False, description="The exchange muted in time leaves out the asides the text keeps: a run of min_aside_words "
+        "or more kept, aligned words of one turn with no code unit in them, in a muted channel.")
 
     @field_validator("cues")
     @classmethod
@@ -246,6 +256,10 @@ class AudioOptions(Options):
     finding_channels: Literal["own", "all"] = Field(
         "own", description="Stereo: mute a finding in its speaker's channel only (coverage checks the other channel) "
                            "or in every channel. Mono, or coverage off: every channel.")
+    neighbour_overlap_ms: int | None = Field(
+        None, ge=0, le=2000, description="A finding's padding reaches at most this far into a kept (not redacted) "
+        "word of the channel it is muted in, and findings are not merged across such a word; None: padding and "
+        "merging ignore the words around a finding.")
     coverage: CoverageOptions = CoverageOptions()
 
 

@@ -15,6 +15,7 @@ from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_gaps
 from pipeline.redact.normalise import normalise_value
 from pipeline.redact.payment import payment_gaps
+from pipeline.redact.runs import find_runs
 from pipeline.redact.scan import detect_call, merge_detections
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
@@ -205,9 +206,11 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
     new_turns: list[Turn] = []
     findings: list[PiiFinding] = []
     operators: list[str] = []
+    aligned: dict[int, list[tuple[int, int] | None]] = {}
     for i, turn in enumerate(turns):
         mine = by_turn.get(i, [])
         spans = align_words(turn.text, turn.words) if turn.words else []
+        aligned[i] = spans
         if turn.words and any(s is None for s in spans):
             reasons.append(f"turn {i}: words could not be aligned to the text; unaligned words were removed")
         if mine:
@@ -245,14 +248,56 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
                 start_s = min(max(start_s, min(first)), gap.end_s)
         if gap.end_s - start_s < 0.2:
             continue
-        findings.append(PiiFinding(
-            entity_type=gap.entity_type, turn_index=gap.request, char_start=len(turns[gap.request].text),
-            char_end=len(turns[gap.request].text), start_s=start_s, end_s=gap.end_s, recognizer="payment_gap",
-            score=options.payment_window.score, value_hmac=hmac_value(key, ""),
-        ))
-        operators.append("silence")
+        pieces = [(start_s, gap.end_s)]
+        if options.payment_window.gap_keeps_asides:
+            pieces = _less(pieces, _aside_times(turns, aligned, by_turn, options, gap.request, start_s, gap.end_s))
+        for a, b in pieces:
+            if b - a < 0.05:
+                continue
+            findings.append(PiiFinding(
+                entity_type=gap.entity_type, turn_index=gap.request, char_start=len(turns[gap.request].text),
+                char_end=len(turns[gap.request].text), start_s=a, end_s=b, recognizer="payment_gap",
+                score=options.payment_window.score, value_hmac=hmac_value(key, ""),
+            ))
+            operators.append("silence")
     order = sorted(range(len(findings)), key=lambda k: (findings[k].turn_index, findings[k].char_start))
     return new_turns, [findings[k] for k in order], [operators[k] for k in order], reasons
+
+
+def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | None]], by_turn: dict[int, list[Detection]],
+                 options: RedactOptions, request: int, start_s: float, end_s: float) -> list[tuple[float, float]]:
+    """The time of the asides inside a payment exchange: runs of `min_aside_words` or more aligned
+    words of one turn that no finding covers and that hold no code unit ("Do you want the card
+    number now?", "sorry, the dog's going mad, one second"), in a channel the exchange mutes (the
+    requester's channel is not muted; mono: every turn). The text keeps them; so may the audio:
+    the words around them - the digits - stay muted, and a finding's padding reaches only a
+    little into a kept word (`audio.neighbour_overlap_ms`)."""
+    requester = turns[request].channel
+    out: list[tuple[float, float]] = []
+    for j, turn in enumerate(turns):
+        if not turn.words or turn.start_s is None or turn.end_s is None or turn.end_s <= start_s or turn.start_s >= end_s:
+            continue
+        if requester is not None and turn.channel == requester:
+            continue
+        found = by_turn.get(j, [])
+        units = [(u.start, u.end) for r in find_runs(turn.text, options.code_runs) for u in r.units if not u.weak]
+        run: list[int] = []
+        for k, span in enumerate(list(aligned.get(j, [])) + [None]):
+            plain = span is not None and not any(span[0] < d.end and d.start < span[1] for d in found) and \
+                not any(span[0] < b and a < span[1] for a, b in units)
+            if plain:
+                run.append(k)
+                continue
+            if len(run) >= options.payment_window.min_aside_words:
+                out.append((turn.words[run[0]].start_s, turn.words[run[-1]].end_s))
+            run = []
+    return out
+
+
+def _less(pieces: list[tuple[float, float]], cuts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    for a, b in cuts:
+        pieces = [p for s, e in pieces for p in ((s, min(e, a)), (max(s, b), e)) if p[1] > p[0]]
+    return pieces
 
 
 def _redacted_length(d: Detection, options: RedactOptions) -> int:
