@@ -12,7 +12,7 @@ from pipeline.redact.options import load_redact_options
 from pipeline.redact.payment import excluded, payment_findings, request_types
 from pipeline.redact.runs import find_runs
 from pipeline.redact.scan import detect_call
-from tests._redact_support import analyzer, options
+from tests._redact_support import analyzer, found, options
 
 _RUNS = load_redact_options().code_runs
 
@@ -390,3 +390,31 @@ def test_an_aside_with_a_code_unit_in_it_is_not_left_out_of_the_exchange() -> No
     text = redact_text(turns, options(), analyzer(), redaction_key(True))
     gaps = [(f.start_s, f.end_s) for f in text.findings if f.recognizer == "payment_gap"]
     assert len(gaps) == 1 and gaps[0][0] <= 3.0 + 1e-6 and gaps[0][1] >= turns[1].end_s
+
+
+def test_a_code_redacted_once_is_redacted_wherever_else_it_is_said() -> None:
+    texts = ["Bear with me while I check.",
+             "Jo, can you pass me that letter? Right, five five six, got it ready.",
+             "Thanks for holding. Could I take the security code now?",
+             "Yes, it's five five six."]
+    speakers = ["agent", "customer", "agent", "customer"]
+    assert any(i == 1 and "five five six" in s for i, _, s in found(texts, speakers=speakers))  # volunteered first
+    off = found(texts, speakers=speakers, opts=options(code_runs={"repeat_min_units": None}))
+    assert not any(i == 1 and "five" in s for i, _, s in off)
+    texts = ["And your postcode?", "B T nine, yep.", "BT9, yep, and a contact number, please?"]
+    speakers = ["agent", "customer", "agent"]
+    assert any(i == 2 and s == "BT9" for i, _, s in found(texts, speakers=speakers))  # read back, three units
+    off = found(texts, speakers=speakers, opts=options(code_runs={"repeat_min_units": None}))
+    assert not any(i == 2 for i, _, _ in off)
+
+
+def test_a_repeated_code_said_as_an_amount_or_a_time_is_left() -> None:
+    from pipeline.redact.analyzer import Detection
+    from pipeline.redact.payment import repeated_codes
+
+    texts = ["Yes, it's five five six.", "The refund is 556 pounds.", "Five five six, that's it.",
+             "See you at 5:56 then."]
+    code = Detection("CARD_SECURITY_CODE", 0, 10, 23, 0.6, "payment_window", "556")
+    got = repeated_codes(texts, [code], options())
+    assert sorted({d.turn_index for d in got}) == [0, 2]
+    assert all(d.recognizer == "code_run+repeat" and d.entity_type == "CARD_SECURITY_CODE" for d in got)

@@ -152,6 +152,10 @@ class CodeRunOptions(Options):
     agent_min_mixed_units: int = Field(
         4, ge=2, le=30, description="An agent's run mixing letters and digits this long is redacted (a postcode read back).")
     readback_min_units: int = Field(4, ge=2, le=12, description="Units an agent's run must share with a customer's run.")
+    repeat_min_units: int | None = Field(
+        None, ge=2, le=12, description="A code of this many units or more (with a digit) inside any finding is redacted "
+        "wherever else in the call a run holds it: a security code volunteered before the request, a short outward "
+        "code read back. None: off.")
     joiners: list[str] = Field(
         default_factory=list, description="Words that may sit inside one run (a correction: 'four five, sorry, four six')."
     )

@@ -31,7 +31,7 @@ from pipeline.redact.recognizers.bank import luhn_check
 from pipeline.redact.runs import Run, find_runs, words_after, words_before
 from pipeline.schema import Turn
 
-__all__ = ["Exchange", "PaymentGap", "payment_findings", "code_run_findings", "payment_windows", "payment_gaps", "exchanges",
+__all__ = ["Exchange", "PaymentGap", "payment_findings", "code_run_findings", "repeated_codes", "payment_windows", "payment_gaps", "exchanges",
            "non_payment_requests", "readbacks", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
@@ -169,6 +169,35 @@ def code_run_findings(texts: list[str], speakers: list[str], options: RedactOpti
             if len(code) >= need and not any(excluded(texts[i], r, opts) for i, r in chain):
                 for i, r in chain:
                     out.append(Detection(_kind(code), i, r.start, r.end, opts.score, "code_run+bridge", code))
+    return out
+
+
+def repeated_codes(texts: list[str], found: list[Detection], options: RedactOptions) -> list[Detection]:
+    """Every other run in the call holding a code already redacted (recogniser `code_run+repeat`).
+
+    A value found once - in a payment window, an answer, by a recogniser - is personal data
+    wherever it is said again: before it was asked for ("Right, five five six, got it ready."
+    and later, asked, "Yes, it's five five six"), or read back too short for a read-back
+    ("BT9, yep"). Codes of `repeat_min_units` units or more with a digit in them; a run that is
+    clearly an amount, a time or a year is left (`excluded`)."""
+    opts = options.code_runs
+    if not opts.enabled or opts.repeat_min_units is None:
+        return []
+    codes: dict[str, str] = {}
+    for d in found:
+        for run in find_runs(texts[d.turn_index][d.start:d.end], opts):
+            if len(run) >= opts.repeat_min_units and re.search(r"\d", run.code) and not run.weak:
+                codes.setdefault(run.code, d.entity_type)
+    if not codes:
+        return []
+    out: list[Detection] = []
+    for i, text in enumerate(texts):
+        for run in find_runs(text, opts):
+            if run.weak or excluded(text, run, opts):
+                continue
+            hit = next((c for c in sorted(codes, key=len, reverse=True) if c in run.code), None)
+            if hit is not None:
+                out.append(Detection(codes[hit], i, run.start, run.end, opts.score, "code_run+repeat", run.code))
     return out
 
 

@@ -20,7 +20,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_windows
 from pipeline.redact.orgs import organisation_names
-from pipeline.redact.payment import non_payment_requests, payment_findings
+from pipeline.redact.payment import non_payment_requests, payment_findings, repeated_codes
 from pipeline.redact.recognizers.address import STREET_WORDS
 from pipeline.redact.normalise import Canonical, canonicalise, normalise_value, number_token
 from pipeline.redact.options import RedactOptions
@@ -262,6 +262,7 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
         found.extend(_propagate_names(texts, found))
     if options.propagate_names and "STREET_ADDRESS" in options.entities:
         found.extend(_propagate_streets(texts, found))
+    found.extend(repeated_codes(texts, found, options))
     if options.keep_agent_names:
         keep = _agent_names(texts, speakers, found)
         found = [d for d in found if not (d.entity_type == "PERSON" and texts[d.turn_index][d.start:d.end].casefold() in keep)]
