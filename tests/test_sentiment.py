@@ -3,7 +3,7 @@ clear turns the right way, and every turn of a run carries a sentiment, with the
 trajectory as a metric and as context evidence on LASS satisfy. Real models: the packaged
 MiniLM encoder, VADER's lexicon and the shipped model file, no mocks.
 
-The held-out test corpus (tests/data/corpus/test/) is never read here.
+The frozen detection test set (tests/data/corpus/test2/) is never read here.
 """
 
 from __future__ import annotations
