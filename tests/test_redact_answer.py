@@ -205,3 +205,26 @@ def test_a_reply_begun_over_the_end_of_the_request_closes_the_gap() -> None:
              timed_turn(2, "agent", "Lovely, thank you.", start=6.0)]
     assert turns[1].start_s < turns[0].end_s < turns[1].end_s
     assert answer_gaps(turns, options().answer_window) == []
+
+
+@pytest.mark.parametrize(("turn", "value"), [
+    ("I've got the first line of the address down as Rosecottage. Station approach. Is that still right?",
+     "Rosecottage. Station approach"),
+    ("I've got the address down as Flat 2. 12 Glebe Avenue. Is that right?", "Flat 2. 12 Glebe Avenue"),
+    # no confirmation question after it, or a sentence of the agent's own: the value ends at its full stop
+    ("The address is 12 Glebe Avenue. Station approach.", "12 Glebe Avenue"),
+    ("The address is 12 Glebe Avenue. I can see the bill. Is that right?", "12 Glebe Avenue"),
+])
+def test_a_declared_address_read_back_for_confirmation_goes_on_over_false_full_stops(turn: str, value: str) -> None:
+    spans = declared_addresses(turn, options().answer_window)
+    assert [turn[a:b] for a, b in spans] == [value]
+
+
+def test_a_date_of_birth_found_once_is_redacted_when_read_back_in_another_form() -> None:
+    texts = ["Can I take your date of birth?", "Yeah, the fifth of September, 1939.",
+             "So that's the 5th of September 1939, is that right?", "Yes. I moved here in September 1939 actually.",
+             "And the bill from the 5th of October 2024 is paid."]
+    got = found(texts, "DATE_OF_BIRTH", speakers=["agent", "customer", "agent", "customer", "agent"])
+    assert any(i == 2 and "5th of September 1939" in s for i, _, s in got)
+    assert any(i == 3 and "September 1939" in s for i, _, s in got)   # the same month and year, no day said
+    assert not any(i == 4 for i, _, _ in got)                         # another date stays

@@ -245,7 +245,8 @@ def declared_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[in
     ("the first line of the address you want is 58, a large kill"; "I've got it down as ...")."""
     cues = options.cues.get("STREET_ADDRESS", [])
     out: list[tuple[int, int]] = []
-    for sm in _SENTENCE_RE.finditer(text):
+    sentences = [sm for sm in _SENTENCE_RE.finditer(text) if sm.group(0).strip()]
+    for si, sm in enumerate(sentences):
         tokens = list(_TOKEN_RE.finditer(sm.group(0)))
         words = _words(tokens)
         for i in range(len(words)):
@@ -256,10 +257,30 @@ def declared_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[in
                 m = max((_phrase_at(words, j, link) for link in options.declare_links), default=0)
                 if m:
                     span = _value_span(sm.group(0), sm.start(), tokens, j + m, options)
+                    if span and span[1] >= sm.start() + len(sm.group(0).rstrip(" .?!")):
+                        span = _to_confirmation(span, sentences[si + 1:], words[j + m:], options)
                     if span and not _covered(span, out):
                         out.append(span)
                     break
     return out
+
+
+def _to_confirmation(span: tuple[int, int], after: list[re.Match], value: list[str],
+                     options: AnswerWindowOptions) -> tuple[int, int]:
+    """A declared address read back for confirmation goes on over a transcriber's false full
+    stops ("down as Rosecottage. Station approach. Is that still right?"): the statements between
+    the value and the question are the value too, at most `declare_max_words` words in all."""
+    count, end = len(value), span[1]
+    for nxt in after:
+        body = nxt.group(0).rstrip()
+        words = _words(list(_TOKEN_RE.finditer(nxt.group(0))))
+        if body.endswith("?"):
+            return (span[0], end)
+        count += len(words)
+        if not words or count > options.declare_max_words or words[0] in _FILLERS | _LEAD_STOP | _PRONOUNS:
+            break
+        end = nxt.start() + list(_TOKEN_RE.finditer(nxt.group(0)))[-1].end()
+    return span
 
 
 def _letters(tok: str) -> int:

@@ -167,6 +167,54 @@ def _propagate_streets(texts: list[str], found: list[Detection]) -> list[Detecti
 
 _STREET_FILLERS = {"the", "and", "of", "flat", "in", "on", "at", "it's", "its", "is"}
 
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december"]
+_ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+             "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+             "eighteenth", "nineteenth", "twentieth"]
+_ORDINAL_DAY = {w: k + 1 for k, w in enumerate(_ORDINALS)} | {"thirtieth": 30} | {
+    f"{tens}{sep}{w}": base + k + 1 for tens, base in (("twenty", 20), ("thirty", 30)) for sep in ("-", " ")
+    for k, w in enumerate(_ORDINALS[:9])}
+_DAY = r"(?:\d{1,2}(?:st|nd|rd|th)?|" + "|".join(sorted(map(re.escape, _ORDINAL_DAY), key=len, reverse=True)) + ")"
+_MONTH = r"(?:" + "|".join(m for m in _MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
+_WORDED_DATE_RE = re.compile(
+    rf"\b(?:(?:the\s+)?(?P<d1>{_DAY})\s+(?:of\s+)?)?(?P<m>{_MONTH})\b(?:\s+(?:the\s+)?(?P<d2>{_DAY}))?,?\s+"
+    r"(?P<y>\d{4})\b", re.IGNORECASE)
+_NUMERIC_DATE_RE = re.compile(r"\b(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{2}|\d{4})\b")
+
+
+def _dates(text: str) -> list[tuple[int, int, tuple[int | None, int, int]]]:
+    """(start, end, (day or None, month, year)) of each date written with a month name and a year,
+    or as day/month/year digits."""
+    out = []
+    for m in _WORDED_DATE_RE.finditer(text):
+        day = m.group("d1") or m.group("d2")
+        d = None
+        if day:
+            low = day.lower()
+            d = _ORDINAL_DAY.get(low) or int(re.sub(r"\D", "", low) or 0) or None
+        month = next(k + 1 for k, name in enumerate(_MONTHS) if name.startswith(m.group("m").lower()[:3]))
+        out.append((m.start(), m.end(), (d, month, int(m.group("y")))))
+    for m in _NUMERIC_DATE_RE.finditer(text):
+        year = int(m.group("y"))
+        out.append((m.start(), m.end(), (int(m.group("d")), int(m.group("m")), year if year > 99 else 1900 + year)))
+    return out
+
+
+def _propagate_dates(texts: list[str], found: list[Detection]) -> list[Detection]:
+    """Every other mention of a date of birth already found ("So that's the 5th of September 1939"
+    after "the fifth of September, 1939"): the same month and year (and day, when both say one)."""
+    births = [date for d in found if d.entity_type == "DATE_OF_BIRTH"
+              for _, _, date in _dates(texts[d.turn_index][d.start:d.end])]
+    if not births:
+        return []
+    out = []
+    for i, text in enumerate(texts):
+        for a, b, (day, month, year) in _dates(text):
+            if any(month == m and year % 100 == y % 100 and (day is None or d is None or day == d) for d, m, y in births):
+                out.append(Detection("DATE_OF_BIRTH", i, a, b, 0.85, "DatePropagation", text[a:b].lower()))
+    return out
+
 
 def merge_detections(found: list[Detection]) -> list[Detection]:
     """Overlapping findings in a turn become one: the union span, the best-scored type."""
@@ -263,6 +311,8 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
     if options.propagate_names and "STREET_ADDRESS" in options.entities:
         found.extend(_propagate_streets(texts, found))
     found.extend(repeated_codes(texts, found, options))
+    if options.propagate_names and "DATE_OF_BIRTH" in options.entities:
+        found.extend(_propagate_dates(texts, found))
     if options.keep_agent_names:
         keep = _agent_names(texts, speakers, found)
         found = [d for d in found if not (d.entity_type == "PERSON" and texts[d.turn_index][d.start:d.end].casefold() in keep)]
