@@ -276,5 +276,26 @@ def test_the_other_party_answering_as_the_value_ends_keeps_its_words_while_an_ec
     assert _rms(_span(out.audio, 0, 1.05, 2.85)) < 1e-4   # the echo, even under the agent's word at 1.5-1.8
     # the inset rule alone (no levels) mutes the start of the agent's answer
     inset = redact_audio(_recording(audio), [_customer_finding(1.0, 3.6)], options(audio={
-        "coverage": {"crosstalk_margin_db": None}}), turns)
+        "coverage": {"crosstalk_margin_db": None, "snap_ms": 0}}), turns)
     assert _rms(_span(inset.audio, 0, 3.12, 3.28)) == 0.0
+
+
+def test_a_short_onset_before_a_kept_word_is_that_words_but_a_longer_run_or_one_beside_a_value_is_muted() -> None:
+    opts = options(audio={"coverage": {"snap_ms": 400, "word_padding_ms": 250}})
+    audio = np.zeros((1, 4 * SR))
+    _burst(audio, 0, 1.0, 1.6, LOUD)   # "Okay." said at 1.0-1.6; the word is timed at 1.6 with no duration
+    out = redact_audio(_recording(audio), [], opts, [_turn(0, 0, [(1.6, 1.6)])])
+    assert out.unaligned == []          # 1.0-1.35 uncovered, 0.35 s, between silence and the word's cover
+    off = redact_audio(_recording(audio), [], options(audio={"coverage": {"snap_ms": 0, "word_padding_ms": 250}}),
+                       [_turn(0, 0, [(1.6, 1.6)])])
+    assert off.unaligned and off.unaligned[0].start_s <= 1.0
+    longer = np.zeros((1, 4 * SR))
+    _burst(longer, 0, 0.5, 1.6, LOUD)  # 0.85 s the transcriber did not write: dropped speech
+    out = redact_audio(_recording(longer), [], opts, [_turn(0, 0, [(1.6, 1.6)])])
+    assert out.unaligned and _rms(_span(out.audio, 0, 0.55, 1.3)) == 0.0
+    # beside a muted value (1.6-2.0, padded to 1.3), 0.3 s of uncovered speech is not taken for a word's onset
+    beside = np.zeros((1, 4 * SR))
+    _burst(beside, 0, 1.0, 2.0, LOUD)
+    out = redact_audio(_recording(beside), [_finding(1.6, 2.0)], options(audio={
+        "padding_ms": 300, "coverage": {"snap_ms": 400}}), [_turn(0, 0, [(1.6, 2.0)])])
+    assert _rms(_span(out.audio, 0, 1.02, 1.28)) == 0.0

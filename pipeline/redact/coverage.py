@@ -150,6 +150,21 @@ def _mask(spans: list[tuple[float, float]], n_frames: int, frame_s: float) -> np
     return mask
 
 
+def _snap(loose: np.ndarray, covered: np.ndarray, muted: np.ndarray, most: int) -> np.ndarray:
+    """`loose` less its runs of at most `most` frames that touch a kept word's cover on one side
+    and no muted span on either: a word's onset or ending its (small model's) times cut off. A
+    longer run, or one beside a value, stays uncovered: it may be speech the transcriber dropped."""
+    out = loose.copy()
+    n = loose.size
+    for a, b in _runs(loose):
+        if b - a > most:
+            continue
+        before, after = (a > 0 and covered[a - 1], b < n and covered[b])
+        if (before or after) and not ((a > 0 and muted[a - 1]) or (b < n and muted[b])):
+            out[a:b] = False
+    return out
+
+
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) frame index runs where flags is True."""
     padded = np.concatenate(([False], flags, [False])).astype(np.int8)
@@ -199,7 +214,10 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn],
         covered = _mask(covers[channel], db.size, frame_s)
         if by_level:
             covered &= ~crosstalk_frames(channel, all_db, against, frame_s, options)
-        loose = active & ~covered & ~_mask(per_channel[channel], db.size, frame_s)
+        muted_here = _mask(per_channel[channel], db.size, frame_s)
+        loose = active & ~covered & ~muted_here
+        if options.snap_ms:
+            loose = _snap(loose, covered, muted_here, int(options.snap_ms / 1000 / frame_s))
         gap = options.merge_gap_ms / 1000 / frame_s
         runs: list[list[int]] = []
         for a, b in _runs(loose):

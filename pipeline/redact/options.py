@@ -126,6 +126,10 @@ class CoverageOptions(Options):
         "party's words cover nothing inside the finding's time less other_channel_inset_ms at each end.")
     crosstalk_window_ms: int = Field(
         200, ge=0, le=2000, description="Echo delay allowed for when comparing a frame with the finding's channel.")
+    snap_ms: int = Field(
+        0, ge=0, le=2000, description="A run of uncovered speech at most this long, between a kept word's cover and "
+        "silence (or another kept word), is that word's own onset or ending (its time is off): covered. Never one "
+        "touching a muted finding. 0: off.")
     merge_gap_ms: int = Field(200, ge=0, le=5000, description="Uncovered speech this close together is one stretch.")
     min_stretch_ms: int = Field(100, ge=0, le=5000, description="A stretch with less uncovered speech than this is left.")
     mute_padding_ms: int = Field(50, ge=0, le=2000, description="Added before and after each muted stretch.")
