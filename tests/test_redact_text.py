@@ -233,3 +233,20 @@ def test_residual_positions_map_back_past_placeholders() -> None:
     hit = ResidualFinding(entity_type="PERSON", turn_index=0, char_start=at, char_end=at + 10, recognizer="r", score=0.5)
     d = _to_original(hit, original, found, options())
     assert original[d.start:d.end] == "Dana Smith"
+
+
+@pytest.mark.parametrize("mono", [True, False])
+def test_a_findings_reach_at_a_turn_edge_stops_at_the_words_of_the_turn_before_on_its_channel(mono: bool) -> None:
+    from pipeline.schema import Word
+
+    ask = Turn(index=0, speaker="agent", start_s=9.0, end_s=10.0, text="Your surname?", channel=None if mono else 0,
+               words=[Word(start_s=9.0, end_s=9.5, text="Your", probability=0.9),
+                      Word(start_s=9.5, end_s=10.0, text="surname?", probability=0.9)])
+    name = Turn(index=1, speaker="customer", start_s=10.1, end_s=10.6, text="Fenwick.", channel=None if mono else 1,
+                words=[Word(start_s=10.1, end_s=10.6, text="Fenwick.", probability=0.9)])
+    out = redact_text([ask, name], options(), analyzer(), KEY)
+    person = next(f for f in out.findings if f.entity_type == "PERSON")
+    # mono: the agent's word ends at 10.0, so the name reaches back to 10.0, not 9.8 (its 0.3 s reach);
+    # stereo: the agent's words are on the other channel (crosstalk is coverage's business): the full reach
+    assert person.start_s == pytest.approx(10.0 if mono else 9.8)
+    assert person.end_s == pytest.approx(10.9)

@@ -116,12 +116,15 @@ def _redact_words(turn: Turn, found: list[Detection], spans, options: RedactOpti
     return out
 
 
-def _times(found: Detection, turn: Turn, spans) -> tuple[float | None, float | None]:
+def _times(found: Detection, turn: Turn, spans, outer: tuple[float | None, float | None] = (None, None)
+           ) -> tuple[float | None, float | None]:
     """Time span of a finding from the words it overlaps; None when it cannot be placed.
 
     Transcriber word times are approximate (Whisper gives some words no duration at all), so
     the span reaches into the silence beside it: up to the neighbouring words' edges, at most
-    `_REACH_S` (or `_REACH_SHORT_S` next to a word shorter than 0.1 s).
+    `_REACH_S` (or `_REACH_SHORT_S` next to a word shorter than 0.1 s). At the turn's edges the
+    neighbours are `outer`: the end of the last word before the turn and the start of the first
+    after it on the same channel (mono: the other party's words too), when known.
     """
     if not turn.words:
         return None, None
@@ -137,11 +140,29 @@ def _times(found: Detection, turn: Turn, spans) -> tuple[float | None, float | N
     first, last = words[idx[0]], words[idx[-1]]
     reach = _REACH_SHORT_S if first.end_s - first.start_s < 0.1 else _REACH_S
     floor = words[idx[0] - 1].end_s if idx[0] > 0 else (turn.start_s or 0.0) - reach
+    if idx[0] == 0 and outer[0] is not None:
+        floor = max(floor, outer[0])
     start = max(first.start_s - reach, min(first.start_s, floor))
     reach = _REACH_SHORT_S if last.end_s - last.start_s < 0.1 else _REACH_S
     ceiling = words[idx[-1] + 1].start_s if idx[-1] + 1 < len(words) else last.end_s + reach
+    if idx[-1] + 1 == len(words) and outer[1] is not None:
+        ceiling = min(ceiling, outer[1])
     end = min(last.end_s + reach, max(last.end_s, ceiling))
     return max(0.0, start), end
+
+
+def _outer(turns: list[Turn], i: int) -> tuple[float | None, float | None]:
+    """The end of the last word before turn i and the start of the first after it, on its channel
+    (turns with no channel - mono - are one channel); None where there is none."""
+    turn = turns[i]
+    if not turn.words:
+        return None, None
+    first, last = turn.words[0].start_s, turn.words[-1].end_s
+    before = [w.end_s for j, t in enumerate(turns) if j != i and t.channel == turn.channel for w in t.words
+              if w.end_s <= first]
+    after = [w.start_s for j, t in enumerate(turns) if j != i and t.channel == turn.channel for w in t.words
+             if w.start_s >= last]
+    return (max(before) if before else None), (min(after) if after else None)
 
 
 _REACH_S = 0.3
@@ -222,7 +243,7 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
         words = _redact_words(turn, mine, spans, options) if turn.words else []
         new_turns.append(turn.model_copy(update={"text": text, "words": words}))
         for d in mine:
-            start_s, end_s = _times(d, turn, spans)
+            start_s, end_s = _times(d, turn, spans, _outer(turns, i))
             findings.append(PiiFinding(
                 entity_type=d.entity_type, turn_index=i, char_start=d.start, char_end=d.end, start_s=start_s,
                 end_s=end_s, recognizer=d.recognizer, score=round(min(max(d.score, 0.0), 1.0), 4),
