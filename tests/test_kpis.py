@@ -165,8 +165,11 @@ TEAMS = {"dev-001": ("agent-01", "team-1", 5), "dev-005": ("agent-02", "team-1",
          "dev-002": ("agent-03", "team-2", 1), "dev-003": (HOSTILE[:60], "team-2", 2)}
 
 
-@pytest.fixture(params=BACKENDS)
-def dashboard_site(request, tmp_path):
+@pytest.fixture(scope="module", params=BACKENDS)
+def dashboard_store(request, tmp_path_factory):
+    """The dashboard's store, built once per backend (scoring and argon2id hashing are the cost);
+    the tests only read it and log in, each with a fresh client (see `dashboard_site`)."""
+    tmp_path = tmp_path_factory.mktemp(f"dashboard-{request.param}")
     with store_url(request.param, tmp_path) as url:
         store = open_store(url)
         store.upgrade()
@@ -187,9 +190,16 @@ def dashboard_site(request, tmp_path):
                 review.mark_item(store=store, user=who, call_id="dev-001", item_id=item_id, value="yes")
         settings = load_web_settings(out_dir=tmp_path / "out", database_url=url, environ=SECRET_ENV)
         try:
-            yield TestClient(create_app(settings, store=store))
+            yield store, settings
         finally:
             store.dispose()
+
+
+@pytest.fixture
+def dashboard_site(dashboard_store):
+    """A new app and client (no cookies, no session) on the shared dashboard store."""
+    store, settings = dashboard_store
+    return TestClient(create_app(settings, store=store))
 
 
 def _table_after(page: str, caption: str) -> str:
