@@ -241,6 +241,11 @@ def test_a_findings_padding_goes_into_silence_but_only_a_little_into_a_kept_word
     # alone in its turn, the padding reaches its full length into the silence around it
     alone = redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, [_turn(0, 0, [(1.0, 1.5)])])
     assert alone.spans_s == [(0.7, 1.8)]
+    # a kept word of the next turn (its first word, timed late): no overlap into it with turn_overlap_ms 0
+    split = [_turn(0, 0, [(0.5, 1.0), (1.0, 1.5)]), _turn(1, 0, [(1.5, 2.0)])]
+    edge = redact_audio(_recording(audio), [_finding(1.0, 1.5)], options(audio={
+        "padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0}), split)
+    assert edge.spans_s == [(0.9, 1.5)]
     # without the setting, padding ignores the words beside it
     old = redact_audio(_recording(audio), [_finding(1.0, 1.5)], options(audio={"padding_ms": 300,
                                                                                "neighbour_overlap_ms": None}), turns)
@@ -253,13 +258,13 @@ def test_findings_are_not_merged_across_a_kept_word_between_them() -> None:
     turns = [_turn(0, 0, [(0.5, 1.0), (1.0, 1.3), (1.3, 1.6), (1.6, 1.9), (1.9, 2.4)])]
     findings = [_finding(1.0, 1.3), _finding(1.6, 1.9)]
     out = redact_audio(_recording(audio), findings, options(audio={"padding_ms": 300, "merge_gap_ms": 600,
-                                                                   "neighbour_overlap_ms": 100}), turns)
+                                                                   "neighbour_overlap_ms": 100, "turn_overlap_ms": None}), turns)
     assert out.spans_s == [(0.9, 1.4), (1.5, 2.0)]
     assert _rms(_span(out.audio, 0, 1.42, 1.48)) > 0.05
     # with nothing kept between them (a pause), they are muted as one
     gap = [_turn(0, 0, [(0.5, 1.0), (1.0, 1.3)]), _turn(1, 0, [(1.6, 1.9), (1.9, 2.4)])]
     one = redact_audio(_recording(audio), findings, options(audio={"padding_ms": 300, "merge_gap_ms": 600,
-                                                                   "neighbour_overlap_ms": 100}), gap)
+                                                                   "neighbour_overlap_ms": 100, "turn_overlap_ms": None}), gap)
     assert one.spans_s == [(0.9, 2.0)]
 
 

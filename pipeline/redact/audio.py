@@ -16,7 +16,7 @@ import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import StageError
-from pipeline.redact.coverage import ChannelLevel, UnalignedStretch, level_gap_reason, uncovered_speech, word_spans
+from pipeline.redact.coverage import ChannelLevel, UnalignedStretch, level_gap_reason, uncovered_speech
 from pipeline.redact.options import RedactOptions
 from pipeline.schema import PiiFinding, Recording, Turn
 
@@ -58,53 +58,75 @@ class AudioRedaction(BaseModel):
 
 
 def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float,
-                    merge_gap_s: float = 0.0, kept: list[tuple[float, float]] | None = None,
-                    overlap_s: float = 0.0) -> list[tuple[float, float]]:
+                    merge_gap_s: float = 0.0, kept: list[tuple[float, float, int]] | None = None,
+                    overlap_s: float = 0.0, turn_overlap_s: float | None = None) -> list[tuple[float, float]]:
     """Padded time spans of the findings, clipped to the recording, merged where they touch or
     lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses).
 
-    With `kept` (the time spans of the words of this channel that no finding covers), padding
-    goes into the silence beside a finding but at most `overlap_s` into a kept neighbouring
-    word, and two findings are not merged across a kept word between them: the transcriber
+    With `kept` (start, end, turn index) of the words of this channel that no finding covers,
+    padding goes into the silence beside a finding but at most `overlap_s` into a kept
+    neighbouring word of the finding's turn (`turn_overlap_s`, default the same, into one of
+    another turn: a turn's first word is often timed late, so its timestamp is already past the
+    pause), and two findings are not merged across a kept word between them: the transcriber
     heard that word there, and `text._times` already reaches a finding up to its neighbours.
     """
+    other_s = overlap_s if turn_overlap_s is None else turn_overlap_s
     spans = sorted(
-        _padded(f.start_s, f.end_s, padding_s, kept, overlap_s, duration_s)
+        _padded(f, padding_s, kept, overlap_s, other_s, duration_s)
         for f in findings
         if f.start_s is not None and f.end_s is not None
     )
     merged: list[tuple[float, float]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1] + merge_gap_s and (
-                start <= merged[-1][1] or not _kept_between(kept, merged[-1][1], start, overlap_s)):
+                start <= merged[-1][1] or not _kept_between(kept, merged[-1][1], start, max(overlap_s, other_s))):
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
     return merged
 
 
-def _padded(start: float, end: float, padding_s: float, kept: list[tuple[float, float]] | None, overlap_s: float,
-            duration_s: float) -> tuple[float, float]:
+def _padded(f: PiiFinding, padding_s: float, kept: list[tuple[float, float, int]] | None, overlap_s: float,
+            other_s: float, duration_s: float) -> tuple[float, float]:
+    start, end = f.start_s, f.end_s
     lo, hi = start - padding_s, end + padding_s
-    for a, b in kept or ():
-        if b <= start and b - overlap_s > lo:  # a kept word before the finding
-            lo = min(start, b - overlap_s)
-        if a >= end and a + overlap_s < hi:  # a kept word after it
-            hi = max(end, a + overlap_s)
+    for a, b, turn in kept or ():
+        reach = overlap_s if turn == f.turn_index else other_s
+        if b <= start and b - reach > lo:  # a kept word before the finding
+            lo = min(start, b - reach)
+        if a >= end and a + reach < hi:  # a kept word after it
+            hi = max(end, a + reach)
     return max(0.0, lo), min(duration_s, hi)
 
 
-def _kept_between(kept: list[tuple[float, float]] | None, a: float, b: float, overlap_s: float) -> bool:
+def _kept_between(kept: list[tuple[float, float, int]] | None, a: float, b: float, overlap_s: float) -> bool:
     """Whether a kept word lies between two padded spans (beyond the padding's overlap into it)."""
-    return any(a - overlap_s <= s and e <= b + overlap_s for s, e in kept or ())
+    return any(a - overlap_s <= s and e <= b + overlap_s for s, e, _ in kept or ())
 
 
-def kept_word_spans(turns: list[Turn], n_channels: int, findings: list[PiiFinding],
-                    other_inset_s: float) -> dict[int, list[tuple[float, float]]]:
-    """Per channel, the time spans (unpadded) of the words no finding covers (`coverage.word_spans`)."""
-    redacted = [(f.start_s, f.end_s, turns[f.turn_index].channel if 0 <= f.turn_index < len(turns) else None)
-                for f in findings if f.recognizer not in GAP_RECOGNIZERS and f.start_s is not None and f.end_s is not None]
-    return word_spans(turns, n_channels, redacted, 0.0, other_inset_s)
+def kept_word_spans(turns: list[Turn], n_channels: int, findings: list[PiiFinding]
+                    ) -> dict[int, list[tuple[float, float, int]]]:
+    """Per channel, (start, end, turn index) of the words no finding of that channel covers (one
+    overlapping a finding's own span, or one with no duration at its edge, was redacted). Mono:
+    every word is the one channel's; a finding whose turn has no channel counts in every channel."""
+    redacted: dict[int, list[tuple[float, float]]] = {c: [] for c in range(n_channels)}
+    for f in findings:
+        if f.recognizer in GAP_RECOGNIZERS or f.start_s is None or f.end_s is None:
+            continue
+        channel = turns[f.turn_index].channel if 0 <= f.turn_index < len(turns) else None
+        for c in (range(n_channels) if n_channels == 1 or channel is None or channel not in redacted else [channel]):
+            redacted[c].append((f.start_s, f.end_s))
+    out: dict[int, list[tuple[float, float, int]]] = {c: [] for c in range(n_channels)}
+    for j, turn in enumerate(turns):
+        channel = 0 if n_channels == 1 else turn.channel
+        if channel not in out:
+            continue
+        for w in turn.words:
+            if any(w.start_s < b and a < w.end_s for a, b in redacted[channel]) or any(
+                    a <= w.start_s <= b for a, b in redacted[channel] if w.end_s - w.start_s < 0.02):
+                continue
+            out[channel].append((w.start_s, w.end_s, j))
+    return out
 
 
 def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], turns: list[Turn] | None,
@@ -122,10 +144,10 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     n = recording.n_channels
     pad, gap = options.audio.padding_ms / 1000.0, options.audio.merge_gap_ms / 1000.0
     overlap = options.audio.neighbour_overlap_ms
-    kept = (kept_word_spans(turns, n, findings, options.audio.coverage.other_channel_inset_ms / 1000.0)
-            if overlap is not None and turns is not None else None)
+    kept = kept_word_spans(turns, n, findings) if overlap is not None and turns is not None else None
+    other = None if options.audio.turn_overlap_ms is None else options.audio.turn_overlap_ms / 1000.0
     if n == 1 and kept is not None:
-        return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0)]
+        return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
@@ -141,7 +163,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
             by_channel[c].append(f)
     if kept is None:
         return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
-    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0)
+    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other)
             for c, own in enumerate(by_channel)]
 
 

@@ -268,6 +268,9 @@ class AudioOptions(Options):
         None, ge=0, le=2000, description="A finding's padding reaches at most this far into a kept (not redacted) "
         "word of the channel it is muted in, and findings are not merged across such a word; None: padding and "
         "merging ignore the words around a finding.")
+    turn_overlap_ms: int | None = Field(
+        None, ge=0, le=2000, description="The same limit for a kept word of ANOTHER turn than the finding's (a turn's "
+        "first word is often timed late: its timestamp is already past the pause). None: neighbour_overlap_ms.")
     coverage: CoverageOptions = CoverageOptions()
 
 
