@@ -123,16 +123,14 @@ def dev_call_run(tmp_path_factory) -> DevCallRun:
     from pipeline.run import Models, run_batch
     from pipeline.settings import load_settings
     from pipeline.lab.scripts import load_scripts
-    from pipeline.lab.synth import synthesize_script
     from tests._paths import DEV_CALLS
+    from tests._synth_support import synthesise_all
 
     inputs = tmp_path_factory.mktemp("dev_inputs")
-    call_ids = []
-    for script in load_scripts(DEV_CALLS):
-        if script.channel_type == "digital":
-            continue
-        synthesize_script(script, inputs, layout="stereo", sample_rate=8000, audio_format="wav", hold_audio="silence")
-        call_ids.append(script.call_id)
+    scripts = [script for script in load_scripts(DEV_CALLS) if script.channel_type != "digital"]
+    # One process per core: the calls are independent and Piper uses one core.
+    synthesise_all(scripts, inputs, layout="stereo", sample_rate=8000, audio_format="wav", hold_audio="silence")
+    call_ids = [script.call_id for script in scripts]
     shutil.rmtree(inputs / "truth")  # the synthesiser's truth holds the script: not an input
     out = tmp_path_factory.mktemp("dev_out")
     run = DevCallRun(out=out, call_ids=call_ids)
