@@ -418,3 +418,12 @@ def test_a_repeated_code_said_as_an_amount_or_a_time_is_left() -> None:
     got = repeated_codes(texts, [code], options())
     assert sorted({d.turn_index for d in got}) == [0, 2]
     assert all(d.recognizer == "code_run+repeat" and d.entity_type == "CARD_SECURITY_CODE" for d in got)
+
+
+def test_a_backchannel_inside_a_digit_run_does_not_end_it() -> None:
+    # mono: the request, the customer's digits and the agent's "yep" in one transcribed turn
+    text = "Then the bank account number, please. Oh, nine. Oh, yep. Eight, eight, six. Okay, one, seven."
+    runs = [r.code for r in find_runs(text, options().code_runs)]
+    assert "09088617" in runs
+    got = found([text], speakers=["agent"])
+    assert any("Eight, eight, six" in s and "one, seven" in s for _, _, s in got)
