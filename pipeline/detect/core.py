@@ -102,7 +102,8 @@ def detect_scored(
         features = call_features(analysis, options, channel_type)
         probabilities = score_call(models.detector, features)
         thresholds = {kind: m.threshold for kind, m in models.detector.kinds.items()}
-        hits = decided_hits(analysis, features, probabilities, decide(probabilities, thresholds))
+        hits = decided_hits(analysis, features, probabilities,
+                            decide(probabilities, thresholds, models.detector.episodes))
     events = hits_to_events(hits, turns, options, version=DETECTOR_VERSION if models.detector is None else LEARNED_VERSION)
     metrics = measure(turns, events, options.timing, audio=audio, sample_rate=sample_rate)
     greeting_turns = {e.turn_index for e in events if e.kind == "call.greeting"}

@@ -9,7 +9,11 @@ file, and loading a pickle runs code.
 Scoring is two passes: complaint.raised first (customer turns), then every agent kind with the
 complaint state of the call so far as extra features (features.with_complaint_state). The LASS
 stages are only looked for inside a complaint episode: after a turn the complaint classifier
-decided on, at its own (precision-first) threshold.
+decided on, at its own (precision-first) threshold. Where the complaint starts is read more
+leniently than whether there is one (`Episodes`): a polite complaint in bare facts ("I ordered the
+glass one and got plastic") often scores under the threshold while the customer's angrier
+follow-up scores over it, and an episode opened at the follow-up loses the listening and the
+solution that came before it.
 """
 
 from __future__ import annotations
@@ -27,15 +31,20 @@ from pipeline.detect.features import CUSTOMER_KINDS, CallFeatures, with_complain
 from pipeline.errors import ModelUnavailableError
 from pipeline.schema import EVENT_KINDS
 
-__all__ = ["KindModel", "DetectorModel", "load_detector", "score_call", "decide", "decided_hits", "FORMAT", "LEARNED_VERSION", "COMPLAINT", "LASS_KINDS"]
+__all__ = ["KindModel", "Episodes", "DetectorModel", "load_detector", "score_call", "decide", "decided_hits", "FORMAT", "LEARNED_VERSION", "COMPLAINT", "LASS_KINDS"]
 
 FORMAT = "callqa-detector/1"
 # Events the classifiers decided name this detector version (the rules' are behaviours.DETECTOR_VERSION).
 LEARNED_VERSION = "2"
 COMPLAINT = "complaint.raised"
 LASS_KINDS: tuple[str, ...] = tuple(k for k in EVENT_KINDS if k.startswith("lass."))
-# One offer is an up-sell or a cross-sell, not both: the likelier reading of a turn is kept.
-_EXCLUSIVE: tuple[tuple[str, str], ...] = (("sales.cross_sell", "sales.up_sell"),)
+# Readings of one turn that (almost) never go together in the labelled calls; the likelier is kept.
+# One offer is an up-sell or a cross-sell. A solution is rarely also the question about the problem,
+# an ID&V check or the recap (14, 1 and 1 of about 250 solution turns in the corpus), while the
+# solution classifier, reading the complaint state, often fires on the agent's first turn after the
+# complaint: a solution "before" the listening makes a well-handled complaint look out of order.
+_EXCLUSIVE: tuple[tuple[str, str], ...] = (("sales.cross_sell", "sales.up_sell"), ("lass.listen", "lass.solve"),
+                                           ("call.idv", "lass.solve"), ("call.summary", "lass.solve"))
 
 
 class _Record(BaseModel):
@@ -66,6 +75,19 @@ class KindModel(_Record):
         return self
 
 
+class Episodes(_Record):
+    """Where complaint episodes start, relative to the complaint threshold (docs/detection.md: chosen
+    leave-one-author-out on the training corpus, never on a test set)."""
+
+    onset_factor: float | None = Field(
+        None, gt=0, le=1, description="Once a complaint is decided, earlier customer turns at least this share "
+                                      "of the threshold are complaints too: the episode starts at the first.")
+    apology_factor: float | None = Field(
+        None, gt=0, le=1, description="With no complaint decided, the most complaint-like customer turn counts "
+                                      "when it reaches this share of the threshold and an agent apology the "
+                                      "classifier decided on follows it (an apology answers a complaint).")
+
+
 class DetectorModel(_Record):
     """A trained detector file."""
 
@@ -74,6 +96,8 @@ class DetectorModel(_Record):
     training: dict[str, int | float | str | list[str]] = Field(default_factory=dict,
                                                                description="What it was trained on (counts, folders).")
     kinds: dict[str, KindModel]
+    # Absent in files written before it: those decide episodes by the threshold alone, as they were trained.
+    episodes: Episodes = Field(default_factory=Episodes)
 
     @model_validator(mode="after")
     def _known(self) -> "DetectorModel":
@@ -163,22 +187,32 @@ def score_call(model: DetectorModel, features: CallFeatures) -> np.ndarray:
     return out
 
 
-def decide(probabilities: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
+def decide(probabilities: np.ndarray, thresholds: dict[str, float], episodes: Episodes | None = None) -> np.ndarray:
     """Which (turn, kind) pairs fire.
 
     Args:
         probabilities: (n_turns, len(EVENT_KINDS)) from `score_call`.
         thresholds: kind -> threshold; a kind not named never fires.
+        episodes: where complaint episodes start (`Episodes`); None: at the first turn over the threshold.
 
     Returns:
         (n_turns, len(EVENT_KINDS)) bool. LASS stages fire only after the first complaint
         (a false complaint would make every stage after it false too, hence the complaint's own
-        precision-first threshold); of an up-sell and a cross-sell on one turn the likelier is kept.
+        precision-first threshold); of two readings that do not go together on one turn (`_EXCLUSIVE`:
+        an up-sell or a cross-sell, a solution or the listening, ID&V or recap) the likelier is kept.
     """
-    fired = np.zeros(probabilities.shape, dtype=bool)
-    for kind, threshold in thresholds.items():
-        j = EVENT_KINDS.index(kind)
-        fired[:, j] = probabilities[:, j] >= threshold
+    fired = _threshold(probabilities, thresholds)
+    if episodes is not None and COMPLAINT in thresholds:
+        j, limit = EVENT_KINDS.index(COMPLAINT), thresholds[COMPLAINT]
+        complaint = probabilities[:, j]
+        decided = np.flatnonzero(fired[:, j])
+        if len(decided) and episodes.onset_factor is not None:
+            fired[: decided[0], j] = complaint[: decided[0]] >= episodes.onset_factor * limit
+        elif not len(decided) and episodes.apology_factor is not None and "lass.apologise" in thresholds:
+            onset = int(np.argmax(complaint))
+            apology = probabilities[onset + 1:, EVENT_KINDS.index("lass.apologise")] >= thresholds["lass.apologise"]
+            if complaint[onset] >= episodes.apology_factor * limit and apology.any():
+                fired[onset, j] = True
     complaints = np.flatnonzero(fired[:, EVENT_KINDS.index(COMPLAINT)])
     onset = complaints[0] if len(complaints) else probabilities.shape[0]
     for kind in LASS_KINDS:
@@ -189,6 +223,14 @@ def decide(probabilities: np.ndarray, thresholds: dict[str, float]) -> np.ndarra
         a_wins = probabilities[:, ia] >= probabilities[:, ib]
         fired[both & a_wins, ib] = False
         fired[both & ~a_wins, ia] = False
+    return fired
+
+
+def _threshold(probabilities: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
+    fired = np.zeros(probabilities.shape, dtype=bool)
+    for kind, threshold in thresholds.items():
+        j = EVENT_KINDS.index(kind)
+        fired[:, j] = probabilities[:, j] >= threshold
     return fired
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from pipeline.detect.analyse import analyse_call
 from pipeline.detect.features import CUSTOMER_KINDS, CallFeatures, call_features, with_complaint_state
-from pipeline.detect.learned import COMPLAINT, FORMAT, DetectorModel, KindModel, Platt, decide, score_call
+from pipeline.detect.learned import COMPLAINT, FORMAT, DetectorModel, Episodes, KindModel, Platt, decide, score_call
 from pipeline.detect.models import DetectModels
 from pipeline.detect.options import DetectOptions
 from pipeline.lab.eval_detect import script_turns
@@ -50,6 +50,10 @@ _FOLDS = 4
 _MIN_POSITIVES = 4
 _THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.025), 3)
 _K = {k: i for i, k in enumerate(EVENT_KINDS)}
+# Where complaint episodes start (learned.Episodes), chosen leave-one-author-out on the training
+# corpus (docs/detection.md): a polite first complaint under the threshold before an angrier one
+# over it, and a complaint only the agent's apology shows.
+EPISODES = Episodes(onset_factor=0.5, apology_factor=0.2)
 
 
 @dataclass(frozen=True)
@@ -154,15 +158,16 @@ def _counts(fired: list[np.ndarray], labels: list[np.ndarray], j: int, level: st
     return tp, fp, fn
 
 
-def call_micro_f1(probabilities: list[np.ndarray], labels: list[np.ndarray], thresholds: dict[str, float]) -> float:
+def call_micro_f1(probabilities: list[np.ndarray], labels: list[np.ndarray], thresholds: dict[str, float],
+                  episodes: Episodes | None = EPISODES) -> float:
     """Call-level micro F1 over the kinds of the decisions `decide` makes."""
-    fired = [decide(p, thresholds) for p in probabilities]
+    fired = [decide(p, thresholds, episodes) for p in probabilities]
     totals = np.sum([_counts(fired, labels, j, "call") for j in range(len(EVENT_KINDS))], axis=0)
     return _prf(*(int(v) for v in totals))[2]
 
 
 def choose_thresholds(probabilities: list[np.ndarray], labels: list[np.ndarray], kinds: Sequence[str], *,
-                      complaint_precision: float = 0.95) -> dict[str, float]:
+                      complaint_precision: float = 0.95, episodes: Episodes | None = EPISODES) -> dict[str, float]:
     """Per-kind thresholds on a set of calls' probabilities (see the module's docstring).
 
     Args:
@@ -170,12 +175,13 @@ def choose_thresholds(probabilities: list[np.ndarray], labels: list[np.ndarray],
         labels: per call, (n_turns, len(EVENT_KINDS)) bool truth.
         kinds: the kinds that have a classifier.
         complaint_precision: the call-level precision complaint.raised must reach.
+        episodes: where complaint episodes start, as the model will decide them.
     """
     thresholds = {k: 0.5 for k in kinds}
 
     def scores(kind: str, value: float) -> tuple[float, float, float, float]:
         trial = {**thresholds, kind: float(value)}
-        fired = [decide(p, trial) for p in probabilities]
+        fired = [decide(p, trial, episodes) for p in probabilities]
         j = _K[kind]
         call = _prf(*_counts(fired, labels, j, "call"))
         turn = _prf(*_counts(fired, labels, j, "turn"))
@@ -261,7 +267,7 @@ def _fit(train: Sequence[LabelledCall], dev: Sequence[LabelledCall], *, seed: in
     if not kinds:
         raise InputError(f"no kind has {_MIN_POSITIVES} labelled turns in the training calls; label more calls",
                          path="<training folders>", reason="too_few_labels")
-    model = DetectorModel(format=FORMAT, seed=seed, training={}, kinds=kinds)
+    model = DetectorModel(format=FORMAT, seed=seed, training={}, kinds=kinds, episodes=EPISODES)
     if dev:
         dev_p = [score_call(model, c.features) for c in dev]
         thresholds = choose_thresholds(dev_p, [c.labels for c in dev], list(kinds), complaint_precision=complaint_precision)
@@ -271,8 +277,8 @@ def _fit(train: Sequence[LabelledCall], dev: Sequence[LabelledCall], *, seed: in
     training = {"calls": len(train), "turns": int(sum(len(c.labels) for c in train)), "calls_sha256_16": _digest(train),
                 "dev_calls": len(dev), "dev_sha256_16": _digest(dev) if dev else "",
                 "complaint_precision": complaint_precision, "thresholds_from": "dev" if dev else "train-oof"}
-    model = DetectorModel(format=FORMAT, seed=seed, training=training, kinds=kinds)
-    fired = [decide(p, thresholds) for p in oof]
+    model = DetectorModel(format=FORMAT, seed=seed, training=training, kinds=kinds, episodes=EPISODES)
+    fired = [decide(p, thresholds, EPISODES) for p in oof]
     labels = [c.labels for c in train]
     cv = {k: _prf(*_counts(fired, labels, _K[k], "call"))[2] for k in kinds}
     report = TrainReport(
