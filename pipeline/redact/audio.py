@@ -92,11 +92,16 @@ def _padded(f: PiiFinding, padding_s: float, kept: list[tuple[float, float, int]
     lo, hi = start - padding_s, end + padding_s
     for a, b, turn in kept or ():
         reach = overlap_s if turn == f.turn_index else other_s
-        if b <= start and b - reach > lo:  # a kept word before the finding
+        # A word of the finding's turn said without a pause before it (the finding starts where it
+        # ends) may be the value's own start garbled ("card or" for "l carter"): padded over as before.
+        if b <= start and b - reach > lo and not (turn == f.turn_index and start - b < _TOUCH_S):
             lo = min(start, b - reach)
-        if a >= end and a + reach < hi:  # a kept word after it
+        if a >= end and a + reach < hi and not (turn == f.turn_index and a - end < _TOUCH_S):
             hi = max(end, a + reach)
     return max(0.0, lo), min(duration_s, hi)
+
+
+_TOUCH_S = 0.005
 
 
 def _kept_between(kept: list[tuple[float, float, int]] | None, a: float, b: float, overlap_s: float) -> bool:
