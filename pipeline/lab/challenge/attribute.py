@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.redact.audio import GAP_RECOGNIZERS
+
 __all__ = ["CauseSeconds", "Attribution", "attribute_call", "attribute_run", "CAUSE_ORDER"]
 
-GAP_RECOGNIZERS = ("answer_gap", "payment_gap")
 CAUSE_ORDER = ("finding", "pad", "merge_gap", "unaligned_speech", "unaligned_other", "unexplained")
 
 
