@@ -20,9 +20,9 @@ from tests._paths import DEV_CALLS
 
 
 @pytest.mark.slow
-# Issue #15 is open: this session's run of this test (a padding change, fixed since in 1a0c389 but not
-# re-run before the submission) heard an e-mail and a name in dev-005, and a fresh machine heard others
-# before. Marked as the project's rules ask for this test while #15 is open: it still runs, and CI's
+# Issue #15 is open: a run of this test on an intermediate padding change heard an e-mail and a name in
+# dev-005 (fixed in 1a0c389; it passed, as XPASS, in a fresh-clone CI since), and a fresh machine heard
+# others before. Marked as the project's rules ask for this test while #15 is open: it still runs, and CI's
 # -ra summary says XPASS or XFAIL. Remove the mark when #15 is resolved.
 @pytest.mark.xfail(reason="issue #15 open: redacted dev-call audio re-transcribed may still reveal a value", strict=False)
 def test_redacted_audio_of_every_dev_call_reveals_no_pii(dev_call_run) -> None:
