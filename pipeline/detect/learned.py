@@ -187,13 +187,13 @@ def score_call(model: DetectorModel, features: CallFeatures) -> np.ndarray:
     return out
 
 
-def decide(probabilities: np.ndarray, thresholds: dict[str, float], episodes: Episodes | None = None) -> np.ndarray:
+def decide(probabilities: np.ndarray, thresholds: dict[str, float], episodes: Episodes = Episodes()) -> np.ndarray:
     """Which (turn, kind) pairs fire.
 
     Args:
         probabilities: (n_turns, len(EVENT_KINDS)) from `score_call`.
         thresholds: kind -> threshold; a kind not named never fires.
-        episodes: where complaint episodes start (`Episodes`); None: at the first turn over the threshold.
+        episodes: where complaint episodes start (`Episodes`); the default: at the first turn over the threshold.
 
     Returns:
         (n_turns, len(EVENT_KINDS)) bool. LASS stages fire only after the first complaint
@@ -201,8 +201,11 @@ def decide(probabilities: np.ndarray, thresholds: dict[str, float], episodes: Ep
         precision-first threshold); of two readings that do not go together on one turn (`_EXCLUSIVE`:
         an up-sell or a cross-sell, a solution or the listening, ID&V or recap) the likelier is kept.
     """
-    fired = _threshold(probabilities, thresholds)
-    if episodes is not None and COMPLAINT in thresholds:
+    fired = np.zeros(probabilities.shape, dtype=bool)
+    for kind, threshold in thresholds.items():
+        j = EVENT_KINDS.index(kind)
+        fired[:, j] = probabilities[:, j] >= threshold
+    if COMPLAINT in thresholds:
         j, limit = EVENT_KINDS.index(COMPLAINT), thresholds[COMPLAINT]
         complaint = probabilities[:, j]
         decided = np.flatnonzero(fired[:, j])
@@ -223,14 +226,6 @@ def decide(probabilities: np.ndarray, thresholds: dict[str, float], episodes: Ep
         a_wins = probabilities[:, ia] >= probabilities[:, ib]
         fired[both & a_wins, ib] = False
         fired[both & ~a_wins, ia] = False
-    return fired
-
-
-def _threshold(probabilities: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
-    fired = np.zeros(probabilities.shape, dtype=bool)
-    for kind, threshold in thresholds.items():
-        j = EVENT_KINDS.index(kind)
-        fired[:, j] = probabilities[:, j] >= threshold
     return fired
 
 

@@ -159,7 +159,7 @@ def _counts(fired: list[np.ndarray], labels: list[np.ndarray], j: int, level: st
 
 
 def call_micro_f1(probabilities: list[np.ndarray], labels: list[np.ndarray], thresholds: dict[str, float],
-                  episodes: Episodes | None = EPISODES) -> float:
+                  episodes: Episodes = EPISODES) -> float:
     """Call-level micro F1 over the kinds of the decisions `decide` makes."""
     fired = [decide(p, thresholds, episodes) for p in probabilities]
     totals = np.sum([_counts(fired, labels, j, "call") for j in range(len(EVENT_KINDS))], axis=0)
@@ -167,7 +167,7 @@ def call_micro_f1(probabilities: list[np.ndarray], labels: list[np.ndarray], thr
 
 
 def choose_thresholds(probabilities: list[np.ndarray], labels: list[np.ndarray], kinds: Sequence[str], *,
-                      complaint_precision: float = 0.95, episodes: Episodes | None = EPISODES) -> dict[str, float]:
+                      complaint_precision: float = 0.95, episodes: Episodes = EPISODES) -> dict[str, float]:
     """Per-kind thresholds on a set of calls' probabilities (see the module's docstring).
 
     Args:
