@@ -6,7 +6,9 @@ the transcriber decodes a quiet channel at a normal level instead of skipping it
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from pipeline.errors import ConfigError
 from pipeline.redact.audio import redact_audio
 from pipeline.redact.audit import append_call, read_log
 from pipeline.redact.text import TextRedaction
@@ -42,9 +44,14 @@ def _turn(index: int, channel: int | None, words: list[tuple[float, float]]) -> 
                 end_s=words[-1][1], text=" ".join(w.text for w in ws), words=ws, channel=channel)
 
 
-def _finding(start: float, end: float) -> PiiFinding:
-    return PiiFinding(entity_type="CREDIT_CARD", turn_index=0, char_start=0, char_end=2, start_s=start, end_s=end,
-                      recognizer="x", score=0.9, value_hmac="0" * 64)
+def _finding(start: float, end: float, entity_type: str = "CREDIT_CARD", recognizer: str = "x") -> PiiFinding:
+    return PiiFinding(entity_type=entity_type, turn_index=0, char_start=0, char_end=2, start_s=start, end_s=end,
+                      recognizer=recognizer, score=0.9, value_hmac="0" * 64)
+
+
+def _email(start: float, end: float) -> PiiFinding:
+    """Not payment data: its padding is limited by the kept words beside it."""
+    return _finding(start, end, "EMAIL_ADDRESS")
 
 
 def _rms(x: np.ndarray) -> float:
@@ -234,22 +241,22 @@ def test_a_findings_padding_goes_into_silence_but_only_a_little_into_a_kept_word
     _burst(audio, 0, 0.5, 2.0, LOUD)
     turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5), (1.6, 2.0)])]  # kept, a pause, the value, a pause, kept
     opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0})
-    out = redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, turns)
+    out = redact_audio(_recording(audio), [_email(1.0, 1.5)], opts, turns)
     assert out.spans_s == [(0.8, 1.7)]
     assert out.unaligned == []
     # a neighbour said with no pause may be the value's own start garbled ("card or" for "l carter"): padded over
-    touching = redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts,
+    touching = redact_audio(_recording(audio), [_email(1.0, 1.5)], opts,
                             [_turn(0, 0, [(0.5, 1.0), (1.0, 1.5), (1.6, 2.0)])])
     assert touching.spans_s == [(0.7, 1.7)]
     # alone in its turn, the padding reaches its full length into the silence around it
-    alone = redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, [_turn(0, 0, [(1.0, 1.5)])])
+    alone = redact_audio(_recording(audio), [_email(1.0, 1.5)], opts, [_turn(0, 0, [(1.0, 1.5)])])
     assert alone.spans_s == [(0.7, 1.8)]
     # a kept word of the next turn (its first word, timed late): no overlap into it with turn_overlap_ms 0
     split = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5)]), _turn(1, 0, [(1.6, 2.0)])]
-    assert redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, split).spans_s == [(0.8, 1.6)]
+    assert redact_audio(_recording(audio), [_email(1.0, 1.5)], opts, split).spans_s == [(0.8, 1.6)]
     # without the setting, padding ignores the words beside it
-    old = redact_audio(_recording(audio), [_finding(1.0, 1.5)], options(audio={"padding_ms": 300,
-                                                                               "neighbour_overlap_ms": None}), turns)
+    old = redact_audio(_recording(audio), [_email(1.0, 1.5)], options(audio={"padding_ms": 300,
+                                                                             "neighbour_overlap_ms": None}), turns)
     assert old.spans_s == [(0.7, 1.8)]
 
 
@@ -257,7 +264,7 @@ def test_findings_are_not_merged_across_a_kept_word_between_them() -> None:
     audio = np.zeros((1, 3 * SR))
     _burst(audio, 0, 0.5, 2.6, LOUD)
     turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.3), (1.45, 1.75), (1.9, 2.2), (2.3, 2.6)])]
-    findings = [_finding(1.0, 1.3), _finding(1.9, 2.2)]
+    findings = [_email(1.0, 1.3), _email(1.9, 2.2)]
     opts = options(audio={"padding_ms": 300, "merge_gap_ms": 600, "neighbour_overlap_ms": 100, "turn_overlap_ms": None})
     out = redact_audio(_recording(audio), findings, opts, turns)
     assert out.spans_s == [(0.8, 1.55), (1.65, 2.4)]
@@ -303,3 +310,37 @@ def test_a_short_onset_before_a_kept_word_is_that_words_but_a_longer_run_or_one_
     out = redact_audio(_recording(beside), [_finding(1.6, 2.0)], options(audio={
         "padding_ms": 300, "coverage": {"snap_ms": 400}}), [_turn(0, 0, [(1.6, 2.0)])])
     assert _rms(_span(out.audio, 0, 1.02, 1.28)) == 0.0
+
+
+def test_payment_data_keeps_its_full_padding_over_the_kept_words_beside_it() -> None:
+    # Mono word times run into the other speaker: a kept word beside a card number may hold its
+    # first or last digit. The limit that holds an e-mail's padding back does not apply (issue #15).
+    audio = np.zeros((1, 3 * SR))
+    _burst(audio, 0, 0.5, 2.0, LOUD)
+    turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5), (1.6, 2.0)])]  # kept, a pause, the value, a pause, kept
+    split = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5)]), _turn(1, 0, [(1.6, 2.0)])]  # the next word in another turn
+    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0})
+    assert opts.audio.payment_full_padding  # the default
+    for card in (_finding(1.0, 1.5), _finding(1.0, 1.5, "UK_SORT_CODE", "payment_window"),
+                 _finding(1.0, 1.5, "ACCOUNT_NUMBER", "code_run")):  # a card number with a digit lost
+        assert redact_audio(_recording(audio), [card], opts, turns).spans_s == [(0.7, 1.8)]
+        assert redact_audio(_recording(audio), [card], opts, split).spans_s == [(0.7, 1.8)]
+    # a reference that is not a code run (an account pattern) is limited like the e-mail
+    ref = _finding(1.0, 1.5, "ACCOUNT_NUMBER", "AccountNumberRecognizer")
+    assert redact_audio(_recording(audio), [ref], opts, turns).spans_s == [(0.8, 1.7)]
+    # payment findings either side of a kept word reach over it and are muted as one
+    two = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.3), (1.45, 1.75), (1.9, 2.2), (2.3, 2.6)])]
+    merged = redact_audio(_recording(audio), [_finding(1.0, 1.3), _finding(1.9, 2.2)],
+                          options(audio={"padding_ms": 300, "merge_gap_ms": 600, "neighbour_overlap_ms": 100}), two)
+    assert merged.spans_s == [(0.7, 2.5)]
+
+
+def test_the_payment_switch_off_restores_the_neighbour_limit() -> None:
+    audio = np.zeros((1, 3 * SR))
+    _burst(audio, 0, 0.5, 2.0, LOUD)
+    turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5), (1.6, 2.0)])]
+    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0,
+                          "payment_full_padding": False})
+    assert redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, turns).spans_s == [(0.8, 1.7)]
+    with pytest.raises(ConfigError, match="payment_full_padding"):
+        options(audio={"payment_full_padding": "sometimes"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +18,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import StageError
 from pipeline.redact.coverage import ChannelLevel, UnalignedStretch, level_gap_reason, uncovered_speech
-from pipeline.redact.options import RedactOptions
+from pipeline.redact.options import PAYMENT_TYPES, RedactOptions
 from pipeline.schema import PiiFinding, Recording, Turn
 
-__all__ = ["AudioRedaction", "redact_audio", "redaction_spans", "write_redacted_audio"]
+__all__ = ["AudioRedaction", "is_payment_finding", "redact_audio", "redaction_spans", "write_redacted_audio"]
 
 logger = logging.getLogger(__name__)
 
 # Findings with no characters, only time: muted in every channel but the requester's.
 GAP_RECOGNIZERS = frozenset({"answer_gap", "payment_gap"})
+
+# The digit-run rule (pipeline/redact/payment.py) types a run by its shape alone: a card number with
+# a digit lost or misheard fails Luhn and reads as ACCOUNT_NUMBER, so such a run counts as payment data.
+_CODE_RUN_RECOGNIZERS = frozenset({"code_run", "code_run+bridge", "code_run+repeat", "code_run+readback"})
+
+
+def is_payment_finding(f: PiiFinding) -> bool:
+    """Whether a finding is payment data for `audio.payment_full_padding`: a payment entity type
+    (card, security code, expiry, sort code, account: every payment- and answer-window finding
+    and payment gap carries one), or a code run of no more specific type (ACCOUNT_NUMBER)."""
+    return f.entity_type in PAYMENT_TYPES or (f.recognizer in _CODE_RUN_RECOGNIZERS
+                                              and f.entity_type == "ACCOUNT_NUMBER")
 
 
 class AudioRedaction(BaseModel):
@@ -59,7 +72,8 @@ class AudioRedaction(BaseModel):
 
 def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float,
                     merge_gap_s: float = 0.0, kept: list[tuple[float, float, int]] | None = None,
-                    overlap_s: float = 0.0, turn_overlap_s: float | None = None) -> list[tuple[float, float]]:
+                    overlap_s: float = 0.0, turn_overlap_s: float | None = None,
+                    full_padding: Callable[[PiiFinding], bool] | None = None) -> list[tuple[float, float]]:
     """Padded time spans of the findings, clipped to the recording, merged where they touch or
     lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses).
 
@@ -69,10 +83,14 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     another turn: a turn's first word is often timed late, so its timestamp is already past the
     pause), and two findings are not merged across a kept word between them: the transcriber
     heard that word there, and `text._times` already reaches a finding up to its neighbours.
+    A finding for which `full_padding` answers True (payment data, `is_payment_finding`) keeps
+    its full padding whatever words are beside it (issue #15: in mono, word times run into the
+    other speaker, and the neighbour limit left card digits audible).
     """
     other_s = overlap_s if turn_overlap_s is None else turn_overlap_s
     spans = sorted(
-        _padded(f, padding_s, kept, overlap_s, other_s, duration_s)
+        _padded(f, padding_s, None if full_padding is not None and full_padding(f) else kept, overlap_s, other_s,
+                duration_s)
         for f in findings
         if f.start_s is not None and f.end_s is not None
     )
@@ -151,8 +169,9 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     overlap = options.audio.neighbour_overlap_ms
     kept = kept_word_spans(turns, n, findings) if overlap is not None and turns is not None else None
     other = None if options.audio.turn_overlap_ms is None else options.audio.turn_overlap_ms / 1000.0
+    full = is_payment_finding if options.audio.payment_full_padding else None
     if n == 1 and kept is not None:
-        return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other)]
+        return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
@@ -168,7 +187,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
             by_channel[c].append(f)
     if kept is None:
         return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
-    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other)
+    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other, full)
             for c, own in enumerate(by_channel)]
 
 

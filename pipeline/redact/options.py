@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pipeline.config import Options, configs_dir, load_yaml_model
 from pipeline.schema import PII_TYPES
 
-__all__ = ["OperatorOptions", "AccountPattern", "AudioOptions", "CoverageOptions", "AnswerWindowOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
+__all__ = ["PAYMENT_TYPES", "OperatorOptions", "AccountPattern", "AudioOptions", "CoverageOptions", "AnswerWindowOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
 
 
 class OperatorOptions(Options):
@@ -143,6 +143,7 @@ class CoverageOptions(Options):
 
 
 _PAYMENT_TYPES = ("CREDIT_CARD", "CARD_SECURITY_CODE", "CARD_EXPIRY", "UK_SORT_CODE", "UK_BANK_ACCOUNT")
+PAYMENT_TYPES = frozenset(_PAYMENT_TYPES)  # payment data (PCI DSS, and bank details alike)
 
 
 class CodeRunOptions(Options):
@@ -271,6 +272,10 @@ class AudioOptions(Options):
     turn_overlap_ms: int | None = Field(
         None, ge=0, le=2000, description="The same limit for a kept word of ANOTHER turn than the finding's (a turn's "
         "first word is often timed late: its timestamp is already past the pause). None: neighbour_overlap_ms.")
+    payment_full_padding: bool = Field(
+        True, description="Payment findings (a payment entity type, or a code run of no more specific type) keep "
+        "their full padding_ms whatever kept words are beside them: neighbour_overlap_ms and turn_overlap_ms limit "
+        "the other findings only. Over-redacting a value's edge is cheap beside one card digit heard (issue #15).")
     coverage: CoverageOptions = CoverageOptions()
 
 
