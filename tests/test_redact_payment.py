@@ -427,3 +427,62 @@ def test_a_backchannel_inside_a_digit_run_does_not_end_it() -> None:
     assert "09088617" in runs
     got = found([text], speakers=["agent"])
     assert any("Eight, eight, six" in s and "one, seven" in s for _, _, s in got)
+
+
+# ------------------------------------------------------------------ digits inside a payment exchange
+# Mono diarisation gives the agent the customer's digits and the customer the agent's read-back: inside
+# an exchange (the request from its cue, the turns up to the agent turn that ends it, and that turn) the
+# digits are redacted whichever speaker the transcript names (issue #15).
+
+def test_a_short_code_said_in_an_agent_attributed_turn_inside_the_exchange_is_redacted() -> None:
+    texts = ["And the three digits on the back of the card?", "Oh, hang on, I've misread that.",
+             "It's four, one, nine. Lovely, that's all gone through, and a receipt will follow by post."]
+    speakers = ["agent", "customer", "agent"]
+    spans = _covered(texts, speakers)
+    assert _all_redacted(texts[2], "four, one, nine", spans[2])
+    assert _none_redacted(texts[2], "Lovely, that's all gone through", spans[2])
+
+
+def test_a_request_that_carries_the_customers_digits_still_opens_the_exchange() -> None:
+    # The customer's first try is written into the request, the correction into the agent's next turn.
+    texts = ["Then the three digit code on the signature strip. six, five, six, oh, and one.",
+             "No, I misread that.", "It's six, two, six. Usually three to five working days for the new card."]
+    assert request_types(texts[0], options().payment_window, code_runs=_RUNS) == ["CARD_SECURITY_CODE"]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[0], "six, five, six, oh", spans[0])
+    assert _all_redacted(texts[2], "six, two, six", spans[2])
+    assert _none_redacted(texts[2], "Usually three to five working days", spans[2])
+
+
+@pytest.mark.parametrize(("texts", "readback"), [
+    # the last four of a card
+    (["Can I take the long number on the card, please?",
+      "Four nine two nine, one oh two oh, three oh four five, six oh seven one.",
+      "Thank you, so that's the card ending six oh seven one, is that right?"], "six oh seven one"),
+    # the last two of an account (a mono transcript garbles "ends" into "one in")
+    (["Then the bank account number, please.", "Five seven seven three, three three seven four.",
+      "Thank you. And that one in seven four. Yes."], "seven four"),
+])
+def test_the_agents_read_back_of_the_last_digits_is_redacted(texts: list[str], readback: str) -> None:
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[2], readback, spans[2])
+    assert _none_redacted(texts[2], "Thank you", spans[2])
+
+
+@pytest.mark.parametrize(("texts", "turn"), [
+    # in the agent turn that ends the exchange
+    (["Can I take the long number on the card, please?",
+      "Four nine two nine, one oh two oh, three oh four five, six oh seven one.",
+      "Lovely, that's £20 taken today, the engineer comes at ten thirty tomorrow, and the rest is thirty-four "
+      "ninety-nine pounds."], 2),
+    # in an agent turn inside it, the customer reading on after it
+    (["Can I take the long number on the card, please?", "Four nine two nine, one oh two oh,",
+      "Mm-hm, £20 at ten thirty, thirty-four ninety-nine pounds.", "three oh four five, six oh seven one.",
+      "Lovely, that's gone through for you."], 2),
+])
+def test_an_amount_or_a_time_the_agent_says_inside_the_exchange_stays(texts: list[str], turn: int) -> None:
+    # The card holds a "20" and a "30": an amount or a time is no read-back of it.
+    speakers = ["customer" if k % 2 else "agent" for k in range(len(texts))]
+    spans = _covered(texts, speakers)
+    for kept in ("£20", "ten thirty", "thirty-four ninety-nine pounds"):
+        assert _none_redacted(texts[turn], kept, spans[turn]), kept

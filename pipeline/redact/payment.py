@@ -32,7 +32,7 @@ from pipeline.redact.runs import Run, find_runs, words_after, words_before
 from pipeline.schema import Turn
 
 __all__ = ["Exchange", "PaymentGap", "payment_findings", "code_run_findings", "repeated_codes", "payment_windows", "payment_gaps", "exchanges",
-           "non_payment_requests", "readbacks", "excluded", "request_types"]
+           "non_payment_requests", "readbacks", "exchange_findings", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _POSTCODE_RE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
@@ -243,10 +243,76 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
     """
     runs = code_run_findings(texts, speakers, options)
     digit_turns = _digit_heavy(texts, speakers, runs, options.payment_window)
-    windows = payment_windows(texts, speakers, options, other_requests, digit_turns)
+    found = exchanges(texts, speakers, options, other_requests, digit_turns)
+    windows = payment_windows(texts, speakers, options, other_requests, digit_turns, found)
     said = [d.value for d in runs if speakers[d.turn_index] != "agent"]
     said += [r.code for w in windows for r in find_runs(texts[w.turn_index], options.code_runs)]
-    return runs + windows + readbacks(texts, speakers, options, said)
+    out = runs + windows + readbacks(texts, speakers, options, said)
+    # The exchange rule adds what the others left: a run they cover keeps its finding (and type).
+    return out + [d for d in exchange_findings(texts, options, found)
+                  if not any(o.turn_index == d.turn_index and o.start <= d.start and d.end <= o.end for o in out)]
+
+
+# Lengths of the exchange rule (`exchange_findings`), read from `code_runs` where the policy sets
+# them (exchange_min_units, exchange_readback_units), these defaults otherwise.
+_EXCHANGE_MIN_UNITS = 3
+_EXCHANGE_READBACK_UNITS = 2
+
+
+def _cue_offset(text: str, opts: PaymentWindowOptions) -> int | None:
+    """Character offset just after the first payment cue of a turn (fuzzy, as `request_types`); None: no cue."""
+    matches = list(_WORD_RE.finditer(text.lower().replace("’", "'")))
+    words = [_DIGIT_WORDS.get(m.group(0), m.group(0)) for m in matches]
+    ends = [end for cues in opts.cues.values() for cue in cues if (end := _cue_in(words, cue, opts))]
+    return matches[min(ends) - 1].end() if ends else None
+
+
+def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exchange]) -> list[Detection]:
+    """Digits inside a payment exchange, whichever speaker the transcript gives them to (mono
+    diarisation gives the agent the customer's digits, and the customer the agent's read-back).
+
+    An exchange's turns: the request from its (first) cue on, every turn up to the agent turn that
+    ends it, and that turn whole (the answer's tail and the agent's read-back come in it). In them:
+    - a run of `exchange_min_units` (3) or more units with a digit, unless it is clearly an amount,
+      a time or a year (`excluded`): a security code said in the agent's turn ("It's six, two, six.
+      Usually three to five working days." - the customer's correction, diarised to the agent);
+    - a run of `exchange_readback_units` (2) or more that repeats digits of a code said earlier in
+      the exchange (a run of `exchange_min_units` or more): the agent's read-back of the last
+      digits ("and that one ends seven, four, yes?"); a run that reads as an amount or a time
+      only from `readback_min_units` digits ("that's £20" stays beside a card with a 20 in it).
+    Typed by the request (a payment type), recogniser `code_run+exchange` / `code_run+readback`.
+    Not for e-mail exchanges; off with `code_runs.enabled`."""
+    opts = options.code_runs
+    if not opts.enabled:
+        return []
+    min_units = getattr(opts, "exchange_min_units", _EXCHANGE_MIN_UNITS)
+    readback_units = getattr(opts, "exchange_readback_units", _EXCHANGE_READBACK_UNITS)
+    out: list[Detection] = []
+    for x in found:
+        if x.email or not x.types:
+            continue
+        offset = _cue_offset(texts[x.request], options.payment_window)
+        last = x.end if x.end is not None else max(x.answers, default=x.request)
+        scope: list[tuple[int, Run]] = []
+        for j in range(x.request, last + 1):
+            for run in find_runs(texts[j], opts):
+                if j == x.request and (offset is None or run.start < offset):
+                    continue  # the request itself ("the 3 digit code"), and a turn no cue names
+                if not run.weak and re.search(r"\d", run.code):
+                    scope.append((j, run))
+        codes = [re.sub(r"\D", "", r.code) for j, r in scope
+                 if j != x.end and len(r) >= min_units and not excluded(texts[j], r, opts)]
+        for j, run in scope:
+            digits = re.sub(r"\D", "", run.code)
+            other = excluded(texts[j], run, opts)
+            if len(run) >= min_units and not other:
+                name = "code_run+exchange"
+            elif len(digits) >= (opts.readback_min_units if other else readback_units) and any(digits in c for c in codes):
+                name = "code_run+readback"
+            else:
+                continue
+            out.append(Detection(x.types[0], j, run.start, run.end, opts.score, name, run.code))
+    return out
 
 
 _DIGIT_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "7": "seven",
@@ -290,12 +356,21 @@ def _request_like(text: str, opts: PaymentWindowOptions) -> bool:
     return "?" in text or any(f" {p} " in low for p in opts.request_phrases)
 
 
-def request_types(text: str, opts: PaymentWindowOptions, tail_words: int = 6) -> list[str]:
+def request_types(text: str, opts: PaymentWindowOptions, tail_words: int = 6,
+                  code_runs: CodeRunOptions | None = None) -> list[str]:
     """Payment types an agent turn asks for: a cue (fuzzy) in a request-like sentence or among
-    the turn's last words, in the policy's order."""
+    the turn's last words, in the policy's order.
+
+    With `code_runs`, the turn's last words are those before its trailing sentences of spoken
+    digits: a mono transcript gives the request the customer's answer ("Then the three digit code
+    on the signature strip. six, five, six, oh, and one.")."""
     out = []
     sentences = [s for s in re.findall(r"[^.?!]*[.?!]?", text) if s.strip()]
-    last = _clean_words(sentences[-1]) if sentences else []
+    tail = sentences
+    if code_runs is not None:
+        while len(tail) > 1 and _mostly_digits(tail[-1], code_runs):
+            tail = tail[:-1]
+    last = _clean_words(tail[-1]) if tail else []
     for entity_type, cues in opts.cues.items():
         for cue in cues:
             hit = any(_request_like(s, opts) and _cue_in(_clean_words(s), cue, opts) is not None for s in sentences)
@@ -306,6 +381,13 @@ def request_types(text: str, opts: PaymentWindowOptions, tail_words: int = 6) ->
                 out.append(entity_type)
                 break
     return out
+
+
+def _mostly_digits(sentence: str, code_runs: CodeRunOptions) -> bool:
+    """A sentence that is mostly spoken digits: three or more in runs that hold half its words or more."""
+    runs = [r for r in find_runs(sentence, code_runs) if not r.weak and re.search(r"\d", r.code)]
+    inside = sum(len(_WORD_RE.findall(sentence[r.start:r.end].lower())) for r in runs)
+    return sum(len(r) for r in runs) >= 3 and inside >= 0.5 * len(_WORD_RE.findall(sentence.lower()))
 
 
 def _ends_window(text: str, opts: PaymentWindowOptions) -> bool:
@@ -331,17 +413,17 @@ class Exchange(NamedTuple):
 def exchanges(texts: list[str], speakers: list[str], options: RedactOptions,
               other_requests: list[set[str]] | None = None, digit_turns: set[int] | None = None) -> list[Exchange]:
     """Every payment or e-mail exchange of a call (see `payment_windows`)."""
-    opts = options.payment_window
+    opts, runs = options.payment_window, options.code_runs
     if not opts.enabled:
         return []
     out: list[Exchange] = []
     for i, text in enumerate(texts):
         # A turn nobody was identified for ("unknown": diarisation failed) may be the agent's:
         # its request opens a window too, rather than none in a call with no agent at all.
-        if speakers[i] == "customer" or (speakers[i] != "agent" and not request_types(text, opts)
+        if speakers[i] == "customer" or (speakers[i] != "agent" and not request_types(text, opts, code_runs=runs)
                                          and not _asks_email(text, opts)):
             continue
-        types = request_types(text, opts)
+        types = request_types(text, opts, code_runs=runs)
         if not types and _request_like(text, opts) and not (other_requests and other_requests[i]):
             if digit_turns is None:
                 digit_turns = _digit_heavy(texts, speakers, code_run_findings(texts, speakers, options), opts)
@@ -356,7 +438,8 @@ def exchanges(texts: list[str], speakers: list[str], options: RedactOptions,
 
 
 def payment_windows(texts: list[str], speakers: list[str], options: RedactOptions,
-                    other_requests: list[set[str]] | None = None, digit_turns: set[int] | None = None) -> list[Detection]:
+                    other_requests: list[set[str]] | None = None, digit_turns: set[int] | None = None,
+                    found: list[Exchange] | None = None) -> list[Detection]:
     """Findings of rule 2: every customer turn of a payment exchange, whole.
 
     Args:
@@ -367,6 +450,7 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
             a request-like turn that names one (a phone number, a postcode) does not open a
             window on the strength of a digit-heavy answer alone.
         digit_turns: turns with a redacted run of digits (`code_run_findings`); None: found here.
+        found: the call's exchanges (`exchanges`); None: found here.
 
     Returns:
         list[Detection]: recogniser `payment_window`, one per muted turn (its whole text).
@@ -374,7 +458,9 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
     opts = options.payment_window
     out: list[Detection] = []
     muted: set[int] = set()
-    for x in exchanges(texts, speakers, options, other_requests, digit_turns):
+    if found is None:
+        found = exchanges(texts, speakers, options, other_requests, digit_turns)
+    for x in found:
         for j in x.answers:
             if j in muted or (x.email and not _has_email_word(texts[j], opts)):
                 continue
@@ -571,7 +657,7 @@ def _answer_turns(texts: list[str], speakers: list[str], i: int, options: Redact
     unknown = speakers[i] != "agent"
     for j in range(i + 1, len(texts)):
         if unknown and ((other_requests and other_requests[j]) or _asks_email(texts[j], opts)
-                        or request_types(texts[j], opts) or (_ends_window(texts[j], opts) and not _has_number(texts[j]))):
+                        or request_types(texts[j], opts, code_runs=options.code_runs) or (_ends_window(texts[j], opts) and not _has_number(texts[j]))):
             return out, j  # no speaker to go by: the next request, or long speech with no digit in it, ends the window
         if speakers[j] == "agent":
             if (other_requests and other_requests[j]) or _asks_email(texts[j], opts) or \
