@@ -454,6 +454,14 @@ def test_a_request_that_carries_the_customers_digits_still_opens_the_exchange() 
     assert _none_redacted(texts[2], "Usually three to five working days", spans[2])
 
 
+def test_a_pair_written_into_the_request_after_its_cue_is_redacted() -> None:
+    texts = ["Can I take the sort code, please double seven. Yes.", "Oh, wait.",
+             "Okay, and then the account number, please, it's eight digits."]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[0], "double seven", spans[0])
+    assert _none_redacted(texts[0], "Can I take the sort code, please", spans[0])
+
+
 @pytest.mark.parametrize(("texts", "readback"), [
     # the last four of a card
     (["Can I take the long number on the card, please?",

@@ -276,6 +276,8 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
     - a run of `exchange_min_units` (3) or more units with a digit, unless it is clearly an amount,
       a time or a year (`excluded`): a security code said in the agent's turn ("It's six, two, six.
       Usually three to five working days." - the customer's correction, diarised to the agent);
+      after the cue in the request's own turn, from `exchange_readback_units` (2): the answer's
+      first pair diarised into the request ("Can I take the sort code, please double seven.");
     - a run of `exchange_readback_units` (2) or more that repeats digits of a code said earlier in
       the exchange (a run of `exchange_min_units` or more): the agent's read-back of the last
       digits ("and that one ends seven, four, yes?"); a run that reads as an amount or a time
@@ -305,7 +307,7 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
         for j, run in scope:
             digits = re.sub(r"\D", "", run.code)
             other = excluded(texts[j], run, opts)
-            if len(run) >= min_units and not other:
+            if not other and len(run) >= (readback_units if j == x.request else min_units):
                 name = "code_run+exchange"
             elif len(digits) >= (opts.readback_min_units if other else readback_units) and any(digits in c for c in codes):
                 name = "code_run+readback"
