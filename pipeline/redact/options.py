@@ -157,6 +157,12 @@ class CodeRunOptions(Options):
     agent_min_mixed_units: int = Field(
         4, ge=2, le=30, description="An agent's run mixing letters and digits this long is redacted (a postcode read back).")
     readback_min_units: int = Field(4, ge=2, le=12, description="Units an agent's run must share with a customer's run.")
+    exchange_min_units: int = Field(
+        3, ge=2, le=12, description="Inside a payment exchange, a run this long (with a digit, not an amount, time or "
+        "year) is redacted whichever speaker the transcript names.")
+    exchange_readback_units: int = Field(
+        2, ge=1, le=12, description="Inside a payment exchange, a run this long repeating digits of a code said earlier "
+        "in it (the agent's read-back of the last digits), or after the cue in the request's own turn, is redacted.")
     repeat_min_units: int | None = Field(
         None, ge=2, le=12, description="A code of this many units or more (with a digit) inside any finding is redacted "
         "wherever else in the call a run holds it: a security code volunteered before the request, a short outward "

@@ -253,12 +253,6 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
                   if not any(o.turn_index == d.turn_index and o.start <= d.start and d.end <= o.end for o in out)]
 
 
-# Lengths of the exchange rule (`exchange_findings`), read from `code_runs` where the policy sets
-# them (exchange_min_units, exchange_readback_units), these defaults otherwise.
-_EXCHANGE_MIN_UNITS = 3
-_EXCHANGE_READBACK_UNITS = 2
-
-
 def _cue_offset(text: str, opts: PaymentWindowOptions) -> int | None:
     """Character offset just after the first payment cue of a turn (fuzzy, as `request_types`); None: no cue."""
     matches = list(_WORD_RE.finditer(text.lower().replace("’", "'")))
@@ -287,8 +281,7 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
     opts = options.code_runs
     if not opts.enabled:
         return []
-    min_units = getattr(opts, "exchange_min_units", _EXCHANGE_MIN_UNITS)
-    readback_units = getattr(opts, "exchange_readback_units", _EXCHANGE_READBACK_UNITS)
+    min_units, readback_units = opts.exchange_min_units, opts.exchange_readback_units
     out: list[Detection] = []
     for x in found:
         if x.email or not x.types:
