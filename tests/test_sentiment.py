@@ -3,7 +3,7 @@ clear turns the right way, and every turn of a run carries a sentiment, with the
 trajectory as a metric and as context evidence on LASS satisfy. Real models: the packaged
 MiniLM encoder, VADER's lexicon and the shipped model file, no mocks.
 
-The frozen detection test set (tests/data/corpus/test2/) is never read here.
+The frozen detection test set (tests/data/corpus/test3/) is never read here.
 """
 
 from __future__ import annotations
@@ -156,7 +156,15 @@ def test_every_turn_of_a_run_carries_sentiment_and_satisfy_shows_the_trajectory(
 
 
 @pytest.mark.slow
-def test_training_reproduces_the_shipped_model_byte_for_byte(tmp_path):
+def test_training_reproduces_the_shipped_model(tmp_path, features):
+    """Retraining from the shipped calls and code gives the shipped model: the same labels, features,
+    training record and labels on every dev turn, coefficients within 1e-5. Not byte for byte across
+    machines: BLAS kernels differ by CPU in the last bits and the solver stops on a tolerance, which
+    moves coefficients by ~1e-6 (the shipped file was identical on one machine, not on a fresh one)."""
+    import hashlib
+
+    import numpy as np
+
     from pipeline.cli import app as cli_app
     from pipeline.models import resolve_model
 
@@ -164,6 +172,15 @@ def test_training_reproduces_the_shipped_model_byte_for_byte(tmp_path):
     run = CliRunner().invoke(cli_app, ["detect", "train-sentiment", str(DATASETS / "corpus" / "train"),
                                        "--dev", str(DEV), "--out", str(out), "--seed", "0"])
     assert run.exit_code == 0, run.output
-    shipped = resolve_model("turn-sentiment")
-    assert out.read_bytes() == (shipped.path / "sentiment.json").read_bytes()
-    assert shipped.entry.files["sentiment.json"] in run.output  # the sha256 printed for the manifest
+    assert hashlib.sha256(out.read_bytes()).hexdigest() in run.output  # the sha256 printed for the manifest
+    shipped_path = resolve_model("turn-sentiment").path / "sentiment.json"
+    got, shipped = json.loads(out.read_text()), json.loads(shipped_path.read_text())
+    for key in ("format", "labels", "encoder", "features", "trained"):
+        assert got[key] == shipped[key], key
+    np.testing.assert_allclose(got["coef"], shipped["coef"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got["intercept"], shipped["intercept"], rtol=1e-4, atol=1e-5)
+    retrained, reference = read_sentiment_model(out), read_sentiment_model(shipped_path)
+    from pipeline.lab.scripts import load_scripts
+
+    rows = turn_features([t.text for call in load_scripts(DEV) for t in call.turns], *features)
+    assert sentiments_from_proba(predict_proba(retrained, rows)) == sentiments_from_proba(predict_proba(reference, rows))
