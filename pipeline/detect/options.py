@@ -31,7 +31,8 @@ __all__ = [
 
 CHANNELS: tuple[str, ...] = ("telephone", "face_to_face", "digital")
 # Lexicons that are not event kinds but feed context rules (an offer before an objection, an
-# account fact read out before ID&V, a hold being placed, a request for contact details).
+# account fact read out before ID&V, a hold being placed, a request for contact details) or only
+# feed the learned detectors (a price named: price_mention).
 AUX_LEXICONS: tuple[str, ...] = (
     "customer_objection",
     "objection_accept",
@@ -42,6 +43,7 @@ AUX_LEXICONS: tuple[str, ...] = (
     "idv_confirmed",
     "future_marker",
     "complaint_problem",
+    "price_mention",
 )
 
 
