@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipeline.redact.normalise import canonicalise, normalise_value
@@ -47,6 +49,38 @@ def test_spoken_email_maps_to_whole_phrase() -> None:
     start = c.text.index("d.okafor78@example.com")
     a, b = c.span_to_original(start, start + len("d.okafor78@example.com"))
     assert text[a:b] == "d dot okafor seventy-eight at example dot com"
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        # A read-back as one machine transcribed it: the name's end heard as "for", "78" as "7T8".
+        ("Of course, I've updated that to D .OCA for 7T8 at example .com and is there a number?",
+         "D .OCA for 7T8 at example .com"),
+        ("So that's j dot smith 4b at example dot co dot uk, yes?", "j dot smith 4b at example dot co dot uk"),
+    ],
+)
+def test_a_garbled_spoken_email_maps_to_its_whole_phrase(text: str, spoken: str) -> None:
+    c = canonicalise(text)
+    found = re.search(r"[\w.+-]+@[\w.-]+", c.text)
+    assert found, c.text
+    a, b = c.span_to_original(found.start(), found.end())
+    assert text[a:b] == spoken
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You can send it to j at example dot com.",  # "to" after a stop word ends the local part
+        "I've got an email for sarah at example dot com.",
+    ],
+)
+def test_a_stop_word_before_a_spoken_email_stays_outside_it(text: str) -> None:
+    c = canonicalise(text)
+    found = re.search(r"[\w.+-]+@[\w.-]+", c.text)
+    assert found, c.text
+    a, _ = c.span_to_original(found.start(), found.end())
+    assert text[:a].rstrip().split()[-1] in {"to", "for"}
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,10 @@ _LOCAL_STOP = {"it's", "its", "is", "was", "to", "me", "my", "the", "on", "at", 
                "erm", "send", "use", "from", "via", "by", "for", "with", "your", "our", "new", "old", "still",
                "a", "an", "of", "in", "i'm", "we", "you", "he", "she", "they", "him", "her", "us", "them", "just"}
 
+# Stop words a transcriber also writes for the sound of a name's end ("Okafor" as "OCA for"): taken into
+# a local part only between a name-like word before them and what was already taken after them.
+_LOCAL_SOUNDS = {"for", "to", "too"}
+
 # Written e-mails and placeholders first, then words with inner apostrophes/hyphens/dots.
 _TOKEN_RE = re.compile(
     r"<[A-Z_]+>"
@@ -222,9 +226,14 @@ def _spoken_email(text: str, tokens: list[_Tok], at: int) -> tuple[int, int, str
             local.append(number_token(tok))
         elif len(tok) == 1 and tok.isalpha():
             local.append(low)
+        elif re.fullmatch(r"[a-z0-9]+", low) and any(ch.isdigit() for ch in low):
+            local.append(low)  # a transcriber's letters and digits run together ("7T8" for "78")
         elif low not in _LOCAL_STOP and re.fullmatch(r"[a-z][a-z0-9'_-]*", low) and words < 2:
             local.append(low)
             words += 1
+        elif low in _LOCAL_SOUNDS and local and k > 0 and _name_like(tokens[k - 1].text) \
+                and _gap_ok(text, tokens, k - 1, k):
+            local.append(low)  # the end of a name heard as a word ("D .OCA for 7T8" for "d.okafor78")
         else:
             break
         first = k
@@ -235,6 +244,12 @@ def _spoken_email(text: str, tokens: list[_Tok], at: int) -> tuple[int, int, str
         return None
     address = "".join(reversed(local)) + "@" + ".".join(labels)
     return first, last, address
+
+
+def _name_like(tok: str) -> bool:
+    """A token that can be part of a spoken e-mail's local part: not a stop word, a letter or a name-like word."""
+    low = tok.lower()
+    return low not in _LOCAL_STOP and re.fullmatch(r"[a-z][a-z0-9'_-]*", low) is not None
 
 
 def _dot_gap(text: str, tokens: list[_Tok], a: int, b: int) -> bool:
