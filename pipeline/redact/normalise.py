@@ -228,7 +228,7 @@ def _spoken_email(text: str, tokens: list[_Tok], at: int) -> tuple[int, int, str
             local.append(low)
         elif re.fullmatch(r"[a-z0-9]+", low) and any(ch.isdigit() for ch in low):
             local.append(low)  # a transcriber's letters and digits run together ("7T8" for "78")
-        elif low not in _LOCAL_STOP and re.fullmatch(r"[a-z][a-z0-9'_-]*", low) and words < 2:
+        elif _name_like(tok) and words < 2:
             local.append(low)
             words += 1
         elif low in _LOCAL_SOUNDS and local and k > 0 and _name_like(tokens[k - 1].text) \
