@@ -17,6 +17,7 @@ from pipeline.redact.normalise import canonicalise, normalise_value
         ("S W one A one A A", "SW1A1AA"),
         ("B S three, four Q J", "BS3 4QJ"),
         ("the fourteenth of March nineteen eighty-two", "the fourteenth of March 1982"),
+        ("the fourteenth of March nineteen eighty two", "the fourteenth of March 1982"),  # "eighty two" is 82, not 802
         ("triple five, double-oh", "555 00"),
         ("M14 6PD", "M14 6PD"),
         ("zero nine, dash, zero one, dash, two nine", "09 01 29"),

@@ -6,6 +6,8 @@ Every case is a controlled input: the policy is asserted, never one transcriptio
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipeline.redact.options import load_redact_options
@@ -177,12 +179,15 @@ def test_the_answer_is_muted_across_turns_interjections_and_a_hold(span: str) ->
     ]
     speakers = ["agent", "customer"] * 5
     opts = options(payment_window={"span": span})
-    assert _window_turns(texts, speakers, opts) == {1, 3, 5, 7}
+    # from_value keeps a reply that is all aside, with no digit nor a word that sounds like one.
+    assert _window_turns(texts, speakers, opts) == ({1, 3, 5, 7} if span == "turn" else {3, 5, 7})
     spans = _covered(texts, speakers, opts)
     for turn, value in ((3, "four five, er, five six"), (5, "one two, three four"), (7, "seven one")):
         assert _all_redacted(texts[turn], value, spans[turn])
     if span == "turn":
         assert _all_redacted(texts[1], "hang on, let me find my purse", spans[1])
+    else:
+        assert spans[1] == []
     assert spans[9] == []  # the exchange has ended
 
 
@@ -404,7 +409,7 @@ def test_a_code_redacted_once_is_redacted_wherever_else_it_is_said() -> None:
     texts = ["And your postcode?", "B T nine, yep.", "BT9, yep, and a contact number, please?"]
     speakers = ["agent", "customer", "agent"]
     assert any(i == 2 and s == "BT9" for i, _, s in found(texts, speakers=speakers))  # read back, three units
-    off = found(texts, speakers=speakers, opts=options(code_runs={"repeat_min_units": None}))
+    off = found(texts, speakers=speakers, opts=options(code_runs={"repeat_min_units": None, "echo_min_units": None}))
     assert not any(i == 2 for i, _, _ in off)
 
 
@@ -494,3 +499,54 @@ def test_an_amount_or_a_time_the_agent_says_inside_the_exchange_stays(texts: lis
     spans = _covered(texts, speakers)
     for kept in ("£20", "ten thirty", "thirty-four ninety-nine pounds"):
         assert _none_redacted(texts[turn], kept, spans[turn]), kept
+
+
+# ------------------------------------------------------------------ values said a piece at a time
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("oh, nine, oh, oh.", "0900"),     # a chunk of a number ends where it was said, "oh"s and all
+    ("M Y, oh oh...", "MY00"),         # the digits of a reference after its letters
+    ("Oh, B for Bravo, one.", "B1"),   # a leading "Oh" before a letter is an interjection
+])
+def test_ohs_at_a_runs_edge_belong_to_the_code(text: str, code: str) -> None:
+    assert [r.code for r in find_runs(text, _RUNS)] == [code]
+
+
+def test_a_phone_number_said_in_chunks_between_backchannels_is_redacted_to_its_last_chunk() -> None:
+    texts = ["Can you confirm the phone number we hold?", "oh, seven, seven, oh.", "Yep.", "oh, nine, oh, oh.",
+             "Okay.", "nine, seven, seven.", "What's the date of birth on the account?"]
+    speakers = ["agent", "customer"] * 3 + ["agent"]
+    spans = _covered(texts, speakers)
+    for turn in (1, 3, 5):
+        assert _all_redacted(texts[turn], texts[turn].rstrip("."), spans[turn])
+    assert spans[6] == []
+
+
+@pytest.mark.parametrize(("chunk", "echo"), [
+    ("B for Bravo, one...", "B for Bravo, one, yep."),
+    ("M Y, oh oh...", "M Y, oh oh, yep."),
+])
+def test_the_agent_saying_a_chunk_back_is_redacted_however_short(chunk: str, echo: str) -> None:
+    texts = ["And the postcode, letter by letter?", chunk, echo, "Lovely, and what's the first line?"]
+    speakers = ["agent", "customer", "agent", "agent"]
+    spans = _covered(texts, speakers)
+    for turn in (1, 2):
+        run = find_runs(texts[turn], _RUNS)[0]
+        words = [m for m in re.finditer(r"\w+", texts[turn][:run.end]) if m.group(0) not in _RUNS.spelling_words]
+        assert words and all(any(a <= m.start() and m.end() <= b for a, b in spans[turn]) for m in words)
+    assert _none_redacted(texts[2], "yep", spans[2]) and spans[3] == []
+
+
+def test_an_echo_needs_the_same_chunk_in_the_turn_before() -> None:
+    opts = options(code_runs={"repeat_min_units": None})
+    texts = ["And the postcode, letter by letter?", "B for Bravo, one...", "Lovely.", "Was that B one?"]
+    speakers = ["agent", "customer", "agent", "agent"]
+    assert _covered(texts, speakers, opts)[3] == []  # two turns on: no echo (the repeat rule's job, from 3 units)
+
+
+def test_a_reply_that_is_all_aside_stays_unless_a_word_in_it_may_be_a_digit() -> None:
+    texts = ["Can I take the expiry date, please?", "Do you want the expiry date now?", "Yes please.",
+             "Sorry, I was told for a sec, oh, that's it."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer"])
+    assert spans[1] == []
+    assert _all_redacted(texts[3], "I was told for a sec", spans[3])  # "for", "oh": a digit heard as a word

@@ -70,6 +70,9 @@ CASES = [
     ("DATE_OF_BIRTH", "Date of birth?", "June the twenty-first, eighty-eight.", ["June the twenty-first, eighty-eight"]),
     ("DATE_OF_BIRTH", "What's your date of birth?", "Third of the third, nineteen eighty.", ["Third of the third, nineteen eighty"]),
     ("DATE_OF_BIRTH", None, "I was born in 1962, so I qualify.", ["1962"]),
+    ("DATE_OF_BIRTH", None, "Date of birth the eighteenth of October, two thousand and four?",
+     ["the eighteenth of October, two thousand and four"]),
+    ("DATE_OF_BIRTH", "Date of birth?", "The ninth of May, nineteen eighty six.", ["The ninth of May, nineteen eighty six"]),
     ("DATE_OF_BIRTH", None, "The engineer is coming on the first of April.", []),  # near miss: not a birth date
     # --- e-mail
     ("EMAIL_ADDRESS", None, "Send it to priya underscore k at mail dot co dot uk please.", ["priya underscore k at mail dot co dot uk"]),
@@ -88,6 +91,7 @@ CASES = [
     # --- names
     ("PERSON", None, "Good afternoon, you're speaking with Hannah, how can I help?", ["Hannah"]),
     ("PERSON", None, "Thanks for your patience, Mrs Adeyemi.", ["Mrs Adeyemi"]),
+    ("PERSON", None, "Thanks for calling, Ms MacLeod. Take care now.", ["Ms MacLeod"]),  # a capital inside the name
     ("PERSON", "Can I take your surname?", "Yes, it's Kowalczyk, K-O-W-A-L-C-Z-Y-K.", ["Kowalczyk", "K-O-W-A-L-C-Z-Y-K"]),
     ("PERSON", None, "Morning, Callum speaking.", ["Callum"]),
     ("PERSON", None, "Surname Whitfield, first name Joanne.", ["Whitfield", "Joanne"]),

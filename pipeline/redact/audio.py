@@ -30,7 +30,8 @@ GAP_RECOGNIZERS = frozenset({"answer_gap", "payment_gap"})
 
 # The digit-run rule (pipeline/redact/payment.py) types a run by its shape alone: a card number with
 # a digit lost or misheard fails Luhn and reads as ACCOUNT_NUMBER, so such a run counts as payment data.
-_CODE_RUN_RECOGNIZERS = frozenset({"code_run", "code_run+bridge", "code_run+repeat", "code_run+readback"})
+_CODE_RUN_RECOGNIZERS = frozenset({"code_run", "code_run+bridge", "code_run+repeat", "code_run+readback",
+                                   "code_run+echo"})
 
 
 def is_payment_finding(f: PiiFinding) -> bool:

@@ -138,6 +138,9 @@ def _code_value(tokens: list[_Tok], i: int) -> tuple[str, int] | None:
         if len(tokens[i + 1].text) == 1 and tokens[i + 1].text.isalpha():
             return tokens[i + 1].text.upper() * _REPEAT[low], 2
         return None
+    if low in TENS and i + 1 < len(tokens) and tokens[i + 1].start == tokens[i].end + 1 \
+            and tokens[i + 1].text.lower() in UNITS and tokens[i + 1].text.lower() not in {"oh", "zero", "nought", "nil"}:
+        return TENS[low] + UNITS[tokens[i + 1].text.lower()], 2  # "eighty six" is 86, as "eighty-six"
     digits = number_token(tok)
     if digits is not None:
         return digits, 1

@@ -167,6 +167,9 @@ class CodeRunOptions(Options):
         None, ge=2, le=12, description="A code of this many units or more (with a digit) inside any finding is redacted "
         "wherever else in the call a run holds it: a security code volunteered before the request, a short outward "
         "code read back. None: off.")
+    echo_min_units: int | None = Field(
+        None, ge=1, le=12, description="A run this long (a digit or a spelled letter in it) inside a finding is "
+        "redacted where the next turn says it back whole ('B for Bravo, one' - 'B for Bravo, one, yep'). None: off.")
     joiners: list[str] = Field(
         default_factory=list, description="Words that may sit inside one run (a correction: 'four five, sorry, four six')."
     )

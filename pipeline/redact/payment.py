@@ -181,14 +181,20 @@ def repeated_codes(texts: list[str], found: list[Detection], options: RedactOpti
     ("BT9, yep"). Codes of `repeat_min_units` units or more with a digit in them; a run that is
     clearly an amount, a time or a year is left (`excluded`)."""
     opts = options.code_runs
-    if not opts.enabled or opts.repeat_min_units is None:
+    if not opts.enabled or (opts.repeat_min_units is None and opts.echo_min_units is None):
         return []
     codes: dict[str, str] = {}
+    echoes: dict[int, dict[str, str]] = {}  # turn -> short codes its previous turn said inside a finding
     for d in found:
         for run in find_runs(texts[d.turn_index][d.start:d.end], opts):
-            if len(run) >= opts.repeat_min_units and re.search(r"\d", run.code) and not run.weak:
+            if run.weak:
+                continue
+            if opts.repeat_min_units is not None and len(run) >= opts.repeat_min_units and re.search(r"\d", run.code):
                 codes.setdefault(run.code, d.entity_type)
-    if not codes:
+            if opts.echo_min_units is not None and len(run) >= opts.echo_min_units \
+                    and (re.search(r"\d", run.code) or any(u.phonetic for u in run.units)):
+                echoes.setdefault(d.turn_index + 1, {}).setdefault(run.code, d.entity_type)
+    if not codes and not echoes:
         return []
     out: list[Detection] = []
     for i, text in enumerate(texts):
@@ -198,6 +204,8 @@ def repeated_codes(texts: list[str], found: list[Detection], options: RedactOpti
             hit = next((c for c in sorted(codes, key=len, reverse=True) if c in run.code), None)
             if hit is not None:
                 out.append(Detection(codes[hit], i, run.start, run.end, opts.score, "code_run+repeat", run.code))
+            elif run.code in echoes.get(i, {}):
+                out.append(Detection(echoes[i][run.code], i, run.start, run.end, opts.score, "code_run+echo", run.code))
     return out
 
 
@@ -564,6 +572,9 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
         body = re.search(r"[A-Za-z0-9](?:.*[A-Za-z0-9])?", text[a:b], re.DOTALL)
         if body:
             trimmed.append((a + body.start(), a + body.end()))
+    if not trimmed and not email and cursor > span[0] \
+            and not set(_WORD_RE.findall(text[span[0]:span[1]].lower())) & set(opts.digit_homophones):
+        return []  # all aside, not a digit in it nor a word that sounds like one: "Do you want the expiry date now?"
     return trimmed or [span]
 
 

@@ -226,18 +226,38 @@ def _runs(text: str, toks: list[_Tok], opts: CodeRunOptions) -> list[Run]:
 
 
 def _trim(group: list[Unit]) -> list[Unit]:
-    """Weak units at a run's edges go, except an "oh" beside a digit and phonetic words."""
+    """Weak units at a run's edges go, except phonetic words and "oh"s beside the code.
+
+    A block of "oh"s is kept when the unit beside it is a digit ("oh, nine, oh, oh": the chunk of a
+    number said in pieces must end where it was said) or, at the run's end, any strong unit ("M Y,
+    oh oh": the digits of a reference after its letters); a leading "oh" before a letter is an
+    interjection ("Oh, B for Bravo")."""
+    def zeros(units: list[Unit]) -> int:
+        n = 0
+        while n < len(units) and units[n].weak and units[n].text == "0":
+            n += 1
+        return n
+
     def keep(u: Unit, neighbour: Unit | None) -> bool:
         if not u.weak or u.phonetic:
-            return True
-        if u.text == "0" and neighbour is not None and neighbour.text[:1].isdigit() and not neighbour.weak:
             return True
         if len(u.text) > 1 and u.text.isalpha() and neighbour is not None and not neighbour.weak:
             return True  # capitals beside a digit or letter of the code
         return False
-    while group and not keep(group[0], group[1] if len(group) > 1 else None):
+
+    while group:
+        n = zeros(group)
+        if n and n < len(group) and not group[n].weak and group[n].text[:1].isdigit():
+            break
+        if keep(group[0], group[1] if len(group) > 1 else None):
+            break
         group = group[1:]
-    while group and not keep(group[-1], group[-2] if len(group) > 1 else None):
+    while group:
+        n = zeros(group[::-1])
+        if n and n < len(group) and not group[-n - 1].weak:
+            break
+        if keep(group[-1], group[-2] if len(group) > 1 else None):
+            break
         group = group[:-1]
     return group
 

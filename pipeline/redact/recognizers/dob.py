@@ -17,7 +17,8 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_YEAR = r"(?:(?:19|20)\d{2}|'?\d{2})"
+# "two thousand and four" is canonicalised to "2 thousand and 4" (normalise.canonicalise).
+_YEAR = r"(?:(?:19|20)\d{2}|2 thousand(?:,? (?:and )?[1-9]\d?)?|'?\d{2})"
 MONTH, ORDINAL = _MONTH, _ORD
 
 

@@ -30,7 +30,8 @@ _LOWER_INTRO_NOT = (
     "|actually|currently|basically|literally|hoping|wondering|worried|concerned|confused|annoyed|frustrated|upset"
     "|interested|aware|unsure|certain|positive|correct|right|wrong|late|early|pleased|delighted|speaking"
 )
-_NAME = rf"(?!(?:{NOT_NAMES})\b)[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
+# "MacLeod", "McDonald", "DeVito": a capital inside the name is part of it, not the end of a shorter one.
+_NAME = rf"(?!(?:{NOT_NAMES})\b)[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:['’-][A-Z]?[a-z]+)?"
 _END = r"(?=[.,!?;:…]|$| that's| speaking| here\b| at\b| from\b| and\b)"
 
 
