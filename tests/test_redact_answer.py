@@ -228,3 +228,13 @@ def test_a_date_of_birth_found_once_is_redacted_when_read_back_in_another_form()
     assert any(i == 2 and "5th of September 1939" in s for i, _, s in got)
     assert any(i == 3 and "September 1939" in s for i, _, s in got)   # the same month and year, no day said
     assert not any(i == 4 for i, _, _ in got)                         # another date stays
+
+
+@pytest.mark.parametrize("said", ["nineteen thirty-nine", "nineteen thirty nine", "thirty-nine"])
+def test_a_date_of_birth_read_back_in_words_is_redacted(said: str) -> None:
+    texts = ["Can I take your date of birth?", "Yeah, the fifth of September, nineteen thirty-nine.",
+             f"So that's the fifth of September, {said}, is that right?",
+             "And the bill from the fifth of October, twenty twenty-four, is paid."]
+    got = found(texts, "DATE_OF_BIRTH", speakers=["agent", "customer", "agent", "agent"])
+    assert any(i == 2 and f"the fifth of September, {said}" in s for i, _, s in got)
+    assert not any(i == 3 for i, _, _ in got)

@@ -507,6 +507,9 @@ def test_an_amount_or_a_time_the_agent_says_inside_the_exchange_stays(texts: lis
     ("oh, nine, oh, oh.", "0900"),     # a chunk of a number ends where it was said, "oh"s and all
     ("M Y, oh oh...", "MY00"),         # the digits of a reference after its letters
     ("Oh, B for Bravo, one.", "B1"),   # a leading "Oh" before a letter is an interjection
+    ("I V two, nine G T.", "IV29GT"),  # a capital "I" or "O" before two more units is the first letter
+    ("O X four, yep.", "0X4"),
+    ("A 2 year deal.", "2"),
 ])
 def test_ohs_at_a_runs_edge_belong_to_the_code(text: str, code: str) -> None:
     assert [r.code for r in find_runs(text, _RUNS)] == [code]

@@ -215,7 +215,7 @@ def _runs(text: str, toks: list[_Tok], opts: CodeRunOptions) -> list[Run]:
         groups.append(current)
     out: list[Run] = []
     for group in groups:
-        group = _trim(group)
+        group = _trim(group, text)
         if not group:
             continue
         if all(u.weak for u in group) and not any(u.phonetic for u in group):
@@ -225,13 +225,14 @@ def _runs(text: str, toks: list[_Tok], opts: CodeRunOptions) -> list[Run]:
     return out
 
 
-def _trim(group: list[Unit]) -> list[Unit]:
+def _trim(group: list[Unit], text: str) -> list[Unit]:
     """Weak units at a run's edges go, except phonetic words and "oh"s beside the code.
 
     A block of "oh"s is kept when the unit beside it is a digit ("oh, nine, oh, oh": the chunk of a
     number said in pieces must end where it was said) or, at the run's end, any strong unit ("M Y,
     oh oh": the digits of a reference after its letters); a leading "oh" before a letter is an
-    interjection ("Oh, B for Bravo")."""
+    interjection ("Oh, B for Bravo"), a lone capital "O" or "I" there is the code's first letter
+    when two strong units follow, the first a letter ("O X four", "I V two", not "A 2 year deal")."""
     def zeros(units: list[Unit]) -> int:
         n = 0
         while n < len(units) and units[n].weak and units[n].text == "0":
@@ -248,6 +249,9 @@ def _trim(group: list[Unit]) -> list[Unit]:
     while group:
         n = zeros(group)
         if n and n < len(group) and not group[n].weak and group[n].text[:1].isdigit():
+            break
+        if len(group) >= 3 and text[group[0].start:group[0].end] in {"O", "I"} and group[1].text.isalpha() \
+                and not group[1].weak and not group[2].weak:
             break
         if keep(group[0], group[1] if len(group) > 1 else None):
             break

@@ -179,25 +179,31 @@ _DAY = r"(?:\d{1,2}(?:st|nd|rd|th)?|" + "|".join(sorted(map(re.escape, _ORDINAL_
 _MONTH = r"(?:" + "|".join(m for m in _MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
 _WORDED_DATE_RE = re.compile(
     rf"\b(?:(?:the\s+)?(?P<d1>{_DAY})\s+(?:of\s+)?)?(?P<m>{_MONTH})\b(?:\s+(?:the\s+)?(?P<d2>{_DAY}))?,?\s+"
-    r"(?P<y>\d{4})\b", re.IGNORECASE)
+    r"(?P<y>\d{4}|2 thousand(?:,? (?:and )?\d{1,2})?|\d{2})\b", re.IGNORECASE)
 _NUMERIC_DATE_RE = re.compile(r"\b(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{2}|\d{4})\b")
 
 
 def _dates(text: str) -> list[tuple[int, int, tuple[int | None, int, int]]]:
-    """(start, end, (day or None, month, year)) of each date written with a month name and a year,
-    or as day/month/year digits."""
+    """(start, end, (day or None, month, year)) of each date said or written with a month name and a
+    year ("the fifth of September, nineteen thirty-nine", "May 3rd 2004"), or as day/month/year digits.
+    Spans are in the original text; years are read from its canonical form (`canonicalise`)."""
+    canon = canonicalise(text)
     out = []
-    for m in _WORDED_DATE_RE.finditer(text):
+    for m in _WORDED_DATE_RE.finditer(canon.text):
         day = m.group("d1") or m.group("d2")
         d = None
         if day:
             low = day.lower()
             d = _ORDINAL_DAY.get(low) or int(re.sub(r"\D", "", low) or 0) or None
         month = next(k + 1 for k, name in enumerate(_MONTHS) if name.startswith(m.group("m").lower()[:3]))
-        out.append((m.start(), m.end(), (d, month, int(m.group("y")))))
-    for m in _NUMERIC_DATE_RE.finditer(text):
+        said = m.group("y")
+        year = 2000 + int(said.rpartition(" ")[2]) if "thousand" in said and said[-1].isdigit() and said != "2 thousand" \
+            else 2000 if "thousand" in said else int(said)
+        out.append((*canon.span_to_original(m.start(), m.end()), (d, month, year)))
+    for m in _NUMERIC_DATE_RE.finditer(canon.text):
         year = int(m.group("y"))
-        out.append((m.start(), m.end(), (int(m.group("d")), int(m.group("m")), year if year > 99 else 1900 + year)))
+        out.append((*canon.span_to_original(m.start(), m.end()),
+                    (int(m.group("d")), int(m.group("m")), year if year > 99 else 1900 + year)))
     return out
 
 
