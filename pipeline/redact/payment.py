@@ -185,7 +185,9 @@ def repeated_codes(texts: list[str], found: list[Detection], options: RedactOpti
         return []
     codes: dict[str, str] = {}
     echoes: dict[int, dict[str, str]] = {}  # turn -> short codes its previous turn said inside a finding
+    spelled: dict[int, list[tuple[str, str]]] = {}  # turn -> (letters and digits, type) of the previous turn's values
     for d in found:
+        spelled.setdefault(d.turn_index + 1, []).append((re.sub(r"[^A-Za-z0-9]", "", d.value).upper(), d.entity_type))
         for run in find_runs(texts[d.turn_index][d.start:d.end], opts):
             if run.weak:
                 continue
@@ -206,6 +208,10 @@ def repeated_codes(texts: list[str], found: list[Detection], options: RedactOpti
                 out.append(Detection(codes[hit], i, run.start, run.end, opts.score, "code_run+repeat", run.code))
             elif run.code in echoes.get(i, {}):
                 out.append(Detection(echoes[i][run.code], i, run.start, run.end, opts.score, "code_run+echo", run.code))
+            elif opts.echo_min_units is not None and len(run) >= max(3, opts.echo_min_units) and run.code.isalpha() \
+                    and (typed := next((t for v, t in spelled.get(i, []) if run.code in v), None)):
+                # A value spelled back in letters ("eze812 at aol dot com" - "E Z E, at the domain you said?").
+                out.append(Detection(typed, i, run.start, run.end, opts.score, "code_run+echo", run.code))
     return out
 
 
