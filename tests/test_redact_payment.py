@@ -557,7 +557,7 @@ def test_a_reply_that_is_all_aside_stays_unless_a_word_in_it_may_be_a_digit() ->
 
 def test_a_value_spelled_back_in_letters_is_redacted() -> None:
     texts = ["And your email?", "eze eight one two, all one word, at aol dot com.",
-             "Let me spell that back: E Z E, at the domain you said?", "Spot on. And it's I B M I work for."]
+             "Let me spell that back: E Z E, at the domain you said? Not the B B C.", "Spot on."]
     spans = _covered(texts, ["agent", "customer", "agent", "customer"])
     assert _all_redacted(texts[2], "E Z E", spans[2]) and _none_redacted(texts[2], "Let me spell that back", spans[2])
-    assert _none_redacted(texts[3], "I B M", spans[3])  # letters the value does not hold
+    assert _none_redacted(texts[2], "B B C", spans[2])  # letters the value does not hold
