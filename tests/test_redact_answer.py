@@ -11,7 +11,7 @@ from pipeline.redact.audio import redaction_spans
 from pipeline.redact.normalise import canonicalise
 from pipeline.redact.orgs import organisation_names
 from pipeline.schema import PiiFinding
-from tests._redact_support import found, options, timed_turn
+from tests._redact_support import found, options, spans_of, timed_turn
 
 
 def _window(question: str, reply: str, asker: str = "agent") -> list[str]:
@@ -238,3 +238,28 @@ def test_a_date_of_birth_read_back_in_words_is_redacted(said: str) -> None:
     got = found(texts, "DATE_OF_BIRTH", speakers=["agent", "customer", "agent", "agent"])
     assert any(i == 2 and f"the fifth of September, {said}" in s for i, _, s in got)
     assert not any(i == 3 for i, _, _ in got)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("I've got the day to first down as the 18th of October, 2004. Is that still right?", "the 18th of October, 2004"),
+    ("eighth June ninety-three.", "eighth June ninety-three"),
+    ("It's the second of February, 1959.", "the second of February, 1959"),
+])
+def test_a_full_date_long_ago_is_a_date_of_birth_whatever_the_words_around_it(text: str, value: str) -> None:
+    assert spans_of(["Okay.", text], "DATE_OF_BIRTH", speakers=["agent", "customer"]) == [value]
+
+
+@pytest.mark.parametrize("text", [
+    "The engineer comes on the 3rd of March next year.",   # no year
+    "It was bought on the 5th of May, 10 of them.",       # a two-digit number under 20 is no year
+    "You'll get a reminder on the first of December.",
+])
+def test_a_recent_or_partial_date_is_not_taken_for_a_birth_date(text: str) -> None:
+    assert spans_of(["Okay.", text], "DATE_OF_BIRTH", speakers=["agent", "customer"]) == []
+
+
+def test_a_full_date_this_year_stays() -> None:
+    from datetime import date
+
+    text = f"The engineer comes on the 3rd of March {date.today().year}."
+    assert spans_of(["Okay.", text], "DATE_OF_BIRTH", speakers=["agent", "customer"]) == []

@@ -94,6 +94,7 @@ CASES = [
     ("PERSON", None, "Thanks for calling, Ms MacLeod. Take care now.", ["Ms MacLeod"]),  # a capital inside the name
     ("PERSON", "Can I take your surname?", "Yes, it's Kowalczyk, K-O-W-A-L-C-Z-Y-K.", ["Kowalczyk", "K-O-W-A-L-C-Z-Y-K"]),
     ("PERSON", None, "Morning, Callum speaking.", ["Callum"]),
+    ("PERSON", None, "You're through to Discover Mobile, Cormac Speaking, how can I help?", ["Cormac"]),
     ("PERSON", None, "Surname Whitfield, first name Joanne.", ["Whitfield", "Joanne"]),
     ("PERSON", "can you confirm the account holder's full name?", "sophie nwosu, 07/03/1993", ["sophie nwosu"]),
     ("PERSON", "can you confirm the account holder's full name?", "yes sure, one sec", []),

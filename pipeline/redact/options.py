@@ -173,6 +173,9 @@ class CodeRunOptions(Options):
     joiners: list[str] = Field(
         default_factory=list, description="Words that may sit inside one run (a correction: 'four five, sorry, four six')."
     )
+    letter_words: list[str] = Field(
+        default_factory=list, description="A letter's name as a transcriber writes it ('Be', 'See', 'Why'): before "
+        "'for Bravo' it spells a letter on purpose.")
     spelling_words: list[str] = Field(
         default_factory=list, description="Words between a letter and its example word ('S for Sierra', 'B as in Bravo')."
     )
@@ -341,6 +344,9 @@ class RedactOptions(Options):
         4, ge=0, description="A number read across two turns may be split by another party's turn this short."
     )
     propagate_names: bool = Field(True, description="Redact every later mention of a name found in the call.")
+    birth_date_min_age: int | None = Field(
+        14, ge=0, le=120, description="A full date (day, month, year) at least this many years before today is taken "
+        "for a date of birth wherever it is said: a transcriber turns 'date of birth' into 'day to first'. None: off.")
     residual_threshold: float = Field(
         0.6, ge=0.0, le=1.0,
         description="Every re-scan finding is redacted; one at or above this flags the call, one below is listed for review.")

@@ -156,7 +156,7 @@ def code_run_findings(texts: list[str], speakers: list[str], options: RedactOpti
         for run in runs[i]:
             if roles[i] == "customer" and run.code in offered:
                 continue
-            if spelling and run.phonetic:
+            if (spelling and run.phonetic) or run.spelled:
                 add(i, run, "code_run")
             elif not run.weak and not excluded(text, run, opts) and (
                     len(run) >= need or (_mixed(run.code) and len(run) >= opts.agent_min_mixed_units)):

@@ -44,6 +44,7 @@ class Unit:
     weak: bool = False
     phonetic: bool = False
     written: str = ""  # the token as written when it was a digit string ("2019", "45.50", "10:30")
+    spelled: bool = False  # "B for Bravo", "Be for Bravo": a letter spelled out on purpose
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,12 @@ class Run:
     def phonetic(self) -> int:
         """How many units were said with the phonetic alphabet or as "X for Word"."""
         return sum(u.phonetic for u in self.units)
+
+    @property
+    def spelled(self) -> bool:
+        """Whether a letter in it was spelled with the phonetic alphabet ("B for Bravo"): personal data
+        however short, as nobody spells a word that way for nothing."""
+        return any(u.spelled for u in self.units)
 
     @property
     def digits_only(self) -> bool:
@@ -122,7 +129,8 @@ def _unit_at(text: str, toks: list[_Tok], k: int, opts: CodeRunOptions) -> tuple
         if (len(tok.text) == 1 and (example[0].lower() == low or example[0].isupper())) \
                 or example.lower() in opts.phonetic_alphabet:
             letter = tok.text.upper() if len(tok.text) == 1 else example[0].upper()
-            return Unit(letter, tok.start, toks[j].end, phonetic=True), j - k + 1
+            spelled = (len(tok.text) == 1 or low in opts.letter_words) and example.lower() in opts.phonetic_alphabet
+            return Unit(letter, tok.start, toks[j].end, phonetic=True, spelled=spelled), j - k + 1
     if low == "plus" and nxt is not None and (nxt.text[0].isdigit() or nxt.text.lower() in UNITS):
         return Unit("", tok.start, tok.end), 1  # "plus four four ...": part of the number
     if low in _REPEAT:

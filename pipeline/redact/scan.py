@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
+from datetime import date
 
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
@@ -207,6 +208,23 @@ def _dates(text: str) -> list[tuple[int, int, tuple[int | None, int, int]]]:
     return out
 
 
+def _old_full_dates(texts: list[str], latest_year: int) -> list[Detection]:
+    """Full dates - day, month and year - from 1900 to `latest_year`: in a service call, a date of birth
+    whatever the words around it became. A two-digit year from 20 on is read as 19xx ("eighth June
+    ninety-three"); one below ("the fifth of May, 10") is too ambiguous to count."""
+    out = []
+    for i, text in enumerate(texts):
+        for a, b, (day, month, year) in _dates(text):
+            if re.fullmatch(r"\d\d[-. ]\d\d[-. ]\d\d", text[a:b]):
+                continue  # "11-05-22": a sort code's shape
+            if year < 100:
+                # "40-11-22" is a sort code: a two-digit year only in words ("June ninety-three")
+                year = 1900 + year if year >= 20 and re.search(r"[A-Za-z]", text[a:b]) else 0
+            if day is not None and 1 <= day <= 31 and 1 <= month <= 12 and 1900 <= year <= latest_year:
+                out.append(Detection("DATE_OF_BIRTH", i, a, b, 0.6, "DateOfBirthByAge", text[a:b].lower()))
+    return out
+
+
 def _propagate_dates(texts: list[str], found: list[Detection]) -> list[Detection]:
     """Every other mention of a date of birth already found ("So that's the 5th of September 1939"
     after "the fifth of September, 1939"): the same month and year (and day, when both say one)."""
@@ -319,6 +337,8 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
     found.extend(repeated_codes(texts, found, options))
     if options.propagate_names and "DATE_OF_BIRTH" in options.entities:
         found.extend(_propagate_dates(texts, found))
+    if options.birth_date_min_age is not None and "DATE_OF_BIRTH" in options.entities:
+        found.extend(_old_full_dates(texts, date.today().year - options.birth_date_min_age))
     if options.keep_agent_names:
         keep = _agent_names(texts, speakers, found)
         found = [d for d in found if not (d.entity_type == "PERSON" and texts[d.turn_index][d.start:d.end].casefold() in keep)]

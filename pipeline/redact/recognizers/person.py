@@ -32,7 +32,7 @@ _LOWER_INTRO_NOT = (
 )
 # "MacLeod", "McDonald", "DeVito": a capital inside the name is part of it, not the end of a shorter one.
 _NAME = rf"(?!(?:{NOT_NAMES})\b)[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:['’-][A-Z]?[a-z]+)?"
-_END = r"(?=[.,!?;:…]|$| that's| speaking| here\b| at\b| from\b| and\b)"
+_END = r"(?=[.,!?;:…]|$| that's| [Ss]peaking| here\b| at\b| from\b| and\b)"
 
 
 class PersonContextRecognizer(TablePatternRecognizer):
@@ -45,7 +45,7 @@ class PersonContextRecognizer(TablePatternRecognizer):
         # Strong cues: the name need not end a phrase (a transcriber may drop the comma).
         ("introduced", rf"(?<=\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame's|[Nn]ame is|[Ss]urname is|[Ss]urname's|speaking (?:to|with)|chatting (?:to|with)|talking (?:to|with)|through to) ){_NAME}(?: {_NAME}(?=[.,!?;:…]|$))?", 0.6),
         ("name_field", rf"(?<=\b(?:[Ss]urname|[Ff]irst name|[Ff]orename|[Ll]ast name|[Ff]ull name)(?: is|'s|:)?,? ){_NAME}(?: {_NAME})?{_END}", 0.6),
-        ("speaking", rf"\b{_NAME}(?= speaking\b| here[.,!])", 0.6),
+        ("speaking", rf"\b{_NAME}(?= [Ss]peaking\b| here[.,!])", 0.6),  # a transcriber's "Cormac Speaking"
         ("vocative", rf"(?<=\b(?:[Tt]hanks|[Tt]hank you|[Cc]heers|[Hh]i|[Hh]ello|[Hh]iya|[Hh]ey|[Mm]orning|[Ee]vening|[Aa]fternoon|[Bb]ye|[Tt]a|[Cc]are|[Rr]ecap|[Ss]orry),? ){_NAME}{_END}", 0.55),
         ("name_answer", rf"(?<=(?:^|[.,!?:;…] )(?:(?:[Ii]t's|[Ii]t is|[Yy]es|[Yy]eah|[Ee]r|[Ee]rm|[Uu]m|[Ss]ure|[Oo]kay|[Tt]hat's)[,.]* ){{0,2}}){_NAME}(?: {_NAME}){{0,2}}{_END}", 0.3),
         # A chat answer typed in lower case ("sophie nwosu, 07/03/1993"): two words, only when asked.
