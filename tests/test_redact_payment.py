@@ -561,3 +561,15 @@ def test_a_value_spelled_back_in_letters_is_redacted() -> None:
     spans = _covered(texts, ["agent", "customer", "agent", "customer"])
     assert _all_redacted(texts[2], "E Z E", spans[2]) and _none_redacted(texts[2], "Let me spell that back", spans[2])
     assert _none_redacted(texts[2], "B B C", spans[2])  # letters the value does not hold
+
+
+def test_a_values_start_said_before_a_restart_is_redacted() -> None:
+    texts = ["And the postcode?", "S -10. No. Sorry. Let me start that again. S10, 6PU.", "Thank you."]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[1], "S -10", spans[1]) and _all_redacted(texts[1], "S10, 6PU", spans[1])
+    assert _none_redacted(texts[1], "Let me start that again", spans[1])
+
+
+def test_double_as_a_small_transcriber_writes_it_is_still_double() -> None:
+    run = find_runs("Plus 4. 4. Devil 7. Devil 0. 9. Devil 0. 6. 8.", _RUNS)
+    assert [r.code for r in run] == ["44770090068"]

@@ -186,8 +186,13 @@ def repeated_codes(texts: list[str], found: list[Detection], options: RedactOpti
     codes: dict[str, str] = {}
     echoes: dict[int, dict[str, str]] = {}  # turn -> short codes its previous turn said inside a finding
     spelled: dict[int, list[tuple[str, str]]] = {}  # turn -> (letters and digits, type) of the previous turn's values
+    begun: dict[int, list[tuple[str, str]]] = {}  # turn -> codes found in it or beside it: a restart says their start
     for d in found:
         spelled.setdefault(d.turn_index + 1, []).append((re.sub(r"[^A-Za-z0-9]", "", d.value).upper(), d.entity_type))
+        for run in find_runs(texts[d.turn_index][d.start:d.end], opts):
+            if len(run) >= 4 and re.search(r"\d", run.code):
+                for k in (d.turn_index - 1, d.turn_index, d.turn_index + 1):
+                    begun.setdefault(k, []).append((run.code, d.entity_type))
         for run in find_runs(texts[d.turn_index][d.start:d.end], opts):
             if run.weak:
                 continue
@@ -208,6 +213,10 @@ def repeated_codes(texts: list[str], found: list[Detection], options: RedactOpti
                 out.append(Detection(codes[hit], i, run.start, run.end, opts.score, "code_run+repeat", run.code))
             elif run.code in echoes.get(i, {}):
                 out.append(Detection(echoes[i][run.code], i, run.start, run.end, opts.score, "code_run+echo", run.code))
+            elif opts.echo_min_units is not None and len(run) >= 3 and re.search(r"\d", run.code) \
+                    and (typed := next((t for c, t in begun.get(i, []) if c.startswith(run.code) and c != run.code), None)):
+                # A value's start said before a restart ("S ten, no, sorry, let me start that again. S ten, six P U").
+                out.append(Detection(typed, i, run.start, run.end, opts.score, "code_run+echo", run.code))
             elif opts.echo_min_units is not None and len(run) >= max(3, opts.echo_min_units) and run.code.isalpha() \
                     and (typed := next((t for v, t in spelled.get(i, []) if run.code in v), None)):
                 # A value spelled back in letters ("eze812 at aol dot com" - "E Z E, at the domain you said?").

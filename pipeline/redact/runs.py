@@ -28,7 +28,8 @@ _TOKEN_RE = re.compile(
     r"(?i:x-ray)|[£$€%]|\d+(?:[.,:]\d+)*(?:st|nd|rd|th)?|[A-Za-z]+(?:['’][A-Za-z]+)*"
 )
 _GAP_RE = re.compile(r"^[\s,\-–—.…/]*$")
-_REPEAT = {"double": 2, "triple": 3, "treble": 3}
+# "Devil 7. Devil 0.": how a small transcriber writes "double" said fast on a telephone line.
+_REPEAT = {"double": 2, "triple": 3, "treble": 3, "devil": 2}
 # After "double" only, a transcriber's "oh": "double low", "double lo" (never a phrase of its own).
 _REPEATED_OH = {"low", "lo", "loh"}
 _BREAKERS = {"hundred", "thousand", "million", "billion"}
