@@ -12,7 +12,9 @@ of a call at once. The columns come from the call's analysis (analyse.py) and th
   conversation logic: an ID&V phase, a hold and its return, an objection to an offer);
 - the neighbours: the previous and next turns' cues, similarities and rule hits, and the most
   of each over the next four turns;
-- complaint state (added once complaints are scored): how likely a complaint was raised before.
+- complaint state (added once complaints are scored): how likely a complaint was raised before;
+- the offer's base (offer.py): whether an agent turn names a bigger version of what the customer
+  has (up-sell) or something beside it (cross-sell), from its likeness to the earlier turns.
 
 A row's features never depend on labels, so the same code builds training and live rows.
 """
@@ -25,6 +27,7 @@ import numpy as np
 
 from pipeline.detect.analyse import CallAnalysis, Sentence
 from pipeline.detect.behaviours import Hit, detect_behaviours
+from pipeline.detect.offer import OFFER_FIELDS, offer_block
 from pipeline.detect.options import CHANNELS, DetectOptions
 from pipeline.schema import EVENT_KINDS
 
@@ -81,6 +84,7 @@ def feature_names(lexicons: list[str], dim: int) -> tuple[str, ...]:
     names += [f"ahead:lex:{n}:{f}" for n in lexicons for f in _NEIGHBOUR_FIELDS] + [f"ahead:rule:{k}" for k in EVENT_KINDS]
     for side in ("", "prev:", "next:"):
         names += [f"{side}emb:{i}" for i in range(dim)]
+    names += [f"offer:{f}" for f in OFFER_FIELDS]
     return tuple(names)
 
 
@@ -165,7 +169,9 @@ def call_features(analysis: CallAnalysis, options: DetectOptions, channel_type: 
     zero = np.zeros((1, emb.shape[1]))
     emb_prev = np.vstack([zero, emb[:-1]]) if n else emb
     emb_next = np.vstack([emb[1:], zero]) if n else emb
-    matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, ahead, emb, emb_prev, emb_next])
+    offer = offer_block([t.speaker for t in turns], [t.text for t in turns],
+                        [s.turn_index for s in analysis.sentences], analysis.embeddings)
+    matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, ahead, emb, emb_prev, emb_next, offer])
     return CallFeatures(names=feature_names(lexicons, emb.shape[1]), matrix=matrix, agent=agent, hits=hits)
 
 

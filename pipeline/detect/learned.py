@@ -38,6 +38,9 @@ FORMAT = "callqa-detector/1"
 LEARNED_VERSION = "2"
 COMPLAINT = "complaint.raised"
 LASS_KINDS: tuple[str, ...] = tuple(k for k in EVENT_KINDS if k.startswith("lass."))
+# Kinds a turn cannot show when the kind's only cue is negated ("I can't apologise for that"):
+# of 327 labelled apologies in the training calls none is, and 3 turns are too few to learn it from.
+_NEGATION_VETO: tuple[str, ...] = ("lass.apologise",)
 # Readings of one turn that (almost) never go together in the labelled calls; the likelier is kept.
 # One offer is an up-sell or a cross-sell. A solution is rarely also the question about the problem,
 # an ID&V check or the recap (14, 1 and 1 of about 250 solution turns in the corpus), while the
@@ -166,7 +169,8 @@ def score_call(model: DetectorModel, features: CallFeatures) -> np.ndarray:
 
     Returns:
         (n_turns, len(EVENT_KINDS)) probabilities; 0 where the kind cannot occur (a customer
-        turn for an agent kind and the reverse) or the model has no classifier for it.
+        turn for an agent kind and the reverse, an apology whose only cue is negated) or the
+        model has no classifier for it.
     """
     n = features.matrix.shape[0]
     out = np.zeros((n, len(EVENT_KINDS)))
@@ -183,6 +187,8 @@ def score_call(model: DetectorModel, features: CallFeatures) -> np.ndarray:
         if kind == COMPLAINT:
             continue
         mask = customer if kind in CUSTOMER_KINDS else features.agent
+        if kind in _NEGATION_VETO and f"lex:{kind}:neg" in features.names:
+            mask = mask & (features.matrix[:, features.names.index(f"lex:{kind}:neg")] == 0)
         out[:, EVENT_KINDS.index(kind)] = np.where(mask, _probability(kind_model, rows, columns[kind]), 0.0)
     return out
 
