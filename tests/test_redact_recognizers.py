@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.redact.recognizers import luhn_check, nhs_check
-from tests._redact_support import options, spans_of
+from tests._redact_support import found, options, spans_of
 
 Q = "agent question"  # marker: the case has no question before it
 
@@ -157,3 +157,22 @@ def test_a_self_introduction_in_lower_case(text: str, expected: list[str]) -> No
 def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     got = spans_of([text], "STREET_ADDRESS", speakers=["customer"], opts=_RECOGNISERS_ONLY)
     assert got and all("Quarrendon Mead" in g for g in got)
+
+
+@pytest.mark.parametrize(("greeting", "name"), [
+    ("Good morning. You're through to Harbor Side Bank, be for speaking. Calls are recorded.", "be for"),
+    ("Hello, you're through to hire more rail tours. Julianne speaking, how can I help?", "Julianne"),
+    ("Good afternoon, there's a feminine power, deaf speaking calls are recorded for quality.", "deaf"),
+])
+def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_they_became(greeting: str, name: str) -> None:
+    assert name in [s for t, _, s in found([greeting, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) if t == 0]
+
+
+@pytest.mark.parametrize("text", ["Hello, who am I speaking to today?", "Thanks. Am I speaking with the account holder?"])
+def test_speaking_to_someone_names_nobody(text: str) -> None:
+    assert found([text, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) == []
+
+
+def test_speaking_far_into_the_call_is_no_greeting() -> None:
+    texts = ["Hello, how can I help?", "Hi.", "Right.", "Okay.", "So the part you were speaking about is covered."]
+    assert not any(t == 4 for t, _, _ in found(texts, "PERSON", speakers=["agent", "customer"] * 2 + ["agent"]))

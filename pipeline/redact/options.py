@@ -335,6 +335,9 @@ class RedactOptions(Options):
         default_factory=list, description="Words that end an organisation's name ('Ltd', 'Telecom'): never a person."
     )
     keep_agent_names: bool = Field(False, description="Keep the agent's own first name in text and audio.")
+    greeting_name_words: int | None = Field(
+        2, ge=1, le=4, description="In the opening turns, up to this many words before 'speaking' (not 'speaking "
+        "to/with') are the agent's name whatever a transcriber made of it ('karmic speaking'). None: off.")
     account_patterns: list[AccountPattern] = Field(default_factory=list)
     account_context: list[str] = Field(default_factory=list, description="Words that raise account patterns.")
     context_turns: int = Field(

@@ -208,6 +208,29 @@ def _dates(text: str) -> list[tuple[int, int, tuple[int | None, int, int]]]:
     return out
 
 
+_SPEAKING_RE = re.compile(r"\b[Ss]peaking\b(?!\s+(?:to|with|for|on|about|of|as)\b)")
+_NOT_NAME_BEFORE_SPEAKING = {"i'm", "i", "am", "you're", "you", "are", "who", "generally", "strictly", "broadly",
+                             "roughly", "technically", "honestly", "personally", "now", "currently", "still"}
+
+
+def _greeting_names(texts: list[str], words: int) -> list[Detection]:
+    """The agent's name in the greeting, as whatever words stand before "speaking" in the first two
+    turns ("You're through to Harbor Side Bank, be for speaking."), back to a punctuation mark."""
+    out = []
+    for i, text in enumerate(texts[:2]):
+        for m in _SPEAKING_RE.finditer(text):
+            before = text[:m.start()]
+            clause = re.split(r"[.,!?;:]", before)[-1]
+            toks = list(re.finditer(r"[A-Za-z'’-]+", clause))[-words:]
+            while toks and toks[0].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING:
+                toks = toks[1:]
+            if toks and toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING:
+                offset = m.start() - len(clause)
+                a, b = offset + toks[0].start(), offset + toks[-1].end()
+                out.append(Detection("PERSON", i, a, b, 0.5, "GreetingName", text[a:b].lower()))
+    return out
+
+
 def _old_full_dates(texts: list[str], latest_year: int) -> list[Detection]:
     """Full dates - day, month and year - from 1900 to `latest_year`: in a service call, a date of birth
     whatever the words around it became. A two-digit year from 20 on is read as 19xx ("eighth June
@@ -330,6 +353,8 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
         found = [d for d in found
                  if not ((d.entity_type == "PERSON" or d.recognizer == "answer_window")
                          and _not_a_person(texts[d.turn_index][d.start:d.end], keep))]
+    if options.greeting_name_words and "PERSON" in options.entities:
+        found.extend(_greeting_names(texts, options.greeting_name_words))
     if options.propagate_names and "PERSON" in options.entities:
         found.extend(_propagate_names(texts, found))
     if options.propagate_names and "STREET_ADDRESS" in options.entities:
