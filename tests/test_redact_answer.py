@@ -263,3 +263,13 @@ def test_a_full_date_this_year_stays() -> None:
 
     text = f"The engineer comes on the 3rd of March {date.today().year}."
     assert spans_of(["Okay.", text], "DATE_OF_BIRTH", speakers=["agent", "customer"]) == []
+
+
+@pytest.mark.parametrize(("reply", "value"), [("In echo with you.", "echo with you"), ("Yeah, grey slowly.", "grey slowly")])
+def test_a_short_reply_to_a_name_request_is_the_name_however_garbled(reply: str, value: str) -> None:
+    assert spans_of(["Who am I speaking with today?", reply], "PERSON", speakers=["agent", "customer"]) == [value]
+
+
+@pytest.mark.parametrize("reply", ["Sorry?", "Yes, it's me.", "Hang on a sec.", "It is for my mum actually, she asked me."])
+def test_a_reply_to_a_name_request_with_no_name_in_it_stays(reply: str) -> None:
+    assert spans_of(["Who am I speaking with today?", reply], "PERSON", speakers=["agent", "customer"]) == []

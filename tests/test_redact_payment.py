@@ -573,3 +573,19 @@ def test_a_values_start_said_before_a_restart_is_redacted() -> None:
 def test_double_as_a_small_transcriber_writes_it_is_still_double() -> None:
     run = find_runs("Plus 4. 4. Devil 7. Devil 0. 9. Devil 0. 6. 8.", _RUNS)
     assert [r.code for r in run] == ["44770090068"]
+
+
+def test_a_payment_answer_in_the_requests_own_turn_and_its_words_said_before_are_redacted() -> None:
+    # A mono turn holding request and answer; the code transcribed as words, said first unasked.
+    texts = ["Bear with me.", "Jill, can you pass me that letter? Right, by they go, at it ready.",
+             "Thanks for holding. Could I take the security code now? Yeah, it's by they go. Usually three to five days."]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[2], "by they go", spans[2]) and _all_redacted(texts[1], "by they go", spans[1])
+    assert _none_redacted(texts[2], "Usually three to five days", spans[2])
+    assert _none_redacted(texts[2], "Could I take the security code now?", spans[2])
+
+
+@pytest.mark.parametrize("after", ["It's the three digits on the back.", "Or shall I ring you back?"])
+def test_a_requests_own_next_sentence_that_asks_again_or_explains_stays(after: str) -> None:
+    texts = ["Hi.", f"Could I take the security code now? {after}"]
+    assert _covered(texts, ["customer", "agent"])[1] == []

@@ -324,6 +324,29 @@ def spelled_names(text: str, options: AnswerWindowOptions) -> list[tuple[int, in
     return out
 
 
+_NON_ANSWERS = {"sorry", "pardon", "what", "yes", "yeah", "no", "hello", "hi", "sure", "okay", "ok", "hang", "on",
+                "wait", "who", "me", "why", "one", "sec", "second", "moment", "just", "i", "it", "is", "it's", "that",
+                "spot", "correct", "right", "exactly", "lovely", "great", "thanks", "thank", "you", "please", "fine",
+                "perfect", "cheers", "indeed", "absolutely", "that's", "same", "still", "speaking"}
+
+
+def _garbled_name(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
+    """The whole of a short reply to a name request, less its lead words, when nothing in it looks
+    like a name: the transcriber turned the name into plain words ("In echo with you.")."""
+    if options.name_reply_words is None or "?" in text:
+        return []
+    tokens = list(_TOKEN_RE.finditer(text))
+    if not tokens or len(tokens) > options.name_reply_words:
+        return []
+    words = [t.group(0).lower().replace("’", "'") for t in tokens]
+    k = 0
+    while k < len(words) and words[k] in _LEAD_STOP | _NON_ANSWERS:
+        k += 1
+    if k == len(words) or all(w in _NON_ANSWERS | _LEAD_STOP for w in words[k:]):
+        return []
+    return [(tokens[k].start(), tokens[-1].end())]
+
+
 def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowOptions) -> list[Detection]:
     """Findings in the replies to requests for personal data (recogniser `answer_window`).
 
@@ -360,6 +383,8 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             elif speakers[j] not in {"agent", "customer"} or replies >= options.max_turns or budget <= 0:
                 break
             spans, used = _window_spans(texts[j], types, budget, options)
+            if not spans and entity_type == "PERSON" and replies == 0:
+                spans = _garbled_name(texts[j], options)
             budget -= used
             replies += 1
             for start, end in spans:

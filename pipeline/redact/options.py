@@ -56,6 +56,9 @@ class AnswerWindowOptions(Options):
     )
     max_turns: int = Field(2, ge=1, le=6, description="Reply turns searched (a transcriber splits one answer).")
     max_words: int = Field(24, ge=1, le=200, description="Reply words searched, over all reply turns.")
+    name_reply_words: int | None = Field(
+        4, ge=1, le=12, description="A reply to a name request this short in which nothing looks like a name is the "
+        "name garbled ('In echo with you.' for 'Emeka Whitfield'): redacted whole, less its lead words. None: off.")
     max_interjection_words: int = Field(3, ge=0, description="A longer turn of the requester ends the answer.")
     max_gap_words: int = Field(1, ge=0, le=3, description="Joining words ('of', 'and', 'dot') inside one value.")
     postcode_tail_words: int = Field(3, ge=0, le=4, description="Short words after an outward code taken as the inward code.")
@@ -234,6 +237,9 @@ class PaymentWindowOptions(Options):
     lead_words: list[str] = Field(default_factory=list, description="Words before a value that from_value keeps.")
     digit_homophones: list[str] = Field(
         default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): from_value mutes them before a run.")
+    answer_sentence_words: int | None = Field(
+        8, ge=1, le=30, description="The sentence after a payment request in the request's own turn (a mono turn "
+        "holding the answer), this short and not a question, is redacted whatever it says. None: off.")
     min_aside_words: int = Field(
         4, ge=1, le=50, description="from_value also keeps a sentence this long with no code unit in it (an aside).")
     email_cues: list[str] = Field(

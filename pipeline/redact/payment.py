@@ -330,7 +330,37 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
             else:
                 continue
             out.append(Detection(x.types[0], j, run.start, run.end, opts.score, name, run.code))
+        if offset is not None and (span := _answer_in_request(texts[x.request], offset, options)) is not None:
+            a, b = span
+            out.append(Detection(x.types[0], x.request, a, b, options.payment_window.score, "payment_window",
+                                 normalise_value(texts[x.request][a:b], x.types[0])))
     return out
+
+
+def _answer_in_request(text: str, offset: int, options: RedactOptions) -> tuple[int, int] | None:
+    """The sentence right after a payment request's own sentence, in the request's turn: a mono turn
+    holding both parties puts the answer there, digits or not ("Could I take the security code now?
+    Yeah, it's by they go." - a code the transcriber wrote as words). From its first word that is not a
+    lead word to its end; not a question, not another request, at most `answer_sentence_words` words."""
+    opts = options.payment_window
+    if opts.answer_sentence_words is None:
+        return None
+    end = re.search(r"[.?!]", text[offset:])
+    if end is None:
+        return None
+    start = offset + end.end()
+    nxt = re.match(r"\s*([^.?!]+)([.?!]?)", text[start:])
+    if nxt is None or nxt.group(2) == "?" or request_types(nxt.group(1), opts):
+        return None
+    words = list(re.finditer(r"[A-Za-z0-9@]+(?:['’-][A-Za-z0-9]+)*", nxt.group(1)))
+    if not words or len(words) > opts.answer_sentence_words:
+        return None
+    k = 0
+    while k < len(words) and words[k].group(0).lower().replace("’", "'") in opts.lead_words:
+        k += 1
+    if k == len(words):
+        return None
+    return start + nxt.start(1) + words[k].start(), start + nxt.start(1) + words[-1].end()
 
 
 _DIGIT_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "7": "seven",

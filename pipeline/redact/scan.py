@@ -22,9 +22,10 @@ from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_windows
 from pipeline.redact.orgs import organisation_names
 from pipeline.redact.payment import non_payment_requests, payment_findings, repeated_codes
+from pipeline.redact.runs import find_runs
 from pipeline.redact.recognizers.address import STREET_WORDS
 from pipeline.redact.normalise import Canonical, canonicalise, normalise_value, number_token
-from pipeline.redact.options import RedactOptions
+from pipeline.redact.options import PAYMENT_TYPES, RedactOptions
 
 __all__ = ["detect_call", "analyse_text", "merge_detections"]
 
@@ -208,6 +209,29 @@ def _dates(text: str) -> list[tuple[int, int, tuple[int | None, int, int]]]:
     return out
 
 
+def _propagate_payment_phrases(texts: list[str], found: list[Detection], options: RedactOptions) -> list[Detection]:
+    """Every other place a payment finding's words are said again (recogniser `PaymentPhrase`): a code
+    the transcriber wrote as words ("by they go") is written the same way when said twice, once
+    volunteered before the request ("Right, by they go, got it ready.") where nothing asked for it.
+    Findings with a digit or a letter of a code in them are `repeated_codes`' job."""
+    phrases = {}
+    for d in found:
+        value = texts[d.turn_index][d.start:d.end]
+        words = re.findall(r"[a-z0-9']+", value.lower())
+        if d.entity_type in PAYMENT_TYPES and 3 <= len(words) <= 8 \
+                and not any(not u.weak for r in find_runs(value, options.code_runs) for u in r.units):
+            phrases.setdefault(" ".join(words), d.entity_type)
+    out = []
+    for phrase, entity_type in phrases.items():
+        pattern = re.compile(r"(?<![A-Za-z0-9'])" + r"[^A-Za-z0-9']+".join(map(re.escape, phrase.split())) + r"(?![A-Za-z0-9'])",
+                             re.IGNORECASE)
+        hits = [Detection(entity_type, i, m.start(), m.end(), 0.6, "PaymentPhrase", phrase)
+                for i, text in enumerate(texts) for m in pattern.finditer(text)]
+        if len(hits) <= 3:  # a value is said once or twice more; a phrase said more often is common talk
+            out.extend(hits)
+    return out
+
+
 _SPEAKING_RE = re.compile(r"\b[Ss]peaking\b(?!\s+(?:to|with|for|on|about|of|as)\b)")
 _NOT_NAME_BEFORE_SPEAKING = {"i'm", "i", "am", "you're", "you", "are", "who", "generally", "strictly", "broadly",
                              "roughly", "technically", "honestly", "personally", "now", "currently", "still"}
@@ -360,6 +384,7 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
     if options.propagate_names and "STREET_ADDRESS" in options.entities:
         found.extend(_propagate_streets(texts, found))
     found.extend(repeated_codes(texts, found, options))
+    found.extend(_propagate_payment_phrases(texts, found, options))
     if options.propagate_names and "DATE_OF_BIRTH" in options.entities:
         found.extend(_propagate_dates(texts, found))
     if options.birth_date_min_age is not None and "DATE_OF_BIRTH" in options.entities:
