@@ -589,3 +589,22 @@ def test_a_payment_answer_in_the_requests_own_turn_and_its_words_said_before_are
 def test_a_requests_own_next_sentence_that_asks_again_or_explains_stays(after: str) -> None:
     texts = ["Hi.", f"Could I take the security code now? {after}"]
     assert _covered(texts, ["customer", "agent"])[1] == []
+
+
+def test_a_read_back_written_in_part_is_redacted_to_the_end_of_its_sentence() -> None:
+    # "So that's seven one four one, seven six three eight, is that right?" as a small transcriber wrote it.
+    texts = ["Then the bank account number, please.", "Yeah, 71417638.", "So that 7148 is at right.", "That's it.",
+             "Lovely. And I'll send the form to your home address, which is on the account, by Friday at the latest."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
+    assert _all_redacted(texts[2], "7148 is at right", spans[2]) and _none_redacted(texts[2], "So that", spans[2])
+    assert spans[3] == [] and spans[4] == []
+
+
+def test_a_code_said_straight_before_an_amount_in_one_unpunctuated_turn_is_redacted() -> None:
+    # mono, no punctuation: the request, the customer's security code, then the agent's fare difference
+    turn = ("then the three digit code on the signature strip last three nine eight one fifteen pound and the fare "
+            "difference is nothing")
+    texts = ["Can I take the long number on the card?", "four four five five", "yeah", "eight one two nine", turn,
+             "No, that's everything."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent", "customer"])[4]
+    assert _all_redacted(turn, "nine eight one", spans) and _none_redacted(turn, "fifteen pound", spans)

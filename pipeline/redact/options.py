@@ -166,6 +166,9 @@ class CodeRunOptions(Options):
     exchange_readback_units: int = Field(
         2, ge=1, le=12, description="Inside a payment exchange, a run this long repeating digits of a code said earlier "
         "in it (the agent's read-back of the last digits), or after the cue in the request's own turn, is redacted.")
+    exchange_tail_words: int = Field(
+        3, ge=0, le=12, description="A run redacted inside a payment exchange takes the rest of its sentence when "
+        "that is this short: digits the transcriber dropped from a read-back hide under the words after it.")
     repeat_min_units: int | None = Field(
         None, ge=2, le=12, description="A code of this many units or more (with a digit) inside any finding is redacted "
         "wherever else in the call a run holds it: a security code volunteered before the request, a short outward "

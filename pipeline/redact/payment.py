@@ -323,18 +323,42 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
         for j, run in scope:
             digits = re.sub(r"\D", "", run.code)
             other = excluded(texts[j], run, opts)
+            if other and len(run.units) >= 4 and _amount_follows(texts[j], run, opts) \
+                    and all(len(u.text) == 1 for u in run.units[:-1]):
+                # "last three nine eight one fifteen pound": a code, then the amount said straight after it
+                # (a mono turn without punctuation): the units before the amount's own are the code.
+                run = Run(run.units[:-1], run.start, run.units[-2].end, run.at_start, False)
+                digits, other = re.sub(r"\D", "", run.code), False
             if not other and len(run) >= (readback_units if j == x.request else min_units):
                 name = "code_run+exchange"
             elif len(digits) >= (opts.readback_min_units if other else readback_units) and any(digits in c for c in codes):
                 name = "code_run+readback"
             else:
                 continue
-            out.append(Detection(x.types[0], j, run.start, run.end, opts.score, name, run.code))
+            out.append(Detection(x.types[0], j, run.start, _sentence_tail(texts[j], run.end, opts.exchange_tail_words),
+                                 opts.score, name, run.code))
         if offset is not None and (span := _answer_in_request(texts[x.request], offset, options)) is not None:
             a, b = span
             out.append(Detection(x.types[0], x.request, a, b, options.payment_window.score, "payment_window",
                                  normalise_value(texts[x.request][a:b], x.types[0])))
     return out
+
+
+def _amount_follows(text: str, run: Run, opts: CodeRunOptions) -> bool:
+    """Whether a money word comes right after the run ("... fifteen pound")."""
+    after = words_after(text, run.end, 1)
+    return bool(after) and after[0] in opts.money_words
+
+
+def _sentence_tail(text: str, end: int, words: int) -> int:
+    """`end` moved over the rest of its sentence when that is at most `words` words: a read-back the
+    transcriber wrote in part ("So that 7148 is at right." for "so that's seven one four one, seven six
+    three eight, is that right?") hides the dropped digits under the words after the ones it kept."""
+    m = re.match(r"[^.?!]*", text[end:])
+    tail = m.group(0) if m else ""
+    if not tail.strip() or len(_WORD_RE.findall(tail.lower())) > words:
+        return end
+    return end + len(tail.rstrip())
 
 
 def _answer_in_request(text: str, offset: int, options: RedactOptions) -> tuple[int, int] | None:
