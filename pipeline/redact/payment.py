@@ -190,12 +190,11 @@ def repeated_codes(texts: list[str], found: list[Detection], options: RedactOpti
     for d in found:
         spelled.setdefault(d.turn_index + 1, []).append((re.sub(r"[^A-Za-z0-9]", "", d.value).upper(), d.entity_type))
         for run in find_runs(texts[d.turn_index][d.start:d.end], opts):
-            if len(run) >= 4 and re.search(r"\d", run.code):
-                for k in (d.turn_index - 1, d.turn_index, d.turn_index + 1):
-                    begun.setdefault(k, []).append((run.code, d.entity_type))
-        for run in find_runs(texts[d.turn_index][d.start:d.end], opts):
             if run.weak:
                 continue
+            if len(run) >= opts.min_units and re.search(r"\d", run.code):
+                for k in (d.turn_index - 1, d.turn_index, d.turn_index + 1):
+                    begun.setdefault(k, []).append((run.code, d.entity_type))
             if opts.repeat_min_units is not None and len(run) >= opts.repeat_min_units and re.search(r"\d", run.code):
                 codes.setdefault(run.code, d.entity_type)
             if opts.echo_min_units is not None and len(run) >= opts.echo_min_units \
