@@ -198,9 +198,8 @@ def _dates(text: str) -> list[tuple[int, int, tuple[int | None, int, int]]]:
             low = day.lower()
             d = _ORDINAL_DAY.get(low) or int(re.sub(r"\D", "", low) or 0) or None
         month = next(k + 1 for k, name in enumerate(_MONTHS) if name.startswith(m.group("m").lower()[:3]))
-        said = m.group("y")
-        year = 2000 + int(said.rpartition(" ")[2]) if "thousand" in said and said[-1].isdigit() and said != "2 thousand" \
-            else 2000 if "thousand" in said else int(said)
+        said = m.group("y")  # "1939", "84", or "2 thousand and 4" / "2 thousand"
+        year = 2000 + (int(said.rpartition(" ")[2]) if said[-1].isdigit() else 0) if "thousand" in said else int(said)
         out.append((*canon.span_to_original(m.start(), m.end()), (d, month, year)))
     for m in _NUMERIC_DATE_RE.finditer(canon.text):
         year = int(m.group("y"))
@@ -262,11 +261,10 @@ def _old_full_dates(texts: list[str], latest_year: int) -> list[Detection]:
     out = []
     for i, text in enumerate(texts):
         for a, b, (day, month, year) in _dates(text):
-            if re.fullmatch(r"\d\d[-. ]\d\d[-. ]\d\d", text[a:b]):
-                continue  # "11-05-22": a sort code's shape
+            if not re.search(r"[A-Za-z]", text[a:b]) and not re.search(r"\d{4}", text[a:b]):
+                continue  # digits only with a two-digit year: "11-05-22" is a sort code's shape, "05/06/24" recent
             if year < 100:
-                # "40-11-22" is a sort code: a two-digit year only in words ("June ninety-three")
-                year = 1900 + year if year >= 20 and re.search(r"[A-Za-z]", text[a:b]) else 0
+                year = 1900 + year if year >= 20 else 0
             if day is not None and 1 <= day <= 31 and 1 <= month <= 12 and 1900 <= year <= latest_year:
                 out.append(Detection("DATE_OF_BIRTH", i, a, b, 0.6, "DateOfBirthByAge", text[a:b].lower()))
     return out
