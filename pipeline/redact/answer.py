@@ -324,10 +324,11 @@ def spelled_names(text: str, options: AnswerWindowOptions) -> list[tuple[int, in
     return out
 
 
+# Words of a reply to a name request that are no name: a non-answer ("Sorry?", "Spot on.") or its lead-in.
 _NON_ANSWERS = {"sorry", "pardon", "what", "yes", "yeah", "no", "hello", "hi", "sure", "okay", "ok", "hang", "on",
                 "wait", "who", "me", "why", "one", "sec", "second", "moment", "just", "i", "it", "is", "it's", "that",
                 "spot", "correct", "right", "exactly", "lovely", "great", "thanks", "thank", "you", "please", "fine",
-                "perfect", "cheers", "indeed", "absolutely", "that's", "same", "still", "speaking"}
+                "perfect", "cheers", "indeed", "absolutely", "that's", "same", "still", "speaking"} | _LEAD_STOP
 
 
 def _garbled_name(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
@@ -339,12 +340,8 @@ def _garbled_name(text: str, options: AnswerWindowOptions) -> list[tuple[int, in
     if not tokens or len(tokens) > options.name_reply_words:
         return []
     words = [t.group(0).lower().replace("’", "'") for t in tokens]
-    k = 0
-    while k < len(words) and words[k] in _LEAD_STOP | _NON_ANSWERS:
-        k += 1
-    if k == len(words) or all(w in _NON_ANSWERS | _LEAD_STOP for w in words[k:]):
-        return []
-    return [(tokens[k].start(), tokens[-1].end())]
+    k = next((k for k, w in enumerate(words) if w not in _NON_ANSWERS), None)
+    return [] if k is None else [(tokens[k].start(), tokens[-1].end())]
 
 
 def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowOptions) -> list[Detection]:

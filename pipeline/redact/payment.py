@@ -35,6 +35,7 @@ __all__ = ["Exchange", "PaymentGap", "payment_findings", "code_run_findings", "r
            "non_payment_requests", "readbacks", "exchange_findings", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+_VALUE_WORD_RE = re.compile(r"[A-Za-z0-9@]+(?:['’-][A-Za-z0-9]+)*")  # a word of a reply, as written
 _POSTCODE_RE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
 
 
@@ -375,7 +376,7 @@ def _answer_in_request(text: str, offset: int, options: RedactOptions) -> tuple[
     nxt = re.match(r"\s*([^.?!]+)([.?!]?)", text[start:])
     if nxt is None or nxt.group(2) == "?" or request_types(nxt.group(1), opts):
         return None
-    words = list(re.finditer(r"[A-Za-z0-9@]+(?:['’-][A-Za-z0-9]+)*", nxt.group(1)))
+    words = list(_VALUE_WORD_RE.finditer(nxt.group(1)))
     if not words or len(words) > opts.answer_sentence_words:
         return None
     k = 0
@@ -696,7 +697,7 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
             if not m or m.group(1).lower() not in opts.digit_homophones:
                 break
             start = m.start(1)
-    for m in re.finditer(r"[A-Za-z0-9@]+(?:['’-][A-Za-z0-9]+)*", text[begin:end]):
+    for m in _VALUE_WORD_RE.finditer(text[begin:end]):
         if start is not None:
             break  # a turn with a code run: from its first unit (the words before are the lead-in)
         if m.group(0).lower().replace("’", "'") not in opts.lead_words:
