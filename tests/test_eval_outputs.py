@@ -79,6 +79,28 @@ def test_over_redaction_in_audio_counts_non_value_speech_only():
     assert withheld.audio_withheld and withheld.audio_speech_s[1] == withheld.audio_speech_s[0]
 
 
+def test_a_value_counts_as_exposed_by_time_when_half_its_speech_is_left_unmuted():
+    """The time proxy needs no re-listen: the value (about 2.8-4.3 s) muted in full, or all but its
+    edges, is not exposed; muted for a third of it, or not at all, it is - and counted as payment."""
+    original, script, truth = _audio(), _script(), _truth()
+
+    def exposed(t0: float, t1: float) -> dict[str, int]:
+        return score_call(script, truth, redacted_text="", original_audio=original,
+                          redacted_audio=_mute(original, t0, t1)).exposed
+
+    assert exposed(2.7, 4.4) == {}
+    assert exposed(3.0, 4.1) == {}
+    assert exposed(2.8, 3.3) == {"CREDIT_CARD": 1}
+    assert exposed(5.0, 5.5) == {"CREDIT_CARD": 1}
+    withheld = score_call(script, truth, redacted_text="", original_audio=original, redacted_audio=None,
+                          audio_withheld=True)
+    assert withheld.exposed == {}
+    s = summarise([score_call(script, truth, redacted_text="", original_audio=original,
+                              redacted_audio=original)], relisten_model=None)
+    assert s.exposed["payment"] == 1 and s.exposed["calls_with_payment_exposed"] == 1
+    assert s.exposed["recall"] == 0.0
+
+
 @pytest.mark.parametrize("redacted, leaked", [
     ("My card number is <CREDIT_CARD> and that is all.", 0),
     ("My card number is four one one <CREDIT_CARD> and that is all.", 0),  # three digits identify nothing

@@ -165,6 +165,11 @@ def _print_redaction(r: dict) -> None:
                   f"({h['leaked']} of {h['labelled']} audible); payment values audible {p['audible']} "
                   f"of {p['labelled']} in {p['calls_with_payment_audible']} calls, card expiry audible "
                   f"{p['card_expiry_audible']}; audio withheld in {r['audio_withheld']} calls")
+    e = r.get("exposed")
+    if e is not None:
+        out.print(f"values left audible by time (at least half a value's estimated speech unmuted, every call): "
+                  f"{e['leaked']} of {e['labelled']}; payment {e['payment']} of {e['payment_labelled']} in "
+                  f"{e['calls_with_payment_exposed']} calls")
     for entity_type, row in t["per_type"].items():
         heard = h["per_type"].get(entity_type) if h else None
         out.print(f"  {entity_type:20s} text {row['leaked']:3d}/{row['labelled']:<3d} leaked"

@@ -20,7 +20,13 @@ Figures, per entity type and overall (reports name types and call ids, never a v
   synthesiser's phonemes: "4111" takes far longer to say than its four characters), widened by
   `margin_s` on each side (0.35 s by default: the estimate is rough and audio redaction pads
   its spans by design), and left out. A frame is muted when the redacted audio there no longer
-  carries the original: much quieter (below a tenth of its RMS) or uncorrelated with it (a tone).
+  carries the original: much quieter (below a tenth of its RMS) or uncorrelated with it (a tone);
+- values left audible by time (no re-listen, every call): the share of each labelled value's
+  estimated speech frames (`value_spans`, not widened) that the redacted audio leaves unmuted.
+  A value is counted EXPOSED when at least `exposed_share` (0.5) of it is left: a re-listen on a
+  few calls moves by a value or two between runs (a long-form decode changes with audio far
+  away), while this is deterministic and covers all calls. The estimate of a value's time is
+  rough (about a word at each edge), so a value with a little left is not counted.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from pipeline.lab.scripts import CallScript
 from pipeline.lab.truth import CallTruth
 
 __all__ = ["PAYMENT_TYPES", "Relistener", "CallRedactionScore", "RedactionFigures", "score_call", "score_outputs", "summarise",
-           "muted_frames", "nonpii_speech_frames", "value_spans"]
+           "muted_frames", "nonpii_speech_frames", "value_spans", "loud_frames", "exposed_values"]
 
 PAYMENT_TYPES = ("CREDIT_CARD", "CARD_SECURITY_CODE", "UK_SORT_CODE", "UK_BANK_ACCOUNT")
 SAMPLE_RATE = 16_000
@@ -65,6 +71,8 @@ class CallRedactionScore(_Frozen):
     pii_speech_s: tuple[float, float] | None = Field(
         None, description="(estimated PII speech seconds, of those muted): how much of the values the audio hides.")
     relisten_s: float = Field(0.0, description="Seconds spent re-listening.")
+    exposed: dict[str, int] | None = Field(
+        None, description="Values with at least `exposed_share` of their estimated speech left unmuted.")
 
 
 @dataclass
@@ -141,6 +149,15 @@ def muted_frames(original: np.ndarray, redacted: np.ndarray | None, n_frames: in
     return out
 
 
+def loud_frames(original: np.ndarray, n_frames: int) -> np.ndarray:
+    """(channels, frames) True where the channel is louder than its noise floor (its 10th-percentile
+    frame) by 12 dB."""
+    hop = int(SAMPLE_RATE * FRAME_S)
+    rms = np.stack([_frame_rms(original[ch], n_frames, hop) for ch in range(original.shape[0])])
+    floor = np.percentile(rms, 10, axis=1, keepdims=True)
+    return rms > np.maximum(floor * 4.0, 1e-4)
+
+
 def nonpii_speech_frames(script: CallScript, truth: CallTruth, original: np.ndarray, n_frames: int,
                          margin_s: float, spoken_length: Callable[[str], int] = len) -> tuple[np.ndarray, np.ndarray]:
     """(non-PII speech, PII speech) frame masks, (channels, frames), from the timing truth.
@@ -150,11 +167,8 @@ def nonpii_speech_frames(script: CallScript, truth: CallTruth, original: np.ndar
     `spoken_length` units (characters by default; the voice's phonemes from `callqa eval`),
     widened by `margin_s`.
     """
-    hop = int(SAMPLE_RATE * FRAME_S)
     channels = original.shape[0]
-    rms = np.stack([_frame_rms(original[ch], n_frames, hop) for ch in range(channels)])
-    floor = np.percentile(rms, 10, axis=1, keepdims=True)
-    loud = rms > np.maximum(floor * 4.0, 1e-4)
+    loud = loud_frames(original, n_frames)
     speech = np.zeros_like(loud)
     pii = np.zeros_like(loud)
 
@@ -189,10 +203,26 @@ def value_spans(script: CallScript, truth: CallTruth, channels: int,
     return out
 
 
+def exposed_values(script: CallScript, truth: CallTruth, speech: np.ndarray, muted: np.ndarray, *,
+                   exposed_share: float = 0.5, spoken_length: Callable[[str], int] = len) -> dict[str, int]:
+    """Values per entity type with at least `exposed_share` of their estimated speech frames (`speech`:
+    (channels, frames), the channel louder than its noise floor) left unmuted; a value with no speech
+    frame in its estimate is not judged."""
+    out: dict[str, int] = {}
+    n_frames = speech.shape[1]
+    for ch, t0, t1, entity_type in value_spans(script, truth, speech.shape[0], spoken_length):
+        span = slice(max(0, int(t0 / FRAME_S)), min(n_frames, int(np.ceil(t1 / FRAME_S))))
+        heard = speech[ch, span]
+        if heard.any() and (heard & ~muted[ch, span]).sum() >= exposed_share * heard.sum():
+            out[entity_type] = out.get(entity_type, 0) + 1
+    return out
+
+
 def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: str, unredacted_text: str | None = None,
                original_audio: np.ndarray | None = None, redacted_audio: np.ndarray | None = None,
                audio_withheld: bool = False, relistener: Relistener | None = None,
-               margin_s: float = 0.35, spoken_length: Callable[[str], int] = len) -> CallRedactionScore:
+               margin_s: float = 0.35, spoken_length: Callable[[str], int] = len,
+               exposed_share: float = 0.5) -> CallRedactionScore:
     """Score one call's redacted outputs (see the module docstring).
 
     Args:
@@ -207,6 +237,7 @@ def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: st
         relistener: the second model; None skips the re-listen.
         margin_s: widening of each value's estimated time span.
         spoken_length: length of a text as spoken (see `nonpii_speech_frames`).
+        exposed_share: see `exposed_values`.
     """
     import time
 
@@ -225,17 +256,19 @@ def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: st
     if unredacted_text is not None:
         text_words = over_redaction_on_text([script], {script.call_id: unredacted_text},
                                             {script.call_id: redacted_text})
-    audio_speech = pii_speech = None
+    audio_speech = pii_speech = exposed = None
     if truth is not None and original_audio is not None and (redacted_audio is not None or audio_withheld):
         n_frames = int(original_audio.shape[1] / (SAMPLE_RATE * FRAME_S))
         nonpii, pii = nonpii_speech_frames(script, truth, original_audio, n_frames, margin_s, spoken_length)
         muted = muted_frames(original_audio, redacted_audio, n_frames)
         audio_speech = (round(nonpii.sum() * FRAME_S, 2), round((nonpii & muted).sum() * FRAME_S, 2))
         pii_speech = (round(pii.sum() * FRAME_S, 2), round((pii & muted).sum() * FRAME_S, 2))
+        exposed = exposed_values(script, truth, loud_frames(original_audio, n_frames), muted,
+                                 exposed_share=exposed_share, spoken_length=spoken_length)
     return CallRedactionScore(call_id=script.call_id, labelled=labelled, text_leaked=text_leaked,
                               relisten_leaked=relisten_leaked, audio_withheld=audio_withheld,
                               text_words=text_words, audio_speech_s=audio_speech, pii_speech_s=pii_speech,
-                              relisten_s=round(spent, 2))
+                              relisten_s=round(spent, 2), exposed=exposed)
 
 
 def _recall(labelled: dict[str, int], leaked: dict[str, int]) -> dict:
@@ -263,6 +296,7 @@ class RedactionFigures(_Frozen):
     audio_withheld: int
     relisten_model: str | None
     margin_s: float
+    exposed: dict | None = None
 
 
 def summarise(scores: list[CallRedactionScore], *, relisten_model: str | None, margin_s: float = 0.35
@@ -305,9 +339,21 @@ def summarise(scores: list[CallRedactionScore], *, relisten_model: str | None, m
                   "pii_speech_s": round(pii_s, 2), "pii_speech_muted_ratio": round(pii_muted / pii_s, 4) if pii_s else None,
                   } if speech else None,
     }
+    timed = [s for s in scores if s.exposed is not None]
+    exposed = None
+    if timed:
+        timed_labelled: dict[str, int] = {}
+        by_type: dict[str, int] = {}
+        for s in timed:
+            _add(timed_labelled, s.labelled)
+            _add(by_type, s.exposed)
+        exposed = {**_recall(timed_labelled, by_type),
+                   "payment": sum(by_type.get(t, 0) for t in PAYMENT_TYPES),
+                   "payment_labelled": sum(timed_labelled.get(t, 0) for t in PAYMENT_TYPES),
+                   "calls_with_payment_exposed": sum(any(s.exposed.get(t) for t in PAYMENT_TYPES) for s in timed)}
     return RedactionFigures(transcript=_recall(labelled, text_leaked), relisten=relisten, payment_audible=payment,
                             over_redaction=over, calls=len(scores), audio_withheld=sum(s.audio_withheld for s in scores),
-                            relisten_model=relisten_model, margin_s=margin_s)
+                            relisten_model=relisten_model, margin_s=margin_s, exposed=exposed)
 
 
 def _original(audio_path, sidecar, settings) -> np.ndarray:
