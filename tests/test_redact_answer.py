@@ -244,6 +244,7 @@ def test_a_date_of_birth_read_back_in_words_is_redacted(said: str) -> None:
     ("I've got the day to first down as the 18th of October, 2004. Is that still right?", "the 18th of October, 2004"),
     ("eighth June ninety-three.", "eighth June ninety-three"),
     ("It's the second of February, 1959.", "the second of February, 1959"),
+    ("It's the 3rd of July 1893.", "the 3rd of July 1893"),  # "nineteen" heard as "eighteen"
 ])
 def test_a_full_date_long_ago_is_a_date_of_birth_whatever_the_words_around_it(text: str, value: str) -> None:
     assert spans_of(["Okay.", text], "DATE_OF_BIRTH", speakers=["agent", "customer"]) == [value]

@@ -255,9 +255,10 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
 
 
 def _old_full_dates(texts: list[str], latest_year: int) -> list[Detection]:
-    """Full dates - day, month and year - from 1900 to `latest_year`: in a service call, a date of birth
-    whatever the words around it became. A two-digit year from 20 on is read as 19xx ("eighth June
-    ninety-three"); one below ("the fifth of May, 10") is too ambiguous to count."""
+    """Full dates - day, month and year - from 1800 to `latest_year`: in a service call, a date of birth
+    whatever the words around it became (from 1800: a small transcriber writes "nineteen" as "eighteen").
+    A two-digit year from 20 on is read as 19xx ("eighth June ninety-three"); one below ("the fifth of
+    May, 10") is too ambiguous to count."""
     out = []
     for i, text in enumerate(texts):
         for a, b, (day, month, year) in _dates(text):
@@ -265,7 +266,7 @@ def _old_full_dates(texts: list[str], latest_year: int) -> list[Detection]:
                 continue  # digits only with a two-digit year: "11-05-22" is a sort code's shape, "05/06/24" recent
             if year < 100:
                 year = 1900 + year if year >= 20 else 0
-            if day is not None and 1 <= day <= 31 and 1 <= month <= 12 and 1900 <= year <= latest_year:
+            if day is not None and 1 <= day <= 31 and 1 <= month <= 12 and 1800 <= year <= latest_year:
                 out.append(Detection("DATE_OF_BIRTH", i, a, b, 0.6, "DateOfBirthByAge", text[a:b].lower()))
     return out
 
