@@ -274,3 +274,39 @@ def test_a_short_reply_to_a_name_request_is_the_name_however_garbled(reply: str,
 @pytest.mark.parametrize("reply", ["Sorry?", "Yes, it's me.", "Hang on a sec.", "It is for my mum actually, she asked me."])
 def test_a_reply_to_a_name_request_with_no_name_in_it_stays(reply: str) -> None:
     assert spans_of(["Who am I speaking with today?", reply], "PERSON", speakers=["agent", "customer"]) == []
+
+
+_OPENING = "Good morning, Kestrel Water, Priya speaking. How can I help?"
+
+
+@pytest.mark.parametrize(("closing", "value"), [
+    ("Thanks for calling MSO Risk Call. Take care now.", "MSO Risk Call"),      # "Ms O'Driscoll" garbled
+    ("Lovely. Thanks for calling, Robert, have a good day.", "Robert"),
+    ("Thanks for calling. I'm going to influence it. Take care now.", "I'm going to influence"),  # a sentence of its own
+    ("Thank you for calling, Mr. trolling. Take care now.", "Mr. trolling"),
+])
+def test_the_words_after_thanks_for_calling_in_the_closing_are_the_customers_name(closing: str, value: str) -> None:
+    assert spans_of([_OPENING, "Hi.", closing], "PERSON", speakers=["agent", "customer", "agent"]) == [value]
+
+
+@pytest.mark.parametrize("closing", [
+    "Thanks for calling Kestrel Water, take care.",    # the organisation the opening named
+    "Thanks for calling, bye now.",
+    "Thanks for calling today.",
+    "Thanks for calling. Your refund is on its way to you now.",
+    "Thanks for calling. Take care now.",
+])
+def test_the_organisation_and_closing_words_after_thanks_for_calling_stay(closing: str) -> None:
+    assert spans_of([_OPENING, "Hi.", closing], "PERSON", speakers=["agent", "customer", "agent"]) == []
+
+
+def test_thanks_for_calling_in_the_opening_names_the_organisation() -> None:
+    texts = ["Thanks for calling Lumen Fibre, this is Hollie. How can I help?", "Hi, I'm moving house.",
+             "Right. Thanks for calling Lumen Fibre, bye now."]
+    assert [s for t, _, s in found(texts, "PERSON", speakers=["agent", "customer", "agent"])] == ["Hollie"]
+
+
+@pytest.mark.parametrize(("text", "value"), [("Thanks again. Mr. trolling, take care.", "Mr. trolling"),
+                                             ("Okay, MS had it, bye now.", "MS had")])
+def test_a_title_before_a_name_written_as_common_words_is_a_name(text: str, value: str) -> None:
+    assert spans_of(["Hello.", text], "PERSON", speakers=["customer", "agent"]) == [value]

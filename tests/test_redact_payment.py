@@ -149,6 +149,8 @@ def _window_turns(texts: list[str], speakers: list[str], opts=None) -> set[int]:
     "And the sortcode?",                                      # run together
     "When you're ready, the numbers on the front.",
     "I can take that payment now. Whenever you're ready with the card.",
+    "I can take that payment now. Whenever you're ready with a card.",  # the cue in a statement of intent
+    "I'll take the card details now.",
 ])
 def test_payment_cues_are_matched_fuzzily(request_text: str) -> None:
     assert request_types(request_text, options().payment_window)
@@ -194,6 +196,15 @@ def test_the_answer_is_muted_across_turns_interjections_and_a_hold(span: str) ->
 def test_a_garbled_request_answered_with_digits_opens_a_window() -> None:
     texts = ["Jolly good, and what's on the front of the plastic?", "555-55, 4-double, 4-4", "Go on.", "1-2-3-4."]
     assert _window_turns(texts, ["agent", "customer", "agent", "customer"]) == {1, 3}
+
+
+def test_a_request_answered_with_a_card_length_run_opens_a_window_whatever_else_the_answer_says() -> None:
+    texts = ["Whenever you're ready.", "Okay, one number is for 149, Q7, 8, 3, 8, 0, 7, 16, and agree with the that "
+             "could hold for over.", "Fifteen pounds, and the fare difference is nothing on that date."]
+    assert _window_turns(texts, ["agent", "customer", "agent"]) == {1}
+    short = ["Whenever you're ready.", "Okay, the booking was for 1490 and I waited with the kids for over an hour.",
+             "Right, let me look at that booking for you."]
+    assert _window_turns(short, ["agent", "customer", "agent"]) == set()
 
 
 def test_a_phone_number_volunteered_after_how_can_i_help_opens_no_window() -> None:

@@ -234,6 +234,8 @@ class PaymentWindowOptions(Options):
     )
     digit_heavy_share: float = Field(
         0.5, ge=0.0, le=1.0, description="...and whose words are at least this share of the answer turn's words.")
+    digit_heavy_long_units: int = Field(
+        10, ge=4, le=32, description="...or a run this long (most of a card number) whatever else the answer says.")
     span: Literal["turn", "from_value"] = Field(
         "turn", description="turn: a muted turn's whole text; from_value: from its first value word to its end "
         "(the lead words before it - 'Okay, the long number is' - stay).")

@@ -3,8 +3,8 @@ it PERSON ("Good morning, Acme Telecom, Priya speaking") does not redact it when
 names the organisation.
 
 Three general signs, none tied to a particular organisation:
-- a cue that introduces an organisation: "thanks for calling X", "welcome to X", "you've
-  reached X", "calling from X", "here at X";
+- a cue that introduces an organisation: "welcome to X", "you've reached X", "calling from X",
+  "here at X", and in the opening turns "thanks for calling X";
 - the greeting position of an agent's opening: "[Good morning,] X [team words], <name> speaking"
   (or "<name> here", "you're through to", "my name is", "this is", "I'm");
 - a capitalised phrase ending in a company word from the policy ("Ltd", "Telecom", "Council").
@@ -19,14 +19,15 @@ import re
 from pipeline.redact.options import RedactOptions
 from pipeline.redact.recognizers.person import NOT_NAMES
 
-__all__ = ["organisation_names"]
+__all__ = ["organisation_names", "OPENING_TURNS"]
 
 _CAP = r"[A-Z][A-Za-z&'’-]*"
 _PHRASE = rf"(?P<org>{_CAP}(?: (?:(?:&|and|of|the|on) )?{_CAP}){{0,4}})"
-_CUE_RE = re.compile(
-    rf"\b(?:[Tt]hanks? (?:you )?for (?:calling|contacting|choosing)|[Ww]elcome to|you've reached|you have reached"
-    rf"|[Cc]alling from|[Hh]ere at|on behalf of) {_PHRASE}"
-)
+_CUE_RE = re.compile(rf"\b(?:[Ww]elcome to|you've reached|you have reached|[Cc]alling from|[Hh]ere at|on behalf of) {_PHRASE}")
+# "Thanks for calling X" names the organisation in the opening; in the closing, X is as often the
+# customer ("Thanks for calling, Ms Iyer"), so it counts in the first two turns only.
+_OPENING_CUE_RE = re.compile(rf"\b[Tt]hanks? (?:you )?for (?:calling|contacting|choosing) {_PHRASE}")
+OPENING_TURNS = 2
 _GREETING_RE = re.compile(
     rf"^(?:(?:[Gg]ood (?:morning|afternoon|evening)|[Hh]ello|[Hh]i|[Hh]iya|[Mm]orning|[Aa]fternoon|[Ee]vening)[,.!]? )?"
     rf"{_PHRASE}(?: [a-z]+){{0,3}}[,.] (?=(?:{_CAP} (?:speaking|here)|you're through|you are through|you're speaking|[Mm]y name|[Tt]his is|I'm))"
@@ -62,8 +63,10 @@ def organisation_names(texts: list[str], speakers: list[str], options: RedactOpt
         rf"\b(?P<org>(?:{_CAP} ){{1,4}}(?:{'|'.join(re.escape(s) for s in options.organisation_suffixes)}))\b"
     ) if suffixes else None
     found: list[str] = []
-    for text, speaker in zip(texts, speakers):
+    for i, (text, speaker) in enumerate(zip(texts, speakers)):
         candidates: list[tuple[str, bool]] = [(m.group("org"), True) for m in _CUE_RE.finditer(text)]
+        if i < OPENING_TURNS:
+            candidates += [(m.group("org"), True) for m in _OPENING_CUE_RE.finditer(text)]
         if speaker == "agent":
             candidates += [(m.group("org"), False) for m in _GREETING_RE.finditer(text)]
         if suffix_re is not None:

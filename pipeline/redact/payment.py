@@ -243,15 +243,21 @@ def readbacks(texts: list[str], speakers: list[str], options: RedactOptions, sai
 
 
 def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], opts: PaymentWindowOptions) -> set[int]:
-    """Customer turns that are mostly a redacted run of digits, not shaped like a phone number
-    (a number volunteered after "How can I help?" is the phone recogniser's)."""
+    """Customer turns that are mostly a redacted run of digits, or hold one as long as a card number
+    (the rest of the answer garbled into words: "one number is for 149, Q7, 8, 3, 8, 0, 7, 16, and agree
+    with the that could hold for over"), not shaped like a phone number (a number volunteered after
+    "How can I help?" is the phone recogniser's)."""
     inside: dict[int, int] = {}
+    long_run: set[int] = set()
     for d in runs:
-        if speakers[d.turn_index] == "agent" or not d.value.isdigit() or len(d.value) < opts.digit_heavy_units \
-                or _kind(d.value) == "PHONE_NUMBER":
+        digits = sum(c.isdigit() for c in d.value)
+        if speakers[d.turn_index] == "agent" or digits < opts.digit_heavy_units or _kind(d.value) == "PHONE_NUMBER":
             continue
-        inside[d.turn_index] = inside.get(d.turn_index, 0) + len(_WORD_RE.findall(texts[d.turn_index][d.start:d.end].lower()))
-    return {i for i, n in inside.items() if n >= opts.digit_heavy_share * len(_WORD_RE.findall(texts[i].lower()))}
+        if digits >= opts.digit_heavy_long_units:
+            long_run.add(d.turn_index)
+        if d.value.isdigit():
+            inside[d.turn_index] = inside.get(d.turn_index, 0) + len(_WORD_RE.findall(texts[d.turn_index][d.start:d.end].lower()))
+    return long_run | {i for i, n in inside.items() if n >= opts.digit_heavy_share * len(_WORD_RE.findall(texts[i].lower()))}
 
 
 def payment_findings(texts: list[str], speakers: list[str], options: RedactOptions,

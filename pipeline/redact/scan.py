@@ -20,7 +20,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_windows
-from pipeline.redact.orgs import organisation_names
+from pipeline.redact.orgs import OPENING_TURNS, organisation_names
 from pipeline.redact.payment import non_payment_requests, payment_findings, repeated_codes
 from pipeline.redact.runs import find_runs
 from pipeline.redact.recognizers.address import STREET_WORDS
@@ -254,6 +254,41 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
     return out
 
 
+_CLOSING_RE = re.compile(
+    r"\b[Tt]hanks?(?: you)?(?: so much| very much)? for (?:calling|contacting|your call)"
+    # the name straight after, or as a sentence of its own before the goodbye ("Thanks for calling. Ms Iyer. Take care.")
+    r"(?:,? (?P<rest>[^.,!?;:]+)|[.!] (?P<alone>[^.,!?;:]+)[.!,]?(?= (?:[Tt]ake care|[Bb]ye|[Hh]ave a|[Gg]oodbye|[Aa]ll the best"
+    r"|[Ss]peak soon|[Cc]heers)|\s*$))")
+_NOT_CLOSING_NAME = {"today", "us", "again", "then", "bye", "goodbye", "now", "and", "take", "care", "have", "a", "good",
+                     "great", "lovely", "nice", "day", "evening", "weekend", "back", "in", "with", "the", "team", "everyone",
+                     "all", "for", "that", "this", "it", "so", "much", "very", "you", "your", "patience", "time", "bye-bye",
+                     "cheers", "speak", "soon", "later", "all the best", "morning", "afternoon", "night", "goodnight"}
+
+
+def _closing_names(texts: list[str], speakers: list[str], keep: set[str], words: int) -> list[Detection]:
+    """The words after "thanks for calling" in an agent turn after the opening, up to the next
+    punctuation mark: the customer's name ("Thanks for calling, Ms Iyer.") however the transcriber wrote
+    it ("Thanks for calling MSO Risk Call."), unless they are the organisation's name said in the call
+    (`keep`) or the usual closing words ("Thanks for calling today, bye now")."""
+    out = []
+    for i, text in enumerate(texts):
+        if i < OPENING_TURNS or speakers[i] == "customer":
+            continue
+        for m in _CLOSING_RE.finditer(text):
+            group = "rest" if m.group("rest") is not None else "alone"
+            toks = list(re.finditer(r"[A-Za-z'’-]+", m.group(group)))
+            while toks and toks[0].group(0).lower() in _NOT_CLOSING_NAME:
+                toks = toks[1:]
+            while toks and toks[-1].group(0).lower() in _NOT_CLOSING_NAME:
+                toks = toks[:-1]
+            if not toks or len(toks) > words:
+                continue
+            a, b = m.start(group) + toks[0].start(), m.start(group) + toks[-1].end()
+            if not _not_a_person(text[a:b], keep):
+                out.append(Detection("PERSON", i, a, b, 0.5, "ClosingName", text[a:b].lower()))
+    return out
+
+
 def _old_full_dates(texts: list[str], latest_year: int) -> list[Detection]:
     """Full dates - day, month and year - from 1800 to `latest_year`: in a service call, a date of birth
     whatever the words around it became (from 1800: a small transcriber writes "nineteen" as "eighteen").
@@ -378,6 +413,7 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
                          and _not_a_person(texts[d.turn_index][d.start:d.end], keep))]
     if options.greeting_name_words and "PERSON" in options.entities:
         found.extend(_greeting_names(texts, options.greeting_name_words))
+        found.extend(_closing_names(texts, speakers, keep, options.greeting_name_words + 2))
     if options.propagate_names and "PERSON" in options.entities:
         found.extend(_propagate_names(texts, found))
     if options.propagate_names and "STREET_ADDRESS" in options.entities:

@@ -41,6 +41,8 @@ class PersonContextRecognizer(TablePatternRecognizer):
     ENTITY = "PERSON"
     PATTERNS = [
         ("title", rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.? (?:[A-Z]\.? )?{_NAME}(?: {_NAME})?", 0.7),
+        # A title the transcriber kept before a name it wrote as common words ("Mr. trolling", "MS had it").
+        ("title_lower", rf"\b(?:Mr|Mrs|Ms|MS|MRS|Mx|Dr)\.? (?!(?:{_LOWER_NOT_NAMES})\b)[a-z][a-z'’-]+(?: (?!(?:{_LOWER_NOT_NAMES}|and|or)\b)[a-z][a-z'’-]+)?", 0.6),
         ("self_intro", rf"(?<=\b(?:I'm|I am|[Tt]his is) ){_NAME}(?: {_NAME})?{_END}", 0.6),
         # Strong cues: the name need not end a phrase (a transcriber may drop the comma).
         ("introduced", rf"(?<=\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame's|[Nn]ame is|[Ss]urname is|[Ss]urname's|speaking (?:to|with)|chatting (?:to|with)|talking (?:to|with)|through to) ){_NAME}(?: {_NAME}(?=[.,!?;:…]|$))?", 0.6),
