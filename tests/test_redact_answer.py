@@ -271,7 +271,25 @@ def test_a_short_reply_to_a_name_request_is_the_name_however_garbled(reply: str,
     assert spans_of(["Who am I speaking with today?", reply], "PERSON", speakers=["agent", "customer"]) == [value]
 
 
-@pytest.mark.parametrize("reply", ["Sorry?", "Yes, it's me.", "Hang on a sec.", "It is for my mum actually, she asked me."])
+@pytest.mark.parametrize(("asked", "reply", "value"), [
+    ("Who am I speaking with today?", "Plug in a daily. That's A for Alpha, D for Delta.", "Plug in a daily"),
+    ("Who am I speaking with today?", "It's that foam amends that. The thing is, I moved in the spring.", "foam amends that"),
+    ("Can I take your full name,", "Prey elinces, that's it.", "Prey elinces"),
+    ("End the name on the account.", "It's the messiest of aquifer.", "messiest of aquifer"),
+    ("Okay, so what I need from you. Next is the full name. If you have it to hand.",
+     "Yeah, that I'm a ballagunt. Before you ask, my first line is the same.", "ballagunt"),
+])
+def test_the_first_short_clause_of_a_reply_to_a_name_request_is_the_name_however_garbled(asked, reply, value) -> None:
+    assert value in spans_of([asked, reply], "PERSON", speakers=["agent", "customer"])
+
+
+def test_a_full_name_given_in_lower_case_is_redacted_to_the_next_punctuation() -> None:
+    text = "Before you ask, my full name is pre -prolining. I've got it in front of me."
+    assert spans_of(["Okay.", text], "PERSON", speakers=["agent", "customer"]) == ["pre -prolining"]
+
+
+@pytest.mark.parametrize("reply", ["Sorry?", "Yes, it's me.", "Hang on a sec.", "It is for my mum actually, she asked me.",
+                                   "It's about my bill, actually."])
 def test_a_reply_to_a_name_request_with_no_name_in_it_stays(reply: str) -> None:
     assert spans_of(["Who am I speaking with today?", reply], "PERSON", speakers=["agent", "customer"]) == []
 

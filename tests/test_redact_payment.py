@@ -198,6 +198,17 @@ def test_a_garbled_request_answered_with_digits_opens_a_window() -> None:
     assert _window_turns(texts, ["agent", "customer", "agent", "customer"]) == {1, 3}
 
 
+def test_a_clause_after_the_card_number_that_may_be_the_security_code_garbled_is_muted_too() -> None:
+    texts = ["I can take that payment now.", "Okay, 4149 2783 8076 2, and agree with the that could hold for over.",
+             "Fifteen pounds, and the fare difference is nothing on that date."]
+    spans = _covered(texts, ["agent", "customer", "agent"])[1]
+    assert _all_redacted(texts[1], "agree with the that could hold for over", spans)
+    for reply, kept in (("Okay, 4149 2783 8076 2, sorry, the dog is going mad here.", "the dog is going mad here"),
+                        ("Okay, 4149 2783 8076 2. I need to change my address too.", "I need to change my address too")):
+        aside = ["I can take that payment now.", reply, "Fifteen pounds, and the fare difference is nothing on that date."]
+        assert _none_redacted(reply, kept, _covered(aside, ["agent", "customer", "agent"])[1])
+
+
 def test_a_request_answered_with_a_card_length_run_opens_a_window_whatever_else_the_answer_says() -> None:
     texts = ["Whenever you're ready.", "Okay, one number is for 149, Q7, 8, 3, 8, 0, 7, 16, and agree with the that "
              "could hold for over.", "Fifteen pounds, and the fare difference is nothing on that date."]
@@ -596,7 +607,8 @@ def test_a_payment_answer_in_the_requests_own_turn_and_its_words_said_before_are
     assert _none_redacted(texts[2], "Could I take the security code now?", spans[2])
 
 
-@pytest.mark.parametrize("after", ["It's the three digits on the back.", "Or shall I ring you back?"])
+@pytest.mark.parametrize("after", ["It's the three digits on the back.", "Or shall I ring you back?",
+                                   "Whenever you're ready with a card."])
 def test_a_requests_own_next_sentence_that_asks_again_or_explains_stays(after: str) -> None:
     texts = ["Hi.", f"Could I take the security code now? {after}"]
     assert _covered(texts, ["customer", "agent"])[1] == []

@@ -328,20 +328,34 @@ def spelled_names(text: str, options: AnswerWindowOptions) -> list[tuple[int, in
 _NON_ANSWERS = {"sorry", "pardon", "what", "yes", "yeah", "no", "hello", "hi", "sure", "okay", "ok", "hang", "on",
                 "wait", "who", "me", "why", "one", "sec", "second", "moment", "just", "i", "it", "is", "it's", "that",
                 "spot", "correct", "right", "exactly", "lovely", "great", "thanks", "thank", "you", "please", "fine",
-                "perfect", "cheers", "indeed", "absolutely", "that's", "same", "still", "speaking"} | _LEAD_STOP
+                "perfect", "cheers", "indeed", "absolutely", "that's", "same", "still", "speaking", "i'm", "name", "name's",
+                "full", "called", "before", "ask"} | _LEAD_STOP
+
+
+# Words that start no name: a reply that goes on with one of them is about something else ("It's for my mum").
+_NOT_NAME_START = {"for", "about", "my", "his", "her", "our", "your", "their", "with", "to", "from", "calling", "ringing",
+                   "phoning", "because", "regarding", "not", "no", "just", "actually", "gonna", "going", "here", "there"}
+_CLAUSE_RE = re.compile(r"[^.,!?;:]+")
 
 
 def _garbled_name(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
-    """The whole of a short reply to a name request, less its lead words, when nothing in it looks
-    like a name: the transcriber turned the name into plain words ("In echo with you.")."""
-    if options.name_reply_words is None or "?" in text:
+    """The first clause of a reply to a name request that says more than lead words, when it is short:
+    the name, however the transcriber wrote it ("In echo with you.", "Plug in a daily. That's A for
+    Alpha, ...", "Yeah, that I'm a ballagunt."), less its lead words. Nothing when that clause is long,
+    asks back, or starts like talk about something else ("It is for my mum actually")."""
+    if options.name_reply_words is None:
         return []
-    tokens = list(_TOKEN_RE.finditer(text))
-    if not tokens or len(tokens) > options.name_reply_words:
-        return []
-    words = [t.group(0).lower().replace("’", "'") for t in tokens]
-    k = next((k for k, w in enumerate(words) if w not in _NON_ANSWERS), None)
-    return [] if k is None else [(tokens[k].start(), tokens[-1].end())]
+    for clause in _CLAUSE_RE.finditer(text):
+        tokens = list(_TOKEN_RE.finditer(clause.group(0)))
+        words = [t.group(0).lower().replace("’", "'") for t in tokens]
+        k = next((k for k, w in enumerate(words) if w not in _NON_ANSWERS), None)
+        if k is None:
+            continue  # "Yeah," - the name comes after
+        if text[clause.end():clause.end() + 1] == "?" or len(tokens) - k > options.name_reply_words \
+                or words[k] in _NOT_NAME_START:
+            return []
+        return [(clause.start() + tokens[k].start(), clause.start() + tokens[-1].end())]
+    return []
 
 
 def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowOptions) -> list[Detection]:
@@ -380,8 +394,8 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             elif speakers[j] not in {"agent", "customer"} or replies >= options.max_turns or budget <= 0:
                 break
             spans, used = _window_spans(texts[j], types, budget, options)
-            if not spans and entity_type == "PERSON" and replies == 0:
-                spans = _garbled_name(texts[j], options)
+            if entity_type == "PERSON" and replies == 0:
+                spans = spans + _garbled_name(texts[j], options)
             budget -= used
             replies += 1
             for start, end in spans:

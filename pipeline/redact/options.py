@@ -57,7 +57,7 @@ class AnswerWindowOptions(Options):
     max_turns: int = Field(2, ge=1, le=6, description="Reply turns searched (a transcriber splits one answer).")
     max_words: int = Field(24, ge=1, le=200, description="Reply words searched, over all reply turns.")
     name_reply_words: int | None = Field(
-        4, ge=1, le=12, description="A reply to a name request this short in which nothing looks like a name is the "
+        4, ge=1, le=12, description="The first clause of a reply to a name request, this short (lead words aside), is the "
         "name garbled ('In echo with you.' for 'Emeka Whitfield'): redacted whole, less its lead words. None: off.")
     max_interjection_words: int = Field(3, ge=0, description="A longer turn of the requester ends the answer.")
     max_gap_words: int = Field(1, ge=0, le=3, description="Joining words ('of', 'and', 'dot') inside one value.")

@@ -371,7 +371,8 @@ def _answer_in_request(text: str, offset: int, options: RedactOptions) -> tuple[
     """The sentence right after a payment request's own sentence, in the request's turn: a mono turn
     holding both parties puts the answer there, digits or not ("Could I take the security code now?
     Yeah, it's by they go." - a code the transcriber wrote as words). From its first word that is not a
-    lead word to its end; not a question, not another request, at most `answer_sentence_words` words."""
+    lead word to its end; not a question, not another request nor a prompt to go on ("Whenever you're ready
+    with a card."), at most `answer_sentence_words` words."""
     opts = options.payment_window
     if opts.answer_sentence_words is None:
         return None
@@ -380,7 +381,7 @@ def _answer_in_request(text: str, offset: int, options: RedactOptions) -> tuple[
         return None
     start = offset + end.end()
     nxt = re.match(r"\s*([^.?!]+)([.?!]?)", text[start:])
-    if nxt is None or nxt.group(2) == "?" or request_types(nxt.group(1), opts):
+    if nxt is None or nxt.group(2) == "?" or request_types(nxt.group(1), opts) or _prompts(nxt.group(1), opts):
         return None
     words = list(_VALUE_WORD_RE.finditer(nxt.group(1)))
     if not words or len(words) > opts.answer_sentence_words:
@@ -391,6 +392,12 @@ def _answer_in_request(text: str, offset: int, options: RedactOptions) -> tuple[
     if k == len(words):
         return None
     return start + nxt.start(1) + words[k].start(), start + nxt.start(1) + words[-1].end()
+
+
+def _prompts(sentence: str, opts: PaymentWindowOptions) -> bool:
+    """Whether a sentence starts with a request phrase: the agent still asking ("Whenever you're ready ...")."""
+    low = " ".join(_clean_words(sentence)) + " "
+    return any(low.startswith(p + " ") for p in opts.request_phrases)
 
 
 _DIGIT_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "7": "seven",
@@ -610,8 +617,9 @@ def non_payment_requests(texts: list[str], options: RedactOptions) -> list[set[s
 
 def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, email: bool = False) -> list[tuple[int, int]]:
     """A from_value span less the asides inside it: a stretch of whole clauses, `min_aside_words`
-    words or more, with no code unit in them ("Oh, hang on, no, I've misread that.", "sorry,
-    someone's at the door, okay,", "Do you want the expiry date now?"). The rest is muted.
+    words or more, with no code unit in them, nor after a value in its sentence a word that sounds like a digit
+    ("Oh, hang on, no, I've misread that.", "sorry, someone's at the door, okay,", "Do you want the
+    expiry date now?"). The rest is muted.
 
     In an e-mail window an aside must also hold no e-mail word, end each clause at real
     punctuation (a space after it: " .co" is a domain, not a full stop) and hold a full sentence
@@ -620,8 +628,15 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
     units = [u for r in find_runs(text, options.code_runs) for u in r.units if not u.weak]
     clauses = [(span[0] + m.start(), span[0] + m.end()) for m in re.finditer(r"[^,.?!;]+[,.?!;]*", text[span[0]:span[1]])]
 
+    homophones = set(opts.digit_homophones)
+
     def plain(a: int, b: int) -> bool:
         if any(u.start < b and a < u.end for u in units):
+            return False
+        # After a value in the same sentence, a clause with a word that sounds like a digit may be the next
+        # value garbled ("..., 7, 16, expiry, 0, 7, 27, and agree with the that could hold for over.").
+        if any(u.end <= a and not re.search(r"[.?!](?:\s|$)", text[u.end:a]) for u in units) \
+                and set(_WORD_RE.findall(text[a:b].lower())) & homophones:
             return False
         return not email or (not _has_email_word(text[a:b], opts) and re.search(r"[,.?!;]$", text[a:b].rstrip()) is not None
                              and (b >= len(text) or text[b].isspace()))

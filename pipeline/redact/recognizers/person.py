@@ -66,11 +66,15 @@ class LowerCaseIntroRecognizer(TablePatternRecognizer):
         ("intro_lower", rf"(?<=\b(?:i'm|i’m|im|i am|this is|my name's|my name is|name's|it's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}(?=[,.!?]? (?:speaking|from|here|how|and|calling|with|at|on behalf)\b)", 0.55),
         # After "my name's" the next word is the name wherever the turn ends.
         ("name_lower", rf"(?<=\b(?:my name's|my name is|name's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}", 0.55),
+        # After "full name is" the words up to the next punctuation mark ("my full name is pre -prolining.").
+        ("full_name_lower", rf"(?<=\b(?:[Ff]ull name is|[Ff]ull name's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z][a-z' -]{{1,30}}?(?=[.,!?;]|$)", 0.55),
     ]
     CONTEXT = ["name", "speaking", "calling"]
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        return False if pattern_text.endswith(("ing", "ed", "ly")) else None
+        # One word ending like a verb or adverb follows "i'm" as often as a name does ("i'm calling");
+        # words after "full name is" are the name whatever they end with.
+        return False if " " not in pattern_text and pattern_text.endswith(("ing", "ed", "ly")) else None
 
 
 class SpelledNameRecognizer(TablePatternRecognizer):
