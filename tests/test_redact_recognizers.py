@@ -176,3 +176,17 @@ def test_speaking_to_someone_names_nobody(text: str) -> None:
 def test_speaking_far_into_the_call_is_no_greeting() -> None:
     texts = ["Hello, how can I help?", "Hi.", "Right.", "Okay.", "So the part you were speaking about is covered."]
     assert not any(t == 4 for t, _, _ in found(texts, "PERSON", speakers=["agent", "customer"] * 2 + ["agent"]))
+
+
+def test_the_rescan_of_a_redacted_greeting_takes_no_more_words_before_speaking() -> None:
+    """The residual re-scan reads "... gas and electric <PERSON> speaking": the name is already a placeholder,
+    so the organisation's words before it stay (they were taken two at a time, pass after pass)."""
+    from pipeline.redact.keys import redaction_key
+    from pipeline.redact.text import redact_text
+    from tests._redact_support import analyzer, options, timed_turn
+
+    turns = [timed_turn(0, "agent", "Hello, you're through to comfortably gas and electric Death speaking calls are "
+                        "recorded for quality and training. How can I help?"),
+             timed_turn(1, "customer", "Hi, I want to pay off my account today.", start=20.0)]
+    text = redact_text(turns, options(), analyzer(), redaction_key(True)).turns[0].text
+    assert "comfortably gas and" in text and "Death" not in text

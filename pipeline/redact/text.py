@@ -362,9 +362,10 @@ def _residual(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEngin
     pattern = re.compile("|".join(re.escape(p) for p in placeholders)) if placeholders else None
     texts = [pattern.sub(lambda m: " " * len(m.group(0)), t.text) if pattern else t.text for t in turns]
     out = []
-    # The re-scan looks for what recognisers still find, not for every reply to a question.
+    # The re-scan looks for what recognisers still find, not for every reply to a question nor for the
+    # words by a name's position (a greeting's placeholder is blanks: the words before it would be taken next).
     no_propagation = options.model_copy(update={
-        "propagate_names": False, "answer_window": options.answer_window.model_copy(update={"enabled": False}),
+        "propagate_names": False, "greeting_name_words": 0, "answer_window": options.answer_window.model_copy(update={"enabled": False}),
         "payment_window": options.payment_window.model_copy(update={"enabled": False})})
     for d in detect_call(texts, [t.speaker for t in turns], analyzer, no_propagation, keep_words):
         if not re.search(r"[A-Za-z0-9]", texts[d.turn_index][d.start:d.end]):
