@@ -276,6 +276,7 @@ def test_a_short_reply_to_a_name_request_is_the_name_however_garbled(reply: str,
     ("Who am I speaking with today?", "It's that foam amends that. The thing is, I moved in the spring.", "foam amends that"),
     ("Can I take your full name,", "Prey elinces, that's it.", "Prey elinces"),
     ("End the name on the account.", "It's the messiest of aquifer.", "messiest of aquifer"),
+    ("Can I take your full name?", "Grace as is that's A for Alpha, Z for Zulu.", "Grace as is"),
     ("Okay, so what I need from you. Next is the full name. If you have it to hand.",
      "Yeah, that I'm a ballagunt. Before you ask, my first line is the same.", "ballagunt"),
 ])

@@ -119,6 +119,14 @@ def test_the_agent_read_back_is_redacted_but_not_the_agents_own_short_numbers() 
     assert _none_redacted(texts[2], "12 items", spans[2])
 
 
+def test_an_agents_read_back_of_letters_and_digits_is_redacted_however_short() -> None:
+    texts = ["Can I take your national insurance number?", "18, 2719,", "GP27, yep,", "69 -A,"]
+    got = found(texts, None, speakers=["agent", "customer", "agent", "customer"])
+    assert any(i == 2 and "GP27" in s for i, _, s in got)
+    assert not any(i == 1 for i, _, _ in found(["Hi.", "That's thirty-four ninety-nine a month."], None,
+                                                speakers=["customer", "agent"]))
+
+
 def test_a_three_digit_read_back_of_a_security_code_is_redacted() -> None:
     texts = ["And the three digits on the back?", "Yeah, one six two.", "So that's one six two, is that right?"]
     spans = _covered(texts, ["agent", "customer", "agent"])

@@ -190,3 +190,19 @@ def test_the_rescan_of_a_redacted_greeting_takes_no_more_words_before_speaking()
              timed_turn(1, "customer", "Hi, I want to pay off my account today.", start=20.0)]
     text = redact_text(turns, options(), analyzer(), redaction_key(True)).turns[0].text
     assert "comfortably gas and" in text and "Death" not in text
+
+
+@pytest.mark.parametrize(("texts", "value"), [
+    (["What is the first line of your address?", "First line is Ash Lodge. Chando's parade."], "Chando's parade"),
+    (["Okay.", "My first line of the address is flat three. Six to take chandel of parade."], "take chandel of parade"),
+])
+def test_a_street_name_written_as_common_words_before_a_plain_street_word(texts: list[str], value: str) -> None:
+    assert value in spans_of(texts, "STREET_ADDRESS", speakers=["agent", "customer"])
+
+
+@pytest.mark.parametrize("text", ["Same as before, I live on the main road by the school.",
+                                  "Yes, it is still the same street as before."])
+def test_everyday_talk_of_a_road_near_an_address_request_stays(text: str) -> None:
+    got = spans_of(["Can you confirm the first line of your address?", text], "STREET_ADDRESS",
+                   speakers=["agent", "customer"])
+    assert not any("road" in g or "street" in g for g in got)

@@ -335,7 +335,7 @@ _NON_ANSWERS = {"sorry", "pardon", "what", "yes", "yeah", "no", "hello", "hi", "
 # Words that start no name: a reply that goes on with one of them is about something else ("It's for my mum").
 _NOT_NAME_START = {"for", "about", "my", "his", "her", "our", "your", "their", "with", "to", "from", "calling", "ringing",
                    "phoning", "because", "regarding", "not", "no", "just", "actually", "gonna", "going", "here", "there"}
-_CLAUSE_RE = re.compile(r"[^.,!?;:]+")
+_CLAUSE_RE = re.compile(r"(?:(?!\bthat's\b)[^.,!?;:])+", re.IGNORECASE)  # "Grace as is that's G for Golf ..."
 
 
 def _garbled_name(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:

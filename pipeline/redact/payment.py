@@ -161,8 +161,8 @@ def code_run_findings(texts: list[str], speakers: list[str], options: RedactOpti
                 add(i, run, "code_run")
             elif not run.weak and not excluded(text, run, opts) and (
                     len(run) >= need or (_mixed(run.code) and len(run) >= opts.agent_min_mixed_units)):
-                if roles[i] == "agent" and len(run.units) <= 2 and len(run) < opts.min_units + 2:
-                    continue  # the agent's "thirty-four ninety-nine", "ten forty": a price or a time
+                if roles[i] == "agent" and not _mixed(run.code) and len(run.units) <= 2 and len(run) < opts.min_units + 2:
+                    continue  # the agent's "thirty-four ninety-nine", "ten forty": a price or a time ("GP27" is neither)
                 add(i, run, "code_run")
     for role, need in (("customer", opts.min_units), ("agent", opts.agent_min_units)):
         for chain in _chains(texts, roles, runs, opts, role):
