@@ -639,3 +639,16 @@ def test_a_code_said_straight_before_an_amount_in_one_unpunctuated_turn_is_redac
              "No, that's everything."]
     spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent", "customer"])[4]
     assert _all_redacted(turn, "nine eight one", spans) and _none_redacted(turn, "fifteen pound", spans)
+
+
+def test_in_mono_a_payment_request_diarised_to_the_customer_opens_the_exchange() -> None:
+    from pipeline.redact.payment import policy_speakers
+    from tests._redact_support import timed_turn
+
+    texts = ["Right, nearly done.", "B. And the six digit sort code.", "And go on then, from the start.",
+             "Okay, three, purple wall, nine, purple wall."]
+    mono = [timed_turn(i, s, t, start=5.0 * i) for i, (s, t) in enumerate(zip(["agent", "customer", "agent", "customer"], texts))]
+    assert policy_speakers(mono, options()) == ["agent", "unknown", "agent", "customer"]
+    assert _window_turns(texts, policy_speakers(mono, options())) == {3}
+    stereo = [t.model_copy(update={"channel": 0 if t.speaker == "agent" else 1}) for t in mono]
+    assert policy_speakers(stereo, options()) == ["agent", "customer", "agent", "customer"]

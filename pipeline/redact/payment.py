@@ -31,7 +31,7 @@ from pipeline.redact.recognizers.bank import luhn_check
 from pipeline.redact.runs import Run, find_runs, words_after, words_before
 from pipeline.schema import Turn
 
-__all__ = ["Exchange", "PaymentGap", "payment_findings", "code_run_findings", "repeated_codes", "payment_windows", "payment_gaps", "exchanges",
+__all__ = ["Exchange", "PaymentGap", "policy_speakers", "payment_findings", "code_run_findings", "repeated_codes", "payment_windows", "payment_gaps", "exchanges",
            "non_payment_requests", "readbacks", "exchange_findings", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
@@ -437,8 +437,10 @@ def _cue_in(words: list[str], cue: str, opts: PaymentWindowOptions) -> int | Non
 
 
 def _request_like(text: str, opts: PaymentWindowOptions) -> bool:
+    """A question, a sentence with a request phrase, or one that starts with "and" ("And the sort code." - a
+    transcriber drops question marks)."""
     low = " " + " ".join(_clean_words(text)) + " "
-    return "?" in text or any(f" {p} " in low for p in opts.request_phrases)
+    return "?" in text or low.startswith(" and ") or any(f" {p} " in low for p in opts.request_phrases)
 
 
 def request_types(text: str, opts: PaymentWindowOptions, tail_words: int = 6,
@@ -568,6 +570,19 @@ class PaymentGap(NamedTuple):
     start_s: float
     end_s: float
     answers: list[int]
+
+
+def policy_speakers(turns: list[Turn], options: RedactOptions) -> list[str]:
+    """Each turn's speaker as the payment policy reads it: in a mono call (no turn has a channel), a
+    customer turn that asks for payment data is counted as unidentified, so its request opens an
+    exchange ("B. And the six-digit sort code, ...": diarisation gave the agent's request to the
+    customer). In stereo the channel says who spoke, and the customer's "can you take it from my
+    debit card?" opens nothing."""
+    speakers = [t.speaker for t in turns]
+    if not options.payment_window.enabled or any(t.channel is not None for t in turns):
+        return speakers
+    return ["unknown" if s == "customer" and request_types(t.text, options.payment_window, code_runs=options.code_runs)
+            else s for s, t in zip(speakers, turns)]
 
 
 def payment_gaps(turns: list[Turn], options: RedactOptions,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_gaps
 from pipeline.redact.normalise import normalise_value
-from pipeline.redact.payment import payment_gaps
+from pipeline.redact.payment import payment_gaps, policy_speakers
 from pipeline.redact.runs import find_runs
 from pipeline.redact.scan import detect_call, merge_detections
 from pipeline.redact.keys import hmac_value
@@ -187,7 +187,7 @@ def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEng
         re-scan, and whether the call is flagged for review.
     """
     texts = [t.text for t in turns]
-    speakers = [t.speaker for t in turns]
+    speakers = policy_speakers(turns, options)
     found = detect_call(texts, speakers, analyzer, options, keep_words)
     new_turns, findings, operators, reasons = _apply(turns, found, options, key)
     # Every hit of the re-scan is redacted too - in the text and, through its finding's time, in
@@ -258,7 +258,9 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
             value_hmac=hmac_value(key, ""),
         ))
         operators.append("silence")
-    for gap in payment_gaps(turns, options):
+    speakers = policy_speakers(turns, options)
+    policy_turns = [t.model_copy(update={"speaker": s}) if s != t.speaker else t for t, s in zip(turns, speakers)]
+    for gap in payment_gaps(policy_turns, options):
         # No characters: the answering party's audio for the whole payment exchange - from the
         # first answer's value when the transcriber wrote that answer (its lead-in, "It's in my
         # partner's name, but the number is", stays), else from the end of the request.
