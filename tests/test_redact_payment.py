@@ -652,3 +652,12 @@ def test_in_mono_a_payment_request_diarised_to_the_customer_opens_the_exchange()
     assert _window_turns(texts, policy_speakers(mono, options())) == {3}
     stereo = [t.model_copy(update={"channel": 0 if t.speaker == "agent" else 1}) for t in mono]
     assert policy_speakers(stereo, options()) == ["agent", "customer", "agent", "customer"]
+
+
+def test_the_end_of_a_value_said_back_beside_it_is_redacted_however_short() -> None:
+    texts = ["And the account number?", "All seven, seven, oh, nine, oh, oh, six, eight.",
+             "Thank you. And that one in Zill 6 -8, yes.", "And your email, please."]
+    got = found(texts, None, speakers=["agent", "customer", "agent", "agent"])
+    assert any(i == 2 and "6 -8" in s for i, _, s in got)
+    far = texts[:2] + ["Thanks.", "Okay.", "Right, and the fee is 6.80, yes."]
+    assert not any(i == 4 for i, _, _ in found(far, None, speakers=["agent", "customer", "agent", "customer", "agent"]))

@@ -217,6 +217,10 @@ def repeated_codes(texts: list[str], found: list[Detection], options: RedactOpti
                     and (typed := next((t for c, t in begun.get(i, []) if c.startswith(run.code) and c != run.code), None)):
                 # A value's start said before a restart ("S ten, no, sorry, let me start that again. S ten, six P U").
                 out.append(Detection(typed, i, run.start, run.end, opts.score, "code_run+echo", run.code))
+            elif opts.echo_min_units is not None and len(run) >= opts.echo_min_units and re.search(r"\d", run.code) \
+                    and (typed := next((t for c, t in begun.get(i, []) if c.endswith(run.code) and c != run.code), None)):
+                # A value's end said back beside it ("... oh, oh, six, eight." - "And that one ends six eight, yes.").
+                out.append(Detection(typed, i, run.start, run.end, opts.score, "code_run+echo", run.code))
             elif opts.echo_min_units is not None and len(run) >= max(3, opts.echo_min_units) and run.code.isalpha() \
                     and (typed := next((t for v, t in spelled.get(i, []) if run.code in v), None)):
                 # A value spelled back in letters ("eze812 at aol dot com" - "E Z E, at the domain you said?").
