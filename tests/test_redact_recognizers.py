@@ -206,3 +206,11 @@ def test_everyday_talk_of_a_road_near_an_address_request_stays(text: str) -> Non
     got = spans_of(["Can you confirm the first line of your address?", text], "STREET_ADDRESS",
                    speakers=["agent", "customer"])
     assert not any("road" in g or "street" in g for g in got)
+
+
+def test_an_email_said_with_at_and_a_domain_the_normaliser_could_not_join() -> None:
+    text = "Mom, can you pass me that letter? That's right. He dot catwalked his nine to four at B -tontonet .com. Ready."
+    assert spans_of(["Thanks.", text], "EMAIL_ADDRESS", speakers=["agent", "customer"]) == [
+        "He dot catwalked his nine to four at B -tontonet .com"]
+    assert spans_of(["Thanks.", "The email is at the bottom of the letter."], "EMAIL_ADDRESS",
+                    speakers=["agent", "customer"]) == []
