@@ -329,3 +329,8 @@ def test_thanks_for_calling_in_the_opening_names_the_organisation() -> None:
                                              ("Okay, MS had it, bye now.", "MS had")])
 def test_a_title_before_a_name_written_as_common_words_is_a_name(text: str, value: str) -> None:
     assert spans_of(["Hello.", text], "PERSON", speakers=["customer", "agent"]) == [value]
+
+
+def test_a_wh_question_the_transcriber_wrote_without_its_question_mark_still_asks() -> None:
+    texts = ["What email address should the confirmation go to", "jam up help speed on one word again you dot code dot UK"]
+    assert spans_of(texts, "EMAIL_ADDRESS", speakers=["agent", "customer"]) == [texts[1]]
