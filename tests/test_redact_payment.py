@@ -226,6 +226,15 @@ def test_a_request_answered_with_a_card_length_run_opens_a_window_whatever_else_
     assert _window_turns(short, ["agent", "customer", "agent"]) == set()
 
 
+def test_two_phone_numbers_in_reply_to_a_question_open_no_payment_window() -> None:
+    texts = ["Have you got a daytime number and an evening one?",
+             "Daytime's oh one one four, four nine six, oh oh seven one, and evenings best on plus four four, double "
+             "seven double oh, nine double oh, four eight six.", "What's the postcode there?", "It's D D one, seven X G."]
+    speakers = ["agent", "customer", "agent", "customer"]
+    assert _window_turns(texts, speakers) == set()
+    assert _none_redacted(texts[1], "and evenings best on", _covered(texts, speakers)[1])
+
+
 def test_a_phone_number_volunteered_after_how_can_i_help_opens_no_window() -> None:
     texts = ["Good morning, Kestrel Water. How can I help?",
              "Hi, my number is oh seven seven double oh, nine double oh, three three one and I have a question."]

@@ -80,10 +80,10 @@ def _kind(code: str) -> str:
     """An entity type from a run's shape (the placeholder only: every run is redacted alike)."""
     if not code.isdigit():
         return "UK_POSTCODE" if _POSTCODE_RE.match(code) else "ACCOUNT_NUMBER"
+    if (code.startswith("0") and len(code) in (10, 11)) or (code.startswith("44") and len(code) in (11, 12)):
+        return "PHONE_NUMBER"  # before the card check: "plus four four, double seven ..." may pass Luhn by chance
     if 12 <= len(code) <= 19 and luhn_check(code):
         return "CREDIT_CARD"
-    if code.startswith("0") and len(code) in (10, 11):
-        return "PHONE_NUMBER"
     if len(code) == 6:
         return "UK_SORT_CODE"
     if len(code) == 8:
@@ -257,7 +257,8 @@ def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], o
         digits = sum(c.isdigit() for c in d.value)
         if speakers[d.turn_index] == "agent" or digits < opts.digit_heavy_units or _kind(d.value) == "PHONE_NUMBER":
             continue
-        if digits >= opts.digit_heavy_long_units:
+        if digits >= opts.digit_heavy_long_units and d.recognizer == "code_run" \
+                and _kind(re.sub(r"\D", "", d.value)) != "PHONE_NUMBER":  # one turn's run, not a bridge to the next
             long_run.add(d.turn_index)
         if d.value.isdigit():
             inside[d.turn_index] = inside.get(d.turn_index, 0) + len(_WORD_RE.findall(texts[d.turn_index][d.start:d.end].lower()))
