@@ -14,7 +14,8 @@ of a call at once. The columns come from the call's analysis (analyse.py) and th
   of each over the next four turns;
 - complaint state (added once complaints are scored): how likely a complaint was raised before;
 - the offer's base (offer.py): whether an agent turn names a bigger version of what the customer
-  has (up-sell) or something beside it (cross-sell), from its likeness to the earlier turns.
+  has (up-sell) or something beside it (cross-sell), from its likeness to the earlier turns;
+- a recap's shape (recap.py): a sentence opening with "So" and how many points one sentence lists.
 
 A row's features never depend on labels, so the same code builds training and live rows.
 """
@@ -29,6 +30,7 @@ from pipeline.detect.analyse import CallAnalysis, Sentence
 from pipeline.detect.behaviours import Hit, detect_behaviours
 from pipeline.detect.offer import OFFER_FIELDS, offer_block
 from pipeline.detect.options import CHANNELS, DetectOptions
+from pipeline.detect.recap import RECAP_FIELDS, recap_block
 from pipeline.schema import EVENT_KINDS
 
 __all__ = ["CallFeatures", "call_features", "with_complaint_state", "STATE_FEATURES", "CUSTOMER_KINDS"]
@@ -85,6 +87,7 @@ def feature_names(lexicons: list[str], dim: int) -> tuple[str, ...]:
     for side in ("", "prev:", "next:"):
         names += [f"{side}emb:{i}" for i in range(dim)]
     names += [f"offer:{f}" for f in OFFER_FIELDS]
+    names += [f"recap:{f}" for f in RECAP_FIELDS]
     return tuple(names)
 
 
@@ -171,7 +174,8 @@ def call_features(analysis: CallAnalysis, options: DetectOptions, channel_type: 
     emb_next = np.vstack([emb[1:], zero]) if n else emb
     offer = offer_block([t.speaker for t in turns], [t.text for t in turns],
                         [s.turn_index for s in analysis.sentences], analysis.embeddings)
-    matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, ahead, emb, emb_prev, emb_next, offer])
+    recap = recap_block([t.speaker for t in turns], [[s.text for s in analysis.turn_sentences(t.index)] for t in turns])
+    matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, ahead, emb, emb_prev, emb_next, offer, recap])
     return CallFeatures(names=feature_names(lexicons, emb.shape[1]), matrix=matrix, agent=agent, hits=hits)
 
 
