@@ -670,3 +670,20 @@ def test_the_end_of_a_value_said_back_beside_it_is_redacted_however_short() -> N
     assert any(i == 2 and "6 -8" in s for i, _, s in got)
     far = texts[:2] + ["Thanks.", "Okay.", "Right, and the fee is 6.80, yes."]
     assert not any(i == 4 for i, _, _ in found(far, None, speakers=["agent", "customer", "agent", "customer", "agent"]))
+
+
+@pytest.mark.parametrize(("text", "value"), [("2 -D -G.", "2 -D -G"), ("5DP,", "5DP"),
+                                             ("Sorry, someone's at the door. Ok, two E -G.", "two E -G")])
+def test_a_postcodes_inward_half_said_on_its_own_is_redacted(text: str, value: str) -> None:
+    assert any(s == value for i, _, s in found(["Okay.", text], None, speakers=["agent", "customer"]) if i == 1)
+
+
+@pytest.mark.parametrize("text", ["It is 4 GB of data.", "I have 2 TVs and 3 PCs."])
+def test_a_number_and_a_unit_in_capitals_is_no_inward_code(text: str) -> None:
+    assert found(["Okay.", text], None, speakers=["agent", "customer"]) == []
+
+
+def test_a_spelled_letter_the_transcriber_wrote_as_a_short_word_is_still_spelled() -> None:
+    texts = ["So that's M for Mike, D for Delta?", "And for my fee for Delta, yes."]
+    assert any(i == 1 and s == "fee for Delta" for i, _, s in found(texts, None, speakers=["customer", "agent"]))
+    assert found(["Okay.", "I can pay for hotel rooms here."], None, speakers=["customer", "agent"]) == []

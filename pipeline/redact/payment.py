@@ -71,6 +71,10 @@ def excluded(text: str, run: Run, opts: CodeRunOptions) -> bool:
     return False
 
 
+# A postcode's inward half said on its own ("5DP", "two E G"): a digit and two of the letters it may use.
+_INWARD_RE = re.compile(r"\d[ABD-HJLNP-UW-Z]{2}")
+
+
 def _mixed(code: str) -> bool:
     """Letters and digits: a postcode or a reference ("EC2A", "NE40318822"), never an amount."""
     return bool(re.search(r"\d", code)) and bool(re.search(r"[A-Z]", code))
@@ -160,7 +164,9 @@ def code_run_findings(texts: list[str], speakers: list[str], options: RedactOpti
             if (spelling and run.phonetic) or run.spelled:
                 add(i, run, "code_run")
             elif not run.weak and not excluded(text, run, opts) and (
-                    len(run) >= need or (_mixed(run.code) and len(run) >= opts.agent_min_mixed_units)):
+                    len(run) >= need or (_mixed(run.code) and len(run) >= opts.agent_min_mixed_units)
+                    or (roles[i] == "customer" and _INWARD_RE.fullmatch(run.code)
+                        and run.code[1:].lower() not in opts.unit_words)):  # "4 GB" is data
                 if roles[i] == "agent" and not _mixed(run.code) and len(run.units) <= 2 and len(run) < opts.min_units + 2:
                     continue  # the agent's "thirty-four ninety-nine", "ten forty": a price or a time ("GP27" is neither)
                 add(i, run, "code_run")

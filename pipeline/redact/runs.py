@@ -99,6 +99,10 @@ class _Tok:
     end: int
 
 
+_NOT_LETTERS = frozenset("pay ask the and not now all one two for you out our get got go so was are but had has "
+                         "did can may use buy say see".split())
+
+
 def _digit_word(word: str) -> str | None:
     w = word.lower()
     return UNITS.get(w) if w not in {"oh", "o"} else "0"
@@ -130,7 +134,9 @@ def _unit_at(text: str, toks: list[_Tok], k: int, opts: CodeRunOptions) -> tuple
         if (len(tok.text) == 1 and (example[0].lower() == low or example[0].isupper())) \
                 or example.lower() in opts.phonetic_alphabet:
             letter = tok.text.upper() if len(tok.text) == 1 else example[0].upper()
-            spelled = (len(tok.text) == 1 or low in opts.letter_words) and example.lower() in opts.phonetic_alphabet
+            # A short word before "for <phonetic word>" is the letter however transcribed ("my fee for Delta").
+            letter_like = len(tok.text) == 1 or low in opts.letter_words or (len(low) <= 3 and low not in _NOT_LETTERS)
+            spelled = letter_like and example.lower() in opts.phonetic_alphabet
             return Unit(letter, tok.start, toks[j].end, phonetic=True, spelled=spelled), j - k + 1
     if low == "plus" and nxt is not None and (nxt.text[0].isdigit() or nxt.text.lower() in UNITS):
         return Unit("", tok.start, tok.end), 1  # "plus four four ...": part of the number
