@@ -687,3 +687,12 @@ def test_a_spelled_letter_the_transcriber_wrote_as_a_short_word_is_still_spelled
     texts = ["So that's M for Mike, D for Delta?", "And for my fee for Delta, yes."]
     assert any(i == 1 and s == "fee for Delta" for i, _, s in found(texts, None, speakers=["customer", "agent"]))
     assert found(["Okay.", "I can pay for hotel rooms here."], None, speakers=["customer", "agent"]) == []
+
+
+def test_digits_straight_after_the_agent_turn_that_ended_an_exchange_are_its_next_part() -> None:
+    texts = ["Can I take the long number on the card?", "Four five five six, one two three four.",
+             "lovely in the sorry the other bit now", "okay oh seven three", "can I take an email address"]
+    speakers = ["agent", "customer", "agent", "customer", "agent"]
+    assert _window_turns(texts, speakers) == {1, 3}
+    chat = texts[:2] + ["Lovely, that's gone through and you'll get a receipt today.", "Great, thanks a lot."]
+    assert _window_turns(chat, speakers[:4]) == {1}

@@ -532,6 +532,14 @@ def exchanges(texts: list[str], speakers: list[str], options: RedactOptions,
             continue
         answers, end = _answer_turns(texts, speakers, i, options, other_requests)
         out.append(Exchange(i, types, email, answers, end))
+        # The agent turn that ended a payment exchange may ask for its next part in words the transcriber
+        # garbled ("lovely in the sorry the other bit now" - "okay oh seven three"): answered with digits
+        # straight away, it is a request too.
+        if not email and end is not None and end + 1 < len(texts) and speakers[end + 1] != "agent" \
+                and _mostly_digits(texts[end + 1], runs) and not (other_requests and other_requests[end]) \
+                and not any(_kind(r.code) == "PHONE_NUMBER" for r in find_runs(texts[end + 1], runs)):
+            more, more_end = _answer_turns(texts, speakers, end, options, other_requests)
+            out.append(Exchange(end, [opts.default_type], False, more, more_end))
     return out
 
 
