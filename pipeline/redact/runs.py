@@ -100,7 +100,7 @@ class _Tok:
 
 
 _NOT_LETTERS = frozenset("pay ask the and not now all one two for you out our get got go so was are but had has "
-                         "did can may use buy say see".split())
+                         "did can may use buy say".split())
 
 
 def _digit_word(word: str) -> str | None:

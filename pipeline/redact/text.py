@@ -189,7 +189,7 @@ def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEng
     texts = [t.text for t in turns]
     speakers = policy_speakers(turns, options)
     found = detect_call(texts, speakers, analyzer, options, keep_words)
-    new_turns, findings, operators, reasons = _apply(turns, found, options, key)
+    new_turns, findings, operators, reasons = _apply(turns, found, options, key, speakers)
     # Every hit of the re-scan is redacted too - in the text and, through its finding's time, in
     # the audio - not only flagged (issue #15): a value the first pass missed in its context may
     # stand out once its neighbours are placeholders. Re-scanned until nothing new (a few passes).
@@ -200,7 +200,7 @@ def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEng
             break
         residual.extend(hits)
         found = merge_detections(found + [_to_original(r, turns[r.turn_index].text, found, options) for r in hits])
-        new_turns, findings, operators, reasons = _apply(turns, found, options, key)
+        new_turns, findings, operators, reasons = _apply(turns, found, options, key, speakers)
     else:
         left = _residual(new_turns, options, analyzer, keep_words)
         if left:
@@ -217,9 +217,10 @@ def redact_text(turns: list[Turn], options: RedactOptions, analyzer: AnalyzerEng
 _RESIDUAL_PASSES = 3
 
 
-def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
-           key: bytes) -> tuple[list[Turn], list[PiiFinding], list[str], list[str]]:
-    """Redacted turns, findings (with times and HMACs), their operators, and alignment reasons."""
+def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, key: bytes,
+           speakers: list[str]) -> tuple[list[Turn], list[PiiFinding], list[str], list[str]]:
+    """Redacted turns, findings (with times and HMACs), their operators, and alignment reasons.
+    `speakers`: each turn's speaker as the payment policy reads it (`policy_speakers`)."""
     by_turn: dict[int, list[Detection]] = {}
     for d in found:
         by_turn.setdefault(d.turn_index, []).append(d)
@@ -258,7 +259,6 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions,
             value_hmac=hmac_value(key, ""),
         ))
         operators.append("silence")
-    speakers = policy_speakers(turns, options)
     policy_turns = [t.model_copy(update={"speaker": s}) if s != t.speaker else t for t, s in zip(turns, speakers)]
     for gap in payment_gaps(policy_turns, options):
         # No characters: the answering party's audio for the whole payment exchange - from the
