@@ -696,3 +696,52 @@ def test_digits_straight_after_the_agent_turn_that_ended_an_exchange_are_its_nex
     assert _window_turns(texts, speakers) == {1, 3}
     chat = texts[:2] + ["Lovely, that's gone through and you'll get a receipt today.", "Great, thanks a lot."]
     assert _window_turns(chat, speakers[:4]) == {1}
+
+
+@pytest.mark.parametrize(("reply", "value", "kept"), [
+    ("Four four one two, nine nine eight one. And I've rung three times about this already.",
+     "Four four one two, nine nine eight one", "And I've rung three times about this already"),
+    ("It's 5512 8843. We've waited two weeks for the refund, honestly.", "5512 8843", "We've waited two weeks for the refund"),
+])
+def test_a_number_that_counts_something_does_not_keep_an_aside_in_the_exchange(reply: str, value: str, kept: str) -> None:
+    texts = ["And the account number, please?", reply]
+    spans = _covered(texts, ["agent", "customer"])[1]
+    assert _all_redacted(reply, value, spans) and _none_redacted(reply, kept, spans)
+
+
+def test_a_count_is_still_muted_when_it_sits_inside_the_value() -> None:
+    # "two" before "weeks" counts; "nine two" inside the run is the value, whatever follows it.
+    reply = "Four four one two nine two, weeks of this now."
+    spans = _covered(["And the account number, please?", reply], ["agent", "customer"])[1]
+    assert _all_redacted(reply, "Four four one two nine two", spans)
+
+
+@pytest.mark.parametrize(("reply", "value", "question"), [
+    ("5 2 7 1 3 3 8 0 1 9 4 4 2 6 Could you read me the expiry now go on 0 9 28",
+     "5 2 7 1 3 3 8 0 1 9 4 4 2 6", "Could you read me the expiry now go on"),
+    ("four four nine one. Do you want the start date as well go on for eleven twenty six",
+     "four four nine one", "Do you want the start date as well go on"),
+])
+def test_the_agents_question_merged_into_the_reply_stays_and_the_values_around_it_are_muted(
+        reply: str, value: str, question: str) -> None:
+    spans = _covered(["Whenever you're ready with the long number on the card.", reply], ["agent", "customer"])[1]
+    assert _all_redacted(reply, value, spans) and _none_redacted(reply, question, spans)
+    tail = reply[reply.index(question) + len(question):].strip()
+    assert _all_redacted(reply, tail, spans)  # "for eleven twenty six": a digit heard as a word goes with the value
+
+
+@pytest.mark.parametrize(("reply", "lead", "value"), [
+    ("Four four one two, nine nine eight one. So the postcode you've got for me is LS6 2QT.",
+     "So the postcode you've got for me is", "LS6 2QT"),
+    ("4412 9981. And the first line of my address is 14 Calder Row.", "And the first line of my address is", "14 Calder Row"),
+])
+def test_a_sentence_that_names_what_it_gives_keeps_its_lead_in_inside_the_exchange(reply: str, lead: str, value: str) -> None:
+    spans = _covered(["And the account number, please?", reply], ["agent", "customer"])[1]
+    assert _all_redacted(reply, value, spans) and _none_redacted(reply, lead, spans)
+
+
+def test_a_run_on_email_ends_at_its_domain_and_the_talk_after_it_stays() -> None:
+    reply = "it's p dot marsh ninety at outlook dot com I only changed it because of the move"
+    spans = _covered(["What email address should the receipt go to", reply], ["agent", "customer"])[1]
+    assert _all_redacted(reply, "p dot marsh ninety at outlook dot com", spans)
+    assert _none_redacted(reply, "I only changed it because of the move", spans)

@@ -36,6 +36,10 @@ _DATE_WORDS = {
     "nineteenth", "twentieth", "thirtieth", "hundred", "thousand",
 }
 _REPEATS = {"double", "triple", "treble"}
+# Capitalised, but no name: "I" and a transcriber's sentence start with no full stop before it
+# ("... dot com I need to change it", "... two six Could you read me the expiry").
+_NOT_VALUE_CAPS = {"i", "i've", "i'm", "i'll", "i'd", "do", "does", "did", "can", "could", "would", "shall", "should",
+                   "are", "is", "have", "has"}
 # Words that may sit inside one value without ending it ("eleventh of November", "flat 2, 14 ...").
 _JOINERS = {"of", "and", "the", "dash", "hyphen", "slash", "dot", "at", "underscore", "flat", "apartment", "unit"}
 # Words that open an answer rather than belong to an address ("yes, it's 17 Mill Brow").
@@ -84,7 +88,8 @@ def _value_like(tok: str, sentence_start: bool, types: set[str]) -> bool:
     if "DATE_OF_BIRTH" in types or "CARD_EXPIRY" in types:
         if low in _DATE_WORDS:
             return True
-    if tok[0].isupper() and not sentence_start and low not in _NOT_NAMES and low.removesuffix("'s") not in _NOT_NAMES:
+    if tok[0].isupper() and not sentence_start and low not in _NOT_NAMES and low.removesuffix("'s") not in _NOT_NAMES \
+            and low not in _NOT_VALUE_CAPS:
         return True  # a name, street or town
     return False
 

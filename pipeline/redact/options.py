@@ -247,10 +247,18 @@ class PaymentWindowOptions(Options):
         "holding the answer), this short and not a question, is redacted whatever it says. None: off.")
     min_aside_words: int = Field(
         4, ge=1, le=50, description="from_value also keeps a sentence this long with no code unit in it (an aside).")
+    declared_lead_words: int = Field(
+        12, ge=0, le=30, description="A muted sentence that names what it gives before a link ('So the first line of the "
+        "address you want is ...'), in at most this many words, keeps them.")
+    question_openers: list[str] = Field(
+        default_factory=list, description="A clause opening with one ('do you want') is an aside up to its first value.")
     email_cues: list[str] = Field(
         default_factory=list, description="An agent asking for one opens an e-mail window (recogniser email_window).")
     email_words: list[str] = Field(
         default_factory=list, description="A reply turn in an e-mail window is muted when it has one ('at', 'dot').")
+    email_endings: list[str] = Field(
+        default_factory=list, description="Last labels of a domain ('com', 'uk'): an e-mail ends at one when plain "
+        "talk (min_aside_words or more, no e-mail word) follows in its sentence.")
     default_type: Literal[_PAYMENT_TYPES] = Field(  # type: ignore[valid-type]
         "CREDIT_CARD", description="Type of a window opened by a request no cue names."
     )
@@ -271,7 +279,8 @@ class PaymentWindowOptions(Options):
             raise ValueError(f"unknown payment types {unknown}; allowed: {', '.join(_PAYMENT_TYPES)}")
         return {k: [c.lower().strip() for c in v] for k, v in value.items()}
 
-    @field_validator("request_phrases", "continuations", "lead_words", "email_cues", "email_words", "digit_homophones")
+    @field_validator("request_phrases", "continuations", "lead_words", "email_cues", "email_words", "digit_homophones",
+                     "question_openers", "email_endings")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.lower().strip() for v in value]

@@ -32,7 +32,7 @@ from pipeline.redact.runs import Run, find_runs, words_after, words_before
 from pipeline.schema import Turn
 
 __all__ = ["Exchange", "PaymentGap", "policy_speakers", "payment_findings", "code_run_findings", "repeated_codes", "payment_windows", "payment_gaps", "exchanges",
-           "non_payment_requests", "readbacks", "exchange_findings", "excluded", "request_types"]
+           "non_payment_requests", "readbacks", "aside_units", "exchange_findings", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _VALUE_WORD_RE = re.compile(r"[A-Za-z0-9@]+(?:['’-][A-Za-z0-9]+)*")  # a word of a reply, as written
@@ -659,8 +659,8 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
     punctuation (a space after it: " .co" is a domain, not a full stop) and hold a full sentence
     ("Sorry, the dog's going mad."): the local part of an address is plain words too."""
     opts = options.payment_window
-    units = [u for r in find_runs(text, options.code_runs) for u in r.units if not u.weak]
-    clauses = [(span[0] + m.start(), span[0] + m.end()) for m in re.finditer(r"[^,.?!;]+[,.?!;]*", text[span[0]:span[1]])]
+    units = aside_units(text, options)
+    clauses = _clauses(text, span, opts, units)
 
     homophones = set(opts.digit_homophones)
 
@@ -699,8 +699,71 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
     if not trimmed and not email and cursor > span[0] \
             and not set(_WORD_RE.findall(text[span[0]:span[1]].lower())) & set(opts.digit_homophones):
         return []  # all aside, not a digit in it nor a word that sounds like one: "Do you want the expiry date now?"
-    return trimmed or [span]
+    return [piece for a, b in trimmed for piece in _less_declared_leads(text, a, b, options)] or [span]
 
+
+def aside_units(text: str, options: RedactOptions) -> list:
+    """The code units that keep a clause from being an aside: a run's strong units, less a number
+    that counts something ("I've told three people", "for two weeks")."""
+    units = set(options.code_runs.unit_words)
+    return [u for r in find_runs(text, options.code_runs) for u in r.units if not u.weak
+            and not (len(r.units) == 1 and set(words_after(text, u.end, 1)) & units)]
+
+
+def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units: list) -> list[tuple[int, int]]:
+    """The clauses of a span, at punctuation; a question that opens a clause ("Do you want the expiry
+    date now, go on, ...": the agent's words diarisation merged into the reply) is a clause of its own
+    up to its first value. A capitalised opener mid-clause starts one too (a transcriber's sentence
+    with no full stop: "... nine eight Do you want the expiry date now go on ten thirty one")."""
+    openers = "|".join(re.escape(o) for o in sorted(opts.question_openers, key=len, reverse=True))
+    out: list[tuple[int, int]] = []
+    for m in re.finditer(r"[^,.?!;]+[,.?!;]*", text[span[0]:span[1]]):
+        a, b = span[0] + m.start(), span[0] + m.end()
+        cuts = [a]
+        if openers:
+            cuts += [a + q.start() for q in re.finditer(rf"(?<=\s)(?=(?:{openers})\b)", text[a:b], re.IGNORECASE)
+                     if text[a + q.start()].isupper()]
+        cuts.append(b)
+        for x, y in zip(cuts, cuts[1:]):
+            head = re.match(rf"\s*(?:{openers})\b", text[x:y], re.IGNORECASE) if openers else None
+            first = min((u.start for u in units if x <= u.start < y), default=None)
+            if head and first is not None and first > x + head.end():
+                cut = first
+                while (m2 := re.search(r"([A-Za-z]+)[\s,.-]*$", text[x:cut])) and m2.group(1).lower() in opts.digit_homophones:
+                    cut = x + m2.start(1)  # a digit heard as a word before the value stays with it
+                if cut > x + head.end():
+                    out.extend([(x, cut), (cut, y)])
+                    continue
+            out.append((x, y))
+    return out
+
+
+def _less_declared_leads(text: str, a: int, b: int, options: RedactOptions) -> list[tuple[int, int]]:
+    """A muted span less the lead-in of each sentence in it that names what it gives before a link
+    ("So the first line of the address you want is flat nine", "With the email address is ..."):
+    the words up to the link are not the value, and stay."""
+    aw, opts = options.answer_window, options.payment_window
+    cues = {c for cs in (*aw.cues.values(), *opts.cues.values()) for c in cs} | set(opts.email_cues)
+    links = "|".join(re.escape(k) for k in sorted(aw.declare_links, key=len, reverse=True))
+    starts = [a] if not a or re.search(r"[.?!]\s*$", text[:a]) else []
+    starts += [a + m.end() for m in re.finditer(r"[.?!]\s+", text[a:b])]
+    out, cursor = [], a
+    for s in starts:
+        head = re.match(rf"((?:[\w'’-]+\s+){{0,{opts.declared_lead_words}}}?)(?:{links})\s+", text[s:b], re.IGNORECASE)
+        if not head or re.search(r"\d", head.group(1)) or not re.search(r"[A-Za-z0-9]", text[s + head.end():b]):
+            continue
+        lead = " " + " ".join(_clean_words(head.group(1))) + " "
+        if any(f" {c} " in lead for c in cues):
+            if s > cursor:
+                out.append((cursor, s))
+            cursor = s + head.end()
+    out.append((cursor, b))
+    trimmed = []
+    for x, y in out:
+        body = re.search(r"[A-Za-z0-9](?:.*[A-Za-z0-9])?", text[x:y], re.DOTALL)
+        if body:
+            trimmed.append((x + body.start(), x + body.end()))
+    return trimmed
 
 def _asks_email(text: str, opts: PaymentWindowOptions, tail_words: int = 4) -> bool:
     """A cue in a request-like sentence, or among the turn's last words ("And your email, please.")."""
@@ -737,7 +800,7 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
         # mad. That's guy .com."): back to the turn's start or a question the customer asked.
         while first > 0 and not sentences[first - 1].group(0).rstrip().endswith("?"):
             first -= 1
-        begin, end = sentences[first].start(), sentences[hits[-1]].end()
+        begin, end = sentences[first].start(), _email_end(text, sentences[hits[-1]].start(), sentences[hits[-1]].end(), opts)
     else:
         runs = find_runs(text, options.code_runs)
         if runs:
@@ -762,6 +825,23 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
         return None
     tail = re.search(r"\S(?:.*\S)?", text[start:end], re.DOTALL)
     return (start, start + tail.end()) if tail else None
+
+
+def _email_end(text: str, start: int, end: int, opts: PaymentWindowOptions) -> int:
+    """The end of an e-mail's last sentence, or its last domain ending when plain talk follows in
+    the same sentence (a transcriber's run-on: "... bird yet email dot com I need to change my address")."""
+    endings = "|".join(re.escape(e) for e in opts.email_endings)
+    if not endings:
+        return end
+    last = None
+    for m in re.finditer(rf"(?:\bdot\s+|\.\s*)(?:{endings})\b", text[start:end], re.IGNORECASE):
+        last = start + m.end()
+    if last is None:
+        return end
+    rest = text[last:end]
+    if _has_email_word(rest, opts) or len(_clean_words(rest)) < opts.min_aside_words:
+        return end
+    return last
 
 
 def _has_number(text: str) -> bool:

@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_gaps
 from pipeline.redact.normalise import normalise_value
-from pipeline.redact.payment import payment_gaps, policy_speakers
-from pipeline.redact.runs import find_runs
+from pipeline.redact.payment import aside_units, payment_gaps, policy_speakers
 from pipeline.redact.scan import detect_call, merge_detections
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
@@ -303,7 +302,7 @@ def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | No
         if requester is not None and turn.channel == requester:
             continue
         found = by_turn.get(j, [])
-        units = [(u.start, u.end) for r in find_runs(turn.text, options.code_runs) for u in r.units if not u.weak]
+        units = [(u.start, u.end) for u in aside_units(turn.text, options)]
         run: list[int] = []
         for k, span in enumerate(list(aligned.get(j, [])) + [None]):
             plain = span is not None and not any(span[0] < d.end and d.start < span[1] for d in found) and \
