@@ -245,6 +245,7 @@ def test_a_date_of_birth_read_back_in_words_is_redacted(said: str) -> None:
     ("eighth June ninety-three.", "eighth June ninety-three"),
     ("It's the second of February, 1959.", "the second of February, 1959"),
     ("It's the 3rd of July 1893.", "the 3rd of July 1893"),  # "nineteen" heard as "eighteen"
+    ("So that's the 4th of June. 1977. Is that right?", "the 4th of June. 1977"),  # a transcriber's full stop
 ])
 def test_a_full_date_long_ago_is_a_date_of_birth_whatever_the_words_around_it(text: str, value: str) -> None:
     assert spans_of(["Okay.", text], "DATE_OF_BIRTH", speakers=["agent", "customer"]) == [value]
@@ -254,6 +255,7 @@ def test_a_full_date_long_ago_is_a_date_of_birth_whatever_the_words_around_it(te
     "The engineer comes on the 3rd of March next year.",   # no year
     "It was bought on the 5th of May, 10 of them.",       # a two-digit number under 20 is no year
     "You'll get a reminder on the first of December.",
+    "It arrived on the 2nd of May. 22 of them were broken.",  # a full stop before a number that is no year
 ])
 def test_a_recent_or_partial_date_is_not_taken_for_a_birth_date(text: str) -> None:
     assert spans_of(["Okay.", text], "DATE_OF_BIRTH", speakers=["agent", "customer"]) == []
@@ -303,6 +305,8 @@ _OPENING = "Good morning, Kestrel Water, Priya speaking. How can I help?"
     ("Lovely. Thanks for calling, Robert, have a good day.", "Robert"),
     ("Thanks for calling. I'm going to influence it. Take care now.", "I'm going to influence"),  # a sentence of its own
     ("Thank you for calling, Mr. trolling. Take care now.", "Mr. trolling"),
+    ("Thanks for calling. Mrs. so they'll take care of now.", "so they'll"),    # a title, then the name as any words
+    ("for calling missus at take care now", "at"),
 ])
 def test_the_words_after_thanks_for_calling_in_the_closing_are_the_customers_name(closing: str, value: str) -> None:
     assert spans_of([_OPENING, "Hi.", closing], "PERSON", speakers=["agent", "customer", "agent"]) == [value]
@@ -334,3 +338,30 @@ def test_a_title_before_a_name_written_as_common_words_is_a_name(text: str, valu
 def test_a_wh_question_the_transcriber_wrote_without_its_question_mark_still_asks() -> None:
     texts = ["What email address should the confirmation go to", "jam up help speed on one word again you dot code dot UK"]
     assert spans_of(texts, "EMAIL_ADDRESS", speakers=["agent", "customer"]) == [texts[1]]
+
+
+def test_a_request_to_say_it_again_keeps_the_window_open_for_the_new_reply() -> None:
+    texts = ["And the first line of the address?", "It's, er, sorry, the line's bad.",
+             "Sorry, you broke up a bit there. Could you say that once more?", "It's 41, Harrowgate Rise, right."]
+    speakers = ["agent", "customer", "agent", "customer"]
+    got = [(d.turn_index, texts[d.turn_index][d.start:d.end]) for d in answer_windows(texts, speakers, options().answer_window)]
+    assert any(i == 3 and "41" in v and "Harrowgate" in v for i, v in got)
+    # Without the request to repeat, the agent speaking at length ends the window.
+    texts[2] = "Sorry, the system is very slow today, bear with me while it loads."
+    got = [(d.turn_index, texts[d.turn_index][d.start:d.end]) for d in answer_windows(texts, speakers, options().answer_window)]
+    assert not any(i == 3 for i, _ in got)
+
+
+@pytest.mark.parametrize(("turn", "value"), [
+    ("Have you got your booking reference there? KTW. Okay, and the rest?", "KTW"),
+    ("And the postcode? M14. Lovely.", "M14"),
+])
+def test_a_short_answer_straight_after_the_request_in_its_own_turn_is_redacted(turn: str, value: str) -> None:
+    got = [turn[d.start:d.end] for d in answer_windows([turn], ["agent"], options().answer_window)]
+    assert value in got
+
+
+@pytest.mark.parametrize("turn", ["What's the postcode? Lovely. Thanks.", "Can I take your name? Yes, of course.",
+                                  "And the reference? Do you have it?"])
+def test_a_short_sentence_after_the_request_with_no_value_in_it_stays(turn: str) -> None:
+    assert answer_windows([turn], ["agent"], options().answer_window) == []

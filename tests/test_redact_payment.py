@@ -745,3 +745,37 @@ def test_a_run_on_email_ends_at_its_domain_and_the_talk_after_it_stays() -> None
     spans = _covered(["What email address should the receipt go to", reply], ["agent", "customer"])[1]
     assert _all_redacted(reply, "p dot marsh ninety at outlook dot com", spans)
     assert _none_redacted(reply, "I only changed it because of the move", spans)
+
+
+def _stretched_mono_turn(text: str, stretch_from: str, stretch_to: str, stretch_s: float):
+    """A mono turn (no channel) whose words from `stretch_from` up to `stretch_to` are stretched over
+    `stretch_s` in all: a transcriber that dropped speech there and gave its time to its neighbours."""
+    from pipeline.schema import Turn, Word
+
+    words, t, stretched = [], 0.0, False
+    toks = text.split()
+    n_stretched = toks.index(stretch_to) - toks.index(stretch_from)
+    for w in toks:
+        stretched = (stretched or w == stretch_from) and w != stretch_to
+        d = stretch_s / n_stretched if stretched else 0.3
+        words.append(Word(start_s=round(t, 3), end_s=round(t + d, 3), text=w, probability=0.9))
+        t += d
+    return Turn(index=0, speaker="agent", text=text, start_s=0.0, end_s=words[-1].end_s, channel=None, words=words)
+
+
+def test_mono_time_stretched_between_a_mid_turn_payment_request_and_the_next_value_is_muted() -> None:
+    from pipeline.redact import redact_text
+    from tests._redact_support import KEY
+
+    text = "Great and the security number. Yeah right so 5 5 1 9. Is that right? Lovely."
+    gaps = lambda out: [(f.start_s, f.end_s) for f in out.findings if f.recognizer == "payment_gap"]  # noqa: E731
+    stretched = redact_text([_stretched_mono_turn(text, "Yeah", "5", 3.0)], options(), analyzer(), KEY)
+    request_end = 5 * 0.3
+    assert [(round(a, 2), round(b, 2)) for a, b in gaps(stretched)] == [(request_end, request_end + 3.0)]
+    assert "Yeah right so" in stretched.turns[0].text  # the text keeps the words; only their time is muted
+    # Said at a normal pace, the words are what they seem: nothing is muted beyond the value.
+    plain = redact_text([_stretched_mono_turn(text, "Yeah", "5", 0.9)], options(), analyzer(), KEY)
+    assert gaps(plain) == []
+    # In stereo the channel says who spoke: the exchange's own rule applies, not this one.
+    stereo = _stretched_mono_turn(text, "Yeah", "5", 3.0).model_copy(update={"channel": 0})
+    assert gaps(redact_text([stereo], options(), analyzer(), KEY)) == []

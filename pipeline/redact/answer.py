@@ -387,13 +387,21 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
         if not types or not (unknown or speakers[i] in options.requesters):
             continue
         entity_type = min(types, key=order.index)
+        for start, end in _answer_in_own_turn(text, options):
+            out.append(Detection(entity_type, i, start, end, options.score, "answer_window",
+                                 normalise_value(text[start:end], entity_type)))
         budget, replies = options.max_words, 0
         for j in range(i + 1, len(texts)):
             if unknown:
                 if requested_types(texts[j], options) or replies >= options.max_turns or budget <= 0:
                     break
             elif speakers[j] == speakers[i]:
-                if len(_TOKEN_RE.findall(texts[j])) > options.max_interjection_words or requested_types(texts[j], options):
+                if requested_types(texts[j], options):
+                    break
+                if _asks_again(texts[j], options):
+                    budget, replies = options.max_words, 0  # "You broke up, could you say that once more?": answered anew
+                    continue
+                if len(_TOKEN_RE.findall(texts[j])) > options.max_interjection_words:
                     break
                 continue  # "Mm-hm." from the requester does not end the answer
             elif speakers[j] not in {"agent", "customer"} or replies >= options.max_turns or budget <= 0:
@@ -415,6 +423,33 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
                 out.append(Detection(entity_type, j, start, end, options.score, "answer_window",
                                      normalise_value(text[start:end], entity_type)))
     return out
+
+
+def _answer_in_own_turn(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
+    """A short sentence straight after the request in the request's own turn, with a value-like word
+    in it: the answer, when diarisation merged the two parties ("Have you got your customer reference
+    there? HDB. Okay, and the rest?"). The words from its first value-like word to its end."""
+    if not options.own_turn_answer_words:
+        return []
+    sentences = [m for m in _SENTENCE_RE.finditer(text) if m.group(0).strip()]
+    out = []
+    for k, m in enumerate(sentences[:-1] if len(sentences) > 1 else []):
+        if not requested_types(m.group(0), options):
+            continue
+        nxt = sentences[k + 1]
+        tokens = list(_TOKEN_RE.finditer(nxt.group(0)))
+        if not tokens or len(tokens) > options.own_turn_answer_words or nxt.group(0).rstrip().endswith("?"):
+            continue
+        values = [t for t in tokens if _value_like(t.group(0), False, set(options.cues))
+                  and t.group(0).lower() not in _LEAD_STOP]
+        if values:
+            out.append((nxt.start() + values[0].start(), nxt.start() + tokens[-1].end()))
+    return out
+
+
+def _asks_again(text: str, options: AnswerWindowOptions) -> bool:
+    low = " " + " ".join(w.lower() for w in _TOKEN_RE.findall(text)) + " "
+    return any(f" {p} " in low for p in options.repeat_requests)
 
 
 def answer_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[int, str, float, float]]:

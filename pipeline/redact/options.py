@@ -69,6 +69,12 @@ class AnswerWindowOptions(Options):
         4.0, ge=0.0, le=30.0, description="Untranscribed time after a request silenced in the audio (0: none)."
     )
     score: float = Field(0.45, ge=0.0, le=1.0, description="Score of an answer-window finding (below low_score_review: reviewed).")
+    own_turn_answer_words: int = Field(
+        3, ge=0, le=10, description="A sentence this short straight after a request in its own turn, with a value-like "
+        "word, is the answer (mono: diarisation merged the parties). 0: off.")
+    repeat_requests: list[str] = Field(
+        default_factory=list, description="The requester asking to hear the answer again ('could you say that once "
+        "more') keeps the window open for a fresh reply.")
     declare_links: list[str] = Field(
         default_factory=list,
         description="Words after an address cue that introduce the value in the same sentence ('... address is', 'down as').",
@@ -266,6 +272,9 @@ class PaymentWindowOptions(Options):
     mute_exchange: bool = Field(
         True, description="Also mute the answering party's channel for the whole exchange, from the end of the request "
         "to the agent turn that ends it, whatever the transcriber wrote (recogniser payment_gap).")
+    stretched_word_s: float = Field(
+        0.6, gt=0.0, le=5.0, description="Mono: words after a payment request in its own turn that take this long each "
+        "or more, up to the turn's next value, hide a dropped answer and are muted in the audio.")
     max_window_s: float = Field(60.0, gt=0.0, le=600.0, description="An exchange muted that way is at most this long.")
     gap_keeps_asides: bool = Field(
         False, description="The exchange muted in time leaves out the asides the text keeps: a run of min_aside_words "

@@ -180,7 +180,7 @@ _ORDINAL_DAY = {w: k + 1 for k, w in enumerate(_ORDINALS)} | {"thirtieth": 30} |
 _DAY = r"(?:\d{1,2}(?:st|nd|rd|th)?|" + "|".join(sorted(map(re.escape, _ORDINAL_DAY), key=len, reverse=True)) + ")"
 _MONTH = r"(?:" + "|".join(m for m in _MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
 _WORDED_DATE_RE = re.compile(
-    rf"\b(?:(?:the\s+)?(?P<d1>{_DAY})\s+(?:of\s+)?)?(?P<m>{_MONTH})\b(?:\s+(?:the\s+)?(?P<d2>{_DAY}))?,?\s+"
+    rf"\b(?:(?:the\s+)?(?P<d1>{_DAY})\s+(?:of\s+)?)?(?P<m>{_MONTH})\b(?:\s+(?:the\s+)?(?P<d2>{_DAY}))?(?P<sep>[,.]?)\s+"
     r"(?P<y>\d{4}|2 thousand(?:,? (?:and )?\d{1,2})?|\d{2})\b", re.IGNORECASE)
 _NUMERIC_DATE_RE = re.compile(r"\b(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{2}|\d{4})\b")
 
@@ -199,6 +199,8 @@ def _dates(text: str) -> list[tuple[int, int, tuple[int | None, int, int]]]:
             d = _ORDINAL_DAY.get(low) or int(re.sub(r"\D", "", low) or 0) or None
         month = next(k + 1 for k, name in enumerate(_MONTHS) if name.startswith(m.group("m").lower()[:3]))
         said = m.group("y")  # "1939", "84", or "2 thousand and 4" / "2 thousand"
+        if m.group("sep") == "." and not re.fullmatch(r"\d{4}", said):
+            continue  # a transcriber's full stop before a year ("the 11th of March. 1989."), never before "22"
         year = 2000 + (int(said.rpartition(" ")[2]) if said[-1].isdigit() else 0) if "thousand" in said else int(said)
         out.append((*canon.span_to_original(m.start(), m.end()), (d, month, year)))
     for m in _NUMERIC_DATE_RE.finditer(canon.text):
@@ -231,7 +233,9 @@ def _propagate_payment_phrases(texts: list[str], found: list[Detection], options
     return out
 
 
-_SPEAKING_RE = re.compile(r"\b[Ss]peaking\b(?!\s+(?:to|with|for|on|about|of|as)\b)")
+# "speak" too, where the greeting goes on ("... I just speak calls are recorded": Idris speaking).
+_SPEAKING_RE = re.compile(r"\b[Ss]peaking\b(?!\s+(?:to|with|for|on|about|of|as)\b)"
+                          r"|\b[Ss]peak(?=[.,!]|\s+(?:calls?|how|this|thank|your call)\b)")
 _NOT_NAME_BEFORE_SPEAKING = {"i'm", "i", "am", "you're", "you", "are", "who", "generally", "strictly", "broadly",
                              "roughly", "technically", "honestly", "personally", "now", "currently", "still"}
 
@@ -259,6 +263,12 @@ _CLOSING_RE = re.compile(
     # the name straight after, or as a sentence of its own before the goodbye ("Thanks for calling. Ms Iyer. Take care.")
     r"(?:,? (?P<rest>[^.,!?;:]+)|[.!] (?P<alone>[^.,!?;:]+)[.!,]?(?= (?:[Tt]ake care|[Bb]ye|[Hh]ave a|[Gg]oodbye|[Aa]ll the best"
     r"|[Ss]peak soon|[Cc]heers)|\s*$))")
+# A title after it: the word or two before the goodbye are the name, whatever they were written as
+# ("Thanks for calling. Mrs. that I'll take care of now.", "for calling missus at take care now").
+_CLOSING_TITLE_RE = re.compile(
+    r"\bfor (?:calling|contacting|your call)[.,!]? (?:Mrs|Mr|Ms|Miss|Mx|Dr|missus|mister)\.? "
+    r"(?P<name>[A-Za-z'’-]+(?: [A-Za-z'’-]+)?)(?=[.,!]? (?:take care|bye|have a|goodbye|all the best|speak soon|cheers)\b|[.!?]?\s*$)",
+    re.IGNORECASE)
 _NOT_CLOSING_NAME = {"today", "us", "again", "then", "bye", "goodbye", "now", "and", "take", "care", "have", "a", "good",
                      "great", "lovely", "nice", "day", "evening", "weekend", "back", "in", "with", "the", "team", "everyone",
                      "all", "for", "that", "this", "it", "so", "much", "very", "you", "your", "patience", "time", "bye-bye",
@@ -284,6 +294,10 @@ def _closing_names(texts: list[str], speakers: list[str], keep: set[str], words:
             if not toks or len(toks) > words:
                 continue
             a, b = m.start(group) + toks[0].start(), m.start(group) + toks[-1].end()
+            if not _not_a_person(text[a:b], keep):
+                out.append(Detection("PERSON", i, a, b, 0.5, "ClosingName", text[a:b].lower()))
+        for m in _CLOSING_TITLE_RE.finditer(text):
+            a, b = m.span("name")
             if not _not_a_person(text[a:b], keep):
                 out.append(Detection("PERSON", i, a, b, 0.5, "ClosingName", text[a:b].lower()))
     return out

@@ -3,6 +3,8 @@ the residual re-scan that flags a call for human review."""
 
 from __future__ import annotations
 
+import re
+
 import logging
 from functools import lru_cache
 
@@ -14,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_gaps
 from pipeline.redact.normalise import normalise_value
-from pipeline.redact.payment import aside_units, payment_gaps, policy_speakers
+from pipeline.redact.payment import aside_units, payment_gaps, policy_speakers, request_types
 from pipeline.redact.scan import detect_call, merge_detections
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
@@ -282,8 +284,45 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
                 score=options.payment_window.score, value_hmac=hmac_value(key, ""),
             ))
             operators.append("silence")
+    for i, entity_type, a, b in _mid_turn_request_gaps(turns, aligned, findings, options):
+        findings.append(PiiFinding(
+            entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
+            start_s=a, end_s=b, recognizer="payment_gap", score=options.payment_window.score, value_hmac=hmac_value(key, "")))
+        operators.append("silence")
     order = sorted(range(len(findings)), key=lambda k: (findings[k].turn_index, findings[k].char_start))
     return new_turns, [findings[k] for k in order], [operators[k] for k in order], reasons
+
+
+def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | None]],
+                           findings: list[PiiFinding], options: RedactOptions) -> list[tuple[int, str, float, float]]:
+    """Mono only: a payment request in the middle of a turn (diarisation merged the two parties) and
+    the next value the turn holds: the time between them, at most `answer_window.max_gap_s`, when the
+    words in it take `payment_window.stretched_word_s` each or more. The
+    transcriber may have dropped the answer and stretched the words beside it over its time
+    ("... and the security number. Yeah So that's zero two nine two": the customer's "oh two nine
+    two" lies under "Yeah So that's"). The text keeps those words; the audio does not."""
+    opts = options.payment_window
+    if not opts.enabled or not opts.mute_exchange or any(t.channel is not None for t in turns):
+        return []
+    out = []
+    for i, turn in enumerate(turns):
+        spans = aligned.get(i) or []
+        if not turn.words or not spans:
+            continue
+        for m in re.finditer(r"[^.?!]+[.?!]+(?=\s+\S)", turn.text):
+            types = request_types(m.group(0), opts)
+            if not types:
+                continue
+            said = [k for k, sp in enumerate(spans) if sp is not None and sp[1] <= m.end()]
+            later = [f.start_s for f in findings if f.turn_index == i and f.char_start >= m.end() and f.start_s is not None]
+            if not said or not later:
+                continue
+            a, b = turn.words[said[-1]].end_s, min(later)
+            between = sum(1 for w in turn.words[said[-1] + 1:] if w.start_s >= a and w.end_s <= b + 0.05)
+            # Only words stretched over more time than they take to say hide a dropped answer.
+            if 0.2 <= b - a <= options.answer_window.max_gap_s and (b - a) >= opts.stretched_word_s * max(1, between):
+                out.append((i, types[0], a, b))
+    return out
 
 
 def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | None]], by_turn: dict[int, list[Detection]],
