@@ -307,6 +307,7 @@ _OPENING = "Good morning, Kestrel Water, Priya speaking. How can I help?"
     ("Thank you for calling, Mr. trolling. Take care now.", "Mr. trolling"),
     ("Thanks for calling. Mrs. so they'll take care of now.", "so they'll"),    # a title, then the name as any words
     ("for calling missus at take care now", "at"),
+    ("Thanks for calling. M .S. Dorsey. Take care now", "Dorsey"),               # the title as letters
 ])
 def test_the_words_after_thanks_for_calling_in_the_closing_are_the_customers_name(closing: str, value: str) -> None:
     assert spans_of([_OPENING, "Hi.", closing], "PERSON", speakers=["agent", "customer", "agent"]) == [value]
@@ -365,3 +366,10 @@ def test_a_short_answer_straight_after_the_request_in_its_own_turn_is_redacted(t
                                   "And the reference? Do you have it?"])
 def test_a_short_sentence_after_the_request_with_no_value_in_it_stays(turn: str) -> None:
     assert answer_windows([turn], ["agent"], options().answer_window) == []
+
+
+def test_a_name_asked_for_beside_another_item_is_the_first_clause_of_the_reply_after_a_bare_yes() -> None:
+    texts = ["So what I need next is the full name, and then the first line of the address.", "Yeah,", "by ye'll met."]
+    got = [(d.turn_index, d.entity_type, texts[d.turn_index][d.start:d.end])
+           for d in answer_windows(texts, ["agent", "customer", "customer"], options().answer_window)]
+    assert (2, "PERSON", "by ye'll met") in got

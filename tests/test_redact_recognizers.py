@@ -164,12 +164,14 @@ def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     ("Hello, you're through to hire more rail tours. Julianne speaking, how can I help?", "Julianne"),
     ("Good afternoon, there's a feminine power, deaf speaking calls are recorded for quality.", "deaf"),
     ("through to Cedar Mutual. I just speak calls are recorded for quality and training.", "just"),  # "speaking" cut short
+    ("Good morning, for free to bright water, energy, imaging, speaking. Calls are recorded.", "imaging"),  # set off by commas
 ])
 def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_they_became(greeting: str, name: str) -> None:
     assert name in [s for t, _, s in found([greeting, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) if t == 0]
 
 
 @pytest.mark.parametrize("text", ["Hello, who am I speaking to today?", "Thanks. Am I speaking with the account holder?",
+                                  "Good morning, speaking.",
                                   "Hello, can I speak to the account holder?"])
 def test_speaking_to_someone_names_nobody(text: str) -> None:
     assert found([text, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) == []

@@ -407,13 +407,16 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             elif speakers[j] not in {"agent", "customer"} or replies >= options.max_turns or budget <= 0:
                 break
             spans, used = _window_spans(texts[j], types, budget, options)
-            if entity_type == "PERSON" and replies == 0:
-                spans = spans + _garbled_name(texts[j], options)
+            # A name asked for with something else ("... the full name. ... The first line?") is still the
+            # reply's first clause; "Yeah," alone is no reply yet.
+            names = _garbled_name(texts[j], options) if "PERSON" in types and replies == 0 else []
             budget -= used
-            replies += 1
-            for start, end in spans:
-                out.append(Detection(entity_type, j, start, end, options.score, "answer_window",
-                                     normalise_value(texts[j][start:end], entity_type)))
+            if any(t.lower() not in _FILLERS for t in _TOKEN_RE.findall(texts[j])):
+                replies += 1
+            for kind, found_spans in ((entity_type, spans), ("PERSON", names)):
+                for start, end in found_spans:
+                    out.append(Detection(kind, j, start, end, options.score, "answer_window",
+                                         normalise_value(texts[j][start:end], kind)))
     # Values said in the sentence of their own cue or right before their spelling, by any speaker
     # (a read-back, a volunteered address, a mono turn holding both parties).
     for j, text in enumerate(texts):

@@ -237,7 +237,8 @@ def _propagate_payment_phrases(texts: list[str], found: list[Detection], options
 _SPEAKING_RE = re.compile(r"\b[Ss]peaking\b(?!\s+(?:to|with|for|on|about|of|as)\b)"
                           r"|\b[Ss]peak(?=[.,!]|\s+(?:calls?|how|this|thank|your call)\b)")
 _NOT_NAME_BEFORE_SPEAKING = {"i'm", "i", "am", "you're", "you", "are", "who", "generally", "strictly", "broadly",
-                             "roughly", "technically", "honestly", "personally", "now", "currently", "still"}
+                             "roughly", "technically", "honestly", "personally", "now", "currently", "still",
+                             "hello", "hi", "morning", "afternoon", "evening", "good"}
 
 
 def _greeting_names(texts: list[str], words: int) -> list[Detection]:
@@ -246,13 +247,13 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
     out = []
     for i, text in enumerate(texts[:2]):
         for m in _SPEAKING_RE.finditer(text):
-            before = text[:m.start()]
+            before = re.sub(r"[\s,]+$", "", text[:m.start()])  # "..., imaging, speaking.": the name between commas
             clause = re.split(r"[.,!?;:]", before)[-1]
             toks = list(re.finditer(r"[A-Za-z'’-]+", clause))[-words:]
             while toks and toks[0].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING:
                 toks = toks[1:]
             if toks and toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING:
-                offset = m.start() - len(clause)
+                offset = len(before) - len(clause)
                 a, b = offset + toks[0].start(), offset + toks[-1].end()
                 out.append(Detection("PERSON", i, a, b, 0.5, "GreetingName", text[a:b].lower()))
     return out
@@ -266,7 +267,7 @@ _CLOSING_RE = re.compile(
 # A title after it: the word or two before the goodbye are the name, whatever they were written as
 # ("Thanks for calling. Mrs. that I'll take care of now.", "for calling missus at take care now").
 _CLOSING_TITLE_RE = re.compile(
-    r"\bfor (?:calling|contacting|your call)[.,!]? (?:Mrs|Mr|Ms|Miss|Mx|Dr|missus|mister)\.? "
+    r"\bfor (?:calling|contacting|your call)[.,!]? (?:Mrs|Mr|Ms|Miss|Mx|Dr|missus|mister|M ?\.? ?R?S|M ?\.? ?R)\.? "
     r"(?P<name>[A-Za-z'’-]+(?: [A-Za-z'’-]+)?)(?=[.,!]? (?:take care|bye|have a|goodbye|all the best|speak soon|cheers)\b|[.!?]?\s*$)",
     re.IGNORECASE)
 _NOT_CLOSING_NAME = {"today", "us", "again", "then", "bye", "goodbye", "now", "and", "take", "care", "have", "a", "good",
