@@ -165,6 +165,7 @@ def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     ("Good afternoon, there's a feminine power, deaf speaking calls are recorded for quality.", "deaf"),
     ("through to Cedar Mutual. I just speak calls are recorded for quality and training.", "just"),  # "speaking" cut short
     ("Good morning, for free to bright water, energy, imaging, speaking. Calls are recorded.", "imaging"),  # set off by commas
+    ("Hello, you're through to Gantry out or morning speaking calls are recorded.", "or morning"),  # "Marnie" heard as a greeting word
 ])
 def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_they_became(greeting: str, name: str) -> None:
     assert name in [s for t, _, s in found([greeting, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) if t == 0]

@@ -238,7 +238,8 @@ _SPEAKING_RE = re.compile(r"\b[Ss]peaking\b(?!\s+(?:to|with|for|on|about|of|as)\
                           r"|\b[Ss]peak(?=[.,!]|\s+(?:calls?|how|this|thank|your call)\b)")
 _NOT_NAME_BEFORE_SPEAKING = {"i'm", "i", "am", "you're", "you", "are", "who", "generally", "strictly", "broadly",
                              "roughly", "technically", "honestly", "personally", "now", "currently", "still",
-                             "hello", "hi", "morning", "afternoon", "evening", "good"}
+                             "hello", "hi"}
+_SALUTATIONS = {"good morning", "good afternoon", "good evening", "morning", "afternoon", "evening"}
 
 
 def _greeting_names(texts: list[str], words: int) -> list[Detection]:
@@ -252,7 +253,8 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
             toks = list(re.finditer(r"[A-Za-z'’-]+", clause))[-words:]
             while toks and toks[0].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING:
                 toks = toks[1:]
-            if toks and toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING:
+            if toks and toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING \
+                    and clause.strip().lower() not in _SALUTATIONS:  # "Good morning, speaking." names nobody
                 offset = len(before) - len(clause)
                 a, b = offset + toks[0].start(), offset + toks[-1].end()
                 out.append(Detection("PERSON", i, a, b, 0.5, "GreetingName", text[a:b].lower()))
