@@ -373,3 +373,15 @@ def test_a_name_asked_for_beside_another_item_is_the_first_clause_of_the_reply_a
     got = [(d.turn_index, d.entity_type, texts[d.turn_index][d.start:d.end])
            for d in answer_windows(texts, ["agent", "customer", "customer"], options().answer_window)]
     assert (2, "PERSON", "by ye'll met") in got
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Before you ask, my full name is all the way from AI or I've got it in front of me.", "all the way from"),
+    ("Yes, my full name's Grace Oyelaran-Pike.", "Grace Oyelaran-Pike"),
+])
+def test_the_words_after_my_full_name_is_are_the_name_whatever_they_became(text: str, value: str) -> None:
+    assert value in " ".join(spans_of(["Hello, how can I help?", text], "PERSON", speakers=["agent", "customer"]))
+
+
+def test_my_full_name_is_on_the_account_names_nobody() -> None:
+    assert spans_of(["Hello.", "My full name is on the account already."], "PERSON", speakers=["agent", "customer"]) == []

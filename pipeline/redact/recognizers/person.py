@@ -68,6 +68,10 @@ class LowerCaseIntroRecognizer(TablePatternRecognizer):
         ("name_lower", rf"(?<=\b(?:my name's|my name is|name's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}", 0.55),
         # After "full name is" the words up to the next punctuation mark ("my full name is pre -prolining.").
         ("full_name_lower", rf"(?<=\b(?:[Ff]ull name is|[Ff]ull name's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z][a-z' -]{{1,30}}?(?=[.,!?;]|$)", 0.55),
+        # A declared full name is the next words whatever they became ("my full name is all the way from AI or
+        # I've got it in front of me"): up to four, to a punctuation mark.
+        ("full_name_any", r"(?<=\b(?:[Ff]ull name is|[Ff]ull name's) )(?!(?:on|in|under|the same|still|correct|right|as|spelt|spelled|not)\b)"
+                          r"[\w'’-]+(?: [\w'’-]+){0,3}", 0.55),
     ]
     CONTEXT = ["name", "speaking", "calling"]
 
