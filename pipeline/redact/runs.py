@@ -130,7 +130,8 @@ def _unit_at(text: str, toks: list[_Tok], k: int, opts: CodeRunOptions) -> tuple
                              .replace(" like", "").replace(" as", "")) is not None:
         example = toks[j].text
         if example.lower() == "x" and j + 1 < len(toks) and toks[j + 1].text.lower() == "ray":
-            return Unit("X", tok.start, toks[j + 1].end, phonetic=True), j - k + 2  # a transcriber's "X -ray"
+            # a transcriber's "X -ray": spelled on purpose when a single letter stands before "for"
+            return Unit("X", tok.start, toks[j + 1].end, phonetic=True, spelled=len(tok.text) == 1), j - k + 2
         if (len(tok.text) == 1 and (example[0].lower() == low or example[0].isupper())) \
                 or example.lower() in opts.phonetic_alphabet:
             letter = tok.text.upper() if len(tok.text) == 1 else example[0].upper()
