@@ -783,6 +783,6 @@ def test_mono_time_stretched_between_a_mid_turn_payment_request_and_the_next_val
 
 def test_a_letter_spelled_as_x_for_x_ray_in_a_read_back_is_redacted_however_short() -> None:
     texts = ["Can you read me the reference from the top of the letter?", "Extra. X -Ray.",
-             "Right, X for X -ray, P for Quarry."]
+             "Right, X for X -ray, J for Z -ing."]
     spans = _covered(texts, ["agent", "customer", "agent"])
     assert _all_redacted(texts[2], "X for X -ray", spans[2])
