@@ -71,6 +71,60 @@ def test_an_apology_the_classifier_decided_on_reveals_a_complaint_under_the_thre
     assert not decide(p, thresholds, episodes).any()
 
 
+def test_a_reply_that_solves_corroborates_a_complaint_under_the_threshold():
+    # Turn 1: a complaint at 0.62 against a threshold of 0.8; turn 2: the agent's refund, decided.
+    p = np.zeros((5, len(EVENT_KINDS)))
+    p[1, _col("complaint.raised")] = 0.62
+    p[2, _col("lass.solve")] = 0.9
+    p[3, _col("complaint.raised")] = 0.05
+    p[4, _col("lass.listen")] = 0.3
+    thresholds = {k: 0.8 for k in EVENT_KINDS}
+    support = Episodes(support_factor=0.75, support_kinds=["lass.apologise", "lass.solve"])
+    assert _fired(decide(p, thresholds, support)) == [(1, "complaint.raised"), (2, "lass.solve")]
+    # Without the rule, under its factor, with a kind that does not corroborate, or with the reply
+    # more than two turns on: no complaint, so no solution either.
+    assert not decide(p, thresholds).any(axis=0)[_col("complaint.raised")]
+    assert not decide(p, thresholds, support.model_copy(update={"support_factor": 0.8})).any()
+    assert not decide(p, thresholds, support.model_copy(update={"support_kinds": ["empathy"]})).any()
+    late = np.insert(p, 2, 0.0, axis=0)
+    late[2, _col("lass.listen")] = 0.0
+    late = np.insert(late, 2, 0.0, axis=0)
+    assert not decide(late, thresholds, support)[:, _col("complaint.raised")].any()
+    # The reply's solution under its own threshold, or under the support level, corroborates nothing.
+    p[2, _col("lass.solve")] = 0.7
+    assert not decide(p, thresholds, support).any()
+    p[2, _col("lass.solve")] = 0.4
+    assert not decide(p, {**thresholds, "lass.solve": 0.3}, support).any()
+    assert decide(p, {**thresholds, "lass.solve": 0.3}, support.model_copy(update={"support_level": 0.25})).any()
+
+
+def test_the_support_rule_is_the_most_cautious_that_finds_the_corroborated_complaints_precisely():
+    from pipeline.lab.train_detect import choose_support
+
+    def call(complaint: float, solve: float, truth: bool) -> tuple[np.ndarray, np.ndarray]:
+        p = np.zeros((3, len(EVENT_KINDS)))
+        p[1, _col("complaint.raised")], p[2, _col("lass.solve")] = complaint, solve
+        labels = np.zeros(p.shape, dtype=bool)
+        labels[1, _col("complaint.raised")] = truth
+        return p, labels
+
+    # Under a complaint threshold of 0.8: true complaints at 0.7 (a solution at 0.9 after it) and at
+    # 0.66 (a solution at 0.4), a false one at 0.5 (a solution at 0.9), one the threshold decides anyway.
+    calls = [call(0.7, 0.9, True), call(0.66, 0.4, True), call(0.5, 0.9, False), call(0.9, 0.9, True),
+             call(0.3, 0.0, False)]
+    probabilities, labels = [c[0] for c in calls], [c[1] for c in calls]
+    thresholds = {"complaint.raised": 0.8, "lass.solve": 0.2}
+    # Both true ones need a level of 0.25 and a factor of at most 0.8 (0.64); under 0.65 the false one joins.
+    chosen = choose_support(probabilities, labels, thresholds, complaint_precision=0.95, episodes=Episodes(),
+                            kinds=("lass.solve",))
+    assert (chosen.support_factor, chosen.support_level, chosen.support_kinds) == (0.8, 0.25, ["lass.solve"])
+    assert _fired(decide(probabilities[1], thresholds, chosen))[0] == (1, "complaint.raised")
+    assert not decide(probabilities[2], thresholds, chosen).any()
+    # Nothing to add at the precision: no support.
+    assert choose_support(probabilities[2:], labels[2:], thresholds, episodes=Episodes(),
+                          kinds=("lass.solve",)).support_factor is None
+
+
 @pytest.mark.parametrize("other", ["lass.listen", "call.idv", "call.summary"])
 def test_a_solution_is_not_also_the_listening_the_id_check_or_the_recap_of_one_turn(other):
     p = np.zeros((3, len(EVENT_KINDS)))

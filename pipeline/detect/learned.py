@@ -13,7 +13,10 @@ decided on, at its own (precision-first) threshold. Where the complaint starts i
 leniently than whether there is one (`Episodes`): a polite complaint in bare facts ("I ordered the
 glass one and got plastic") often scores under the threshold while the customer's angrier
 follow-up scores over it, and an episode opened at the follow-up loses the listening and the
-solution that came before it.
+solution that came before it. A complaint under the threshold also opens an episode when the
+agent's reply corroborates it (`Episodes.support_factor`: a one-sentence complaint answered at once
+by a fix has none of the context - more complaint sentences, the agent's apology - the classifier
+leans on).
 """
 
 from __future__ import annotations
@@ -89,6 +92,22 @@ class Episodes(_Record):
         None, gt=0, le=1, description="With no complaint decided, the most complaint-like customer turn counts "
                                       "when it reaches this share of the threshold and an agent apology the "
                                       "classifier decided on follows it (an apology answers a complaint).")
+    support_factor: float | None = Field(
+        None, gt=0, le=1, description="With no complaint decided, the most complaint-like customer turn counts "
+                                      "when it reaches this share of the threshold and the agent's reply "
+                                      "corroborates it: one of `support_kinds` at `support_level` or more (and "
+                                      "at least its threshold) in the next two turns. Chosen out of fold by "
+                                      "training (train_detect.choose_support), as is the level.")
+    support_level: float = Field(0.5, ge=0, le=1, description="The probability a corroborating kind must reach.")
+    support_kinds: list[str] = Field(default_factory=list, description="The agent kinds that corroborate a "
+                                                                         "complaint under the threshold.")
+
+    @model_validator(mode="after")
+    def _known_kinds(self) -> "Episodes":
+        unknown = set(self.support_kinds) - set(EVENT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown support kinds {sorted(unknown)}")
+        return self
 
 
 class DetectorModel(_Record):
@@ -204,8 +223,9 @@ def decide(probabilities: np.ndarray, thresholds: dict[str, float], episodes: Ep
     Returns:
         (n_turns, len(EVENT_KINDS)) bool. LASS stages fire only after the first complaint
         (a false complaint would make every stage after it false too, hence the complaint's own
-        precision-first threshold); of two readings that do not go together on one turn (`_EXCLUSIVE`:
-        an up-sell or a cross-sell, a solution or the listening, ID&V or recap) the likelier is kept.
+        precision-first threshold; `episodes` reads onsets under it); of two readings that do not go
+        together on one turn (`_EXCLUSIVE`: an up-sell or a cross-sell, a solution or the listening,
+        ID&V or recap) the likelier is kept.
     """
     fired = np.zeros(probabilities.shape, dtype=bool)
     for kind, threshold in thresholds.items():
@@ -222,6 +242,11 @@ def decide(probabilities: np.ndarray, thresholds: dict[str, float], episodes: Ep
             apology = probabilities[onset + 1:, EVENT_KINDS.index("lass.apologise")] >= thresholds["lass.apologise"]
             if complaint[onset] >= episodes.apology_factor * limit and apology.any():
                 fired[onset, j] = True
+        if not len(decided) and not fired[:, j].any() and episodes.support_factor is not None:
+            onset = int(np.argmax(complaint))
+            if complaint[onset] >= episodes.support_factor * limit and _corroborated(
+                    probabilities[onset + 1: onset + 3], thresholds, episodes.support_kinds, episodes.support_level):
+                fired[onset, j] = True
     complaints = np.flatnonzero(fired[:, EVENT_KINDS.index(COMPLAINT)])
     onset = complaints[0] if len(complaints) else probabilities.shape[0]
     for kind in LASS_KINDS:
@@ -233,6 +258,13 @@ def decide(probabilities: np.ndarray, thresholds: dict[str, float], episodes: Ep
         fired[both & a_wins, ib] = False
         fired[both & ~a_wins, ia] = False
     return fired
+
+
+def _corroborated(rows: np.ndarray, thresholds: dict[str, float], kinds: list[str], level: float) -> bool:
+    """Whether any of `kinds` is decided at `level` or more on any of `rows` (raw probabilities, before
+    the LASS gate, which is what the corroboration decides)."""
+    return any(kind in thresholds and bool((rows[:, EVENT_KINDS.index(kind)] >= max(thresholds[kind], level)).any())
+               for kind in kinds)
 
 
 def decided_hits(analysis: CallAnalysis, features: CallFeatures, probabilities: np.ndarray,

@@ -43,7 +43,8 @@ from pipeline.progress import ProgressHook
 from pipeline.schema import EVENT_KINDS
 
 __all__ = ["LabelledCall", "prepare_calls", "fit_detector", "model_json", "choose_thresholds", "call_micro_f1",
-           "TrainReport", "learning_curve", "load_labelled", "train_to_file", "plot_learning_curve"]
+           "choose_support", "fit_kinds", "TrainReport", "learning_curve", "load_labelled", "train_to_file",
+           "plot_learning_curve"]
 
 _C_GRID = (0.02, 0.1)
 _FOLDS = 4
@@ -54,6 +55,13 @@ _K = {k: i for i, k in enumerate(EVENT_KINDS)}
 # corpus (docs/detection.md): a polite first complaint under the threshold before an angrier one
 # over it, and a complaint only the agent's apology shows.
 EPISODES = Episodes(onset_factor=0.5, apology_factor=0.2)
+# A complaint under the threshold that the agent's reply corroborates (learned.Episodes, round 6): the
+# kinds that corroborate, chosen leave-one-author-out (an apology already has its own rule, empathy
+# follows bereavements and worries as often as complaints); the factor and level are chosen out of fold
+# from these grids (choose_support).
+SUPPORT_KINDS: tuple[str, ...] = ("lass.solve",)
+_SUPPORT_FACTORS = np.round(np.arange(0.5, 0.951, 0.05), 3)
+_SUPPORT_LEVELS = (0.25, 0.5, 0.75)
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,38 @@ def choose_thresholds(probabilities: list[np.ndarray], labels: list[np.ndarray],
     return thresholds
 
 
+def choose_support(probabilities: list[np.ndarray], labels: list[np.ndarray], thresholds: dict[str, float], *,
+                   complaint_precision: float = 0.95, episodes: Episodes = EPISODES,
+                   kinds: Sequence[str] = SUPPORT_KINDS) -> Episodes:
+    """`episodes` with the support factor and level (learned.Episodes) chosen on a set of calls' probabilities.
+
+    A complaint under the threshold, corroborated by the agent's reply, opens an episode. Of the
+    (factor, level) pairs of `_SUPPORT_FACTORS` x `_SUPPORT_LEVELS` whose added calls (complaints the
+    threshold and the other rules do not decide) are complaints at least `complaint_precision` of the
+    time, the one that adds the most true complaints; of those the highest factor, then level (the
+    most cautious that finds them). No support when no pair adds a call at that precision.
+    """
+    j = _K[COMPLAINT]
+    if COMPLAINT not in thresholds or not any(k in thresholds for k in kinds):
+        return episodes
+    truth = np.array([bool(l[:, j].any()) for l in labels])
+    before = np.array([bool(f[:, j].any()) for f in (decide(p, thresholds, episodes) for p in probabilities)])
+    best: tuple[int, float, float] | None = None
+    for level in _SUPPORT_LEVELS:
+        for factor in _SUPPORT_FACTORS:
+            trial = episodes.model_copy(update={"support_factor": float(factor), "support_level": float(level),
+                                                "support_kinds": list(kinds)})
+            after = np.array([bool(f[:, j].any()) for f in (decide(p, thresholds, trial) for p in probabilities)])
+            added = after & ~before
+            if added.any() and truth[added].mean() >= complaint_precision:
+                key = (int(truth[added].sum()), float(factor), float(level))
+                best = key if best is None or key > best else best
+    if best is None:
+        return episodes
+    return episodes.model_copy(update={"support_factor": best[1], "support_level": best[2],
+                                       "support_kinds": list(kinds)})
+
+
 @dataclass(frozen=True)
 class TrainReport:
     """Figures from training: cross-validated on the training calls and, with dev calls, on those."""
@@ -240,11 +280,10 @@ def fit_detector(train: Sequence[LabelledCall], dev: Sequence[LabelledCall] = ()
         return _fit(train, dev, seed=seed, complaint_precision=complaint_precision)
 
 
-def _fit(train: Sequence[LabelledCall], dev: Sequence[LabelledCall], *, seed: int,
-         complaint_precision: float) -> tuple[DetectorModel, TrainReport]:
-    train = sorted(train, key=lambda c: c.call_id)
-    if not train:
-        raise InputError("no training calls", path="<training folders>", reason="empty")
+def fit_kinds(train: Sequence[LabelledCall], *, seed: int = 0
+              ) -> tuple[dict[str, KindModel], dict[str, float], list[np.ndarray]]:
+    """Every kind's classifier (threshold 0.5 for now), its regularisation and the out-of-fold probabilities
+    of the training calls ((n_turns, len(EVENT_KINDS)) per call, in `train`'s order, which must be by call id)."""
     kinds: dict[str, KindModel] = {}
     chosen_c: dict[str, float] = {}
     oof = [np.zeros(c.labels.shape) for c in train]
@@ -264,28 +303,38 @@ def _fit(train: Sequence[LabelledCall], dev: Sequence[LabelledCall], *, seed: in
         kinds[kind], p, chosen_c[kind] = _fit_kind(x, y, groups, names, seed)
         for g, call in enumerate(train):
             oof[g][call.features.agent, _K[kind]] = p[groups == g]
+    return kinds, chosen_c, oof
+
+
+def _fit(train: Sequence[LabelledCall], dev: Sequence[LabelledCall], *, seed: int,
+         complaint_precision: float) -> tuple[DetectorModel, TrainReport]:
+    train = sorted(train, key=lambda c: c.call_id)
+    if not train:
+        raise InputError("no training calls", path="<training folders>", reason="empty")
+    kinds, chosen_c, oof = fit_kinds(train, seed=seed)
     if not kinds:
         raise InputError(f"no kind has {_MIN_POSITIVES} labelled turns in the training calls; label more calls",
                          path="<training folders>", reason="too_few_labels")
     model = DetectorModel(format=FORMAT, seed=seed, training={}, kinds=kinds, episodes=EPISODES)
     if dev:
-        dev_p = [score_call(model, c.features) for c in dev]
-        thresholds = choose_thresholds(dev_p, [c.labels for c in dev], list(kinds), complaint_precision=complaint_precision)
+        chosen_p, chosen_labels = [score_call(model, c.features) for c in dev], [c.labels for c in dev]
     else:
-        thresholds = choose_thresholds(oof, [c.labels for c in train], list(kinds), complaint_precision=complaint_precision)
+        chosen_p, chosen_labels = oof, [c.labels for c in train]
+    thresholds = choose_thresholds(chosen_p, chosen_labels, list(kinds), complaint_precision=complaint_precision)
+    episodes = choose_support(chosen_p, chosen_labels, thresholds, complaint_precision=complaint_precision)
     kinds = {k: m.model_copy(update={"threshold": thresholds[k]}) for k, m in kinds.items()}
     training = {"calls": len(train), "turns": int(sum(len(c.labels) for c in train)), "calls_sha256_16": _digest(train),
                 "dev_calls": len(dev), "dev_sha256_16": _digest(dev) if dev else "",
                 "complaint_precision": complaint_precision, "thresholds_from": "dev" if dev else "train-oof"}
-    model = DetectorModel(format=FORMAT, seed=seed, training=training, kinds=kinds, episodes=EPISODES)
-    fired = [decide(p, thresholds, EPISODES) for p in oof]
+    model = DetectorModel(format=FORMAT, seed=seed, training=training, kinds=kinds, episodes=episodes)
+    fired = [decide(p, thresholds, episodes) for p in oof]
     labels = [c.labels for c in train]
     cv = {k: _prf(*_counts(fired, labels, _K[k], "call"))[2] for k in kinds}
     report = TrainReport(
         train_calls=len(train), dev_calls=len(dev), regularisation=chosen_c, cv_call_f1=cv,
-        cv_call_micro_f1=call_micro_f1(oof, labels, thresholds),
+        cv_call_micro_f1=call_micro_f1(oof, labels, thresholds, episodes),
         dev_call_micro_f1=call_micro_f1([score_call(model, c.features) for c in dev], [c.labels for c in dev],
-                                        thresholds) if dev else None,
+                                        thresholds, episodes) if dev else None,
     )
     return model, report
 
