@@ -786,3 +786,18 @@ def test_a_letter_spelled_as_x_for_x_ray_in_a_read_back_is_redacted_however_shor
              "Right, X for X -ray, J for Z -ing."]
     spans = _covered(texts, ["agent", "customer", "agent"])
     assert _all_redacted(texts[2], "X for X -ray", spans[2])
+
+
+def test_an_email_reply_whose_dot_the_transcriber_glued_to_a_word_is_redacted() -> None:
+    texts = ["Can I take an email address?", "Marek .dov -ska is it.", "OK, and the rest?"]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[1], "Marek .dov -ska", spans[1])
+
+
+def test_inside_an_exchange_an_email_clause_after_a_comma_keeps_its_lead_in_and_the_talk_after_its_domain() -> None:
+    reply = ("4412 9981. Nothing got updated, so the email address you want is j dot roe at hotmail dot co dot uk "
+             "and I've told two people that already.")
+    spans = _covered(["And the account number, please?", reply], ["agent", "customer"])[1]
+    assert _all_redacted(reply, "4412 9981", spans) and _all_redacted(reply, "j dot roe at hotmail dot co dot uk", spans)
+    assert _none_redacted(reply, "so the email address you want is", spans)
+    assert _none_redacted(reply, "and I've told two people that already", spans)

@@ -699,7 +699,17 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
     if not trimmed and not email and cursor > span[0] \
             and not set(_WORD_RE.findall(text[span[0]:span[1]].lower())) & set(opts.digit_homophones):
         return []  # all aside, not a digit in it nor a word that sounds like one: "Do you want the expiry date now?"
-    return [piece for a, b in trimmed for piece in _less_declared_leads(text, a, b, options)] or [span]
+    return [piece for a, b in trimmed for piece in _less_declared_leads(text, a, _domain_end(text, a, b, options), options)] \
+        or [span]
+
+
+def _domain_end(text: str, a: int, b: int, options: RedactOptions) -> int:
+    """The end of a muted span, or of the e-mail in it when plain talk with no code unit follows in the
+    same run-on sentence ("... at hotmail .co .uk and I told 3 people that already")."""
+    end = _email_end(text, a, b, options.payment_window)
+    if end < b and any(end <= u.start < b for u in aside_units(text, options)):
+        return b
+    return end
 
 
 def aside_units(text: str, options: RedactOptions) -> list:
@@ -717,7 +727,8 @@ def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units
     with no full stop: "... nine eight Do you want the expiry date now go on ten thirty one")."""
     openers = "|".join(re.escape(o) for o in sorted(opts.question_openers, key=len, reverse=True))
     out: list[tuple[int, int]] = []
-    for m in re.finditer(r"[^,.?!;]+[,.?!;]*", text[span[0]:span[1]]):
+    # A transcriber's dot glued to the next word (" .co", "Arjun .cap") is no full stop.
+    for m in re.finditer(r"(?:[^,.?!;]|(?<=\s)\.(?=[A-Za-z]))+[,.?!;]*", text[span[0]:span[1]]):
         a, b = span[0] + m.start(), span[0] + m.end()
         cuts = [a]
         if openers:
@@ -745,8 +756,8 @@ def _less_declared_leads(text: str, a: int, b: int, options: RedactOptions) -> l
     aw, opts = options.answer_window, options.payment_window
     cues = {c for cs in (*aw.cues.values(), *opts.cues.values()) for c in cs} | set(opts.email_cues)
     links = "|".join(re.escape(k) for k in sorted(aw.declare_links, key=len, reverse=True))
-    starts = [a] if not a or re.search(r"[.?!]\s*$", text[:a]) else []
-    starts += [a + m.end() for m in re.finditer(r"[.?!]\s+", text[a:b])]
+    starts = [a] if not a or re.search(r"[.?!,]\s*$", text[:a]) else []
+    starts += [a + m.end() for m in re.finditer(r"[.?!,]\s+", text[a:b])]
     out, cursor = [], a
     for s in starts:
         head = re.match(rf"((?:[\w'’-]+\s+){{0,{opts.declared_lead_words}}}?)(?:{links})\s+", text[s:b], re.IGNORECASE)
@@ -776,8 +787,9 @@ def _asks_email(text: str, opts: PaymentWindowOptions, tail_words: int = 4) -> b
 
 
 def _has_email_word(text: str, opts: PaymentWindowOptions) -> bool:
+    """An e-mail word ("at", "dot", "hotmail"), an "@", or a transcriber's dot before a word ("Arjun .cap -loss")."""
     low = " " + " ".join(_clean_words(text)) + " "
-    return "@" in text or any(f" {w} " in low for w in opts.email_words)
+    return "@" in text or re.search(r"(?:^|\s)\.[A-Za-z]", text) is not None or any(f" {w} " in low for w in opts.email_words)
 
 
 def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: bool) -> tuple[int, int] | None:
