@@ -385,3 +385,18 @@ def test_the_words_after_my_full_name_is_are_the_name_whatever_they_became(text:
 
 def test_my_full_name_is_on_the_account_names_nobody() -> None:
     assert spans_of(["Hello.", "My full name is on the account already."], "PERSON", speakers=["agent", "customer"]) == []
+
+
+@pytest.mark.parametrize(("question", "reply", "value", "kept"), [
+    ("Thanks for holding. Could I take the post good now?", "Yes, it's G 12 a cj", "G 12 a cj", "Yes, it's"),  # tiny.en's "postcode"
+    ("What's your postcode?", "It's M 14 and I'll be in all day.", "M 14", "and I'll be in all day"),
+])
+def test_a_spaced_outward_code_takes_its_garbled_inward_half_up_to_a_new_clause(question: str, reply: str, value: str,
+                                                                                   kept: str) -> None:
+    got = _window(question, reply)
+    assert value in got and not any(kept in g or g in kept for g in got)
+
+
+def test_an_email_with_its_at_glued_between_digits_and_the_domain_needs_no_context() -> None:
+    assert spans_of(["Hello.", "Shopify42atoutwork .com. Got it ready."], "EMAIL_ADDRESS",
+                    speakers=["agent", "customer"]) == ["Shopify42atoutwork .com"]

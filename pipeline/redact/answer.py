@@ -139,9 +139,13 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
                 break
         group = [tokens[n].group(0) for n in range(first, last + 1)]
         start, end = tokens[first].start(), tokens[last].end()
-        if "UK_POSTCODE" in types and _OUTWARD_RE.match(tokens[last].group(0)):
+        if "UK_POSTCODE" in types and (_OUTWARD_RE.match(tokens[last].group(0)) or _OUTWARD_RE.match("".join(group[-2:]))):
             # An outward code heard right, the inward code misheard as short words ("LS6 to be in").
-            tail = [m for m in tokens[last + 1:last + 1 + options.postcode_tail_words] if len(m.group(0)) <= 3]
+            tail = []
+            for m in tokens[last + 1:last + 1 + options.postcode_tail_words]:
+                if len(m.group(0)) > 3 or m.group(0).lower() in _CONJUNCTIONS | _SUBJECTS:
+                    break  # "M 14 and I'll be in": a new clause, not the inward code
+                tail.append(m)
             if tail:
                 end = tail[-1].end()
         if "STREET_ADDRESS" in types:

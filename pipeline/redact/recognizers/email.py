@@ -41,6 +41,9 @@ class MisheardEmailRecognizer(TablePatternRecognizer):
     ENTITY = "EMAIL_ADDRESS"
     PATTERNS = [
         ("glued_email", r"(?<![\w@.])[A-Za-z0-9][\w+-]{4,}(?: ?\.[\w-]+)*? ?\.(?:com|org|net|co\.uk|org\.uk|uk|io|ie|info)\b", 0.3),
+        # ... with its "at" glued between digits and the domain ("Shopify42atoutwork .com"): an address, no web
+        # page name looks like that, so no context is needed.
+        ("glued_at", r"(?<![\w@.])[A-Za-z][A-Za-z0-9._-]*\dat[a-z]{3,}(?: ?\.[a-z]{2,})*? ?\.(?:com|org|net|co\.uk|uk|io|ie|info)\b", 0.6),
         # Said with "at" but a domain the normaliser could not join ("he dot catwalked his nine to four at
         # B -tontonet .com"): the words of one sentence before "at" are the local part. A web address said
         # the same way ("a look at bt .com") loses a few words: cheap beside an address heard.
