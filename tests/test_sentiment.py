@@ -183,4 +183,7 @@ def test_training_reproduces_the_shipped_model(tmp_path, features):
     from pipeline.lab.scripts import load_scripts
 
     rows = turn_features([t.text for call in load_scripts(DEV) for t in call.turns], *features)
-    assert sentiments_from_proba(predict_proba(retrained, rows)) == sentiments_from_proba(predict_proba(reference, rows))
+    mine, theirs = sentiments_from_proba(predict_proba(retrained, rows)), sentiments_from_proba(predict_proba(reference, rows))
+    assert [s.label for s in mine] == [s.label for s in theirs]
+    # Scores are rounded to 4 places: a coefficient ~1e-6 off can move one across a rounding edge (0.7287 / 0.7286).
+    np.testing.assert_allclose([s.score for s in mine], [s.score for s in theirs], atol=2e-4)
