@@ -801,3 +801,12 @@ def test_inside_an_exchange_an_email_clause_after_a_comma_keeps_its_lead_in_and_
     assert _all_redacted(reply, "4412 9981", spans) and _all_redacted(reply, "j dot roe at hotmail dot co dot uk", spans)
     assert _none_redacted(reply, "so the email address you want is", spans)
     assert _none_redacted(reply, "and I've told two people that already", spans)
+
+
+def test_a_reply_of_digits_alone_in_an_email_exchange_is_redacted() -> None:
+    texts = ["Can I take an email address?",
+             "It's k dot lowe at awell dot com. The thing is, I moved in the spring and nothing got updated at all, "
+             "and I've told them twice already, so do you want the security code now?", "Go on.", "505.",
+             "I'll send a replacement by next day delivery."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
+    assert _all_redacted(texts[3], "505", spans[3])

@@ -568,14 +568,17 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
         found = exchanges(texts, speakers, options, other_requests, digit_turns)
     for x in found:
         for j in x.answers:
-            if j in muted or (x.email and not _has_email_word(texts[j], opts)):
+            # A reply of digits alone in an e-mail exchange ("Go on." - "505.") is part of the address, or a
+            # code said out of turn: muted too, as digits.
+            email = x.email and _has_email_word(texts[j], opts)
+            if j in muted or (x.email and not email and not _mostly_digits(texts[j], options.code_runs)):
                 continue
-            span = _span(texts[j], opts, options, x.email)
+            span = _span(texts[j], opts, options, email)
             if span is None:
                 continue
             muted.add(j)
             entity_type, name = ("EMAIL_ADDRESS", "email_window") if x.email else (x.types[0], "payment_window")
-            parts = [span] if opts.span == "turn" else _without_asides(texts[j], span, options, x.email)
+            parts = [span] if opts.span == "turn" else _without_asides(texts[j], span, options, email)
             for a, b in parts:
                 out.append(Detection(entity_type, j, a, b, opts.score, name, normalise_value(texts[j][a:b], entity_type)))
     return out
