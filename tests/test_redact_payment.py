@@ -810,3 +810,14 @@ def test_a_reply_of_digits_alone_in_an_email_exchange_is_redacted() -> None:
              "I'll send a replacement by next day delivery."]
     spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
     assert _all_redacted(texts[3], "505", spans[3])
+
+
+def test_talk_with_no_digit_said_like_one_stays_in_an_exchange_but_a_lone_homophone_is_muted() -> None:
+    # The agent's words diarised to the customer: "for" before a day is no digit.
+    texts = ["What's the long number on the card?", "Four four one two, nine nine eight one, three three four five, one one.",
+             "Thank you.", "I can see errors on the line. So I'll book an engineer for Thursday morning.",
+             "Is there anything else I can help with today?"]
+    speakers = ["agent", "customer", "agent", "customer", "agent"]
+    assert _covered(texts, speakers)[3] == []
+    texts[3] = "Sorry, the line went, for, five, that's all of it."
+    assert _all_redacted(texts[3], "for, five", _covered(texts, speakers)[3])

@@ -700,7 +700,7 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
         if body:
             trimmed.append((a + body.start(), a + body.end()))
     if not trimmed and not email and cursor > span[0] \
-            and not set(_WORD_RE.findall(text[span[0]:span[1]].lower())) & set(opts.digit_homophones):
+            and not _digit_like_homophone(text[span[0]:span[1]], opts):
         return []  # all aside, not a digit in it nor a word that sounds like one: "Do you want the expiry date now?"
     return [piece for a, b in trimmed for piece in _less_declared_leads(text, a, _domain_end(text, a, b, options), options)] \
         or [span]
@@ -713,6 +713,21 @@ def _domain_end(text: str, a: int, b: int, options: RedactOptions) -> int:
     if end < b and any(end <= u.start < b for u in aside_units(text, options)):
         return b
     return end
+
+
+def _digit_like_homophone(text: str, opts: PaymentWindowOptions) -> bool:
+    """A word that sounds like a digit, said like one: on its own between marks ("..., oh, that's it"), or
+    beside a number or another such word ("for five", "to oh") - not "an engineer for Thursday"."""
+    homophones = set(opts.digit_homophones)
+    for clause in re.split(r"[,.?!;:]", text):
+        words = _WORD_RE.findall(clause.lower())
+        for k, w in enumerate(words):
+            if w not in homophones:
+                continue
+            beside = words[max(0, k - 1):k] + words[k + 1:k + 2]
+            if len(words) == 1 or any(b in homophones or number_token(b) is not None for b in beside):
+                return True
+    return False
 
 
 def aside_units(text: str, options: RedactOptions) -> list:
