@@ -694,11 +694,7 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
         k = max(j, k + 1)
     if cursor < span[1]:
         out.append((cursor, span[1]))
-    trimmed = []
-    for a, b in out:
-        body = re.search(r"[A-Za-z0-9](?:.*[A-Za-z0-9])?", text[a:b], re.DOTALL)
-        if body:
-            trimmed.append((a + body.start(), a + body.end()))
+    trimmed = _bodies(text, out)
     if not trimmed and not email and cursor > span[0] \
             and not _digit_like_homophone(text[span[0]:span[1]], opts):
         return []  # all aside, not a digit in it nor a word that sounds like one: "Do you want the expiry date now?"
@@ -757,9 +753,7 @@ def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units
             head = re.match(rf"\s*(?:{openers})\b", text[x:y], re.IGNORECASE) if openers else None
             first = min((u.start for u in units if x <= u.start < y), default=None)
             if head and first is not None and first > x + head.end():
-                cut = first
-                while (m2 := re.search(r"([A-Za-z]+)[\s,.-]*$", text[x:cut])) and m2.group(1).lower() in opts.digit_homophones:
-                    cut = x + m2.start(1)  # a digit heard as a word before the value stays with it
+                cut = _back_over_homophones(text, first, x, opts)
                 if cut > x + head.end():
                     out.extend([(x, cut), (cut, y)])
                     continue
@@ -787,12 +781,25 @@ def _less_declared_leads(text: str, a: int, b: int, options: RedactOptions) -> l
                 out.append((cursor, s))
             cursor = s + head.end()
     out.append((cursor, b))
-    trimmed = []
-    for x, y in out:
-        body = re.search(r"[A-Za-z0-9](?:.*[A-Za-z0-9])?", text[x:y], re.DOTALL)
+    return _bodies(text, out)
+
+
+def _bodies(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Each span from its first letter or digit to its last; spans with none are dropped."""
+    out = []
+    for a, b in spans:
+        body = re.search(r"[A-Za-z0-9](?:.*[A-Za-z0-9])?", text[a:b], re.DOTALL)
         if body:
-            trimmed.append((x + body.start(), x + body.end()))
-    return trimmed
+            out.append((a + body.start(), a + body.end()))
+    return out
+
+
+def _back_over_homophones(text: str, start: int, floor: int, opts: PaymentWindowOptions) -> int:
+    """`start` moved back over the words just before it that sound like a digit ("For five five six ...",
+    "go on for eleven twenty six"), not before `floor`: a digit heard as a word goes with the value."""
+    while (m := re.search(r"([A-Za-z]+)[\s,.-]*$", text[floor:start])) and m.group(1).lower() in opts.digit_homophones:
+        start = floor + m.start(1)
+    return start
 
 def _asks_email(text: str, opts: PaymentWindowOptions, tail_words: int = 4) -> bool:
     """A cue in a request-like sentence, or among the turn's last words ("And your email, please.")."""
@@ -838,13 +845,7 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
     start = None
     if not email:
         runs = find_runs(text, options.code_runs)
-        start = runs[0].start if runs else None
-        while start is not None:
-            # A digit heard as a word just before the run ("For five five six ...") is muted with it.
-            m = re.search(r"([A-Za-z]+)[\s,.-]*$", text[:start])
-            if not m or m.group(1).lower() not in opts.digit_homophones:
-                break
-            start = m.start(1)
+        start = _back_over_homophones(text, runs[0].start, 0, opts) if runs else None
     for m in _VALUE_WORD_RE.finditer(text[begin:end]):
         if start is not None:
             break  # a turn with a code run: from its first unit (the words before are the lead-in)
