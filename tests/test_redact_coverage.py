@@ -335,6 +335,21 @@ def test_payment_data_keeps_its_full_padding_over_the_kept_words_beside_it() -> 
     assert merged.spans_s == [(0.7, 2.5)]
 
 
+def test_a_payment_gap_is_not_padded_over_the_kept_words_beside_it() -> None:
+    # A gap's edges are other words' times (an aside the text keeps, the turn that ends the exchange):
+    # its padding reaches a kept word only as far as any finding's may (issue #15: the aside's edges
+    # were muted by the gap's full padding).
+    audio = np.zeros((1, 3 * SR))
+    _burst(audio, 0, 0.5, 2.0, LOUD)
+    turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5), (1.6, 2.0)])]
+    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0,
+                          "payment_full_padding": True})
+    gap = _finding(1.0, 1.5, "CREDIT_CARD", "payment_gap")
+    assert redact_audio(_recording(audio), [gap], opts, turns).spans_s == [(0.8, 1.7)]
+    # the card number itself keeps its full padding
+    assert redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, turns).spans_s == [(0.7, 1.8)]
+
+
 def test_the_payment_switch_off_restores_the_neighbour_limit() -> None:
     audio = np.zeros((1, 3 * SR))
     _burst(audio, 0, 0.5, 2.0, LOUD)

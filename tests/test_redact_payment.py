@@ -423,6 +423,33 @@ def test_the_exchange_muted_in_time_leaves_out_the_asides_the_text_keeps_and_not
     assert len([f for f in off.findings if f.recognizer == "payment_gap"]) == 1
 
 
+def test_a_stretched_word_of_an_aside_stays_muted_in_the_exchange() -> None:
+    from pipeline.redact import redact_text, redaction_key
+
+    # tiny.en dropped the customer's card expiry and gave its time to one word of the agent's next
+    # request merged into the reply ("then the 3-digit code", "the" over 1.9 s): that word stays muted.
+    reply = "Four five five six, sorry, the dog is going mad, hang on, seven seven one two."
+    turns = [_worded_turn(0, "agent", "Can I take the long number on the card, please?", 0.0, 0),
+             _worded_turn(1, "customer", reply, 3.0, 1),
+             _worded_turn(2, "agent", "Lovely, and that's all gone through for you today, thank you.", 12.0, 0)]
+    words = turns[1].words
+    k = [w.text for w in words].index("dog")
+    stretch = 1.5
+    for n, w in enumerate(words[k:], start=k):
+        shift = stretch if n > k else 0.0
+        words[n] = w.model_copy(update={"start_s": w.start_s + shift, "end_s": w.end_s + stretch})
+    turns[1] = turns[1].model_copy(update={"words": words, "end_s": words[-1].end_s})
+
+    def gaps(opts):
+        text = redact_text(turns, opts, analyzer(), redaction_key(True))
+        return [(f.start_s, f.end_s) for f in text.findings if f.recognizer == "payment_gap"]
+
+    dog = words[k]
+    assert any(s <= dog.start_s and dog.end_s <= e for s, e in gaps(options()))
+    # said in ordinary time, the same word is kept with the rest of the aside
+    assert not any(s < dog.end_s and dog.start_s < e for s, e in gaps(options(payment_window={"aside_max_word_s": 5.0})))
+
+
 def test_an_aside_with_a_code_unit_in_it_is_not_left_out_of_the_exchange() -> None:
     from pipeline.redact import redact_text, redaction_key
 
@@ -702,6 +729,9 @@ def test_digits_straight_after_the_agent_turn_that_ended_an_exchange_are_its_nex
     ("Four four one two, nine nine eight one. And I've rung three times about this already.",
      "Four four one two, nine nine eight one", "And I've rung three times about this already"),
     ("It's 5512 8843. We've waited two weeks for the refund, honestly.", "5512 8843", "We've waited two weeks for the refund"),
+    # the agent's next request diarised into the reply: "three-digit" describes a value, it is none
+    ("It's four three zero four nine zero nine eight. the expiry on the card, then the three -digit code on the "
+     "signature strip.", "four three zero four nine zero nine eight", "then the three -digit code on the signature strip"),
 ])
 def test_a_number_that_counts_something_does_not_keep_an_aside_in_the_exchange(reply: str, value: str, kept: str) -> None:
     texts = ["And the account number, please?", reply]
@@ -721,6 +751,9 @@ def test_a_count_is_still_muted_when_it_sits_inside_the_value() -> None:
      "5 2 7 1 3 3 8 0 1 9 4 4 2 6", "Could you read me the expiry now go on"),
     ("four four nine one. Do you want the start date as well go on for eleven twenty six",
      "four four nine one", "Do you want the start date as well go on"),
+    # no capitals, no stops: a lower-case opener straight after a digit starts the question
+    ("two six seven do you want the expiry date now go on oh one thirty",
+     "two six seven", "do you want the expiry date now go on"),
 ])
 def test_the_agents_question_merged_into_the_reply_stays_and_the_values_around_it_are_muted(
         reply: str, value: str, question: str) -> None:

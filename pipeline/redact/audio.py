@@ -123,6 +123,13 @@ def _padded(f: PiiFinding, padding_s: float, kept: list[tuple[float, float, int]
 _TOUCH_S = 0.005
 
 
+def _value_of_payment(f: PiiFinding) -> bool:
+    """Full padding is for a payment value's own uncertain edges. A gap's edges are other words'
+    times (the request's end, an aside the text keeps, the agent turn that ends the exchange), and
+    the values inside it carry their own padding: padding it over a kept word mutes only that word."""
+    return f.recognizer not in GAP_RECOGNIZERS and is_payment_finding(f)
+
+
 def _kept_between(kept: list[tuple[float, float, int]] | None, a: float, b: float, overlap_s: float) -> bool:
     """Whether a kept word lies between two padded spans (beyond the padding's overlap into it)."""
     return any(a - overlap_s <= s and e <= b + overlap_s for s, e, _ in kept or ())
@@ -170,7 +177,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     overlap = options.audio.neighbour_overlap_ms
     kept = kept_word_spans(turns, n, findings) if overlap is not None and turns is not None else None
     other = None if options.audio.turn_overlap_ms is None else options.audio.turn_overlap_ms / 1000.0
-    full = is_payment_finding if options.audio.payment_full_padding else None
+    full = _value_of_payment if options.audio.payment_full_padding else None
     if n == 1 and kept is not None:
         return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:

@@ -275,6 +275,9 @@ class PaymentWindowOptions(Options):
     stretched_word_s: float = Field(
         0.6, gt=0.0, le=5.0, description="Mono: words after a payment request in its own turn that take this long each "
         "or more, up to the turn's next value, hide a dropped answer and are muted in the audio.")
+    aside_max_word_s: float = Field(
+        1.0, gt=0.0, le=10.0, description="A word of an aside kept in the audio takes less than this: one stretched "
+        "longer may hide a dropped answer, and stays muted.")
     max_window_s: float = Field(60.0, gt=0.0, le=600.0, description="An exchange muted that way is at most this long.")
     gap_keeps_asides: bool = Field(
         False, description="The exchange muted in time leaves out the asides the text keeps: a run of min_aside_words "

@@ -747,7 +747,7 @@ def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units
         cuts = [a]
         if openers:
             cuts += [a + q.start() for q in re.finditer(rf"(?<=\s)(?=(?:{openers})\b)", text[a:b], re.IGNORECASE)
-                     if text[a + q.start()].isupper()]
+                     if text[a + q.start()].isupper() or _after_unit(text, a + q.start(), units)]
         cuts.append(b)
         for x, y in zip(cuts, cuts[1:]):
             head = re.match(rf"\s*(?:{openers})\b", text[x:y], re.IGNORECASE) if openers else None
@@ -759,6 +759,13 @@ def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units
                     continue
             out.append((x, y))
     return out
+
+
+def _after_unit(text: str, at: int, units: list) -> bool:
+    """Whether a code unit ends just before `at`, with only spaces between: a transcriber with no
+    capitals or stops runs the agent's question on from the digits ("two six seven do you want the
+    expiry date now go on ...")."""
+    return any(u.end <= at and not text[u.end:at].strip() for u in units)
 
 
 def _less_declared_leads(text: str, a: int, b: int, options: RedactOptions) -> list[tuple[int, int]]:
