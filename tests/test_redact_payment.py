@@ -814,6 +814,32 @@ def test_mono_time_stretched_between_a_mid_turn_payment_request_and_the_next_val
     assert gaps(redact_text([stereo], options(), analyzer(), KEY)) == []
 
 
+def test_mono_time_after_a_mid_turn_payment_request_no_value_answers_is_muted_up_to_the_next_question() -> None:
+    from pipeline.redact import redact_text
+    from tests._redact_support import KEY
+
+    # The customer's "one oh one" was said over the agent's next words and dropped (issue #15, round 8).
+    text = "So the security code. If you have it to hand then I can sort it. Can I take an email address?"
+    gaps = lambda out: [(f.start_s, f.end_s) for f in out.findings if f.recognizer == "payment_gap"]  # noqa: E731
+    turn = _stretched_mono_turn(text, "If", "Can", 3.0)
+    request_end, question = 4 * 0.3, turn.words[text.split().index("Can")].start_s
+    assert [(round(a, 2), round(b, 2)) for a, b in gaps(redact_text([turn], options(), analyzer(), KEY))] \
+        == [(request_end, round(question, 2))]
+    # longer than an answer takes (answer_window.max_gap_s): the agent's own talk, left alone
+    long = _stretched_mono_turn(text, "If", "Can", 6.0)
+    assert gaps(redact_text([long], options(), analyzer(), KEY)) == []
+    # a request that ends its turn is the exchange's own rule (after the turn), not this one
+    alone = _stretched_mono_turn("Okay and the security code please", "please", "please", 0.3)
+    assert all(a >= alone.end_s for a, _ in gaps(redact_text([alone], options(), analyzer(), KEY)))
+
+
+def test_the_six_digits_ask_for_a_sort_code() -> None:
+    texts = ["Thanks, and the six digits or code", "one one oh one and on my glasses right for eight",
+             "Then the bank account number please"]
+    spans = _covered(texts, ["agent", "customer", "agent"])
+    assert _all_redacted(texts[1], "one one oh one", spans[1]) and _all_redacted(texts[1], "for eight", spans[1])
+
+
 def test_a_letter_spelled_as_x_for_x_ray_in_a_read_back_is_redacted_however_short() -> None:
     texts = ["Can you read me the reference from the top of the letter?", "Extra. X -Ray.",
              "Right, X for X -ray, J for Z -ing."]

@@ -297,7 +297,8 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
                            findings: list[PiiFinding], options: RedactOptions) -> list[tuple[int, str, float, float]]:
     """Mono only: a payment request in the middle of a turn (diarisation merged the two parties) and
     the next value the turn holds: the time between them, at most `answer_window.max_gap_s`, when the
-    words in it take `payment_window.stretched_word_s` each or more. The
+    words in it take `payment_window.stretched_word_s` each or more; with no value after it in the
+    turn, the time up to the turn's next question (or its end), at most as long. The
     transcriber may have dropped the answer and stretched the words beside it over its time
     ("... and the security number. Yeah So that's zero two nine two": the customer's "oh two nine
     two" lies under "Yeah So that's"). The text keeps those words; the audio does not."""
@@ -309,18 +310,34 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
         spans = aligned.get(i) or []
         if not turn.words or not spans:
             continue
-        for m in re.finditer(r"[^.?!]+[.?!]+(?=\s+\S)", turn.text):
+        sentences = list(re.finditer(r"[^.?!]+[.?!]+(?=\s+\S)|[^.?!]+[.?!]*$", turn.text))
+        for n, m in enumerate(sentences[:-1]):
             types = request_types(m.group(0), opts)
             if not types:
                 continue
             said = [k for k, sp in enumerate(spans) if sp is not None and sp[1] <= m.end()]
-            later = [f.start_s for f in findings if f.turn_index == i and f.char_start >= m.end() and f.start_s is not None]
-            if not said or not later:
+            later = [f.start_s for f in findings if f.turn_index == i and f.char_start >= m.end() and f.start_s is not None
+                     and f.char_end > f.char_start]  # a value, not the time of a gap after the turn
+            if not said:
                 continue
-            a, b = turn.words[said[-1]].end_s, min(later)
-            between = sum(1 for w in turn.words[said[-1] + 1:] if w.start_s >= a and w.end_s <= b + 0.05)
-            # Only words stretched over more time than they take to say hide a dropped answer.
-            if 0.2 <= b - a <= options.answer_window.max_gap_s and (b - a) >= opts.stretched_word_s * max(1, between):
+            a = turn.words[said[-1]].end_s
+            if later:
+                b = min(later)
+                between = sum(1 for w in turn.words[said[-1] + 1:] if w.start_s >= a and w.end_s <= b + 0.05)
+                # Only words stretched over more time than they take to say hide a dropped answer.
+                if 0.2 <= b - a <= options.answer_window.max_gap_s and (b - a) >= opts.stretched_word_s * max(1, between):
+                    out.append((i, types[0], a, b))
+                continue
+            # No value follows in the turn: the reply was said over the words after the request, or
+            # dropped ("... is the security code. If you have it to hand and then I can get it sorted.
+            # Can I take an email address?" held the customer's "one oh one"). Muted up to the next
+            # question the turn asks, at most answer_window.max_gap_s.
+            ask = next((s for s in sentences[n + 1:] if s.group(0).rstrip().endswith("?")
+                        or request_types(s.group(0), opts)), None)
+            first = [turn.words[k].start_s for k, sp in enumerate(spans) if sp is not None and ask is not None
+                     and sp[0] >= ask.start()]
+            b = min(first) if first else turn.end_s
+            if b is not None and 0.2 <= b - a <= options.answer_window.max_gap_s:
                 out.append((i, types[0], a, b))
     return out
 
