@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.redact.answer import answer_gaps, answer_windows, declared_addresses, requested_types, spelled_names
+from pipeline.redact.answer import (answer_gaps, answer_windows, declared_addresses, mid_turn_answer_gaps,
+                                   requested_types, spelled_names)
 from pipeline.redact.audio import redaction_spans
 from pipeline.redact.normalise import canonicalise
 from pipeline.redact.orgs import organisation_names
@@ -63,6 +64,31 @@ def test_untranscribed_gap_after_a_request_is_silenced() -> None:
     gaps = answer_gaps(turns, options().answer_window)
     assert [(i, round(a, 2), round(b, 2)) for i, _, a, b in gaps] == [(0, 2.7, 6.0), (1, 7.2, 9.0)]
     assert gaps[0][1] in {"PERSON", "DATE_OF_BIRTH"}
+
+
+def test_mono_a_reply_merged_into_the_request_turn_is_muted_in_time_and_kept_in_text() -> None:
+    # Diarisation put the customer's "It's Dr Nkechi Balogun" in the agent's turn, garbled (issue #15).
+    text = "First I need a few details and the name on the account It's doctor and catch I apologize and the contact number"
+    turn = timed_turn(0, "agent", text).model_copy(update={"channel": None})
+    words = text.split()
+    gaps = mid_turn_answer_gaps([turn], options().answer_window, values=[])
+    a, b = turn.words[words.index("account")].end_s, turn.words[words.index("contact")].start_s
+    assert [(i, t, round(x, 2), round(y, 2)) for i, t, x, y in gaps] == [(0, "PERSON", round(a, 2), round(b, 2))]
+    # after the request's own sentence, up to the next request
+    stop = timed_turn(0, "agent", "Can I take the postcode? If you have it to hand. And your date of birth")
+    gaps = mid_turn_answer_gaps([stop.model_copy(update={"channel": None})], options().answer_window, values=[])
+    assert [(t, round(x, 2)) for _, t, x, _ in gaps] == [("UK_POSTCODE", round(stop.words[4].end_s, 2))]
+    # the request's own words ("..., please?", "... on the account?") are no reply
+    for asked in ("Can I take your full name, please?", "What's the date of birth on the account?"):
+        plain = timed_turn(0, "agent", asked + " Thanks").model_copy(update={"channel": None})
+        assert all(x >= plain.words[-2].end_s for _, _, x, _ in
+                   mid_turn_answer_gaps([plain], options().answer_window, values=[]))
+    # run-on with no stop, the next word not a new sentence: talk ("the full name if you have it to hand")
+    talk = timed_turn(0, "agent", "what I need is the full name if you have it to hand").model_copy(update={"channel": None})
+    assert mid_turn_answer_gaps([talk], options().answer_window, values=[]) == []
+    # a value found after the request: answered, nothing more to mute; stereo: the channel says who spoke
+    assert mid_turn_answer_gaps([turn], options().answer_window, values=[(0, a + 0.5)]) == []
+    assert mid_turn_answer_gaps([turn.model_copy(update={"channel": 0})], options().answer_window, values=[]) == []
 
 
 def test_organisation_in_the_greeting_is_not_a_person() -> None:

@@ -833,6 +833,25 @@ def test_mono_time_after_a_mid_turn_payment_request_no_value_answers_is_muted_up
     assert all(a >= alone.end_s for a, _ in gaps(redact_text([alone], options(), analyzer(), KEY)))
 
 
+@pytest.mark.parametrize(("texts", "value"), [
+    # the first reply to an e-mail request, shorter than an aside, with a number: the local part garbled
+    (["And your e -mail, please?", "Length is 902.", "OK. And the ref?", "That's guide .com."], (1, "Length is 902")),
+    # the agent reads back an address written as words: the same words are redacted there too
+    (["What's your email?", "Yeah, look high than cash loss because the sky .com.",
+      "So that's a look high than cash loss because the sky .com is that right?", "That's it, yeah."],
+     (2, "look high than cash loss because the sky .com")),
+])
+def test_an_email_garbled_into_words_is_redacted_in_its_first_reply_and_its_read_back(texts, value) -> None:
+    spans = _covered(texts, ["agent", "customer"] * 2)
+    assert _all_redacted(texts[value[0]], value[1], spans[value[0]])
+
+
+@pytest.mark.parametrize("reply", ["The one on the account, Premier Saver.", "Same as the other one.", "Two secs."])
+def test_a_first_reply_to_an_email_request_without_a_number_or_email_word_stays(reply: str) -> None:
+    texts = ["And your email, please?", reply, "OK, lovely."]
+    assert _covered(texts, ["agent", "customer", "agent"])[1] == []
+
+
 def test_the_six_digits_ask_for_a_sort_code() -> None:
     texts = ["Thanks, and the six digits or code", "one one oh one and on my glasses right for eight",
              "Then the bank account number please"]

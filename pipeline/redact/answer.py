@@ -24,7 +24,7 @@ from pipeline.redact.options import AnswerWindowOptions
 from pipeline.redact.recognizers.person import NOT_NAMES
 from pipeline.schema import Turn
 
-__all__ = ["answer_windows", "answer_gaps", "declared_addresses", "requested_types", "spelled_names"]
+__all__ = ["answer_windows", "answer_gaps", "declared_addresses", "mid_turn_answer_gaps", "requested_types", "spelled_names"]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _SENTENCE_RE = re.compile(r"[^.?!]*[.?!]?")
@@ -483,4 +483,51 @@ def answer_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[i
         end = min([turn.end_s + options.max_gap_s, *starts])
         if end - turn.end_s >= 0.2:
             out.append((i, min(types, key=order.index), turn.end_s, end))
+    return out
+
+
+def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
+                         values: list[tuple[int, float]]) -> list[tuple[int, str, float, float]]:
+    """Mono only: a request for an item in the middle of a turn, with no value after it there
+    (`values`: (turn index, start_s) of the call's findings): (turn, type, start_s, end_s) of the
+    time from the request's last word to the turn's next request (or its end), at most `max_gap_s`.
+
+    Diarisation merged the reply into the agent's turn, and the transcriber garbled it into
+    words that look like the agent's ("... and the name on the account It's doctor and catch I
+    apologize and the contact number, please"): no text rule can tell them from talk, so their
+    time is muted and the text keeps them.
+    """
+    if not options.enabled or options.max_gap_s <= 0 or any(t.channel is not None for t in turns):
+        return []
+    order = list(options.cues)
+    cues = [(entity_type, _clean(c).split()) for entity_type, cs in options.cues.items() for c in cs]
+    out = []
+    for i, turn in enumerate(turns):
+        if turn.speaker not in options.requesters or not turn.words or turn.end_s is None:
+            continue
+        words = [_clean(w.text).strip() for w in turn.words]
+        hits = sorted({(k, k + len(toks) - 1, t) for t, toks in cues for k in range(len(words) - len(toks) + 1)
+                       if words[k:k + len(toks) - 1] == toks[:-1]
+                       and re.fullmatch(rf"{re.escape(toks[-1])}[a-z]{{0,3}}", words[k + len(toks) - 1] or "")})
+        for n, (first, last, entity_type) in enumerate(hits):
+            if last + 1 >= len(words) or entity_type not in requested_types(
+                    " ".join(w.text for w in turn.words[:last + 1]), options):
+                continue
+            # The reply follows the request's sentence; with no stop after it (a run-on turn), only a new
+            # sentence begun at once, with a capital, is taken for one ("... on the account It's doctor ...").
+            bound = min([k for k, _, _ in hits[n + 1:] if k > last] + [len(words)])
+            stop = next((k for k in range(last, bound) if re.search(r"[.?!]$", turn.words[k].text)), None)
+            if stop is None and not (turn.words[last + 1].text[:1].isupper()
+                                     and words[last + 1] not in _NOT_VALUE_CAPS):
+                continue
+            end = last if stop is None else stop
+            if end + 1 >= len(words):
+                continue
+            a = turn.words[end].end_s
+            after = [turn.words[k].start_s for k, _, _ in hits[n + 1:] if k > end]
+            b = min(after) if after else turn.end_s
+            if any(j == i and a <= s < b for j, s in values):
+                continue
+            if 0.2 <= b - a <= options.max_gap_s:
+                out.append((i, min({entity_type}, key=order.index), a, b))
     return out

@@ -570,10 +570,14 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
         for j in x.answers:
             # A reply of digits alone in an e-mail exchange ("Go on." - "505.") is part of the address, or a
             # code said out of turn: muted too, as digits.
-            email = x.email and _has_email_word(texts[j], opts)
+            # So is the exchange's first reply when it is shorter than an aside and holds a number of two
+            # digits or more: the local part garbled ("And your e-mail, please?" - "Length is 902." for "lindqvist nine oh two").
+            numbered = x.email and j == x.answers[0] and len(_WORD_RE.findall(texts[j])) <= opts.min_aside_words \
+                and any(len(re.sub(r"\D", "", r.code)) >= 2 for r in find_runs(texts[j], options.code_runs))
+            email = x.email and (_has_email_word(texts[j], opts) or numbered)
             if j in muted or (x.email and not email and not _mostly_digits(texts[j], options.code_runs)):
                 continue
-            span = _span(texts[j], opts, options, email)
+            span = _span(texts[j], opts, options, email, whole=numbered)
             if span is None:
                 continue
             muted.add(j)
@@ -824,10 +828,12 @@ def _has_email_word(text: str, opts: PaymentWindowOptions) -> bool:
     return "@" in text or re.search(r"(?:^|\s)\.[A-Za-z]", text) is not None or any(f" {w} " in low for w in opts.email_words)
 
 
-def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: bool) -> tuple[int, int] | None:
+def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: bool,
+          whole: bool = False) -> tuple[int, int] | None:
     """The muted part of a reply turn: all of it, or (from_value) from its first value word - a
     run's first unit, or the first word that is not a lead word - to its end. An e-mail: up to
-    the last sentence that holds its words ("k doyle at example dot com. But I'm ..." ends at "com")."""
+    the last sentence that holds its words ("k doyle at example dot com. But I'm ..." ends at "com");
+    `whole`: from its first value word to its end, e-mail words or not."""
     body = re.search(r"\S(?:.*\S)?", text, re.DOTALL)
     if body is None:
         return None
@@ -837,14 +843,15 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
     if email:
         sentences = list(re.finditer(r"[^.?!;:]+(?:[.?!;:](?=\S)[^.?!;:]*)*[.?!;:]?", text))
         hits = [k for k, m in enumerate(sentences) if _has_email_word(m.group(0), opts)]
-        if not hits:
+        if not hits and not whole:
             return None
-        first = hits[0]
-        # The local part may come sentences before its "at" ("Link was 477. Sorry, the dog's going
-        # mad. That's guy .com."): back to the turn's start or a question the customer asked.
-        while first > 0 and not sentences[first - 1].group(0).rstrip().endswith("?"):
-            first -= 1
-        begin, end = sentences[first].start(), _email_end(text, sentences[hits[-1]].start(), sentences[hits[-1]].end(), opts)
+        if hits:
+            first = hits[0]
+            # The local part may come sentences before its "at" ("Link was 477. Sorry, the dog's going
+            # mad. That's guy .com."): back to the turn's start or a question the customer asked.
+            while first > 0 and not sentences[first - 1].group(0).rstrip().endswith("?"):
+                first -= 1
+            begin, end = sentences[first].start(), _email_end(text, sentences[hits[-1]].start(), sentences[hits[-1]].end(), opts)
     else:
         runs = find_runs(text, options.code_runs)
         if runs:

@@ -214,19 +214,24 @@ def _propagate_payment_phrases(texts: list[str], found: list[Detection], options
     """Every other place a payment finding's words are said again (recogniser `PaymentPhrase`): a code
     the transcriber wrote as words ("by they go") is written the same way when said twice, once
     volunteered before the request ("Right, by they go, got it ready.") where nothing asked for it.
-    Findings with a digit or a letter of a code in them are `repeated_codes`' job."""
+    So is an e-mail written as words (recogniser `EmailPhrase`, up to 12 words): the agent reads it back
+    ("look high than cash loss because the sky .com" - "So that's a look high than cash loss because
+    the sky .com, is that right?"). Findings with a digit or a letter of a code in them are
+    `repeated_codes`' job."""
     phrases = {}
     for d in found:
         value = texts[d.turn_index][d.start:d.end]
         words = re.findall(r"[a-z0-9']+", value.lower())
-        if d.entity_type in PAYMENT_TYPES and 3 <= len(words) <= 8 \
+        longest = 8 if d.entity_type in PAYMENT_TYPES else 12 if d.entity_type == "EMAIL_ADDRESS" else 0
+        if 3 <= len(words) <= longest \
                 and not any(not u.weak for r in find_runs(value, options.code_runs) for u in r.units):
             phrases.setdefault(" ".join(words), d.entity_type)
     out = []
     for phrase, entity_type in phrases.items():
         pattern = re.compile(r"(?<![A-Za-z0-9'])" + r"[^A-Za-z0-9']+".join(map(re.escape, phrase.split())) + r"(?![A-Za-z0-9'])",
                              re.IGNORECASE)
-        hits = [Detection(entity_type, i, m.start(), m.end(), 0.6, "PaymentPhrase", phrase)
+        name = "EmailPhrase" if entity_type == "EMAIL_ADDRESS" else "PaymentPhrase"
+        hits = [Detection(entity_type, i, m.start(), m.end(), 0.6, name, phrase)
                 for i, text in enumerate(texts) for m in pattern.finditer(text)]
         if len(hits) <= 3:  # a value is said once or twice more; a phrase said more often is common talk
             out.extend(hits)

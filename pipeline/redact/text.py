@@ -14,7 +14,7 @@ from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.redact.analyzer import Detection
-from pipeline.redact.answer import answer_gaps
+from pipeline.redact.answer import answer_gaps, mid_turn_answer_gaps
 from pipeline.redact.normalise import normalise_value
 from pipeline.redact.payment import aside_units, payment_gaps, policy_speakers, request_types
 from pipeline.redact.scan import detect_call, merge_detections
@@ -284,6 +284,12 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
                 score=options.payment_window.score, value_hmac=hmac_value(key, ""),
             ))
             operators.append("silence")
+    values = [(f.turn_index, f.start_s) for f in findings if f.char_end > f.char_start and f.start_s is not None]
+    for i, entity_type, a, b in mid_turn_answer_gaps(turns, options.answer_window, values):
+        findings.append(PiiFinding(
+            entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
+            start_s=a, end_s=b, recognizer="answer_gap", score=options.answer_window.score, value_hmac=hmac_value(key, "")))
+        operators.append("silence")
     for i, entity_type, a, b in _mid_turn_request_gaps(turns, aligned, findings, options):
         findings.append(PiiFinding(
             entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
