@@ -846,6 +846,18 @@ def test_an_email_garbled_into_words_is_redacted_in_its_first_reply_and_its_read
     assert _all_redacted(texts[value[0]], value[1], spans[value[0]])
 
 
+def test_the_agent_reading_a_garbled_email_back_is_redacted_up_to_the_domain() -> None:
+    texts = ["What email address should the confirmation go to?",
+             "Yeah, look, hype and cash loss because the sky dot com.",
+             "So that's a little high in cash loss because the sky dot com. Is that right?", "That's it."]
+    spans = _covered(texts, ["agent", "customer"] * 2)
+    assert _all_redacted(texts[2], "a little high in cash loss because the sky dot com", spans[2])
+    assert _none_redacted(texts[2], "Is that right?", spans[2])
+    # a web address in the agent's next words is no read-back
+    texts[2] = "Lovely, you'll get a confirmation from bookings at our site dot com shortly."
+    assert _covered(texts, ["agent", "customer"] * 2)[2] == []
+
+
 @pytest.mark.parametrize("reply", ["The one on the account, Premier Saver.", "Same as the other one.", "Two secs."])
 def test_a_first_reply_to_an_email_request_without_a_number_or_email_word_stays(reply: str) -> None:
     texts = ["And your email, please?", reply, "OK, lovely."]

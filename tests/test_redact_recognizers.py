@@ -219,3 +219,7 @@ def test_an_email_said_with_at_and_a_domain_the_normaliser_could_not_join() -> N
         "He dot catwalked his nine to four at B -tontonet .com"]
     assert spans_of(["Thanks.", "The email is at the bottom of the letter."], "EMAIL_ADDRESS",
                     speakers=["agent", "customer"]) == []
+    # commas between its words, said before anyone asked (a reply run on from the phone number)
+    commas = "It's plus 4, 4, 7, 7, 0, 0, 9, 0, 0, 6, 4, 1. Ramuandat korashi, all one word, at virginmedia .com."
+    assert "Ramuandat korashi, all one word, at virginmedia .com" in spans_of(
+        ["Can I take a number?", commas], "EMAIL_ADDRESS", speakers=["agent", "customer"])

@@ -585,7 +585,19 @@ def payment_windows(texts: list[str], speakers: list[str], options: RedactOption
             parts = [span] if opts.span == "turn" else _without_asides(texts[j], span, options, email)
             for a, b in parts:
                 out.append(Detection(entity_type, j, a, b, opts.score, name, normalise_value(texts[j][a:b], entity_type)))
+        # The agent turn that ends an e-mail exchange reads the address back ("So that's a little high in
+        # cash loss because the sky dot com. Is that right?"): its sentences up to the domain, when a
+        # sentence ends there ("... from bookings at our site dot com shortly." is no read-back).
+        if x.email and x.end is not None and any(j in muted for j in x.answers) \
+                and _DOMAIN_END_RE.search(texts[x.end]) and (span := _span(texts[x.end], opts, options, True)):
+            out.append(Detection("EMAIL_ADDRESS", x.end, *span, opts.score, "email_readback",
+                                 normalise_value(texts[x.end][span[0]:span[1]], "EMAIL_ADDRESS")))
     return out
+
+
+# A domain's end said or written ("dot com", " .co .uk", "sky.com") that ends its sentence or turn.
+_DOMAIN_END_RE = re.compile(r"(?:\bdot\s+|\.\s*)(?:com|co|uk|org|net|io|ie|info)\b[.,?!]*(?:\s+(?:is that|yeah|right|yes)\b|\s*$)",
+                            re.IGNORECASE)
 
 
 class PaymentGap(NamedTuple):

@@ -47,7 +47,8 @@ class MisheardEmailRecognizer(TablePatternRecognizer):
         # Said with "at" but a domain the normaliser could not join ("he dot catwalked his nine to four at
         # B -tontonet .com"): the words of one sentence before "at" are the local part. A web address said
         # the same way ("a look at bt .com") loses a few words: cheap beside an address heard.
-        ("spoken_email", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*(?: [A-Za-z0-9][\w'-]*){0,6} at [A-Za-z0-9][\w-]*"
+        # Commas may part its words ("Ramuandat korashi, all one word, at virginmedia .com").
+        ("spoken_email", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*(?:,? [A-Za-z0-9][\w'-]*){0,6},? at [A-Za-z0-9][\w-]*"
                          r"(?: -?[A-Za-z0-9][\w-]*){0,2} ?\.(?:com|org|net|co\.uk|org\.uk|uk|io|ie|info)\b", 0.5),
     ]
     CONTEXT = ["email", "e-mail", "mail", "emails", "emailed", "address", "send"]
