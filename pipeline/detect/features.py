@@ -15,7 +15,10 @@ of a call at once. The columns come from the call's analysis (analyse.py) and th
 - complaint state (added once complaints are scored): how likely a complaint was raised before;
 - the offer's base (offer.py): whether an agent turn names a bigger version of what the customer
   has (up-sell) or something beside it (cross-sell), from its likeness to the earlier turns;
-- a recap's shape (recap.py): a sentence opening with "So" and how many points one sentence lists.
+- a recap's shape (recap.py): a sentence opening with "So" and how many points one sentence lists;
+- an offer's shape (offer_shape.py): a price and an offer frame, or a word of addition, in one
+  sentence; a question offering a choice with no price (round 7: most missed cross-sells were plain
+  priced offers the linear model could not read from the price and the offer words apart).
 
 A row's features never depend on labels, so the same code builds training and live rows.
 """
@@ -29,6 +32,7 @@ import numpy as np
 from pipeline.detect.analyse import CallAnalysis, Sentence
 from pipeline.detect.behaviours import Hit, detect_behaviours
 from pipeline.detect.offer import OFFER_FIELDS, offer_block
+from pipeline.detect.offer_shape import OFFER_SHAPE_FIELDS, offer_shape_block
 from pipeline.detect.options import CHANNELS, DetectOptions
 from pipeline.detect.recap import RECAP_FIELDS, recap_block
 from pipeline.schema import EVENT_KINDS
@@ -88,6 +92,7 @@ def feature_names(lexicons: list[str], dim: int) -> tuple[str, ...]:
         names += [f"{side}emb:{i}" for i in range(dim)]
     names += [f"offer:{f}" for f in OFFER_FIELDS]
     names += [f"recap:{f}" for f in RECAP_FIELDS]
+    names += [f"offer_shape:{f}" for f in OFFER_SHAPE_FIELDS]
     return tuple(names)
 
 
@@ -175,7 +180,9 @@ def call_features(analysis: CallAnalysis, options: DetectOptions, channel_type: 
     offer = offer_block([t.speaker for t in turns], [t.text for t in turns],
                         [s.turn_index for s in analysis.sentences], analysis.embeddings)
     recap = recap_block([t.speaker for t in turns], [[s.text for s in analysis.turn_sentences(t.index)] for t in turns])
-    matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, ahead, emb, emb_prev, emb_next, offer, recap])
+    shape = offer_shape_block([t.speaker for t in turns], [t.text for t in turns])
+    matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, ahead, emb, emb_prev, emb_next, offer, recap,
+                        shape])
     return CallFeatures(names=feature_names(lexicons, emb.shape[1]), matrix=matrix, agent=agent, hits=hits)
 
 
