@@ -91,6 +91,20 @@ def test_mono_a_reply_merged_into_the_request_turn_is_muted_in_time_and_kept_in_
     assert mid_turn_answer_gaps([turn.model_copy(update={"channel": 0})], options().answer_window, values=[]) == []
 
 
+def test_a_title_and_the_words_after_it_answer_a_name_request_in_any_case() -> None:
+    reply = "It's ms chitty ramen before you ask my date of birth is the 22nd of December 2004."
+    assert "ms chitty ramen" in _window("And the name on the account?", reply)
+    # "the doctor" is talk; a title with nothing name-like after it is no name
+    talk = _window("Who am I speaking to?", "It's for my mum, she saw the doctor yesterday, and Mrs. Smith too.")
+    assert any("Mrs. Smith" in v for v in talk) and not any("doctor" in v for v in talk)
+    assert not any("Ms" in v for v in _window("And your full name?", "Ms, and then whatever you have on file."))
+
+
+def test_a_daytime_or_evening_number_is_asked_for() -> None:
+    opts = options().answer_window
+    assert requested_types("Have you got a daytime number and an evening one?", opts) == {"PHONE_NUMBER"}
+
+
 def test_organisation_in_the_greeting_is_not_a_person() -> None:
     texts = ["Good morning, Acme Telecom, Priya speaking. How can I help?", "Hi, it's about my bill."]
     assert organisation_names(texts, ["agent", "customer"], options()) == ("Acme Telecom",)

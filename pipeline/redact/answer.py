@@ -367,6 +367,30 @@ def _garbled_name(text: str, options: AnswerWindowOptions) -> list[tuple[int, in
     return []
 
 
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "doctor"}
+
+
+def _titled_names(text: str) -> list[tuple[int, int]]:
+    """A title and the words after it, up to three, in any case: a name given in answer however the
+    transcriber wrote it ("It's ms chitty ramen before you ask my date of birth ...")."""
+    out = []
+    tokens = list(_TOKEN_RE.finditer(text))
+    for k, m in enumerate(tokens):
+        if m.group(0).lower().rstrip(".") not in _TITLES or \
+                (k and tokens[k - 1].group(0).lower() in {"the", "a", "my", "our", "your", "his", "her", "their"}):
+            continue  # "she saw the doctor yesterday"
+        last = k
+        for j in range(k + 1, min(k + 4, len(tokens))):
+            word = tokens[j].group(0).lower().replace("’", "'")
+            if word in _NON_ANSWERS | _NOT_NAME_START | _CONJUNCTIONS | _SUBJECTS \
+                    or text[tokens[j - 1].end():tokens[j].start()].strip(" -'" + ("." if j == k + 1 else "")):
+                break  # talk, or a mark: the name has ended
+            last = j
+        if last > k:
+            out.append((m.start(), tokens[last].end()))
+    return out
+
+
 def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowOptions) -> list[Detection]:
     """Findings in the replies to requests for personal data (recogniser `answer_window`).
 
@@ -414,6 +438,8 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             # A name asked for with something else ("... the full name. ... The first line?") is still the
             # reply's first clause; "Yeah," alone is no reply yet.
             names = _garbled_name(texts[j], options) if "PERSON" in types and replies == 0 else []
+            if "PERSON" in types:
+                names = names + _titled_names(texts[j])
             budget -= used
             if any(t.lower() not in _FILLERS for t in _TOKEN_RE.findall(texts[j])):
                 replies += 1
