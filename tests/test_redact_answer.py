@@ -348,6 +348,7 @@ _OPENING = "Good morning, Kestrel Water, Priya speaking. How can I help?"
     ("Thanks for calling. Mrs. so they'll take care of now.", "so they'll"),    # a title, then the name as any words
     ("for calling missus at take care now", "at"),
     ("Thanks for calling. M .S. Dorsey. Take care now", "Dorsey"),               # the title as letters
+    ("Thanks for calling. M .S .S. seatbelt. Take care now.", "seatbelt"),       # ... one heard twice
 ])
 def test_the_words_after_thanks_for_calling_in_the_closing_are_the_customers_name(closing: str, value: str) -> None:
     assert spans_of([_OPENING, "Hi.", closing], "PERSON", speakers=["agent", "customer", "agent"]) == [value]

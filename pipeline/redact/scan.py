@@ -274,7 +274,7 @@ _CLOSING_RE = re.compile(
 # A title after it: the word or two before the goodbye are the name, whatever they were written as
 # ("Thanks for calling. Mrs. that I'll take care of now.", "for calling missus at take care now").
 _CLOSING_TITLE_RE = re.compile(
-    r"\bfor (?:calling|contacting|your call)[.,!]? (?:Mrs|Mr|Ms|Miss|Mx|Dr|missus|mister|M ?\.? ?R?S|M ?\.? ?R)\.? "
+    r"\bfor (?:calling|contacting|your call)[.,!]? (?:Mrs|Mr|Ms|Miss|Mx|Dr|missus|mister|M(?: ?\.? ?[RS]){1,3})\.? "
     r"(?P<name>[A-Za-z'’-]+(?: [A-Za-z'’-]+)?)(?=[.,!]? (?:take care|bye|have a|goodbye|all the best|speak soon|cheers)\b|[.!?]?\s*$)",
     re.IGNORECASE)
 _NOT_CLOSING_NAME = {"today", "us", "again", "then", "bye", "goodbye", "now", "and", "take", "care", "have", "a", "good",
