@@ -864,6 +864,17 @@ def test_a_first_reply_to_an_email_request_without_a_number_or_email_word_stays(
     assert _covered(texts, ["agent", "customer", "agent"])[1] == []
 
 
+def test_digits_of_the_other_party_inside_a_run_said_across_turns_are_part_of_it() -> None:
+    # Mono diarisation gave the customer's middle chunk to the agent ("yes 9 0 8 Okay."); in stereo it
+    # is the agent reading the chunk back. Either way the run goes on after it, and it is the value's.
+    texts = ["Do you have your NHS number handy", "4 6 6", "yes 9 0 8 Okay.", "8084."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer"])
+    assert _all_redacted(texts[2], "9 0 8", spans[2]) and _all_redacted(texts[1], "4 6 6", spans[1])
+    # when the run does not go on, the other party's digits are its own ("Yep, 2 days ago.")
+    texts = ["Have you got the reference", "4 6 6 1", "Yep, and that was 2 days ago", "Thanks."]
+    assert _none_redacted(texts[2], "2 days", _covered(texts, ["agent", "customer", "agent", "customer"])[2])
+
+
 def test_the_six_digits_ask_for_a_sort_code() -> None:
     texts = ["Thanks, and the six digits or code", "one one oh one and on my glasses right for eight",
              "Then the bank account number please"]

@@ -102,6 +102,7 @@ def _chains(texts: list[str], speakers: list[str], runs: list[list[Run]], opts: 
     interjections."""
     chains: list[list[tuple[int, Run]]] = []
     current: list[tuple[int, Run]] = []
+    between: list[tuple[int, Run]] = []
     last_turn = -1
     for i, text in enumerate(texts):
         if speakers[i] != speaker:
@@ -111,10 +112,17 @@ def _chains(texts: list[str], speakers: list[str], runs: list[list[Run]], opts: 
                 rest = rest[:r.start] + " " + rest[r.end:]
             if len(_WORD_RE.findall(rest.lower())) > opts.max_interjection_words and current:
                 chains.append(current)
-                current = []
+                current, between = [], []
+            elif current:
+                # ... and its digits there are the value's, when the run goes on after them: read back,
+                # or the speaker's own chunk given to the other party by mono diarisation ("4 6 6" -
+                # "yes 9 0 8 Okay." - "8084.").
+                between += [(i, r) for r in runs[i] if not r.weak]
             continue
         mine = runs[i]
         if current and mine and mine[0].at_start and last_turn >= 0:
+            current += between
+            between = []
             current.append((i, mine[0]))
             if len(mine) > 1 or not mine[0].at_end:
                 chains.append(current)
@@ -123,6 +131,7 @@ def _chains(texts: list[str], speakers: list[str], runs: list[list[Run]], opts: 
             if current:
                 chains.append(current)
             current = [(i, mine[-1])] if mine and mine[-1].at_end else []
+        between = []
         last_turn = i
     if current:
         chains.append(current)
