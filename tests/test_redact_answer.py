@@ -100,6 +100,17 @@ def test_a_title_and_the_words_after_it_answer_a_name_request_in_any_case() -> N
     assert not any("Ms" in v for v in _window("And your full name?", "Ms, and then whatever you have on file."))
 
 
+@pytest.mark.parametrize(("text", "value"), [
+    ("It's 9 to 5 for ender 1. And the postcode is C50 to Tp.", "C50 to Tp"),  # volunteered, garbled
+    ("my postcode is S W one A one A A and I live there", "S W one A one A A"),
+    ("Our postcode is changing next year so I'll ring back.", None),            # no digit: talk about it
+    ("The postcode is on the letter, I think.", None),
+])
+def test_a_postcode_stated_in_the_sentence_of_its_cue_is_redacted(text: str, value: str | None) -> None:
+    got = [text[a:b] for a, b in declared_addresses(text, options().answer_window, "UK_POSTCODE")]
+    assert got == ([value] if value else [])
+
+
 def test_a_daytime_or_evening_number_is_asked_for() -> None:
     opts = options().answer_window
     assert requested_types("Have you got a daytime number and an evening one?", opts) == {"PHONE_NUMBER"}

@@ -249,10 +249,11 @@ def _led_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[int, i
     return out
 
 
-def declared_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
-    """An address stated in the sentence of its own cue, by either party: the words after a link
-    ("the first line of the address you want is 58, a large kill"; "I've got it down as ...")."""
-    cues = options.cues.get("STREET_ADDRESS", [])
+def declared_addresses(text: str, options: AnswerWindowOptions, entity_type: str = "STREET_ADDRESS") -> list[tuple[int, int]]:
+    """An address (or, with `entity_type` UK_POSTCODE, a postcode: "And the postcode is C50 to Tp.")
+    stated in the sentence of its own cue, by either party: the words after a link ("the first line
+    of the address you want is 58, a large kill"; "I've got it down as ...")."""
+    cues = options.cues.get(entity_type, [])
     out: list[tuple[int, int]] = []
     sentences = [sm for sm in _SENTENCE_RE.finditer(text) if sm.group(0).strip()]
     for si, sm in enumerate(sentences):
@@ -266,7 +267,10 @@ def declared_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[in
                 m = max((_phrase_at(words, j, link) for link in options.declare_links), default=0)
                 if m:
                     span = _value_span(sm.group(0), sm.start(), tokens, j + m, options)
-                    if span and span[1] >= sm.start() + len(sm.group(0).rstrip(" .?!")):
+                    if span and entity_type == "UK_POSTCODE" and not any(
+                            any(ch.isdigit() for ch in w) or number_token(w) for w in words[j + m:j + m + 3]):
+                        span = None  # a postcode has a digit in its first words ("... is changing next year")
+                    elif span and span[1] >= sm.start() + len(sm.group(0).rstrip(" .?!")):
                         span = _to_confirmation(span, sentences[si + 1:], words[j + m:], options)
                     if span and not _covered(span, out):
                         out.append(span)
@@ -451,6 +455,7 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
     # (a read-back, a volunteered address, a mono turn holding both parties).
     for j, text in enumerate(texts):
         for entity_type, spans in (("STREET_ADDRESS", declared_addresses(text, options)),
+                                   ("UK_POSTCODE", declared_addresses(text, options, "UK_POSTCODE")),
                                    ("PERSON", spelled_names(text, options))):
             for start, end in spans:
                 out.append(Detection(entity_type, j, start, end, options.score, "answer_window",
