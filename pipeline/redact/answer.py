@@ -216,7 +216,7 @@ def _value_span(sentence: str, offset: int, tokens: list[re.Match], start: int,
                 (w == "and" and any(x.startswith("post") for x in words[end + 1:end + 3])):
             break
         end += 1
-    while end > start and words[end - 1] in {"and", "or", "the", "a"}:
+    while end > start and words[end - 1] in {"and", "or", "the", "a"} and tokens[end - 1].group(0) != "A":  # a letter
         end -= 1
     return (offset + tokens[start].start(), offset + tokens[end - 1].end()) if end > start else None
 
