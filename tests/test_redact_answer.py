@@ -111,6 +111,16 @@ def test_a_postcode_stated_in_the_sentence_of_its_cue_is_redacted(text: str, val
     assert got == ([value] if value else [])
 
 
+def test_a_name_found_once_is_redacted_wherever_else_it_is_said_but_a_common_word_heard_for_one_is_not() -> None:
+    # The greeting's name was heard as "That is" (GreetingName takes it, as it must); "That's" later is talk.
+    texts = ["Good morning. You're through to Oak Ridge Insurance. That is speaking. Calls are recorded. How can I help?",
+             "Hi, it's Priya Nair.",
+             "Thank you. That's you verified. And Priya, what's the date of birth?"]
+    got = found(texts, "PERSON", speakers=["agent", "customer", "agent"])
+    assert (0, "That is") in [(t, s) for t, _, s in got]
+    assert [s for t, _, s in got if t == 2] == ["Priya"]
+
+
 def test_a_daytime_or_evening_number_is_asked_for() -> None:
     opts = options().answer_window
     assert requested_types("Have you got a daytime number and an evening one?", opts) == {"PHONE_NUMBER"}

@@ -24,6 +24,7 @@ from pipeline.redact.orgs import OPENING_TURNS, organisation_names
 from pipeline.redact.payment import non_payment_requests, payment_findings, repeated_codes
 from pipeline.redact.runs import find_runs
 from pipeline.redact.recognizers.address import STREET_WORDS
+from pipeline.redact.recognizers.person import LOWER_NOT_NAMES, NOT_NAMES
 from pipeline.redact.normalise import Canonical, canonicalise, normalise_value, number_token
 from pipeline.redact.options import PAYMENT_TYPES, RedactOptions
 
@@ -117,6 +118,9 @@ _NAME_TOKEN_RE = re.compile(r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?|[A-Za-z](?:-[A
 _TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame"}
 
 
+_COMMON_WORDS = {w.casefold() for w in (NOT_NAMES + "|" + LOWER_NOT_NAMES).replace("?", "").split("|")}
+
+
 def _propagate_names(texts: list[str], found: list[Detection]) -> list[Detection]:
     """Every other mention of a name already found (case-insensitive in all-lower-case turns)."""
     names: dict[str, float] = {}
@@ -125,7 +129,8 @@ def _propagate_names(texts: list[str], found: list[Detection]) -> list[Detection
             continue
         for token in _NAME_TOKEN_RE.findall(texts[d.turn_index][d.start:d.end]):
             key = token.replace("-", "").casefold()
-            if key not in _TITLES and len(key) > 1:
+            # A word a garbled name was heard as ("That is speaking", "That's Koreshi") is no name elsewhere.
+            if key not in _TITLES and len(key) > 1 and key not in _COMMON_WORDS:
                 names[key] = max(names.get(key, 0.0), min(d.score, 0.85))
     out: list[Detection] = []
     if not names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pipeline.redact.recognizers._base import TablePatternRecognizer
 
-__all__ = ["PersonContextRecognizer", "LowerCaseIntroRecognizer", "SpelledNameRecognizer", "NOT_NAMES"]
+__all__ = ["PersonContextRecognizer", "LowerCaseIntroRecognizer", "SpelledNameRecognizer", "NOT_NAMES", "LOWER_NOT_NAMES"]
 
 # Capitalised words that start sentences or greet but are never names.
 NOT_NAMES = (
@@ -16,7 +16,7 @@ NOT_NAMES = (
     "|August|September|October|November|December|Visa|Mastercard|Team|Customer|Services?|Surname|Name|First"
     "|Forename|Full|Last"
 )
-_LOWER_NOT_NAMES = (
+LOWER_NOT_NAMES = (
     "its|it's|my|the|it|is|a|an|that|thats|that's|this|we|im|i'm|me|yes|yep|yeah|no|nope|ok|okay|sure|hi|hello"
     "|thanks|thank|you|cheers|fine|great|perfect|please|just|one|sec|hang|on|wait|hold|not|sorry|what|why|how"
     "|of|course|right|correct|all|good|and|or|so|but|be|do|did|done|got|have|has|can|will|would|should|in|at|to"
@@ -42,7 +42,7 @@ class PersonContextRecognizer(TablePatternRecognizer):
     PATTERNS = [
         ("title", rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Dame)\.? (?:[A-Z]\.? )?{_NAME}(?: {_NAME})?", 0.7),
         # A title the transcriber kept before a name it wrote as common words ("Mr. trolling", "MS had it").
-        ("title_lower", rf"\b(?:Mr|Mrs|Ms|MS|MRS|Mx|Dr)\.? (?!(?:{_LOWER_NOT_NAMES})\b)[a-z][a-z'’-]+(?: (?!(?:{_LOWER_NOT_NAMES}|and|or)\b)[a-z][a-z'’-]+)?", 0.6),
+        ("title_lower", rf"\b(?:Mr|Mrs|Ms|MS|MRS|Mx|Dr)\.? (?!(?:{LOWER_NOT_NAMES})\b)[a-z][a-z'’-]+(?: (?!(?:{LOWER_NOT_NAMES}|and|or)\b)[a-z][a-z'’-]+)?", 0.6),
         ("self_intro", rf"(?<=\b(?:I'm|I am|[Tt]his is) ){_NAME}(?: {_NAME})?{_END}", 0.6),
         # Strong cues: the name need not end a phrase (a transcriber may drop the comma).
         ("introduced", rf"(?<=\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame's|[Nn]ame is|[Ss]urname is|[Ss]urname's|speaking (?:to|with)|chatting (?:to|with)|talking (?:to|with)|through to) ){_NAME}(?: {_NAME}(?=[.,!?;:…]|$))?", 0.6),
@@ -51,7 +51,7 @@ class PersonContextRecognizer(TablePatternRecognizer):
         ("vocative", rf"(?<=\b(?:[Tt]hanks|[Tt]hank you|[Cc]heers|[Hh]i|[Hh]ello|[Hh]iya|[Hh]ey|[Mm]orning|[Ee]vening|[Aa]fternoon|[Bb]ye|[Tt]a|[Cc]are|[Rr]ecap|[Ss]orry),? ){_NAME}{_END}", 0.55),
         ("name_answer", rf"(?<=(?:^|[.,!?:;…] )(?:(?:[Ii]t's|[Ii]t is|[Yy]es|[Yy]eah|[Ee]r|[Ee]rm|[Uu]m|[Ss]ure|[Oo]kay|[Tt]hat's)[,.]* ){{0,2}}){_NAME}(?: {_NAME}){{0,2}}{_END}", 0.3),
         # A chat answer typed in lower case ("sophie nwosu, 07/03/1993"): two words, only when asked.
-        ("name_answer_lower", rf"^(?!(?i:{NOT_NAMES}|{_LOWER_NOT_NAMES})\b)[a-z]{{2,}} (?!(?i:{NOT_NAMES}|{_LOWER_NOT_NAMES})\b)[a-z]{{2,}}(?=[.,!?]|$)", 0.2),
+        ("name_answer_lower", rf"^(?!(?i:{NOT_NAMES}|{LOWER_NOT_NAMES})\b)[a-z]{{2,}} (?!(?i:{NOT_NAMES}|{LOWER_NOT_NAMES})\b)[a-z]{{2,}}(?=[.,!?]|$)", 0.2),
     ]
     CONTEXT = ["name", "surname", "called", "speaking", "passenger", "holder"]
 
@@ -63,11 +63,11 @@ class LowerCaseIntroRecognizer(TablePatternRecognizer):
 
     ENTITY = "PERSON"
     PATTERNS = [
-        ("intro_lower", rf"(?<=\b(?:i'm|i’m|im|i am|this is|my name's|my name is|name's|it's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}(?=[,.!?]? (?:speaking|from|here|how|and|calling|with|at|on behalf)\b)", 0.55),
+        ("intro_lower", rf"(?<=\b(?:i'm|i’m|im|i am|this is|my name's|my name is|name's|it's) )(?!(?:{LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}(?=[,.!?]? (?:speaking|from|here|how|and|calling|with|at|on behalf)\b)", 0.55),
         # After "my name's" the next word is the name wherever the turn ends.
-        ("name_lower", rf"(?<=\b(?:my name's|my name is|name's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}", 0.55),
+        ("name_lower", rf"(?<=\b(?:my name's|my name is|name's) )(?!(?:{LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z]{{2,}}", 0.55),
         # After "full name is" the words up to the next punctuation mark ("my full name is pre -prolining.").
-        ("full_name_lower", rf"(?<=\b(?:[Ff]ull name is|[Ff]ull name's) )(?!(?:{_LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z][a-z' -]{{1,30}}?(?=[.,!?;]|$)", 0.55),
+        ("full_name_lower", rf"(?<=\b(?:[Ff]ull name is|[Ff]ull name's) )(?!(?:{LOWER_NOT_NAMES}|{_LOWER_INTRO_NOT})\b)[a-z][a-z' -]{{1,30}}?(?=[.,!?;]|$)", 0.55),
         # A declared full name is the next words whatever they became ("my full name is all the way from AI or
         # I've got it in front of me"): up to four, to a punctuation mark.
         ("full_name_any", r"(?<=\b(?:[Ff]ull name is|[Ff]ull name's) )(?!(?:on|in|under|the same|still|correct|right|as|spelt|spelled|not)\b)"
