@@ -530,7 +530,6 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
     """
     if not options.enabled or options.max_gap_s <= 0 or any(t.channel is not None for t in turns):
         return []
-    order = list(options.cues)
     cues = [(entity_type, _clean(c).split()) for entity_type, cs in options.cues.items() for c in cs]
     out = []
     for i, turn in enumerate(turns):
@@ -540,7 +539,7 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
         hits = sorted({(k, k + len(toks) - 1, t) for t, toks in cues for k in range(len(words) - len(toks) + 1)
                        if words[k:k + len(toks) - 1] == toks[:-1]
                        and re.fullmatch(rf"{re.escape(toks[-1])}[a-z]{{0,3}}", words[k + len(toks) - 1] or "")})
-        for n, (first, last, entity_type) in enumerate(hits):
+        for n, (_, last, entity_type) in enumerate(hits):
             if last + 1 >= len(words) or entity_type not in requested_types(
                     " ".join(w.text for w in turn.words[:last + 1]), options):
                 continue
@@ -560,5 +559,5 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
             if any(j == i and a <= s < b for j, s in values):
                 continue
             if 0.2 <= b - a <= options.max_gap_s:
-                out.append((i, min({entity_type}, key=order.index), a, b))
+                out.append((i, entity_type, a, b))
     return out

@@ -367,12 +367,11 @@ def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | No
         units = [(u.start, u.end) for u in aside_units(turn.text, options)]
         run: list[int] = []
         for k, span in enumerate(list(aligned.get(j, [])) + [None]):
-            word = turn.words[k] if span is not None else None
-            plain = span is not None and not any(span[0] < d.end and d.start < span[1] for d in found) and \
-                not any(span[0] < b and a < span[1] for a, b in units) and \
-                word.end_s - word.start_s < options.payment_window.aside_max_word_s
             # A word stretched over more time than it takes to say may hide a dropped answer (tiny.en wrote
             # "then the 3-digit code" and gave "the" the 1.9 s of a card expiry): it stays muted.
+            plain = span is not None and not any(span[0] < d.end and d.start < span[1] for d in found) and \
+                not any(span[0] < b and a < span[1] for a, b in units) and \
+                turn.words[k].end_s - turn.words[k].start_s < options.payment_window.aside_max_word_s
             if plain:
                 run.append(k)
                 continue
