@@ -825,9 +825,15 @@ def test_mono_time_after_a_mid_turn_payment_request_no_value_answers_is_muted_up
     request_end, question = 4 * 0.3, turn.words[text.split().index("Can")].start_s
     assert [(round(a, 2), round(b, 2)) for a, b in gaps(redact_text([turn], options(), analyzer(), KEY))] \
         == [(request_end, round(question, 2))]
-    # longer than an answer takes (answer_window.max_gap_s): the agent's own talk, left alone
+    # longer than an answer takes: its first answer_window.max_gap_s (a reply follows its request)
     long = _stretched_mono_turn(text, "If", "Can", 6.0)
-    assert gaps(redact_text([long], options(), analyzer(), KEY)) == []
+    assert [(round(a, 2), round(b, 2)) for a, b in gaps(redact_text([long], options(), analyzer(), KEY))] \
+        == [(request_end, request_end + options().answer_window.max_gap_s)]
+    # the next request's words before its cue may hold the reply too ("and then I can get and the security code")
+    cued = "So the expiry date. If you have it to hand then I can get and the security code please."
+    turn = _stretched_mono_turn(cued, "If", "and", 2.0)
+    got = [b for a, b in gaps(redact_text([turn], options(), analyzer(), KEY)) if round(a, 2) == request_end]
+    assert [round(b, 2) for b in got] == [round(turn.words[cued.split().index("security")].start_s, 2)]
     # a request that ends its turn is the exchange's own rule (after the turn), not this one
     alone = _stretched_mono_turn("Okay and the security code please", "please", "please", 0.3)
     assert all(a >= alone.end_s for a, _ in gaps(redact_text([alone], options(), analyzer(), KEY)))

@@ -31,7 +31,7 @@ from pipeline.redact.recognizers.bank import luhn_check
 from pipeline.redact.runs import Run, find_runs, words_after, words_before
 from pipeline.schema import Turn
 
-__all__ = ["Exchange", "PaymentGap", "policy_speakers", "payment_findings", "code_run_findings", "repeated_codes", "payment_windows", "payment_gaps", "exchanges",
+__all__ = ["Exchange", "PaymentGap", "cue_offset", "policy_speakers", "payment_findings", "code_run_findings", "repeated_codes", "payment_windows", "payment_gaps", "exchanges",
            "non_payment_requests", "readbacks", "aside_units", "exchange_findings", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
@@ -302,12 +302,16 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
                   if not any(o.turn_index == d.turn_index and o.start <= d.start and d.end <= o.end for o in out)]
 
 
-def _cue_offset(text: str, opts: PaymentWindowOptions) -> int | None:
-    """Character offset just after the first payment cue of a turn (fuzzy, as `request_types`); None: no cue."""
+def cue_offset(text: str, opts: PaymentWindowOptions, start: bool = False) -> int | None:
+    """Character offset just after (`start`: at the start of) the first payment cue of a turn (fuzzy,
+    as `request_types`); None: no cue."""
     matches = list(_WORD_RE.finditer(text.lower().replace("’", "'")))
     words = [_DIGIT_WORDS.get(m.group(0), m.group(0)) for m in matches]
-    ends = [end for cues in opts.cues.values() for cue in cues if (end := _cue_in(words, cue, opts))]
-    return matches[min(ends) - 1].end() if ends else None
+    ends = [(end, len(cue.split())) for cues in opts.cues.values() for cue in cues if (end := _cue_in(words, cue, opts))]
+    if not ends:
+        return None
+    end, n = min(ends)
+    return matches[max(0, end - n)].start() if start else matches[end - 1].end()
 
 
 def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exchange]) -> list[Detection]:
@@ -335,7 +339,7 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
     for x in found:
         if x.email or not x.types:
             continue
-        offset = _cue_offset(texts[x.request], options.payment_window)
+        offset = cue_offset(texts[x.request], options.payment_window)
         last = x.end if x.end is not None else max(x.answers, default=x.request)
         scope: list[tuple[int, Run]] = []
         for j in range(x.request, last + 1):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_gaps, mid_turn_answer_gaps
 from pipeline.redact.normalise import normalise_value
-from pipeline.redact.payment import aside_units, payment_gaps, policy_speakers, request_types
+from pipeline.redact.payment import aside_units, cue_offset, payment_gaps, policy_speakers, request_types
 from pipeline.redact.scan import detect_call, merge_detections
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
@@ -304,7 +304,8 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
     """Mono only: a payment request in the middle of a turn (diarisation merged the two parties) and
     the next value the turn holds: the time between them, at most `answer_window.max_gap_s`, when the
     words in it take `payment_window.stretched_word_s` each or more; with no value after it in the
-    turn, the time up to the turn's next question (or its end), at most as long. The
+    turn, the time up to the turn's next question (or its end), at most as long (its first
+    `max_gap_s`). The
     transcriber may have dropped the answer and stretched the words beside it over its time
     ("... and the security number. Yeah So that's zero two nine two": the customer's "oh two nine
     two" lies under "Yeah So that's"). The text keeps those words; the audio does not."""
@@ -337,14 +338,18 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
             # No value follows in the turn: the reply was said over the words after the request, or
             # dropped ("... is the security code. If you have it to hand and then I can get it sorted.
             # Can I take an email address?" held the customer's "one oh one"). Muted up to the next
-            # question the turn asks, at most answer_window.max_gap_s.
+            # question the turn asks, at most answer_window.max_gap_s: a reply follows its request.
             ask = next((s for s in sentences[n + 1:] if s.group(0).rstrip().endswith("?")
                         or request_types(s.group(0), opts)), None)
-            first = [turn.words[k].start_s for k, sp in enumerate(spans) if sp is not None and ask is not None
-                     and sp[0] >= ask.start()]
+            # ... from its cue, when it names one ("If you have it to hand, and then I can get and the security
+            # code, ...": the expiry asked for before lies under the words ahead of the next cue).
+            cue = cue_offset(ask.group(0), opts, start=True) if ask is not None else None
+            at = None if ask is None else ask.start() + (cue or 0)
+            first = [turn.words[k].start_s for k, sp in enumerate(spans) if sp is not None and at is not None
+                     and sp[0] >= at]
             b = min(first) if first else turn.end_s
-            if b is not None and 0.2 <= b - a <= options.answer_window.max_gap_s:
-                out.append((i, types[0], a, b))
+            if b is not None and b - a >= 0.2:
+                out.append((i, types[0], a, min(b, a + options.answer_window.max_gap_s)))
     return out
 
 
