@@ -166,13 +166,16 @@ def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     ("through to Cedar Mutual. I just speak calls are recorded for quality and training.", "just"),  # "speaking" cut short
     ("Good morning, for free to bright water, energy, imaging, speaking. Calls are recorded.", "imaging"),  # set off by commas
     ("Hello, you're through to Gantry out or morning speaking calls are recorded.", "or morning"),  # "Marnie" heard as a greeting word
+    # the name heard as a pronoun: "Clodagh speaking", "Matthias speaking"
+    ("Hello, you're through to Greenway Benefits advice, quote, I'm speaking calls are recorded.", "I'm"),
+    ("Good afternoon, you're through to Skylark Mobile, and as I speak calls are recorded.", "as I"),
 ])
 def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_they_became(greeting: str, name: str) -> None:
     assert name in [s for t, _, s in found([greeting, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) if t == 0]
 
 
 @pytest.mark.parametrize("text", ["Hello, who am I speaking to today?", "Thanks. Am I speaking with the account holder?",
-                                  "Good morning, speaking.",
+                                  "Good morning, speaking.", "Hi, yes I'm speaking, go on.",
                                   "Hello, can I speak to the account holder?"])
 def test_speaking_to_someone_names_nobody(text: str) -> None:
     assert found([text, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) == []
