@@ -881,6 +881,15 @@ def test_digits_of_the_other_party_inside_a_run_said_across_turns_are_part_of_it
     assert _none_redacted(texts[2], "2 days", _covered(texts, ["agent", "customer", "agent", "customer"])[2])
 
 
+def test_a_run_ending_on_a_dangling_double_goes_on_in_the_next_turn() -> None:
+    # "three one double." - "three four two.": the repeated digit opens the next chunk, so the run reaches the
+    # turn's end and the next chunk is its part however short.
+    texts = ["Can you read me the reference from the top of the letter?", "two five seven.", "Yep.",
+             "three one double.", "Okay.", "three four two.", "Okay, and the postcode?"]
+    spans = _covered(texts, ["agent", "customer"] * 3 + ["agent"])
+    assert _all_redacted(texts[5], "three four two", spans[5])
+
+
 def test_the_six_digits_ask_for_a_sort_code() -> None:
     texts = ["Thanks, and the six digits or code", "one one oh one and on my glasses right for eight",
              "Then the bank account number please"]

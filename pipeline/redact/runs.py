@@ -237,7 +237,7 @@ def _runs(text: str, toks: list[_Tok], opts: CodeRunOptions) -> list[Run]:
         if all(u.weak for u in group) and not any(u.phonetic for u in group):
             continue
         start, end = group[0].start, group[-1].end
-        out.append(Run(tuple(group), start, end, _edge(text[:start], opts), _edge(text[end:], opts)))
+        out.append(Run(tuple(group), start, end, _edge(text[:start], opts), _edge(text[end:], opts, after=True)))
     return out
 
 
@@ -286,10 +286,11 @@ _EDGE_FILLERS = {"and", "then", "it's", "its", "it", "is", "yeah", "yes", "yep",
                  "the", "rest", "um", "er", "erm", "uh", "that's", "last", "ends", "with", "in", "sorry"}
 
 
-def _edge(outside: str, opts: CodeRunOptions) -> bool:
-    """Whether only separators and filler words lie between a run and the turn's edge."""
+def _edge(outside: str, opts: CodeRunOptions, after: bool = False) -> bool:
+    """Whether only separators and filler words lie between a run and the turn's edge; after a run, a
+    dangling "double" too ("three one double." - "three four two.": the repeated digit opens the next turn)."""
     words = [w.lower() for w in re.findall(r"[A-Za-z0-9']+", outside)]
-    return all(w in _EDGE_FILLERS or w in opts.joiners for w in words) and len(words) <= 3
+    return all(w in _EDGE_FILLERS or w in opts.joiners or (after and w in _REPEAT) for w in words) and len(words) <= 3
 
 
 def words_before(text: str, at: int, n: int) -> list[str]:
