@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.redact.answer import (answer_gaps, answer_windows, declared_addresses, mid_turn_answer_gaps,
-                                   requested_types, spelled_names)
+                                   reply_gaps, requested_types, spelled_names)
 from pipeline.redact.audio import redaction_spans
 from pipeline.redact.normalise import canonicalise
 from pipeline.redact.orgs import organisation_names
@@ -452,6 +452,8 @@ def test_my_full_name_is_on_the_account_names_nobody() -> None:
 @pytest.mark.parametrize(("question", "reply", "value", "kept"), [
     ("Thanks for holding. Could I take the post good now?", "Yes, it's G 12 a cj", "G 12 a cj", "Yes, it's"),  # tiny.en's "postcode"
     ("What's your postcode?", "It's M 14 and I'll be in all day.", "M 14", "and I'll be in all day"),
+    # the inward digit heard right, its letters as words; "post go" is tiny.en's "postcode" too
+    ("What's the post go there?", "M1 Three to beat before you ask", "M1 Three to beat", "before you ask"),
 ])
 def test_a_spaced_outward_code_takes_its_garbled_inward_half_up_to_a_new_clause(question: str, reply: str, value: str,
                                                                                    kept: str) -> None:
@@ -462,3 +464,41 @@ def test_a_spaced_outward_code_takes_its_garbled_inward_half_up_to_a_new_clause(
 def test_an_email_with_its_at_glued_between_digits_and_the_domain_needs_no_context() -> None:
     assert spans_of(["Hello.", "Shopify42atoutwork .com. Got it ready."], "EMAIL_ADDRESS",
                     speakers=["agent", "customer"]) == ["Shopify42atoutwork .com"]
+
+
+def test_a_whole_reply_turn_to_a_name_request_of_up_to_six_words_is_the_name() -> None:
+    # "Ms Tariq Tanaka" heard as six everyday words; the same words before more talk in the turn are not taken
+    asked = "Can I take your full name, please?"
+    assert spans_of([asked, "It's a messed heart can knock up"], "PERSON", speakers=["agent", "customer"]) \
+        == ["messed heart can knock up"]
+    assert spans_of([asked, "It's a messed heart can knock up, and I rang last week"], "PERSON",
+                    speakers=["agent", "customer"]) == []
+
+
+def test_the_first_short_sentence_of_a_reply_to_a_name_or_postcode_request_is_muted_in_time() -> None:
+    turns = [timed_turn(0, "agent", "And the name on the account.", start=0.0),
+             timed_turn(1, "customer", "Yeah, for I'm going to dammit. It was about the bill.", start=3.0),
+             timed_turn(2, "agent", "What's the post go there?", start=9.0),
+             timed_turn(3, "customer", "and one for ew.", start=11.0),
+             timed_turn(4, "agent", "And how can I help today?", start=14.0),
+             timed_turn(5, "customer", "It's the bill.", start=16.0)]
+    gaps = reply_gaps(turns, options().answer_window)
+    reply = turns[1].words
+    assert [(i, t) for i, t, _, _ in gaps] == [(0, "PERSON"), (2, "UK_POSTCODE")]
+    assert (gaps[0][2], gaps[0][3]) == (reply[1].start_s, reply[5].end_s)  # "Yeah," leads; the sentence ends
+    # a question back, or a long first sentence, is no reply
+    for reply_text in ("Sorry, who is asking?", "Well it is in my husband's name but he passed away last year"):
+        asked = [turns[0], turns[1].model_copy(update={"text": reply_text, "words": timed_turn(1, "customer", reply_text, start=3.0).words})]
+        assert reply_gaps(asked, options().answer_window) == []
+
+
+def test_mono_the_rest_of_a_name_request_sentence_is_the_merged_reply() -> None:
+    for text, first in (("I need to check a few details. Can I take your full name, please or it's firm.", "or"),
+                        ("First I just need the name on the account I'm happy to add it.", "I'm")):
+        turn = timed_turn(0, "agent", text).model_copy(update={"channel": None})
+        words = text.split()
+        gaps = mid_turn_answer_gaps([turn], options().answer_window, values=[])
+        assert (0, "PERSON", turn.words[words.index(first)].start_s, turn.words[-1].end_s) in gaps
+    # the request's own question: nothing after it
+    asked = timed_turn(0, "agent", "Can I take your full name and date of birth?").model_copy(update={"channel": None})
+    assert mid_turn_answer_gaps([asked], options().answer_window, values=[]) == []

@@ -937,3 +937,30 @@ def test_talk_with_no_digit_said_like_one_stays_in_an_exchange_but_a_lone_homoph
     assert _covered(texts, speakers)[3] == []
     texts[3] = "Sorry, the line went, for, five, that's all of it."
     assert _all_redacted(texts[3], "for, five", _covered(texts, speakers)[3])
+
+
+def test_in_mono_a_request_for_any_item_ending_a_customer_turn_opens_its_window() -> None:
+    from pipeline.redact.payment import policy_speakers
+    from tests._redact_support import timed_turn
+
+    texts = ["Who am I speaking with?", "H for hotel. A for alpha. End your email.", "Please.",
+             "It's 59 -B hardcore street."]
+    mono = [timed_turn(i, s, t, start=5.0 * i) for i, (s, t) in enumerate(zip(["agent", "customer", "agent", "customer"], texts))]
+    # the request that ends a customer turn is the agent's; a statement ending on a cue word asks nothing
+    assert policy_speakers(mono, options()) == ["agent", "unknown", "agent", "customer"]
+
+
+def test_a_request_answered_with_an_account_and_a_short_sort_code_opens_an_exchange() -> None:
+    # the request garbled ("What's your count?"); the sort code too short for a run, said before the account
+    texts = ["Okay, a new card will follow in the post.", "How long will that take?",
+             "What's your count? Would you like to refund paid into?",
+             "So it goes to 0, 7, 3, or 3, or count 8, 2, 5, 1, 3, 1, 6, 6.", "Usually, 3 to 5 working days."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
+    assert _all_redacted(texts[3], "0, 7, 3", spans[3]) and _none_redacted(texts[4], "3 to 5", spans[4])
+
+
+def test_an_expiry_with_its_month_after_a_garbled_request_is_redacted() -> None:
+    texts = ["Can I take the long number on the card?", "Yes. It's four, two, five, one, seven, five, two, eight, five.",
+             "The ex -viry on the card.", "End of March, 20, 26.", "Thanks. I'll book an engineer for Thursday morning."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
+    assert _all_redacted(texts[3], "March, 20, 26", spans[3])

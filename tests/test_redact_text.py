@@ -245,7 +245,7 @@ def test_a_findings_reach_at_a_turn_edge_stops_at_the_words_of_the_turn_before_o
     name = Turn(index=1, speaker="customer", start_s=10.1, end_s=10.6, text="Fenwick.", channel=None if mono else 1,
                 words=[Word(start_s=10.1, end_s=10.6, text="Fenwick.", probability=0.9)])
     out = redact_text([ask, name], options(), analyzer(), KEY)
-    person = next(f for f in out.findings if f.entity_type == "PERSON")
+    person = next(f for f in out.findings if f.entity_type == "PERSON" and f.char_end > f.char_start)  # not the reply's gap
     # mono: the agent's word ends at 10.0, so the name reaches back to 10.0, not 9.8 (its 0.3 s reach);
     # stereo: the agent's words are on the other channel (crosstalk is coverage's business): the full reach
     assert person.start_s == pytest.approx(10.0 if mono else 9.8)

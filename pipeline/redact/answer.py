@@ -24,7 +24,8 @@ from pipeline.redact.options import AnswerWindowOptions
 from pipeline.redact.recognizers.person import NOT_NAMES
 from pipeline.schema import Turn
 
-__all__ = ["answer_windows", "answer_gaps", "declared_addresses", "mid_turn_answer_gaps", "requested_types", "spelled_names"]
+__all__ = ["answer_windows", "answer_gaps", "declared_addresses", "mid_turn_answer_gaps", "reply_gaps", "requested_types", "closing_request",
+           "spelled_names"]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _SENTENCE_RE = re.compile(r"[^.?!]*[.?!]?")
@@ -65,8 +66,7 @@ def requested_types(text: str, options: AnswerWindowOptions) -> set[str]:
     out: set[str] = set()
     for sentence in _sentences(text):
         low = _clean(sentence)
-        asking = (sentence.rstrip().endswith("?") or low.startswith(" and ")
-                  or any(f" {p} " in low for p in options.request_phrases))
+        asking = _asking(sentence, options)
         # A cue among the turn's last words asks too: the agent stops right after naming the item.
         tail = " " + " ".join(_clean(text).split()[-options.cue_at_end_words:]) + " "
         for entity_type, cues in options.cues.items():
@@ -75,6 +75,19 @@ def requested_types(text: str, options: AnswerWindowOptions) -> set[str]:
             if any(p.search(low) and (asking or p.search(tail)) for p in patterns):
                 out.add(entity_type)
     return out
+
+
+def _asking(sentence: str, options: AnswerWindowOptions) -> bool:
+    low = _clean(sentence)
+    return (sentence.rstrip().endswith("?") or low.startswith(" and ")
+            or any(f" {p} " in low for p in options.request_phrases))
+
+
+def closing_request(text: str, options: AnswerWindowOptions) -> set[str]:
+    """The types a turn's last sentence asks for, in a question or with a request phrase (not a cue word
+    merely ending a statement: "It's 59 -B hardcore street.")."""
+    last = (_sentences(text) or [""])[-1]
+    return requested_types(last, options) if _asking(last, options) else set()
 
 
 def _value_like(tok: str, sentence_start: bool, types: set[str]) -> bool:
@@ -139,11 +152,13 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
                 break
         group = [tokens[n].group(0) for n in range(first, last + 1)]
         start, end = tokens[first].start(), tokens[last].end()
-        if "UK_POSTCODE" in types and (_OUTWARD_RE.match(tokens[last].group(0)) or _OUTWARD_RE.match("".join(group[-2:]))):
-            # An outward code heard right, the inward code misheard as short words ("LS6 to be in").
+        outward = _outward_at(tokens, first, last) if "UK_POSTCODE" in types else None
+        if outward is not None and last - outward <= 1:
+            # An outward code heard right, the inward code misheard as short words ("LS6 to be in"), its digit
+            # perhaps heard right ("M1 Three to beat").
             tail = []
-            for m in tokens[last + 1:last + 1 + options.postcode_tail_words]:
-                if len(m.group(0)) > 3 or m.group(0).lower() in _CONJUNCTIONS | _SUBJECTS:
+            for m in tokens[last + 1:last + 1 + options.postcode_tail_words - (last - outward)]:
+                if len(m.group(0)) > 4 or m.group(0).lower() in _CONJUNCTIONS | _SUBJECTS | _FILLERS:
                     break  # "M 14 and I'll be in": a new clause, not the inward code
                 tail.append(m)
             if tail:
@@ -173,6 +188,14 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
         limit = tokens[-1].end() if tokens else 0
         spans.extend(s for s in _led_addresses(text[:limit], options) if not _covered(s, spans))
     return spans, len(tokens)
+
+
+def _outward_at(tokens: list[re.Match], first: int, last: int) -> int | None:
+    """The last token of an outward code in tokens[first..last] ("M1", or "M 14" as two), or None."""
+    for n in range(last, first - 1, -1):
+        if _OUTWARD_RE.match(tokens[n].group(0)) or (n > first and _OUTWARD_RE.match(tokens[n - 1].group(0) + tokens[n].group(0))):
+            return n
+    return None
 
 
 # Openings of a reply that come before its lead ("yes, it's ...").
@@ -364,8 +387,9 @@ def _garbled_name(text: str, options: AnswerWindowOptions) -> list[tuple[int, in
         k = next((k for k, w in enumerate(words) if w not in _NON_ANSWERS), None)
         if k is None:
             continue  # "Yeah," - the name comes after
-        if text[clause.end():clause.end() + 1] == "?" or len(tokens) - k > options.name_reply_words \
-                or words[k] in _NOT_NAME_START:
+        whole_turn = not _TOKEN_RE.search(text[clause.end():])
+        limit = max(options.name_reply_words, options.name_turn_words) if whole_turn else options.name_reply_words
+        if text[clause.end():clause.end() + 1] == "?" or len(tokens) - k > limit or words[k] in _NOT_NAME_START:
             return []
         return [(clause.start() + tokens[k].start(), clause.start() + tokens[-1].end())]
     return []
@@ -547,6 +571,9 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
             # sentence begun at once, with a capital, is taken for one ("... on the account It's doctor ...").
             bound = min([k for k, _, _ in hits[n + 1:] if k > last] + [len(words)])
             stop = next((k for k in range(last, bound) if re.search(r"[.?!]$", turn.words[k].text)), None)
+            tail = None if stop is None else _request_tail(turn, words, last, stop, entity_type, options)
+            if tail is not None and not any(j == i and tail[0] <= s < tail[1] for j, s in values):
+                out.append((i, entity_type, *tail))
             if stop is None and not (turn.words[last + 1].text[:1].isupper()
                                      and words[last + 1] not in _NOT_VALUE_CAPS):
                 continue
@@ -560,4 +587,49 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
                 continue
             if 0.2 <= b - a <= options.max_gap_s:
                 out.append((i, entity_type, a, b))
+    return out
+
+
+def _request_tail(turn: Turn, words: list[str], last: int, end: int, entity_type: str,
+                  options: AnswerWindowOptions) -> tuple[float, float] | None:
+    """Mono: the rest of a request's own sentence after its cue, when short and no question, for a type
+    in `reply_gap_types` - the reply merged into the request ("Can I take your full name, please or
+    it's firm.", "... and the name on the account I'm happy to add it."). (start_s, end_s) or None."""
+    if entity_type not in options.reply_gap_types or turn.words[end].text.endswith("?"):
+        return None
+    first = next((k for k in range(last + 1, end + 1) if words[k] not in _FILLERS | {"please", "then", "now"}), None)
+    if first is None or end - first + 1 > options.reply_gap_words:
+        return None
+    a, b = turn.words[first].start_s, turn.words[end].end_s
+    return (a, b) if b - a >= 0.2 else None
+
+
+def reply_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[int, str, float, float]]:
+    """The time of the first sentence of the reply to a request for a type in `reply_gap_types`, when it
+    is short and no question: (request turn, requested type, start_s, end_s).
+
+    A name or a postcode the transcriber has never heard comes out as everyday words ("It's them as a
+    mega -hero gate" for "Ms Emeka Harrowgate", "and one for ew." for "N one, three U W"), which no text
+    rule can tell from talk, and a listener to the audio hears the value. The reply's first sentence is
+    the value almost always, so its time is muted; the text keeps its words.
+    """
+    if not options.enabled or not options.reply_gap_types:
+        return []
+    order = list(options.cues)
+    out = []
+    for i, turn in enumerate(turns):
+        types = requested_types(turn.text, options) & set(options.reply_gap_types) \
+            if turn.speaker in options.requesters else set()
+        reply = next((t for t in turns[i + 1:i + 3] if t.speaker != turn.speaker), None) if types else None
+        if reply is None or not reply.words:
+            continue
+        words = reply.words
+        end = next((k for k, w in enumerate(words) if re.search(r"[.?!]$", w.text)), len(words) - 1)
+        if words[end].text.endswith("?"):
+            continue  # "Sorry, who's asking?"
+        first = next((k for k in range(end + 1) if _clean(words[k].text).strip() not in _FILLERS), None)
+        if first is None or end - first + 1 > options.reply_gap_words:
+            continue
+        if words[end].end_s - words[first].start_s >= 0.2:
+            out.append((i, min(types, key=order.index), words[first].start_s, words[end].end_s))
     return out

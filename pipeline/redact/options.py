@@ -59,6 +59,14 @@ class AnswerWindowOptions(Options):
     name_reply_words: int | None = Field(
         4, ge=1, le=12, description="The first clause of a reply to a name request, this short (lead words aside), is the "
         "name garbled ('In echo with you.' for 'Emeka Whitfield'): redacted whole, less its lead words. None: off.")
+    name_turn_words: int = Field(
+        6, ge=0, le=12, description="... this short when that clause is the whole reply turn: a title and a name of two "
+        "uncommon words heard as five or six ('It's a messed heart can knock up' for 'Ms Tariq Tanaka').")
+    reply_gap_types: list[str] = Field(
+        default_factory=lambda: ["PERSON", "UK_POSTCODE"], description="Requested types whose reply's first sentence, when "
+        "short and no question, is muted in the audio (recogniser answer_gap), its words kept in the text: a value "
+        "garbled into everyday words. Empty: off.")
+    reply_gap_words: int = Field(8, ge=1, le=20, description="... this short (words, fillers before it aside).")
     max_interjection_words: int = Field(3, ge=0, description="A longer turn of the requester ends the answer.")
     max_gap_words: int = Field(1, ge=0, le=3, description="Joining words ('of', 'and', 'dot') inside one value.")
     postcode_tail_words: int = Field(3, ge=0, le=4, description="Short words after an outward code taken as the inward code.")

@@ -25,6 +25,7 @@ from difflib import SequenceMatcher
 from typing import NamedTuple
 
 from pipeline.redact.analyzer import Detection
+from pipeline.redact.answer import closing_request, requested_types
 from pipeline.redact.normalise import normalise_value, number_token
 from pipeline.redact.options import CodeRunOptions, PaymentWindowOptions, RedactOptions
 from pipeline.redact.recognizers.bank import luhn_check
@@ -276,7 +277,11 @@ def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], o
                 and _kind(re.sub(r"\D", "", d.value)) != "PHONE_NUMBER":  # one turn's run, not a bridge to the next
             long_run.add(d.turn_index)
         if d.value.isdigit():
-            inside[d.turn_index] = inside.get(d.turn_index, 0) + len(_WORD_RE.findall(texts[d.turn_index][d.start:d.end].lower()))
+            inside[d.turn_index] = 0
+    # The share counts every digit said in the turn, not only the run's: the rest of the answer - a sort code
+    # too short to be a run ("0, 7, 3, or 3, or count 8, 2, 5, 1, 3, 1, 6, 6") - is digits too.
+    for i in inside:
+        inside[i] = sum(bool(re.search(r"\d", w)) or number_token(w) is not None for w in _WORD_RE.findall(texts[i].lower()))
     return long_run | {i for i, n in inside.items() if n >= opts.digit_heavy_share * len(_WORD_RE.findall(texts[i].lower()))}
 
 
@@ -495,10 +500,15 @@ def request_types(text: str, opts: PaymentWindowOptions, tail_words: int = 6,
 
 
 def _mostly_digits(sentence: str, code_runs: CodeRunOptions) -> bool:
-    """A sentence that is mostly spoken digits: three or more in runs that hold half its words or more."""
+    """A sentence that is mostly spoken digits: three or more in runs that hold half its words or more, a
+    month's name counted with them (a card expiry: "End of March, 20, 26.")."""
     runs = [r for r in find_runs(sentence, code_runs) if not r.weak and re.search(r"\d", r.code)]
-    inside = sum(len(_WORD_RE.findall(sentence[r.start:r.end].lower())) for r in runs)
-    return sum(len(r) for r in runs) >= 3 and inside >= 0.5 * len(_WORD_RE.findall(sentence.lower()))
+    words = _WORD_RE.findall(sentence.lower())
+    inside = sum(len(_WORD_RE.findall(sentence[r.start:r.end].lower())) for r in runs) + sum(w in _MONTHS for w in words)
+    return sum(len(r) for r in runs) >= 3 and inside >= 0.5 * len(words)
+
+
+_MONTHS = frozenset("january february march april may june july august september october november december".split())
 
 
 def _ends_window(text: str, opts: PaymentWindowOptions) -> bool:
@@ -625,14 +635,16 @@ class PaymentGap(NamedTuple):
 
 def policy_speakers(turns: list[Turn], options: RedactOptions) -> list[str]:
     """Each turn's speaker as the payment policy reads it: in a mono call (no turn has a channel), a
-    customer turn that asks for payment data is counted as unidentified, so its request opens an
-    exchange ("B. And the six-digit sort code, ...": diarisation gave the agent's request to the
-    customer). In stereo the channel says who spoke, and the customer's "can you take it from my
+    customer turn that asks for payment data - or any personal data - is counted as unidentified, so
+    its request opens an exchange or an answer window ("B. And the six-digit sort code, ...", "... P for
+    echo. End your email.": diarisation gave the agent's request to the customer). In stereo the channel says who spoke, and the customer's "can you take it from my
     debit card?" opens nothing."""
     speakers = [t.speaker for t in turns]
-    if not options.payment_window.enabled or any(t.channel is not None for t in turns):
+    if any(t.channel is not None for t in turns):
         return speakers
-    return ["unknown" if s == "customer" and request_types(t.text, options.payment_window, code_runs=options.code_runs)
+    return ["unknown" if s == "customer" and (
+        (options.payment_window.enabled and request_types(t.text, options.payment_window, code_runs=options.code_runs))
+        or (options.answer_window.enabled and closing_request(t.text, options.answer_window)))
             else s for s, t in zip(speakers, turns)]
 
 
@@ -675,8 +687,6 @@ def payment_gaps(turns: list[Turn], options: RedactOptions,
 
 def non_payment_requests(texts: list[str], options: RedactOptions) -> list[set[str]]:
     """Per turn, the types it asks for that are not payment data (`answer.requested_types`)."""
-    from pipeline.redact.answer import requested_types
-
     payment_types = set(options.payment_window.cues) | {options.payment_window.default_type}
     return [requested_types(t, options.answer_window) - payment_types for t in texts]
 
@@ -885,6 +895,9 @@ def _span(text: str, opts: PaymentWindowOptions, options: RedactOptions, email: 
     if not email:
         runs = find_runs(text, options.code_runs)
         start = _back_over_homophones(text, runs[0].start, 0, opts) if runs else None
+        month = re.search(rf"\b(?:{'|'.join(_MONTHS)})[\s,.-]*$", text[:start], re.IGNORECASE) if start else None
+        if month:
+            start = month.start()  # an expiry's month before its digits ("End of March, 20, 26.")
     for m in _VALUE_WORD_RE.finditer(text[begin:end]):
         if start is not None:
             break  # a turn with a code run: from its first unit (the words before are the lead-in)

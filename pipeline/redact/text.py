@@ -14,7 +14,7 @@ from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.redact.analyzer import Detection
-from pipeline.redact.answer import answer_gaps, mid_turn_answer_gaps
+from pipeline.redact.answer import answer_gaps, mid_turn_answer_gaps, reply_gaps
 from pipeline.redact.normalise import normalise_value
 from pipeline.redact.payment import aside_units, cue_offset, payment_gaps, policy_speakers, request_types
 from pipeline.redact.scan import detect_call, merge_detections
@@ -252,8 +252,8 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
                 value_hmac=hmac_value(key, d.value),
             ))
             operators.append(options.operator(d.entity_type).type)
-    for i, entity_type, start_s, end_s in answer_gaps(turns, options.answer_window):
-        # No characters: only the audio between a request and the next transcribed turn.
+    for i, entity_type, start_s, end_s in answer_gaps(turns, options.answer_window) + reply_gaps(turns, options.answer_window):
+        # No characters: only the audio between a request and the next transcribed turn, or of a name's reply.
         findings.append(PiiFinding(
             entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
             start_s=start_s, end_s=end_s, recognizer="answer_gap", score=options.answer_window.score,
