@@ -173,6 +173,8 @@ def test_close_findings_are_silenced_as_one_span() -> None:
     ("So the first line of the address you want is 58, a large kill. And I told three people.", "58, a large kill"),
     ("I've got the first line of the address down to 15B told me, mute, is that still right?", "15B told me, mute"),
     ("my address is 9 kestrel way and I moved in May", "9 kestrel way"),  # unpunctuated: a new clause ends it
+    ("I've got the first line of the address down, a 35 course you think. Is that still right?",
+     "35 course you think"),  # "down as" heard as "down, a"
 ])
 def test_address_said_in_the_sentence_of_its_cue_is_redacted(turn: str, value: str) -> None:
     spans = declared_addresses(turn, options().answer_window)
@@ -275,6 +277,9 @@ def test_a_reply_begun_over_the_end_of_the_request_closes_the_gap() -> None:
     # no confirmation question after it, or a sentence of the agent's own: the value ends at its full stop
     ("The address is 12 Glebe Avenue. Station approach.", "12 Glebe Avenue"),
     ("The address is 12 Glebe Avenue. I can see the bill. Is that right?", "12 Glebe Avenue"),
+    # a value with no street word yet goes on over short statements, question or not, up to talk
+    ("Before you ask my first line of the address is flat 33. Blend in height. Ball quen rise. I've got it here.",
+     "flat 33. Blend in height. Ball quen rise"),
 ])
 def test_a_declared_address_read_back_for_confirmation_goes_on_over_false_full_stops(turn: str, value: str) -> None:
     spans = declared_addresses(turn, options().answer_window)
@@ -370,6 +375,7 @@ _OPENING = "Good morning, Kestrel Water, Priya speaking. How can I help?"
     ("for calling missus at take care now", "at"),
     ("Thanks for calling. M .S. Dorsey. Take care now", "Dorsey"),               # the title as letters
     ("Thanks for calling. M .S .S. seatbelt. Take care now.", "seatbelt"),       # ... one heard twice
+    ("Thanks for calling. MS -WODs that you take care of now.", "-WODs that you"),  # a name heard as three words
 ])
 def test_the_words_after_thanks_for_calling_in_the_closing_are_the_customers_name(closing: str, value: str) -> None:
     assert spans_of([_OPENING, "Hi.", closing], "PERSON", speakers=["agent", "customer", "agent"]) == [value]
@@ -502,3 +508,20 @@ def test_mono_the_rest_of_a_name_request_sentence_is_the_merged_reply() -> None:
     # the request's own question: nothing after it
     asked = timed_turn(0, "agent", "Can I take your full name and date of birth?").model_copy(update={"channel": None})
     assert mid_turn_answer_gaps([asked], options().answer_window, values=[]) == []
+
+
+@pytest.mark.parametrize(("reply", "value", "kept"), [
+    ("47, no length. And the postcode is on the letter.", "47, no length", "And the postcode"),
+    ("Yeah 47, I think. Or maybe 49.", "47", "I think"),  # a new clause after the comma is talk
+])
+def test_a_house_number_takes_its_street_after_a_comma_when_the_sentence_ends_soon(reply: str, value: str,
+                                                                                     kept: str) -> None:
+    got = _window("What's the new address?", reply)
+    assert value in got and not any(kept in g for g in got)
+
+
+def test_a_reply_that_asks_in_turn_is_still_searched_as_the_reply() -> None:
+    # mono: the agent's next request merged into the customer's reply makes its speaker unknown
+    texts = ["What's the new address?", "It's 47 no length. And post -good is EC2A or key key."]
+    got = [texts[1][d.start:d.end] for d in answer_windows(texts, ["agent", "unknown"], options().answer_window)]
+    assert any("47" in g for g in got)

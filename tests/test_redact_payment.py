@@ -964,3 +964,14 @@ def test_an_expiry_with_its_month_after_a_garbled_request_is_redacted() -> None:
              "The ex -viry on the card.", "End of March, 20, 26.", "Thanks. I'll book an engineer for Thursday morning."]
     spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
     assert _all_redacted(texts[3], "March, 20, 26", spans[3])
+
+
+def test_the_first_sentence_of_the_agents_turn_after_a_customers_code_reads_it_back() -> None:
+    texts = ["What's the reference?", "Oh seven seven oh oh nine oh oh four",
+             "Thank you and that one in zone four four. And in 2 days we'll write, four four pages.", "Yes."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer"])
+    assert _all_redacted(texts[2], "four four", spans[2]) and _none_redacted(texts[2], "Thank you and that one", spans[2])
+    # only the first sentence; an amount or a time there stays
+    assert _none_redacted(texts[2], "four four pages", spans[2])
+    money = ["Card number?", "four four five five six six seven seven", "Thanks, that's 3 to 5 working days, and 20 pounds."]
+    assert _covered(money, ["agent", "customer", "agent"])[2] == []

@@ -169,6 +169,7 @@ def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     # the name heard as a pronoun: "Clodagh speaking", "Matthias speaking"
     ("Hello, you're through to Greenway Benefits advice, quote, I'm speaking calls are recorded.", "I'm"),
     ("Good afternoon, you're through to Skylark Mobile, and as I speak calls are recorded.", "as I"),
+    ("Good afternoon. You're through to Castle Gate payroll, still speaking. Calls are recorded.", "still"),  # "Bilal"
 ])
 def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_they_became(greeting: str, name: str) -> None:
     assert name in [s for t, _, s in found([greeting, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) if t == 0]

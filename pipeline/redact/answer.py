@@ -21,6 +21,7 @@ import re
 from pipeline.redact.analyzer import Detection
 from pipeline.redact.normalise import number_token, normalise_value
 from pipeline.redact.options import AnswerWindowOptions
+from pipeline.redact.recognizers.address import STREET_WORDS
 from pipeline.redact.recognizers.person import NOT_NAMES
 from pipeline.schema import Turn
 
@@ -49,6 +50,7 @@ _LEAD_STOP = _NOT_NAMES | {"it's", "its", "is", "my", "it", "at", "in", "on", "t
                            "to", "number", "house", "still", "now", "just", "so", "well"}
 _SPOKEN_EMAIL_RE = re.compile(r"\b(?:at|dot)\b|@", re.IGNORECASE)
 _OUTWARD_RE = re.compile(r"^[A-Za-z]{1,2}\d{1,2}[A-Za-z]?$")
+_STREET_WORD_RE = re.compile(STREET_WORDS, re.IGNORECASE)
 
 
 def _sentences(text: str) -> list[str]:
@@ -173,6 +175,14 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
             start = tokens[lead].start()
         if types & {"STREET_ADDRESS", "EMAIL_ADDRESS"}:
             end = max(end, min(_clause_end(text, end), tokens[min(last + options.clause_tail_words, len(tokens) - 1)].end()))
+        if "STREET_ADDRESS" in types and len(group) == 1 and number_token(group[0]) is not None \
+                and end == tokens[last].end() and text[end:end + 1] == ",":
+            # A house number, then its street after a comma, to the sentence end when that is short ("It's 47, no length.").
+            stop = re.search(r"[.?!]|$", text[end + 1:])
+            rest = list(_TOKEN_RE.finditer(text, end + 1, end + 1 + stop.start()))
+            if 0 < len(rest) <= options.clause_tail_words and not text[end + 1 + stop.start():].startswith("?") \
+                    and rest[0].group(0).lower() not in _CONJUNCTIONS | _SUBJECTS | _FILLERS | {"thanks", "please", "cheers"}:
+                end = rest[-1].end()
         if "EMAIL_ADDRESS" in types and _SPOKEN_EMAIL_RE.search(text[start:_clause_end(text, end)]):
             end = _clause_end(text, end)  # "jay smith at fast mail dot co dot uk": the whole clause
         if types == {"EMAIL_ADDRESS"} and not _SPOKEN_EMAIL_RE.search(text[start:end]):
@@ -305,8 +315,12 @@ def _to_confirmation(span: tuple[int, int], after: list[re.Match], value: list[s
                      options: AnswerWindowOptions) -> tuple[int, int]:
     """A declared address read back for confirmation goes on over a transcriber's false full
     stops ("down as Rosecottage. Station approach. Is that still right?"): the statements between
-    the value and the question are the value too, at most `declare_max_words` words in all."""
+    the value and the question are the value too, at most `declare_max_words` words in all. With no
+    question, so are the short statements straight after it, up to `continuation_words` words each
+    ("... is flat 33. Blend in height. Ball quen rise. I've got it in front of me.")."""
     count, end = len(value), span[1]
+    # only a value with no street word yet ("flat 33."): "12 Glebe Avenue. Station approach." ends at its stop
+    short, shorts = span[1], not any(_STREET_WORD_RE.fullmatch(w) for w in value)
     for nxt in after:
         body = nxt.group(0).rstrip()
         words = _words(list(_TOKEN_RE.finditer(nxt.group(0))))
@@ -316,7 +330,9 @@ def _to_confirmation(span: tuple[int, int], after: list[re.Match], value: list[s
         if not words or count > options.declare_max_words or words[0] in _FILLERS | _LEAD_STOP | _PRONOUNS:
             break
         end = nxt.start() + list(_TOKEN_RE.finditer(nxt.group(0)))[-1].end()
-    return span
+        shorts = shorts and len(words) <= options.continuation_words
+        short = end if shorts else short
+    return (span[0], short)
 
 
 def _letters(tok: str) -> int:
@@ -460,7 +476,7 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
                 if len(_TOKEN_RE.findall(texts[j])) > options.max_interjection_words:
                     break
                 continue  # "Mm-hm." from the requester does not end the answer
-            elif speakers[j] not in {"agent", "customer"} or replies >= options.max_turns or budget <= 0:
+            elif replies >= options.max_turns or budget <= 0:
                 break
             spans, used = _window_spans(texts[j], types, budget, options)
             # A name asked for with something else ("... the full name. ... The first line?") is still the
@@ -475,6 +491,8 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
                 for start, end in found_spans:
                     out.append(Detection(kind, j, start, end, options.score, "answer_window",
                                          normalise_value(texts[j][start:end], kind)))
+            if speakers[j] not in {"agent", "customer"}:
+                break  # a reply that asks in turn (mono: "It's 47, no length. And the postcode?") opens its own window
     # Values said in the sentence of their own cue or right before their spelling, by any speaker
     # (a read-back, a volunteered address, a mono turn holding both parties).
     for j, text in enumerate(texts):

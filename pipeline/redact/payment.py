@@ -33,7 +33,7 @@ from pipeline.redact.runs import Run, find_runs, words_after, words_before
 from pipeline.schema import Turn
 
 __all__ = ["Exchange", "PaymentGap", "cue_offset", "policy_speakers", "payment_findings", "code_run_findings", "repeated_codes", "payment_windows", "payment_gaps", "exchanges",
-           "non_payment_requests", "readbacks", "aside_units", "exchange_findings", "excluded", "request_types"]
+           "non_payment_requests", "readbacks", "next_turn_readbacks", "aside_units", "exchange_findings", "excluded", "request_types"]
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _VALUE_WORD_RE = re.compile(r"[A-Za-z0-9@]+(?:['’-][A-Za-z0-9]+)*")  # a word of a reply, as written
@@ -285,6 +285,28 @@ def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], o
     return long_run | {i for i, n in inside.items() if n >= opts.digit_heavy_share * len(_WORD_RE.findall(texts[i].lower()))}
 
 
+def next_turn_readbacks(texts: list[str], speakers: list[str], options: RedactOptions, runs: list[Detection]) -> list[Detection]:
+    """Runs of `readback_next_units` or more with a digit in the first sentence of the agent's turn straight
+    after a customer turn holding a code (`runs`, of `min_units` or more): the agent reading its end back,
+    heard wrong ("Oh seven seven oh oh nine oh oh four" - "Thank you and that one in zone four four."),
+    unless clearly an amount, a time or a year. Typed as that code, recogniser `code_run+readback`."""
+    opts = options.code_runs
+    if opts.readback_next_units is None:
+        return []
+    codes = {d.turn_index: d.value for d in runs if speakers[d.turn_index] != "agent"
+             and sum(c.isalnum() for c in d.value) >= opts.min_units}
+    out = []
+    for j, code in codes.items():
+        if j + 1 >= len(texts) or speakers[j + 1] != "agent":
+            continue
+        first = re.match(r"[^.?!]*[.?!]?", texts[j + 1]).group(0)
+        for run in find_runs(first, opts):
+            if len(run) >= opts.readback_next_units and re.search(r"\d", run.code) and not run.weak \
+                    and not excluded(texts[j + 1], run, opts):
+                out.append(Detection(_kind(code), j + 1, run.start, run.end, opts.score, "code_run+readback", run.code))
+    return out
+
+
 def payment_findings(texts: list[str], speakers: list[str], options: RedactOptions,
                      other_requests: list[set[str]] | None = None) -> list[Detection]:
     """Everything this module finds in one call: code runs, payment (and e-mail) windows, read-backs.
@@ -301,7 +323,7 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
     windows = payment_windows(texts, speakers, options, other_requests, digit_turns, found)
     said = [d.value for d in runs if speakers[d.turn_index] != "agent"]
     said += [r.code for w in windows for r in find_runs(texts[w.turn_index], options.code_runs)]
-    out = runs + windows + readbacks(texts, speakers, options, said)
+    out = runs + windows + readbacks(texts, speakers, options, said) + next_turn_readbacks(texts, speakers, options, runs)
     # The exchange rule adds what the others left: a run they cover keeps its finding (and type).
     return out + [d for d in exchange_findings(texts, options, found)
                   if not any(o.turn_index == d.turn_index and o.start <= d.start and d.end <= o.end for o in out)]

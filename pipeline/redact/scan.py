@@ -249,7 +249,8 @@ _SPEAKING_RE = re.compile(r"\b[Ss]peaking\b(?!\s+(?:to|with|for|on|about|of|as)\
 _NOT_NAME_BEFORE_SPEAKING = {"i'm", "i", "am", "you're", "you", "are", "who", "generally", "strictly", "broadly",
                              "roughly", "technically", "honestly", "personally", "now", "currently", "still",
                              "hello", "hi"}
-_NAME_HEARD_AS = {"i", "i'm", "im", "as"}  # tiny.en's "Clodagh speaking" -> "quote, I'm speaking", "Matthias" -> "as I"
+# tiny.en's "Clodagh speaking" -> "quote, I'm speaking", "Matthias" -> "as I", "Bilal speaking" -> "..., still speaking"
+_NAME_HEARD_AS = {"i", "i'm", "im", "as", "still", "now"}
 _SALUTATIONS = {"good morning", "good afternoon", "good evening", "morning", "afternoon", "evening"}
 
 
@@ -285,10 +286,11 @@ _CLOSING_RE = re.compile(
     r"(?:,? (?P<rest>[^.,!?;:]+)|[.!] (?P<alone>[^.,!?;:]+)[.!,]?(?= (?:[Tt]ake care|[Bb]ye|[Hh]ave a|[Gg]oodbye|[Aa]ll the best"
     r"|[Ss]peak soon|[Cc]heers)|\s*$))")
 # A title after it: the word or two before the goodbye are the name, whatever they were written as
-# ("Thanks for calling. Mrs. that I'll take care of now.", "for calling missus at take care now").
+# ("Thanks for calling. Mrs. that I'll take care of now.", "for calling missus at take care now", "MS -WODs that you take
+# care of now").
 _CLOSING_TITLE_RE = re.compile(
     r"\bfor (?:calling|contacting|your call)[.,!]? (?:Mrs|Mr|Ms|Miss|Mx|Dr|missus|mister|M(?: ?\.? ?[RS]){1,3})\.? "
-    r"(?P<name>[A-Za-z'’-]+(?: [A-Za-z'’-]+)?)(?=[.,!]? (?:take care|bye|have a|goodbye|all the best|speak soon|cheers)\b|[.!?]?\s*$)",
+    r"(?P<name>[A-Za-z'’-]+(?: [A-Za-z'’-]+){0,2})(?=[.,!]? (?:take care|bye|have a|goodbye|all the best|speak soon|cheers)\b|[.!?]?\s*$)",
     re.IGNORECASE)
 _NOT_CLOSING_NAME = {"today", "us", "again", "then", "bye", "goodbye", "now", "and", "take", "care", "have", "a", "good",
                      "great", "lovely", "nice", "day", "evening", "weekend", "back", "in", "with", "the", "team", "everyone",
