@@ -525,3 +525,17 @@ def test_a_reply_that_asks_in_turn_is_still_searched_as_the_reply() -> None:
     texts = ["What's the new address?", "It's 47 no length. And post -good is EC2A or key key."]
     got = [texts[1][d.start:d.end] for d in answer_windows(texts, ["agent", "unknown"], options().answer_window)]
     assert any("47" in g for g in got)
+
+
+def test_a_short_reply_the_agent_repeats_back_is_the_value_however_garbled() -> None:
+    # "A for Alpha, X for X-ray" heard as everyday words, in the reply and in the agent's read-back
+    texts = ["Have you got your customer reference there?", "effort alpha, expert x -ray,",
+             "Epper alpha, expert x -ray. Yep.", "Thanks, and the thing is I moved."]
+    got = [(d.turn_index, texts[d.turn_index][d.start:d.end]) for d in
+           answer_windows(texts, ["agent", "customer", "agent", "customer"], options().answer_window)
+           if d.recognizer == "reply_echo"]
+    assert got == [(1, "effort alpha, expert x -ray"), (2, "alpha, expert x -ray")]
+    # an agent's next turn sharing only talk words with the reply repeats nothing
+    talk = ["Can I take your full name?", "Yes it's for the account.", "Lovely, thanks, and it's for the account?"]
+    assert not any(d.recognizer == "reply_echo" for d in answer_windows(talk, ["agent", "customer", "agent"],
+                                                                      options().answer_window))

@@ -975,3 +975,19 @@ def test_the_first_sentence_of_the_agents_turn_after_a_customers_code_reads_it_b
     assert _none_redacted(texts[2], "four four pages", spans[2])
     money = ["Card number?", "four four five five six six seven seven", "Thanks, that's 3 to 5 working days, and 20 pounds."]
     assert _covered(money, ["agent", "customer", "agent"])[2] == []
+
+
+def test_the_exchange_goes_on_over_the_answers_tail_that_opens_the_agent_turn_ending_it() -> None:
+    from pipeline.redact.payment import payment_gaps
+    from tests._redact_support import timed_turn
+
+    # the card number dropped; its last digits heard as "Mom, A" at the start of the agent's next request
+    ask = timed_turn(0, "agent", "Can I take the card number, please?", start=0.0)
+    end = timed_turn(1, "agent", "Mom, A and when does the card expire", start=8.0)
+    gaps = payment_gaps([ask, end], options())
+    assert [(g.start_s, g.end_s) for g in gaps if g.request == 0] == [(ask.end_s, end.words[2].start_s)]
+    # an agent turn that opens with its own words ends the exchange at its start
+    own = timed_turn(1, "agent", "Lovely, and when does the card expire", start=8.0)
+    assert [g.end_s for g in payment_gaps([ask, own], options()) if g.request == 0] == [8.0]
+    off = options(payment_window={"end_lead_words": 0})
+    assert [g.end_s for g in payment_gaps([ask, end], off) if g.request == 0] == [8.0]

@@ -493,6 +493,7 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
                                          normalise_value(texts[j][start:end], kind)))
             if speakers[j] not in {"agent", "customer"}:
                 break  # a reply that asks in turn (mono: "It's 47, no length. And the postcode?") opens its own window
+    out.extend(_echoed_replies(texts, speakers, options))
     # Values said in the sentence of their own cue or right before their spelling, by any speaker
     # (a read-back, a volunteered address, a mono turn holding both parties).
     for j, text in enumerate(texts):
@@ -502,6 +503,40 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             for start, end in spans:
                 out.append(Detection(entity_type, j, start, end, options.score, "answer_window",
                                      normalise_value(text[start:end], entity_type)))
+    return out
+
+
+# Words a read-back shares with any reply: no evidence that it repeats the value.
+_ECHO_STOP = _FILLERS | _LEAD_STOP | {"that's", "it", "is", "and", "the", "a", "of", "for", "thanks", "thank", "you",
+                                     "lovely", "great", "perfect", "please", "got", "i've"}
+
+
+def _echoed_replies(texts: list[str], speakers: list[str], options: AnswerWindowOptions) -> list[Detection]:
+    """A short reply to a request for a type in `reply_gap_types` that the requester's next turn repeats
+    in its first sentence (two of its words or more): the reply's first sentence and the repeated stretch
+    are the value, however garbled ("effort alpha, expert x -ray," - "Epper alpha, expert x -ray. Yep." for
+    "A for Alpha, X for X-ray"). Recogniser `reply_echo`."""
+    out: list[Detection] = []
+    order = list(options.cues)
+    for i, text in enumerate(texts):
+        types = requested_types(text, options) & set(options.reply_gap_types) if speakers[i] in options.requesters else set()
+        j = next((k for k in range(i + 1, min(i + 3, len(texts))) if speakers[k] != speakers[i]), None) if types else None
+        k = next((k for k in range(j + 1, min(j + 3, len(texts))) if speakers[k] == speakers[i]), None) if j else None
+        if k is None:
+            continue
+        reply = list(_TOKEN_RE.finditer((_sentences(texts[j]) or [""])[0]))
+        while reply and reply[0].group(0).lower() in _FILLERS:
+            reply = reply[1:]
+        if not reply or len(reply) > options.reply_gap_words:
+            continue
+        said = {m.group(0).lower() for m in reply} - _ECHO_STOP
+        back = [m for m in _TOKEN_RE.finditer((_sentences(texts[k]) or [""])[0]) if m.group(0).lower() in said]
+        if len({m.group(0).lower() for m in back}) < 2:
+            continue
+        entity_type = min(types, key=order.index)
+        for turn, a, b in ((j, reply[0].start(), reply[-1].end()), (k, back[0].start(), back[-1].end())):
+            out.append(Detection(entity_type, turn, a, b, options.score, "reply_echo",
+                                 normalise_value(texts[turn][a:b], entity_type)))
     return out
 
 

@@ -63,7 +63,7 @@ class AnswerWindowOptions(Options):
         6, ge=0, le=12, description="... this short when that clause is the whole reply turn: a title and a name of two "
         "uncommon words heard as five or six ('It's a messed heart can knock up' for 'Ms Tariq Tanaka').")
     reply_gap_types: list[str] = Field(
-        default_factory=lambda: ["PERSON", "UK_POSTCODE"], description="Requested types whose reply's first sentence, when "
+        default_factory=lambda: ["PERSON", "UK_POSTCODE", "ACCOUNT_NUMBER"], description="Requested types whose reply's first sentence, when "
         "short and no question, is muted in the audio (recogniser answer_gap), its words kept in the text: a value "
         "garbled into everyday words. Empty: off.")
     reply_gap_words: int = Field(8, ge=1, le=20, description="... this short (words, fillers before it aside).")
@@ -284,6 +284,14 @@ class PaymentWindowOptions(Options):
     mute_exchange: bool = Field(
         True, description="Also mute the answering party's channel for the whole exchange, from the end of the request "
         "to the agent turn that ends it, whatever the transcriber wrote (recogniser payment_gap).")
+    end_lead_words: int = Field(
+        3, ge=0, le=8, description="The exchange's time goes on over this many words or fewer that open the agent turn "
+        "ending it before its first word in `end_openers`: the answer's tail given to the agent ('Mom, A and when does "
+        "the card expire' for '... five two four eight.' - 'And when does the card expire?'). 0: off.")
+    end_openers: list[str] = Field(
+        default_factory=lambda: ["and", "can", "could", "what", "what's", "so", "okay", "ok", "thanks", "thank", "lovely",
+                                 "right", "great", "perfect", "yep", "yes", "got", "cheers", "brilliant"],
+        description="Words an agent's own turn opens with.")
     stretched_word_s: float = Field(
         0.6, gt=0.0, le=5.0, description="Mono: words after a payment request in its own turn that take this long each "
         "or more, up to the turn's next value, hide a dropped answer and are muted in the audio.")

@@ -285,8 +285,11 @@ def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], o
     return long_run | {i for i, n in inside.items() if n >= opts.digit_heavy_share * len(_WORD_RE.findall(texts[i].lower()))}
 
 
+_READBACK_WORDS = 12  # "Oh. Thank you. And that one ends 3. 4. Oh.": where the agent's turn reads back
+
+
 def next_turn_readbacks(texts: list[str], speakers: list[str], options: RedactOptions, runs: list[Detection]) -> list[Detection]:
-    """Runs of `readback_next_units` or more with a digit in the first sentence of the agent's turn straight
+    """Runs of `readback_next_units` or more with a digit in the first words of the agent's turn straight
     after a customer turn holding a code (`runs`, of `min_units` or more): the agent reading its end back,
     heard wrong ("Oh seven seven oh oh nine oh oh four" - "Thank you and that one in zone four four."),
     unless clearly an amount, a time or a year. Typed as that code, recogniser `code_run+readback`."""
@@ -299,7 +302,8 @@ def next_turn_readbacks(texts: list[str], speakers: list[str], options: RedactOp
     for j, code in codes.items():
         if j + 1 >= len(texts) or speakers[j + 1] != "agent":
             continue
-        first = re.match(r"[^.?!]*[.?!]?", texts[j + 1]).group(0)
+        words = list(_WORD_RE.finditer(texts[j + 1].lower()))[:_READBACK_WORDS]
+        first = texts[j + 1][:words[-1].end()] if words else ""
         for run in find_runs(first, opts):
             if len(run) >= opts.readback_next_units and re.search(r"\d", run.code) and not run.weak \
                     and not excluded(texts[j + 1], run, opts):
@@ -696,7 +700,7 @@ def payment_gaps(turns: list[Turn], options: RedactOptions,
             continue
         start = request.end_s
         if x.end is not None and turns[x.end].start_s is not None:
-            end = turns[x.end].start_s
+            end = _end_after_lead(turns[x.end], opts)
         else:
             ends = [turns[j].end_s for j in x.answers if turns[j].end_s is not None]
             later = [t.start_s for t in turns[x.request + 1:] if t.start_s is not None and t.start_s >= start]
@@ -705,6 +709,16 @@ def payment_gaps(turns: list[Turn], options: RedactOptions,
         if end - start >= 0.2:
             out.append(PaymentGap(x.request, x.types[0], start, end, x.answers))
     return out
+
+
+def _end_after_lead(turn: Turn, opts: PaymentWindowOptions) -> float:
+    """Where an exchange's time ends in the agent turn that ends it: its start, or after its first few words
+    when an opener of the agent's own follows them (see `PaymentWindowOptions.end_lead_words`)."""
+    words = turn.words or []
+    for k, w in enumerate(words[:opts.end_lead_words + 1]):
+        if re.sub(r"[^a-z']", "", w.text.lower()) in opts.end_openers:
+            return w.start_s if k else turn.start_s
+    return turn.start_s
 
 
 def non_payment_requests(texts: list[str], options: RedactOptions) -> list[set[str]]:
