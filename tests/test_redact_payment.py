@@ -991,3 +991,11 @@ def test_the_exchange_goes_on_over_the_answers_tail_that_opens_the_agent_turn_en
     assert [g.end_s for g in payment_gaps([ask, own], options()) if g.request == 0] == [8.0]
     off = options(payment_window={"end_lead_words": 0})
     assert [g.end_s for g in payment_gaps([ask, end], off) if g.request == 0] == [8.0]
+
+
+def test_a_chunk_of_two_digits_diarised_to_the_agent_inside_an_exchange_is_redacted() -> None:
+    texts = ["In the six digits or code?", "Brito.", "Yep. Two, three.", "Six, six. Do you want the account number now?",
+             "Thanks, that's two, three items on the order then."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
+    assert _all_redacted(texts[2], "Two, three", spans[2])
+    assert _none_redacted(texts[4], "two, three items", spans[4])  # a longer agent turn is its own talk

@@ -351,7 +351,8 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
 
     An exchange's turns: the request from its (first) cue on, every turn up to the agent turn that
     ends it, and that turn whole (the answer's tail and the agent's read-back come in it). In them:
-    - a run of `exchange_min_units` (3) or more units with a digit, unless it is clearly an amount,
+    - a run of `exchange_min_units` (3) or more units with a digit - of 2 in a turn of a few words, half of them
+      digits ("Yep. Two, three.": a chunk of the answer given to the agent) - unless it is clearly an amount,
       a time or a year (`excluded`): a security code said in the agent's turn ("It's six, two, six.
       Usually three to five working days." - the customer's correction, diarised to the agent);
       after the cue in the request's own turn, from `exchange_readback_units` (2): the answer's
@@ -390,7 +391,7 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
                 # (a mono turn without punctuation): the units before the amount's own are the code.
                 run = Run(run.units[:-1], run.start, run.units[-2].end, run.at_start, False)
                 digits, other = re.sub(r"\D", "", run.code), False
-            if not other and len(run) >= (readback_units if j == x.request else min_units):
+            if not other and len(run) >= (readback_units if j == x.request or _short_digit_turn(texts[j]) else min_units):
                 name = "code_run+exchange"
             elif len(digits) >= (opts.readback_min_units if other else readback_units) and any(digits in c for c in codes):
                 name = "code_run+readback"
@@ -403,6 +404,13 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
             out.append(Detection(x.types[0], x.request, a, b, options.payment_window.score, "payment_window",
                                  normalise_value(texts[x.request][a:b], x.types[0])))
     return out
+
+
+def _short_digit_turn(text: str) -> bool:
+    """A turn of a few words, half of them digits: a chunk of the answer wherever diarisation put it ("Yep. Two, three.")."""
+    words = _WORD_RE.findall(text.lower())
+    digits = sum(bool(re.search(r"\d", w)) or number_token(w) is not None for w in words)
+    return len(words) <= 4 and digits >= 2 and 2 * digits >= len(words)
 
 
 def _amount_follows(text: str, run: Run, opts: CodeRunOptions) -> bool:
