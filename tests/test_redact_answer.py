@@ -535,7 +535,24 @@ def test_a_short_reply_the_agent_repeats_back_is_the_value_however_garbled() -> 
            answer_windows(texts, ["agent", "customer", "agent", "customer"], options().answer_window)
            if d.recognizer == "reply_echo"]
     assert got == [(1, "effort alpha, expert x -ray"), (2, "alpha, expert x -ray")]
+    # a code's dots are no sentence ends, and a letter heard differently beside the repeated digits is the code's
+    code = ["Can you confirm your postcode for me?", "E -1 .5.", "B -1 .5.", "Thank you."]
+    got = [(d.turn_index, code[d.turn_index][d.start:d.end]) for d in
+           answer_windows(code, ["agent", "customer", "agent", "customer"], options().answer_window)
+           if d.recognizer == "reply_echo"]
+    assert (2, "B -1 .5") in got
     # an agent's next turn sharing only talk words with the reply repeats nothing
     talk = ["Can I take your full name?", "Yes it's for the account.", "Lovely, thanks, and it's for the account?"]
     assert not any(d.recognizer == "reply_echo" for d in answer_windows(talk, ["agent", "customer", "agent"],
                                                                       options().answer_window))
+
+
+def test_mono_a_request_ending_its_sentence_mid_turn_mutes_at_most_max_gap_s_of_what_follows() -> None:
+    # "... is the postcode. If you have it to hand, ... for the one. One, eight, yeah. Thank you. That's you verified.
+    # The courier ...": the merged reply comes first; the rest of the long turn is the agent talking on.
+    text = ("So what I need from you next is the postcode. If you have it to hand and then I can get sorted for the one. "
+            "One, eight, yeah. Thank you. That's you verified. The courier has it marked as delayed at the depot.")
+    turn = timed_turn(0, "agent", text).model_copy(update={"channel": None})
+    gaps = mid_turn_answer_gaps([turn], options().answer_window, values=[])
+    a = turn.words[text.split().index("postcode.")].end_s
+    assert [(t, round(x, 2), round(y, 2)) for _, t, x, y in gaps] == [("UK_POSTCODE", round(a, 2), round(a + 4.0, 2))]

@@ -524,17 +524,25 @@ def _echoed_replies(texts: list[str], speakers: list[str], options: AnswerWindow
         k = next((k for k in range(j + 1, min(j + 3, len(texts))) if speakers[k] == speakers[i]), None) if j else None
         if k is None:
             continue
-        reply = list(_TOKEN_RE.finditer((_sentences(texts[j]) or [""])[0]))
+        # The whole reply when short (a code's dots are no sentence ends: "E -1 .5."), else its first sentence.
+        reply = list(_TOKEN_RE.finditer(texts[j]))
+        if len(reply) > options.reply_gap_words:
+            reply = list(_TOKEN_RE.finditer((_sentences(texts[j]) or [""])[0]))
         while reply and reply[0].group(0).lower() in _FILLERS:
             reply = reply[1:]
         if not reply or len(reply) > options.reply_gap_words:
             continue
         said = {m.group(0).lower() for m in reply} - _ECHO_STOP
-        back = [m for m in _TOKEN_RE.finditer((_sentences(texts[k]) or [""])[0]) if m.group(0).lower() in said]
-        if len({m.group(0).lower() for m in back}) < 2:
+        heard = list(_TOKEN_RE.finditer(texts[k]))[:options.reply_gap_words]
+        at = [n for n, m in enumerate(heard) if m.group(0).lower() in said]
+        if len({heard[n].group(0).lower() for n in at}) < 2:
             continue
+        first, last = at[0], at[-1]
+        # a code's letter heard differently beside the repeated digits ("E -1 .5." - "B -1 .5.")
+        while first > 0 and len(heard[first - 1].group(0)) <= 2 and heard[first - 1].group(0).lower() not in _ECHO_STOP:
+            first -= 1
         entity_type = min(types, key=order.index)
-        for turn, a, b in ((j, reply[0].start(), reply[-1].end()), (k, back[0].start(), back[-1].end())):
+        for turn, a, b in ((j, reply[0].start(), reply[-1].end()), (k, heard[first].start(), heard[last].end())):
             out.append(Detection(entity_type, turn, a, b, options.score, "reply_echo",
                                  normalise_value(texts[turn][a:b], entity_type)))
     return out
@@ -638,7 +646,8 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
             b = min(after) if after else turn.end_s
             if any(j == i and a <= s < b for j, s in values):
                 continue
-            if 0.2 <= b - a <= options.max_gap_s:
+            b = min(b, a + options.max_gap_s)  # the reply comes first: a long rest is the agent talking on after it
+            if b - a >= 0.2:
                 out.append((i, entity_type, a, b))
     return out
 
