@@ -57,3 +57,34 @@ def test_the_columns_are_features_of_every_turn():
     names = feature_names(["sales_cross_sell"], 4)
     assert [n for n in names if n.startswith("offer_shape:")] == [f"offer_shape:{f}" for f in OFFER_SHAPE_FIELDS]
     assert np.unique(names).size == len(names)
+
+
+def test_a_swap_to_a_dearer_version_is_marked():
+    # Round 8: an up-sell puts a higher version in place of the base, with a price or a comparison.
+    out = offer_shape_block(["agent"] * 4, [
+        "Then I suggest the Astra Ergo instead, it's forty pounds more each.",
+        "I'd go for Silver rather than Bronze, it covers far more of the records.",
+        "Then I suggest the Astra Ergo instead.",  # a swap with no price or comparison: no
+        "I can exchange it for the same model if you'd like.",
+    ])
+    assert out[0, COL["swap"]] == 1.0
+    assert out[1, COL["swap"]] == 1.0
+    assert out[2, COL["swap"]] == 0.0
+    assert out[3, COL["swap"]] == 0.0
+
+
+def test_a_price_difference_is_marked():
+    out = offer_shape_block(["agent"] * 5, [
+        "The hundred-page one is only a pound more and you'd not be paying the overage.",
+        "For eight more you could have the luxe set with the chrome finish.",
+        "Our Premium cover is six pound more a month if you'd like it.",
+        "That's eight pounds for the set, and the postage is extra.",
+        "Would you like more time to think about it?",
+    ])
+    assert out[:3, COL["more_for"]].tolist() == [1.0, 1.0, 1.0]
+    assert out[3:, COL["more_for"]].tolist() == [0.0, 0.0]
+
+
+def test_a_customer_asking_for_an_upgrade_is_not_marked():
+    out = offer_shape_block(["customer"], ["Could I upgrade instead, if it's only a pound more?"])
+    assert not out.any()

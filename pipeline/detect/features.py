@@ -18,7 +18,9 @@ of a call at once. The columns come from the call's analysis (analyse.py) and th
 - a recap's shape (recap.py): a sentence opening with "So" and how many points one sentence lists;
 - an offer's shape (offer_shape.py): a price and an offer frame, or a word of addition, in one
   sentence; a question offering a choice with no price (round 7: most missed cross-sells were plain
-  priced offers the linear model could not read from the price and the offer words apart).
+  priced offers the linear model could not read from the price and the offer words apart); a swap of
+  one version for another with a price or a comparison, and a price difference ("only a pound more"),
+  which mark an up-sell (round 8).
 
 A row's features never depend on labels, so the same code builds training and live rows.
 """
