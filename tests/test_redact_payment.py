@@ -999,3 +999,10 @@ def test_a_chunk_of_two_digits_diarised_to_the_agent_inside_an_exchange_is_redac
     spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
     assert _all_redacted(texts[2], "Two, three", spans[2])
     assert _none_redacted(texts[4], "two, three items", spans[4])  # a longer agent turn is its own talk
+
+
+def test_or_between_digits_is_a_four_heard_wrong_and_joins_the_run() -> None:
+    texts = ["Can you confirm the phone number?", "We hold plus four four one one seven or nine six"]
+    assert _all_redacted(texts[1], "one one seven or nine six", _covered(texts, ["agent", "customer"])[1])
+    talk = ["How long will it take?", "It takes two or three days, or four at most."]
+    assert _covered(talk, ["agent", "customer"])[1] == []

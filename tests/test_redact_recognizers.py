@@ -227,3 +227,9 @@ def test_an_email_said_with_at_and_a_domain_the_normaliser_could_not_join() -> N
     commas = "It's plus 4, 4, 7, 7, 0, 0, 9, 0, 0, 6, 4, 1. Ramuandat korashi, all one word, at virginmedia .com."
     assert "Ramuandat korashi, all one word, at virginmedia .com" in spans_of(
         ["Can I take a number?", commas], "EMAIL_ADDRESS", speakers=["agent", "customer"])
+
+
+def test_an_email_whose_at_was_heard_as_a_before_a_mail_provider_is_redacted() -> None:
+    text = "What email address should it go to? pardon underscore jang all one word a gmail dot com Let me spell that back"
+    assert "pardon underscore jang all one word a gmail dot com" in spans_of([text], "EMAIL_ADDRESS", speakers=["agent"])
+    assert spans_of(["Have a look at our help pages, it's all on sky dot com."], "EMAIL_ADDRESS", speakers=["agent"]) == []

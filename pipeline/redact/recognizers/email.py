@@ -50,5 +50,10 @@ class MisheardEmailRecognizer(TablePatternRecognizer):
         # Commas may part its words ("Ramuandat korashi, all one word, at virginmedia .com").
         ("spoken_email", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*(?:,? [A-Za-z0-9][\w'-]*){0,6},? at [A-Za-z0-9][\w-]*"
                          r"(?: -?[A-Za-z0-9][\w-]*){0,2} ?\.(?:com|org|net|co\.uk|org\.uk|uk|io|ie|info)\b", 0.5),
+        # ... its "at" heard as "a" / "add" / "and" before a mail provider's name ("pardon underscore jang all one word
+        # a gmail dot com"): the provider says what the rest is.
+        ("spoken_email_provider", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*(?:,? [A-Za-z0-9][\w'-]*){0,6},? (?:a|add|had|and|it) "
+                                  r"(?:g ?mail|hotmail|outlook|yahoo|icloud|aol|btinternet|sky|virgin ?media|talktalk|live|msn"
+                                  r"|proton ?mail|me)(?: ?\.| dot )(?:com|org|net|co(?:\.| dot )uk|uk)\b", 0.5),
     ]
     CONTEXT = ["email", "e-mail", "mail", "emails", "emailed", "address", "send"]
