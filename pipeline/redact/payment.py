@@ -267,7 +267,7 @@ def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], o
     (the rest of the answer garbled into words: "one number is for 149, Q7, 8, 3, 8, 0, 7, 16, and agree
     with the that could hold for over"), not shaped like a phone number (a number volunteered after
     "How can I help?" is the phone recogniser's)."""
-    inside: dict[int, int] = {}
+    with_run: set[int] = set()
     long_run: set[int] = set()
     for d in runs:
         digits = sum(c.isdigit() for c in d.value)
@@ -277,12 +277,15 @@ def _digit_heavy(texts: list[str], speakers: list[str], runs: list[Detection], o
                 and _kind(re.sub(r"\D", "", d.value)) != "PHONE_NUMBER":  # one turn's run, not a bridge to the next
             long_run.add(d.turn_index)
         if d.value.isdigit():
-            inside[d.turn_index] = 0
-    # The share counts every digit said in the turn, not only the run's: the rest of the answer - a sort code
-    # too short to be a run ("0, 7, 3, or 3, or count 8, 2, 5, 1, 3, 1, 6, 6") - is digits too.
-    for i in inside:
-        inside[i] = sum(bool(re.search(r"\d", w)) or number_token(w) is not None for w in _WORD_RE.findall(texts[i].lower()))
-    return long_run | {i for i, n in inside.items() if n >= opts.digit_heavy_share * len(_WORD_RE.findall(texts[i].lower()))}
+            with_run.add(d.turn_index)
+    return long_run | {i for i in with_run if _digit_share(texts[i]) >= opts.digit_heavy_share}
+
+
+def _digit_share(text: str) -> float:
+    """The share of a turn's words that are digits - all of them, not only a run's: the rest of an answer (a sort
+    code too short to be a run: "0, 7, 3, or 3, or count 8, 2, 5, 1, 3, 1, 6, 6") is digits too."""
+    words = _WORD_RE.findall(text.lower())
+    return sum(bool(re.search(r"\d", w)) or number_token(w) is not None for w in words) / len(words) if words else 0.0
 
 
 _READBACK_WORDS = 12  # "Oh. Thank you. And that one ends 3. 4. Oh.": where the agent's turn reads back
@@ -408,9 +411,8 @@ def exchange_findings(texts: list[str], options: RedactOptions, found: list[Exch
 
 def _short_digit_turn(text: str) -> bool:
     """A turn of a few words, half of them digits: a chunk of the answer wherever diarisation put it ("Yep. Two, three.")."""
-    words = _WORD_RE.findall(text.lower())
-    digits = sum(bool(re.search(r"\d", w)) or number_token(w) is not None for w in words)
-    return len(words) <= 4 and digits >= 2 and 2 * digits >= len(words)
+    n = len(_WORD_RE.findall(text.lower()))
+    return 2 <= n <= 4 and _digit_share(text) >= 0.5
 
 
 def _amount_follows(text: str, run: Run, opts: CodeRunOptions) -> bool:
