@@ -175,9 +175,11 @@ class CodeRunOptions(Options):
         4, ge=2, le=30, description="An agent's run mixing letters and digits this long is redacted (a postcode read back).")
     readback_min_units: int = Field(4, ge=2, le=12, description="Units an agent's run must share with a customer's run.")
     readback_next_units: int | None = Field(
-        2, ge=2, le=12, description="In the first sentence of the agent's turn straight after a customer's code, a run "
+        2, ge=2, le=12, description="In the first words of the agent's turn straight after a customer's code, a run "
         "this long with a digit is its read-back, whatever digits the transcriber heard ('that one in zone four four' for "
         "'that one ends oh four four'). None: off.")
+    readback_next_words: int = Field(
+        12, ge=1, le=40, description="... in this many first words of that turn ('Oh. Thank you. And that one ends 3. 4. Oh.').")
     exchange_min_units: int = Field(
         3, ge=2, le=12, description="Inside a payment exchange, a run this long (with a digit, not an amount, time or "
         "year) is redacted whichever speaker the transcript names.")

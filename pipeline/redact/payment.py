@@ -288,9 +288,6 @@ def _digit_share(text: str) -> float:
     return sum(bool(re.search(r"\d", w)) or number_token(w) is not None for w in words) / len(words) if words else 0.0
 
 
-_READBACK_WORDS = 12  # "Oh. Thank you. And that one ends 3. 4. Oh.": where the agent's turn reads back
-
-
 def next_turn_readbacks(texts: list[str], speakers: list[str], options: RedactOptions, runs: list[Detection]) -> list[Detection]:
     """Runs of `readback_next_units` or more with a digit in the first words of the agent's turn straight
     after a customer turn holding a code (`runs`, of `min_units` or more): the agent reading its end back,
@@ -305,7 +302,7 @@ def next_turn_readbacks(texts: list[str], speakers: list[str], options: RedactOp
     for j, code in codes.items():
         if j + 1 >= len(texts) or speakers[j + 1] != "agent":
             continue
-        words = list(_WORD_RE.finditer(texts[j + 1].lower()))[:_READBACK_WORDS]
+        words = list(_WORD_RE.finditer(texts[j + 1].lower()))[:opts.readback_next_words]
         first = texts[j + 1][:words[-1].end()] if words else ""
         for run in find_runs(first, opts):
             if len(run) >= opts.readback_next_units and re.search(r"\d", run.code) and not run.weak \
