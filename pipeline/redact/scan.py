@@ -215,7 +215,7 @@ def _dates(text: str) -> list[tuple[int, int, tuple[int | None, int, int]]]:
     return out
 
 
-def _propagate_payment_phrases(texts: list[str], found: list[Detection], options: RedactOptions) -> list[Detection]:
+def _repeated_phrases(texts: list[str], found: list[Detection], options: RedactOptions) -> list[Detection]:
     """Every other place a payment finding's words are said again (recogniser `PaymentPhrase`): a code
     the transcriber wrote as words ("by they go") is written the same way when said twice, once
     volunteered before the request ("Right, by they go, got it ready.") where nothing asked for it.
@@ -456,7 +456,7 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
     if options.propagate_names and "STREET_ADDRESS" in options.entities:
         found.extend(_propagate_streets(texts, found))
     found.extend(repeated_codes(texts, found, options))
-    found.extend(_propagate_payment_phrases(texts, found, options))
+    found.extend(_repeated_phrases(texts, found, options))
     if options.propagate_names and "DATE_OF_BIRTH" in options.entities:
         found.extend(_propagate_dates(texts, found))
     if options.birth_date_min_age is not None and "DATE_OF_BIRTH" in options.entities:
