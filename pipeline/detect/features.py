@@ -21,6 +21,8 @@ of a call at once. The columns come from the call's analysis (analyse.py) and th
   priced offers the linear model could not read from the price and the offer words apart); a swap of
   one version for another with a price or a comparison, and a price difference ("only a pound more"),
   which mark an up-sell (round 8).
+- how an agent turn takes the customer's side (empathy_shape.py, round 9): putting themself in the
+  customer's place, an exclamation at what happened, the plight or the feeling named.
 
 A row's features never depend on labels, so the same code builds training and live rows.
 """
@@ -33,6 +35,7 @@ import numpy as np
 
 from pipeline.detect.analyse import CallAnalysis, Sentence
 from pipeline.detect.behaviours import Hit, detect_behaviours
+from pipeline.detect.empathy_shape import EMPATHY_SHAPE_FIELDS, empathy_shape_block
 from pipeline.detect.offer import OFFER_FIELDS, offer_block
 from pipeline.detect.offer_shape import OFFER_SHAPE_FIELDS, offer_shape_block
 from pipeline.detect.options import CHANNELS, DetectOptions
@@ -95,6 +98,7 @@ def feature_names(lexicons: list[str], dim: int) -> tuple[str, ...]:
     names += [f"offer:{f}" for f in OFFER_FIELDS]
     names += [f"recap:{f}" for f in RECAP_FIELDS]
     names += [f"offer_shape:{f}" for f in OFFER_SHAPE_FIELDS]
+    names += [f"empathy_shape:{f}" for f in EMPATHY_SHAPE_FIELDS]
     return tuple(names)
 
 
@@ -183,8 +187,9 @@ def call_features(analysis: CallAnalysis, options: DetectOptions, channel_type: 
                         [s.turn_index for s in analysis.sentences], analysis.embeddings)
     recap = recap_block([t.speaker for t in turns], [[s.text for s in analysis.turn_sentences(t.index)] for t in turns])
     shape = offer_shape_block([t.speaker for t in turns], [t.text for t in turns])
+    empathy = empathy_shape_block([t.speaker for t in turns], [t.text for t in turns])
     matrix = np.hstack([lex.reshape(n, -1), turn_part, rules, state, prev, nxt, ahead, emb, emb_prev, emb_next, offer, recap,
-                        shape])
+                        shape, empathy])
     return CallFeatures(names=feature_names(lexicons, emb.shape[1]), matrix=matrix, agent=agent, hits=hits)
 
 
