@@ -498,6 +498,21 @@ def test_the_first_short_sentence_of_a_reply_to_a_name_or_postcode_request_is_mu
         assert reply_gaps(asked, options().answer_window) == []
 
 
+def test_the_head_of_a_long_first_sentence_of_a_reply_to_an_address_request_is_muted_in_time() -> None:
+    # "It's Flat one, Victoria Mansions, Oystermouth Road" heard as everyday words running on into the postcode
+    reply_text = "to flat one, before he imagines, was from the throat, and the postcode is 0x4, 5 CT,"
+    turns = [timed_turn(0, "agent", "No problem. What's the new address?", start=0.0),
+             timed_turn(1, "customer", reply_text, start=3.0)]
+    opts = options().answer_window
+    words = turns[1].words
+    assert [(i, t, a, b) for i, t, a, b in reply_gaps(turns, opts)] == [
+        (0, "STREET_ADDRESS", words[0].start_s, words[opts.reply_gap_words - 1].end_s)]
+    # a long first sentence of a reply to a name request is still no reply: only the listed types take its head
+    asked = [timed_turn(0, "agent", "Can I take your full name?", start=0.0), turns[1]]
+    assert reply_gaps(asked, opts) == []
+    assert reply_gaps(turns, opts.model_copy(update={"reply_gap_head_types": []})) == []
+
+
 def test_mono_the_rest_of_a_name_request_sentence_is_the_merged_reply() -> None:
     for text, first in (("I need to check a few details. Can I take your full name, please or it's firm.", "or"),
                         ("First I just need the name on the account I'm happy to add it.", "I'm")):

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from pipeline.errors import StageError
-from pipeline.redact.audio import redact_audio, redaction_spans, write_redacted_audio
+from pipeline.redact.audio import Pauses, redact_audio, redaction_spans, write_redacted_audio
 from pipeline.schema import PiiFinding, Recording, RecordingMetadata, Source
 from tests._redact_support import options
 
@@ -81,3 +81,33 @@ def test_write_failure_raises_stage_error(tmp_path) -> None:
     blocker.write_text("x")
     with pytest.raises(StageError):
         write_redacted_audio(np.zeros((1, 10), dtype=np.float32), SR, blocker / "audio.redacted.wav")
+
+
+def _typed(entity_type: str, start: float, end: float, recognizer: str = "SpacyRecognizer") -> PiiFinding:
+    return PiiFinding(entity_type=entity_type, turn_index=0, char_start=0, char_end=5, start_s=start, end_s=end,
+                      recognizer=recognizer, score=0.9, value_hmac="0" * 64)
+
+
+def test_padding_after_a_finding_is_its_own_setting() -> None:
+    # A finding's time already reaches the next word (text._times): less padding after it than before.
+    spans = redaction_spans([_typed("PERSON", 1.0, 1.5)], 0.3, 4.0, padding_after_s=0.1)
+    assert [(round(a, 3), round(b, 3)) for a, b in spans] == [(0.7, 1.6)]
+    assert [(round(a, 3), round(b, 3)) for a, b in redaction_spans([_typed("PERSON", 1.0, 1.5)], 0.3, 4.0)] == [(0.7, 1.8)]
+
+
+def test_padding_stops_at_the_speech_past_a_pause_except_for_payment_data() -> None:
+    # speech 0-1.0 s, a pause 1.0-1.3 s, speech again 1.3-2.0 s (the next word, its time given late)
+    rng = np.random.default_rng(1)
+    samples = (0.3 * rng.standard_normal(2 * SR)).astype(np.float32)
+    samples[int(1.0 * SR):int(1.3 * SR)] = 0.0
+    pauses = Pauses.of(samples, SR, options().audio.coverage, 150)
+    is_payment = lambda f: f.entity_type == "CREDIT_CARD"  # noqa: E731
+    name, card = _typed("PERSON", 0.5, 0.95), _typed("CREDIT_CARD", 0.5, 0.95, "CardNumberRecognizer")
+    clipped = redaction_spans([name], 0.5, 2.0, pauses=pauses, full_padding=is_payment)
+    assert len(clipped) == 1 and clipped[0][0] == 0.0 and abs(clipped[0][1] - 1.3) < 0.03  # the pause stays muted
+    assert redaction_spans([card], 0.5, 2.0, pauses=pauses, full_padding=is_payment) == [(0.0, 1.45)]
+    # a pause shorter than the setting is inside speech (a stop consonant): no stop
+    samples[int(1.0 * SR):int(1.3 * SR)] = samples[int(0.5 * SR):int(0.8 * SR)]
+    samples[int(1.1 * SR):int(1.2 * SR)] = 0.0
+    short = Pauses.of(samples, SR, options().audio.coverage, 150)
+    assert redaction_spans([name], 0.5, 2.0, pauses=short) == [(0.0, 1.45)]

@@ -236,11 +236,15 @@ def test_the_other_partys_words_beside_a_findings_reach_still_cover_their_speech
     assert _rms(_span(out.audio, 1, 1.7, 3.0)) == 0.0
 
 
+# The neighbour limit and payment's full padding alone: the same padding after a finding as before it, no stop at a pause.
+_SYMMETRIC = {"padding_after_ms": None, "pause_stop_ms": None}
+
+
 def test_a_findings_padding_goes_into_silence_but_only_a_little_into_a_kept_word_beside_it() -> None:
     audio = np.zeros((1, 3 * SR))
     _burst(audio, 0, 0.5, 2.0, LOUD)
     turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5), (1.6, 2.0)])]  # kept, a pause, the value, a pause, kept
-    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0})
+    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0, **_SYMMETRIC})
     out = redact_audio(_recording(audio), [_email(1.0, 1.5)], opts, turns)
     assert out.spans_s == [(0.8, 1.7)]
     assert out.unaligned == []
@@ -255,8 +259,8 @@ def test_a_findings_padding_goes_into_silence_but_only_a_little_into_a_kept_word
     split = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5)]), _turn(1, 0, [(1.6, 2.0)])]
     assert redact_audio(_recording(audio), [_email(1.0, 1.5)], opts, split).spans_s == [(0.8, 1.6)]
     # without the setting, padding ignores the words beside it
-    old = redact_audio(_recording(audio), [_email(1.0, 1.5)], options(audio={"padding_ms": 300,
-                                                                             "neighbour_overlap_ms": None}), turns)
+    old = redact_audio(_recording(audio), [_email(1.0, 1.5)], options(audio={
+        "padding_ms": 300, "neighbour_overlap_ms": None, **_SYMMETRIC}), turns)
     assert old.spans_s == [(0.7, 1.8)]
 
 
@@ -265,7 +269,7 @@ def test_findings_are_not_merged_across_a_kept_word_between_them() -> None:
     _burst(audio, 0, 0.5, 2.6, LOUD)
     turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.3), (1.45, 1.75), (1.9, 2.2), (2.3, 2.6)])]
     findings = [_email(1.0, 1.3), _email(1.9, 2.2)]
-    opts = options(audio={"padding_ms": 300, "merge_gap_ms": 600, "neighbour_overlap_ms": 100, "turn_overlap_ms": None})
+    opts = options(audio={"padding_ms": 300, **_SYMMETRIC, "merge_gap_ms": 600, "neighbour_overlap_ms": 100, "turn_overlap_ms": None})
     out = redact_audio(_recording(audio), findings, opts, turns)
     assert out.spans_s == [(0.8, 1.55), (1.65, 2.4)]
     assert _rms(_span(out.audio, 0, 1.57, 1.63)) > 0.05
@@ -319,7 +323,7 @@ def test_payment_data_keeps_its_full_padding_over_the_kept_words_beside_it() -> 
     _burst(audio, 0, 0.5, 2.0, LOUD)
     turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5), (1.6, 2.0)])]  # kept, a pause, the value, a pause, kept
     split = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5)]), _turn(1, 0, [(1.6, 2.0)])]  # the next word in another turn
-    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0})
+    opts = options(audio={"padding_ms": 300, **_SYMMETRIC, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0})
     assert opts.audio.payment_full_padding  # the default
     for card in (_finding(1.0, 1.5), _finding(1.0, 1.5, "UK_SORT_CODE", "payment_window"),
                  _finding(1.0, 1.5, "ACCOUNT_NUMBER", "code_run")):  # a card number with a digit lost
@@ -331,7 +335,7 @@ def test_payment_data_keeps_its_full_padding_over_the_kept_words_beside_it() -> 
     # payment findings either side of a kept word reach over it and are muted as one
     two = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.3), (1.45, 1.75), (1.9, 2.2), (2.3, 2.6)])]
     merged = redact_audio(_recording(audio), [_finding(1.0, 1.3), _finding(1.9, 2.2)],
-                          options(audio={"padding_ms": 300, "merge_gap_ms": 600, "neighbour_overlap_ms": 100}), two)
+                          options(audio={"padding_ms": 300, **_SYMMETRIC, "merge_gap_ms": 600, "neighbour_overlap_ms": 100}), two)
     assert merged.spans_s == [(0.7, 2.5)]
 
 
@@ -342,7 +346,7 @@ def test_a_payment_gap_is_not_padded_over_the_kept_words_beside_it() -> None:
     audio = np.zeros((1, 3 * SR))
     _burst(audio, 0, 0.5, 2.0, LOUD)
     turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5), (1.6, 2.0)])]
-    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0,
+    opts = options(audio={"padding_ms": 300, **_SYMMETRIC, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0,
                           "payment_full_padding": True})
     gap = _finding(1.0, 1.5, "CREDIT_CARD", "payment_gap")
     assert redact_audio(_recording(audio), [gap], opts, turns).spans_s == [(0.8, 1.7)]
@@ -354,7 +358,7 @@ def test_the_payment_switch_off_restores_the_neighbour_limit() -> None:
     audio = np.zeros((1, 3 * SR))
     _burst(audio, 0, 0.5, 2.0, LOUD)
     turns = [_turn(0, 0, [(0.5, 0.9), (1.0, 1.5), (1.6, 2.0)])]
-    opts = options(audio={"padding_ms": 300, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0,
+    opts = options(audio={"padding_ms": 300, **_SYMMETRIC, "neighbour_overlap_ms": 100, "turn_overlap_ms": 0,
                           "payment_full_padding": False})
     assert redact_audio(_recording(audio), [_finding(1.0, 1.5)], opts, turns).spans_s == [(0.8, 1.7)]
     with pytest.raises(ConfigError, match="payment_full_padding"):

@@ -1006,3 +1006,27 @@ def test_or_between_digits_is_a_four_heard_wrong_and_joins_the_run() -> None:
     assert _all_redacted(texts[1], "one one seven or nine six", _covered(texts, ["agent", "customer"])[1])
     talk = ["How long will it take?", "It takes two or three days, or four at most."]
     assert _covered(talk, ["agent", "customer"])[1] == []
+
+
+@pytest.mark.parametrize(("turns", "value"), [
+    # the customer asks their own question, then gives a security code too short to be a run
+    (["Lovely. The long one when you're ready.", "OK, 0, 5, 28. Do you need the little code as well? It's 2, 0, 2.",
+      "Thank you, the claim is logged now."], "2, 0, 2"),
+    (["Thanks.", "And the security code on the back is seven one nine."], "seven one nine"),
+])
+def test_a_short_code_after_a_sentence_naming_a_payment_item_is_redacted_whoever_asks(turns: list[str], value: str) -> None:
+    speakers = ["agent", "customer", "agent"][:len(turns)]
+    spans = _covered(turns, speakers)
+    i = next(k for k, t in enumerate(turns) if value in t)
+    assert _all_redacted(turns[i], value, spans[i])
+    kinds = {d.entity_type for d in detect_call(turns, speakers, analyzer(options()), options())
+             if d.turn_index == i and turns[i][d.start:d.end] == value}
+    assert kinds == {"CARD_SECURITY_CODE"}
+
+
+def test_an_amount_or_a_time_after_a_payment_sentence_stays() -> None:
+    turns = ["How can I help today?", "My debit card was charged twice. It was three pounds fifty each time.",
+             "I'm sorry about that. Your card details are fine, it is our error. We close at five thirty today."]
+    spans = _covered(turns, ["agent", "customer", "agent"])
+    assert _none_redacted(turns[1], "three pounds fifty", spans[1])
+    assert _none_redacted(turns[2], "five thirty", spans[2])

@@ -680,7 +680,7 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[in
     order = list(options.cues)
     out = []
     for i, turn in enumerate(turns):
-        types = requested_types(turn.text, options) & set(options.reply_gap_types) \
+        types = requested_types(turn.text, options) & set(options.reply_gap_types + options.reply_gap_head_types) \
             if turn.speaker in options.requesters else set()
         reply = next((t for t in turns[i + 1:i + 3] if t.speaker != turn.speaker), None) if types else None
         if reply is None or not reply.words:
@@ -690,6 +690,9 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[in
         if words[end].text.endswith("?"):
             continue  # "Sorry, who's asking?"
         first = next((k for k in range(end + 1) if _clean(words[k].text).strip() not in _FILLERS), None)
+        if first is not None and end - first + 1 > options.reply_gap_words and types & set(options.reply_gap_head_types):
+            end = first + options.reply_gap_words - 1
+            types &= set(options.reply_gap_head_types)
         if first is None or end - first + 1 > options.reply_gap_words:
             continue
         if words[end].end_s - words[first].start_s >= 0.2:

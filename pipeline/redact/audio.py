@@ -17,11 +17,12 @@ import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import StageError
-from pipeline.redact.coverage import ChannelLevel, UnalignedStretch, level_gap_reason, uncovered_speech
-from pipeline.redact.options import PAYMENT_TYPES, RedactOptions
+from pipeline.redact.coverage import (ChannelLevel, UnalignedStretch, channel_level, frame_levels, level_gap_reason,
+                                      uncovered_speech)
+from pipeline.redact.options import PAYMENT_TYPES, CoverageOptions, RedactOptions
 from pipeline.schema import PiiFinding, Recording, Turn
 
-__all__ = ["AudioRedaction", "is_payment_finding", "redact_audio", "redaction_spans", "write_redacted_audio"]
+__all__ = ["AudioRedaction", "Pauses", "is_payment_finding", "redact_audio", "redaction_spans", "write_redacted_audio"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +72,53 @@ class AudioRedaction(BaseModel):
         return round(sum(s.speech_s for s in self.unaligned if not s.speech_like), 3)
 
 
+class Pauses:
+    """Where one channel pauses: runs of at least `min_frames` frames under its speech threshold."""
+
+    def __init__(self, quiet: np.ndarray, frame_s: float, min_frames: int):
+        self.quiet, self.frame_s, self.min_frames = quiet, frame_s, max(1, min_frames)
+
+    @classmethod
+    def of(cls, samples: np.ndarray, sample_rate: int, coverage: CoverageOptions, pause_ms: int) -> "Pauses":
+        frame = max(1, int(sample_rate * coverage.frame_ms / 1000))
+        levels = frame_levels(samples, frame)
+        threshold = channel_level(0, levels, coverage).threshold_dbfs
+        return cls(levels <= threshold, frame / sample_rate, round(pause_ms / coverage.frame_ms))
+
+    def _runs(self, t0: float, t1: float) -> list[tuple[int, int]]:
+        """(first, end) frame indices of the pauses inside [t0, t1)."""
+        a, b = max(0, int(t0 / self.frame_s)), min(len(self.quiet), int(np.ceil(t1 / self.frame_s)))
+        out, k = [], a
+        while k < b:
+            if self.quiet[k]:
+                j = k
+                while j < len(self.quiet) and self.quiet[j]:
+                    j += 1
+                if j - k >= self.min_frames:
+                    out.append((k, j))
+                k = j
+            else:
+                k += 1
+        return out
+
+    def clip(self, lo: float, start: float, end: float, hi: float) -> tuple[float, float]:
+        """A padded span [lo, hi] around a finding's own [start, end], stopped at the speech beyond the
+        first pause after the finding and before the last pause ahead of it: the pause itself stays muted
+        (the value's edge may lie in it, its word times ~0.3 s off), the word past it does not."""
+        after = [(k, j) for k, j in self._runs(end, hi) if j * self.frame_s < hi]
+        if after:
+            hi = max(end, after[0][1] * self.frame_s)
+        before = [(k, j) for k, j in self._runs(lo, start) if k * self.frame_s > lo]
+        if before:
+            lo = min(start, before[-1][0] * self.frame_s)
+        return lo, hi
+
+
 def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: float,
                     merge_gap_s: float = 0.0, kept: list[tuple[float, float, int]] | None = None,
                     overlap_s: float = 0.0, turn_overlap_s: float | None = None,
-                    full_padding: Callable[[PiiFinding], bool] | None = None) -> list[tuple[float, float]]:
+                    full_padding: Callable[[PiiFinding], bool] | None = None,
+                    pauses: Pauses | None = None, padding_after_s: float | None = None) -> list[tuple[float, float]]:
     """Padded time spans of the findings, clipped to the recording, merged where they touch or
     lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses).
 
@@ -86,15 +130,21 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     heard that word there, and `text._times` already reaches a finding up to its neighbours.
     A finding for which `full_padding` answers True (payment data, `is_payment_finding`) keeps
     its full padding whatever words are beside it (issue #15: in mono, word times run into the
-    other speaker, and the neighbour limit left card digits audible).
+    other speaker, and the neighbour limit left card digits audible); with `pauses` (the channel's),
+    the padding of every other finding (not a gap) stops at the speech past a pause beside it.
     """
     other_s = overlap_s if turn_overlap_s is None else turn_overlap_s
-    spans = sorted(
-        _padded(f, padding_s, None if full_padding is not None and full_padding(f) else kept, overlap_s, other_s,
-                duration_s)
-        for f in findings
-        if f.start_s is not None and f.end_s is not None
-    )
+    spans = []
+    for f in findings:
+        if f.start_s is None or f.end_s is None:
+            continue
+        full = full_padding is not None and full_padding(f)
+        lo, hi = _padded(f, padding_s, None if full else kept, overlap_s, other_s, duration_s,
+                         padding_s if full or padding_after_s is None else padding_after_s)
+        if pauses is not None and not full and f.recognizer not in GAP_RECOGNIZERS:
+            lo, hi = pauses.clip(lo, f.start_s, f.end_s, hi)
+        spans.append((lo, hi))
+    spans.sort()
     merged: list[tuple[float, float]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1] + merge_gap_s and (
@@ -106,9 +156,9 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
 
 
 def _padded(f: PiiFinding, padding_s: float, kept: list[tuple[float, float, int]] | None, overlap_s: float,
-            other_s: float, duration_s: float) -> tuple[float, float]:
+            other_s: float, duration_s: float, after_s: float) -> tuple[float, float]:
     start, end = f.start_s, f.end_s
-    lo, hi = start - padding_s, end + padding_s
+    lo, hi = start - padding_s, end + after_s
     for a, b, turn in kept or ():
         reach = overlap_s if turn == f.turn_index else other_s
         # A word of the finding's turn said without a pause before it (the finding starts where it
@@ -178,8 +228,13 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     kept = kept_word_spans(turns, n, findings) if overlap is not None and turns is not None else None
     other = None if options.audio.turn_overlap_ms is None else options.audio.turn_overlap_ms / 1000.0
     full = _value_of_payment if options.audio.payment_full_padding else None
+    pause_ms = options.audio.pause_stop_ms
+    after = None if options.audio.padding_after_ms is None else options.audio.padding_after_ms / 1000.0
+    pauses = [Pauses.of(recording.audio[c], recording.sample_rate, options.audio.coverage, pause_ms) if pause_ms
+              else None for c in range(n)]
     if n == 1 and kept is not None:
-        return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full)]
+        return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full,
+                                pauses[0], after)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
@@ -195,7 +250,8 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
             by_channel[c].append(f)
     if kept is None:
         return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
-    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other, full)
+    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other, full, pauses[c],
+                            after)
             for c, own in enumerate(by_channel)]
 
 

@@ -67,6 +67,9 @@ class AnswerWindowOptions(Options):
         "short and no question, is muted in the audio (recogniser answer_gap), its words kept in the text: a value "
         "garbled into everyday words. Empty: off.")
     reply_gap_words: int = Field(8, ge=1, le=20, description="... this short (words, fillers before it aside).")
+    reply_gap_head_types: list[str] = Field(
+        default_factory=list, description="For these types a longer first sentence has its first reply_gap_words "
+        "words muted: the value opens the reply (an address runs on past them).")
     max_interjection_words: int = Field(3, ge=0, description="A longer turn of the requester ends the answer.")
     max_gap_words: int = Field(1, ge=0, le=3, description="Joining words ('of', 'and', 'dot') inside one value.")
     postcode_tail_words: int = Field(3, ge=0, le=4, description="Short words after an outward code taken as the inward code.")
@@ -342,6 +345,13 @@ class AudioOptions(Options):
         True, description="Payment findings (a payment entity type, or a code run of no more specific type) keep "
         "their full padding_ms whatever kept words are beside them: neighbour_overlap_ms and turn_overlap_ms limit "
         "the other findings only. Over-redacting a value's edge is cheap beside one card digit heard (issue #15).")
+    padding_after_ms: int | None = Field(
+        None, ge=0, le=2000, description="Padding after the end of a finding that is not payment data (its time "
+        "already reaches to the next word: text._times); None: padding_ms.")
+    pause_stop_ms: int | None = Field(
+        None, ge=20, le=2000, description="The padding of a finding that is not payment data stops where its "
+        "channel's speech resumes after a pause this long (frames under the channel's speech threshold, "
+        "audio.coverage) beside the finding: the speech after the pause is the next word, timed late. None: off.")
     coverage: CoverageOptions = CoverageOptions()
 
 

@@ -311,6 +311,31 @@ def next_turn_readbacks(texts: list[str], speakers: list[str], options: RedactOp
     return out
 
 
+def cued_codes(texts: list[str], options: RedactOptions) -> list[Detection]:
+    """Runs of `exchange_min_units` or more with a digit in the rest of a sentence that names a payment item
+    (a cue, as `request_types` reads it) and in the sentence after it, whoever says it: a customer asking
+    their own question before giving a security code too short for a run ("Do you need the little code as
+    well? It's 2, 0, 2."), unless clearly an amount, a time or a year. Typed as the cue's item, recogniser
+    `code_run+cued`."""
+    opts, window = options.code_runs, options.payment_window
+    out = []
+    for i, text in enumerate(texts):
+        sentences = list(re.finditer(r"[^.?!]+[.?!]*", text))
+        for n, m in enumerate(sentences):
+            types = request_types(m.group(0), window)
+            at = cue_offset(m.group(0), window) if types else None
+            if at is None:
+                continue
+            end = sentences[n + 1].end() if n + 1 < len(sentences) else m.end()
+            piece = text[m.start() + at:end]
+            for run in find_runs(piece, opts):
+                if len(run) >= opts.exchange_min_units and re.search(r"\d", run.code) and not run.weak \
+                        and not excluded(piece, run, opts):
+                    a = m.start() + at
+                    out.append(Detection(types[0], i, a + run.start, a + run.end, opts.score, "code_run+cued", run.code))
+    return out
+
+
 def payment_findings(texts: list[str], speakers: list[str], options: RedactOptions,
                      other_requests: list[set[str]] | None = None) -> list[Detection]:
     """Everything this module finds in one call: code runs, payment (and e-mail) windows, read-backs.
@@ -327,7 +352,8 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
     windows = payment_windows(texts, speakers, options, other_requests, digit_turns, found)
     said = [d.value for d in runs if speakers[d.turn_index] != "agent"]
     said += [r.code for w in windows for r in find_runs(texts[w.turn_index], options.code_runs)]
-    out = runs + windows + readbacks(texts, speakers, options, said) + next_turn_readbacks(texts, speakers, options, runs)
+    out = runs + windows + readbacks(texts, speakers, options, said) + next_turn_readbacks(texts, speakers, options, runs) \
+        + cued_codes(texts, options)
     # The exchange rule adds what the others left: a run they cover keeps its finding (and type).
     return out + [d for d in exchange_findings(texts, options, found)
                   if not any(o.turn_index == d.turn_index and o.start <= d.start and d.end <= o.end for o in out)]
