@@ -571,3 +571,14 @@ def test_mono_a_request_ending_its_sentence_mid_turn_mutes_at_most_max_gap_s_of_
     gaps = mid_turn_answer_gaps([turn], options().answer_window, values=[])
     a = turn.words[text.split().index("postcode.")].end_s
     assert [(t, round(x, 2), round(y, 2)) for _, t, x, y in gaps] == [("UK_POSTCODE", round(a, 2), round(a + 4.0, 2))]
+
+
+def test_a_digit_heard_as_a_word_beside_a_number_is_part_of_a_number_reply() -> None:
+    # "oh one four one, four one ..." heard as "a one for a one for ..."
+    got = _window("What's the best number to reach you on?", "a one for a one for nine six")
+    assert any("one for" in g for g in got) and all("a one" not in g for g in got)
+    # only for the listed types; a range of days is no number
+    texts, speakers = ["What's the best number to reach you on?", "a one for a one for nine six"], ["agent", "customer"]
+    opts = options().answer_window.model_copy(update={"digit_types": []})
+    assert [texts[1][d.start:d.end] for d in answer_windows(texts, speakers, opts)] == ["nine six"]
+    assert _window("What's the best number to reach you on?", "It takes three to five working days.") == []

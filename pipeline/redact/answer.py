@@ -137,6 +137,12 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
         # The first word of a reply to a name request is the name ("Arjun is Amy ..."), not a sentence opener.
         sentence_start = (not before or before[-1] in ".?!") and not (k == 0 and "PERSON" in types and _name_first(tokens))
         flags.append(_value_like(m.group(0), sentence_start, types))
+    if types & set(options.digit_types):
+        homophones = set(options.digit_homophones)
+        numbers = [number_token(m.group(0)) is not None or any(c.isdigit() for c in m.group(0)) for m in tokens]
+        for k, m in enumerate(tokens):
+            if m.group(0).lower() in homophones and ((k > 0 and numbers[k - 1]) or (k + 1 < len(tokens) and numbers[k + 1])):
+                flags[k] = True  # "one for one" is "one four one"
     spans: list[tuple[int, int]] = []
     k = 0
     while k < len(tokens):

@@ -67,6 +67,10 @@ class AnswerWindowOptions(Options):
         "short and no question, is muted in the audio (recogniser answer_gap), its words kept in the text: a value "
         "garbled into everyday words. Empty: off.")
     reply_gap_words: int = Field(8, ge=1, le=20, description="... this short (words, fillers before it aside).")
+    digit_homophones: list[str] = Field(
+        default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): value-like next to a "
+        "number in a reply to a request for one of digit_types ('a one for a one for nine six').")
+    digit_types: list[str] = Field(default_factory=list, description="Types said as digits (see digit_homophones).")
     reply_gap_head_types: list[str] = Field(
         default_factory=list, description="For these types a longer first sentence has its first reply_gap_words "
         "words muted: the value opens the reply (an address runs on past them).")
