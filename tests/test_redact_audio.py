@@ -111,3 +111,13 @@ def test_padding_stops_at_the_speech_past_a_pause_except_for_payment_data() -> N
     samples[int(1.1 * SR):int(1.2 * SR)] = 0.0
     short = Pauses.of(samples, SR, options().audio.coverage, 150)
     assert redaction_spans([name], 0.5, 2.0, pauses=short) == [(0.0, 1.45)]
+
+
+def test_a_gap_is_muted_over_its_own_time_unless_gaps_are_padded() -> None:
+    gap = _typed("CREDIT_CARD", 1.0, 2.0, "payment_gap")
+    assert redaction_spans([gap], 0.3, 4.0, padding_after_s=0.1, pad_gaps=False) == [(1.0, 2.0)]
+    assert [(round(a, 3), round(b, 3)) for a, b in redaction_spans([gap], 0.3, 4.0, padding_after_s=0.1)] == [(0.7, 2.1)]
+    # a finding beside it keeps its own padding, and the two merge
+    name = _typed("PERSON", 2.05, 2.4)
+    assert [(round(a, 3), round(b, 3)) for a, b in redaction_spans([gap, name], 0.3, 4.0, padding_after_s=0.1,
+                                                                      pad_gaps=False)] == [(1.0, 2.5)]

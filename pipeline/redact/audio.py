@@ -118,7 +118,8 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
                     merge_gap_s: float = 0.0, kept: list[tuple[float, float, int]] | None = None,
                     overlap_s: float = 0.0, turn_overlap_s: float | None = None,
                     full_padding: Callable[[PiiFinding], bool] | None = None,
-                    pauses: Pauses | None = None, padding_after_s: float | None = None) -> list[tuple[float, float]]:
+                    pauses: Pauses | None = None, padding_after_s: float | None = None,
+                    pad_gaps: bool = True) -> list[tuple[float, float]]:
     """Padded time spans of the findings, clipped to the recording, merged where they touch or
     lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses).
 
@@ -131,7 +132,8 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     A finding for which `full_padding` answers True (payment data, `is_payment_finding`) keeps
     its full padding whatever words are beside it (issue #15: in mono, word times run into the
     other speaker, and the neighbour limit left card digits audible); with `pauses` (the channel's),
-    the padding of every other finding (not a gap) stops at the speech past a pause beside it.
+    the padding of every other finding (not a gap) stops at the speech past a pause beside it. Without
+    `pad_gaps`, a gap is muted over its own time only: its edges are other words' times.
     """
     other_s = overlap_s if turn_overlap_s is None else turn_overlap_s
     spans = []
@@ -139,6 +141,9 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
         if f.start_s is None or f.end_s is None:
             continue
         full = full_padding is not None and full_padding(f)
+        if not pad_gaps and f.recognizer in GAP_RECOGNIZERS:
+            spans.append((f.start_s, f.end_s))
+            continue
         lo, hi = _padded(f, padding_s, None if full else kept, overlap_s, other_s, duration_s,
                          padding_s if full or padding_after_s is None else padding_after_s)
         if pauses is not None and not full and f.recognizer not in GAP_RECOGNIZERS:
@@ -234,7 +239,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
               else None for c in range(n)]
     if n == 1 and kept is not None:
         return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full,
-                                pauses[0], after)]
+                                pauses[0], after, options.audio.pad_gaps)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
@@ -251,7 +256,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     if kept is None:
         return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
     return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other, full, pauses[c],
-                            after)
+                            after, options.audio.pad_gaps)
             for c, own in enumerate(by_channel)]
 
 

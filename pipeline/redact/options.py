@@ -352,6 +352,9 @@ class AudioOptions(Options):
     padding_after_ms: int | None = Field(
         None, ge=0, le=2000, description="Padding after the end of a finding that is not payment data (its time "
         "already reaches to the next word: text._times); None: padding_ms.")
+    pad_gaps: bool = Field(
+        True, description="Pad an answer_gap / payment_gap like a finding; False: its own time only (its edges are "
+        "the words around it, and the values in it carry their own padding).")
     pause_stop_ms: int | None = Field(
         None, ge=20, le=2000, description="The padding of a finding that is not payment data stops where its "
         "channel's speech resumes after a pause this long (frames under the channel's speech threshold, "
