@@ -375,6 +375,7 @@ _OPENING = "Good morning, Kestrel Water, Priya speaking. How can I help?"
     ("for calling missus at take care now", "at"),
     ("Thanks for calling. M .S. Dorsey. Take care now", "Dorsey"),               # the title as letters
     ("Thanks for calling. M .S .S. seatbelt. Take care now.", "seatbelt"),       # ... one heard twice
+    ("Thanks for calling. M .F. Memphis, take care now.", "Memphis"),             # "Ms" heard as "M .F."
     ("Thanks for calling. MS -WODs that you take care of now.", "-WODs that you"),  # a name heard as three words
 ])
 def test_the_words_after_thanks_for_calling_in_the_closing_are_the_customers_name(closing: str, value: str) -> None:
@@ -582,3 +583,13 @@ def test_a_digit_heard_as_a_word_beside_a_number_is_part_of_a_number_reply() -> 
     opts = options().answer_window.model_copy(update={"digit_types": []})
     assert [texts[1][d.start:d.end] for d in answer_windows(texts, speakers, opts)] == ["nine six"]
     assert _window("What's the best number to reach you on?", "It takes three to five working days.") == []
+
+
+def test_a_short_sentence_ending_on_a_street_word_in_an_address_reply_is_the_street_with_the_house_name_before_it() -> None:
+    asked = "So what I need next is the first line of the address. If you have it to hand."
+    assert spans_of([asked, "Yeah.", "Fernbank. Kingfisher way. Do you want the reference now?"], "STREET_ADDRESS",
+                    speakers=["agent", "customer", "customer"]) == ["Fernbank. Kingfisher way"]
+    # a question, a lead-in, or no address request: nothing
+    assert spans_of(["And the first line of the address?", "Yes. It's the same way. Do you need anything else?"],
+                    "STREET_ADDRESS", speakers=["agent", "customer"]) == []
+    assert spans_of(["How can I help?", "Fernbank. Kingfisher way."], "STREET_ADDRESS", speakers=["agent", "customer"]) == []

@@ -1030,3 +1030,10 @@ def test_an_amount_or_a_time_after_a_payment_sentence_stays() -> None:
     spans = _covered(turns, ["agent", "customer", "agent"])
     assert _none_redacted(turns[1], "three pounds fifty", spans[1])
     assert _none_redacted(turns[2], "five thirty", spans[2])
+
+
+def test_a_transcribers_juliette_is_the_phonetic_juliet_so_the_turn_spells_all_through() -> None:
+    # "J for Juliet, A for Alpha, seventy-four" heard with its "A for" garbled: the lone "alpha" is a letter of it
+    turns = ["I'll need the national insurance number to find the", "Jay for Juliette, of her alpha, 74."]
+    spans = _covered(turns, ["agent", "customer"])
+    assert _all_redacted(turns[1], "Juliette", spans[1]) and _all_redacted(turns[1], "alpha, 74", spans[1])

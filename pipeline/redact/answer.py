@@ -285,6 +285,29 @@ def _led_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[int, i
                 tail = list(_TOKEN_RE.finditer(nxt.group(0)))[-1]
                 span = (span[0], nxt.start() + tail.end())
         out.append(span)
+    return out + [s for s in _street_sentences(sentences, options) if not _covered(s, out)]
+
+
+def _street_sentences(sentences: list[re.Match], options: AnswerWindowOptions) -> list[tuple[int, int]]:
+    """In a reply to an address request, a short sentence that ends on a street word, and the short
+    sentence before it (a house name): "Fernbank. Kingfisher way." - a transcriber's full stops make each
+    word a sentence start, which no name rule reads as a name."""
+    out = []
+    for si, sm in enumerate(sentences):
+        tokens = list(_TOKEN_RE.finditer(sm.group(0)))
+        words = _words(tokens)
+        if not 2 <= len(words) <= options.continuation_words + 1 or sm.group(0).rstrip().endswith("?") \
+                or not _STREET_WORD_RE.fullmatch(tokens[-1].group(0)) or words[0] in _FILLERS | _LEAD_STOP | _PRONOUNS:
+            continue
+        start = sm.start() + tokens[0].start()
+        if si > 0:
+            prev = sentences[si - 1]
+            before = list(_TOKEN_RE.finditer(prev.group(0)))
+            low = _words(before)
+            if 0 < len(low) <= options.continuation_words and not prev.group(0).rstrip().endswith("?") \
+                    and low[0] not in _FILLERS | _LEAD_STOP | _PRONOUNS and low[0] not in _NOT_NAMES:
+                start = prev.start() + before[0].start()
+        out.append((start, sm.start() + tokens[-1].end()))
     return out
 
 

@@ -289,7 +289,7 @@ _CLOSING_RE = re.compile(
 # ("Thanks for calling. Mrs. that I'll take care of now.", "for calling missus at take care now", "MS -WODs that you take
 # care of now").
 _CLOSING_TITLE_RE = re.compile(
-    r"\bfor (?:calling|contacting|your call)[.,!]? (?:Mrs|Mr|Ms|Miss|Mx|Dr|missus|mister|M(?: ?\.? ?[RS]){1,3})\.? "
+    r"\bfor (?:calling|contacting|your call)[.,!]? (?:Mrs|Mr|Ms|Miss|Mx|Dr|missus|mister|M(?: ?\.? ?[RSF]){1,3})\.? "
     r"(?P<name>[A-Za-z'’-]+(?: [A-Za-z'’-]+){0,2})(?=[.,!]? (?:take care|bye|have a|goodbye|all the best|speak soon|cheers)\b|[.!?]?\s*$)",
     re.IGNORECASE)
 _NOT_CLOSING_NAME = {"today", "us", "again", "then", "bye", "goodbye", "now", "and", "take", "care", "have", "a", "good",
