@@ -1037,3 +1037,14 @@ def test_a_transcribers_juliette_is_the_phonetic_juliet_so_the_turn_spells_all_t
     turns = ["I'll need the national insurance number to find the", "Jay for Juliette, of her alpha, 74."]
     spans = _covered(turns, ["agent", "customer"])
     assert _all_redacted(turns[1], "Juliette", spans[1]) and _all_redacted(turns[1], "alpha, 74", spans[1])
+
+
+def test_a_single_digit_after_ends_in_the_agents_next_turn_is_the_read_back_of_the_codes_end() -> None:
+    turns = ["4, 6, 3, 3, 1, 6, 1, 4.", "Thank you. And that one ends one. Yes. Bear with me."]
+    spans = _covered(turns, ["customer", "agent"])
+    assert _all_redacted(turns[1], "one.", spans[1])  # the one after "ends", not "that one"
+    # a quantity after the cue, or no code before it, stays
+    kept = ["4, 6, 3, 3, 1, 6, 1, 4.", "Thank you. The offer ends in one week."]
+    assert _none_redacted(kept[1], "one week", _covered(kept, ["customer", "agent"])[1])
+    plain = ["How can I help?", "Thank you. And that one ends one."]
+    assert _none_redacted(plain[1], "ends one", _covered(plain, ["customer", "agent"])[1])

@@ -187,6 +187,9 @@ class CodeRunOptions(Options):
         "'that one ends oh four four'). None: off.")
     readback_next_words: int = Field(
         12, ge=1, le=40, description="... in this many first words of that turn ('Oh. Thank you. And that one ends 3. 4. Oh.').")
+    readback_end_cues: list[str] = Field(
+        default_factory=list, description="... where a run of any length right after one of these is the read-back of "
+        "the code's last digits ('And that one ends one.').")
     exchange_min_units: int = Field(
         3, ge=2, le=12, description="Inside a payment exchange, a run this long (with a digit, not an amount, time or "
         "year) is redacted whichever speaker the transcript names.")

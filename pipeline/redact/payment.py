@@ -305,7 +305,8 @@ def next_turn_readbacks(texts: list[str], speakers: list[str], options: RedactOp
         words = list(_WORD_RE.finditer(texts[j + 1].lower()))[:opts.readback_next_words]
         first = texts[j + 1][:words[-1].end()] if words else ""
         for run in find_runs(first, opts):
-            if len(run) >= opts.readback_next_units and re.search(r"\d", run.code) and not run.weak \
+            ends = any(" ".join(words_before(first, run.start, len(c.split()))).lower() == c for c in opts.readback_end_cues)
+            if (len(run) >= opts.readback_next_units or ends) and re.search(r"\d", run.code) and not run.weak \
                     and not excluded(texts[j + 1], run, opts):
                 out.append(Detection(_kind(code), j + 1, run.start, run.end, opts.score, "code_run+readback", run.code))
     return out
