@@ -29,11 +29,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pipeline.detect.offer_shape import agent_sentences
+
 __all__ = ["EMPATHY_SHAPE_FIELDS", "empathy_shape_block", "sentence_shape"]
 
 EMPATHY_SHAPE_FIELDS: tuple[str, ...] = ("side", "exclaim", "plight", "you_feel")
 
-_SPLIT = re.compile(r"(?<=[.!?])\s+")
 # Words of a bad feeling or a bad time (a group's body, for use inside the patterns below).
 _FEEL = (r"annoy\w*|cross|fuming|furious|livid|mad|upset\w*|worr\w*|frustrat\w*|fed up|put out|gutted|gutting|"
          r"stress\w*|nervous|anxious|disappoint\w*|shak\w*|rattl\w*|scar\w*|frighten\w*|miserable|horrible|awful|"
@@ -88,9 +89,7 @@ def empathy_shape_block(speakers: Sequence[str], texts: Sequence[str | None]) ->
         texts: each turn's text.
     """
     out = np.zeros((len(speakers), len(EMPATHY_SHAPE_FIELDS)))
-    for t, (speaker, text) in enumerate(zip(speakers, texts)):
-        if speaker != "agent" or not text:
-            continue
-        for shape in (sentence_shape(s) for s in _SPLIT.split(text.strip()) if s):
+    for t, sentences in agent_sentences(speakers, texts):
+        for shape in map(sentence_shape, sentences):
             out[t] = np.maximum(out[t], shape)
     return out

@@ -30,11 +30,11 @@ agree whatever the parser does).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["OFFER_SHAPE_FIELDS", "offer_shape_block", "sentence_shape"]
+__all__ = ["OFFER_SHAPE_FIELDS", "agent_sentences", "offer_shape_block", "sentence_shape"]
 
 OFFER_SHAPE_FIELDS: tuple[str, ...] = ("priced", "priced_more", "frame_more", "choice", "swap", "more_for")
 
@@ -75,6 +75,13 @@ def sentence_shape(sentence: str) -> tuple[bool, bool, bool]:
     return bool(_PRICE.search(sentence)), bool(_FRAME.search(sentence)), bool(_MORE.search(sentence))
 
 
+def agent_sentences(speakers: Sequence[str], texts: Sequence[str | None]) -> Iterator[tuple[int, list[str]]]:
+    """(turn index, its sentences) for each agent turn with text: what the shape columns read."""
+    for t, (speaker, text) in enumerate(zip(speakers, texts)):
+        if speaker == "agent" and text:
+            yield t, [s for s in _SPLIT.split(text.strip()) if s]
+
+
 def offer_shape_block(speakers: Sequence[str], texts: Sequence[str | None]) -> np.ndarray:
     """(n_turns, len(OFFER_SHAPE_FIELDS)) columns, one row per agent turn, zeros on customer turns.
 
@@ -83,10 +90,7 @@ def offer_shape_block(speakers: Sequence[str], texts: Sequence[str | None]) -> n
         texts: each turn's text.
     """
     out = np.zeros((len(speakers), len(OFFER_SHAPE_FIELDS)))
-    for t, (speaker, text) in enumerate(zip(speakers, texts)):
-        if speaker != "agent" or not text:
-            continue
-        sentences = [s for s in _SPLIT.split(text.strip()) if s]
+    for t, sentences in agent_sentences(speakers, texts):
         shapes = [sentence_shape(s) for s in sentences]
         out[t, 0] = float(any(p and f for p, f, _ in shapes))
         out[t, 1] = float(any(p and m for p, _, m in shapes))
