@@ -131,8 +131,9 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     heard that word there, and `text._times` already reaches a finding up to its neighbours.
     A finding for which `full_padding` answers True (payment data, `is_payment_finding`) keeps
     its full padding whatever words are beside it (issue #15: in mono, word times run into the
-    other speaker, and the neighbour limit left card digits audible); with `pauses` (the channel's),
-    the padding of every other finding (not a gap) stops at the speech past a pause beside it. Without
+    other speaker, and the neighbour limit left card digits audible). Every other finding is padded
+    `padding_after_s` after its end (None: `padding_s`; its time already reaches the next word), and with
+    `pauses` (the channel's) its padding (not a gap's) stops at the speech past a pause beside it. Without
     `pad_gaps`, a gap is muted over its own time only: its edges are other words' times.
     """
     other_s = overlap_s if turn_overlap_s is None else turn_overlap_s
