@@ -234,13 +234,15 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     kept = kept_word_spans(turns, n, findings) if overlap is not None and turns is not None else None
     other = None if options.audio.turn_overlap_ms is None else options.audio.turn_overlap_ms / 1000.0
     full = _value_of_payment if options.audio.payment_full_padding else None
-    pause_ms = options.audio.pause_stop_ms
     after = None if options.audio.padding_after_ms is None else options.audio.padding_after_ms / 1000.0
-    pauses = [Pauses.of(recording.audio[c], recording.sample_rate, options.audio.coverage, pause_ms) if pause_ms
-              else None for c in range(n)]
+
+    def pauses(c: int) -> Pauses | None:
+        pause_ms = options.audio.pause_stop_ms
+        return Pauses.of(recording.audio[c], recording.sample_rate, options.audio.coverage, pause_ms) if pause_ms else None
+
     if n == 1 and kept is not None:
         return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full,
-                                pauses[0], after, options.audio.pad_gaps)]
+                                pauses(0), after, options.audio.pad_gaps)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
@@ -256,7 +258,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
             by_channel[c].append(f)
     if kept is None:
         return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
-    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other, full, pauses[c],
+    return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other, full, pauses(c),
                             after, options.audio.pad_gaps)
             for c, own in enumerate(by_channel)]
 
