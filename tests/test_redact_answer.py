@@ -358,7 +358,7 @@ def test_a_full_name_given_in_lower_case_is_redacted_to_the_next_punctuation() -
 
 
 @pytest.mark.parametrize("reply", ["Sorry?", "Yes, it's me.", "Hang on a sec.", "It is for my mum actually, she asked me.",
-                                   "It's about my bill, actually."])
+                                   "It's about my bill, actually.", "It's in my partner's name, really."])
 def test_a_reply_to_a_name_request_with_no_name_in_it_stays(reply: str) -> None:
     assert spans_of(["Who am I speaking with today?", reply], "PERSON", speakers=["agent", "customer"]) == []
 
@@ -497,6 +497,22 @@ def test_the_first_short_sentence_of_a_reply_to_a_name_or_postcode_request_is_mu
     for reply_text in ("Sorry, who is asking?", "Well it is in my husband's name but he passed away last year"):
         asked = [turns[0], turns[1].model_copy(update={"text": reply_text, "words": timed_turn(1, "customer", reply_text, start=3.0).words})]
         assert reply_gaps(asked, options().answer_window) == []
+
+
+def test_the_reply_to_a_request_asked_again_is_muted_past_its_filler_sentences() -> None:
+    # "Gwen Llewellyn" heard as "When the low end?", then, asked again, as "Yeah. Sorry. It's going the low end."
+    turns = [timed_turn(0, "agent", "Can I take your full name, please?", start=0.0),
+             timed_turn(1, "customer", "When the low end?", start=3.0),
+             timed_turn(2, "agent", "Sorry. You broke up a bit there. Could you say that once more?", start=5.0),
+             timed_turn(3, "customer", "Yeah. Sorry. It's going the low end.", start=9.0),
+             timed_turn(4, "agent", "Thanks. Could you say that once more? The line is bad.", start=12.0),
+             timed_turn(5, "customer", "It's about my bill.", start=16.0)]
+    reply = turns[3].words
+    gaps = reply_gaps(turns[:4], options().answer_window)
+    assert gaps == [(2, "PERSON", reply[2].start_s, reply[-1].end_s)]
+    # a turn that asks again for nothing asked before it takes nothing
+    assert reply_gaps([turns[4], turns[5]], options().answer_window) == []
+    assert reply_gaps(turns[:4], options().answer_window.model_copy(update={"reask_cues": []})) == []
 
 
 def test_the_head_of_a_long_first_sentence_of_a_reply_to_an_address_request_is_muted_in_time() -> None:

@@ -993,6 +993,20 @@ def test_the_exchange_goes_on_over_the_answers_tail_that_opens_the_agent_turn_en
     assert [g.end_s for g in payment_gaps([ask, end], off) if g.request == 0] == [8.0]
 
 
+def test_the_exchange_goes_on_over_a_stretched_word_that_opens_the_agent_turn_ending_it() -> None:
+    from pipeline.redact.payment import payment_gaps
+    from tests._redact_support import timed_turn
+
+    # mono: the customer's security code dropped, its time given to "take" in the agent's next question
+    ask = timed_turn(0, "agent", "Can I take the card number, please?", start=0.0)
+    end = timed_turn(1, "agent", "Can I take an email address?", start=8.0)
+    end.words[2] = end.words[2].model_copy(update={"end_s": end.words[2].start_s + 2.0})
+    gaps = payment_gaps([ask, end], options())
+    assert [g.end_s for g in gaps if g.request == 0] == [end.words[2].end_s]
+    plain = timed_turn(1, "agent", "Can I take an email address?", start=8.0)
+    assert [g.end_s for g in payment_gaps([ask, plain], options()) if g.request == 0] == [8.0]
+
+
 def test_a_chunk_of_two_digits_diarised_to_the_agent_inside_an_exchange_is_redacted() -> None:
     texts = ["In the six digits or code?", "Brito.", "Yep. Two, three.", "Six, six. Do you want the account number now?",
              "Thanks, that's two, three items on the order then."]
@@ -1048,3 +1062,38 @@ def test_a_single_digit_after_ends_in_the_agents_next_turn_is_the_read_back_of_t
     assert _none_redacted(kept[1], "one week", _covered(kept, ["customer", "agent"])[1])
     plain = ["How can I help?", "Thank you. And that one ends one."]
     assert _none_redacted(plain[1], "ends one", _covered(plain, ["customer", "agent"])[1])
+
+
+def test_a_turn_that_asks_something_else_after_its_payment_request_is_answered_with_that() -> None:
+    # mono: the customer's code merged into the agent's turn, which then asks its closing question
+    merged = ("And the security code. The last three digits on the back. Yeah. Three, six, four. I'll book an engineer "
+              "for Thursday. Is there anything else I can help with today?")
+    texts = [merged, "No, that's everything."]
+    spans = _covered(texts, ["agent", "customer"])
+    assert _all_redacted(merged, "Three, six, four", spans[0])
+    assert spans[1] == []
+    # ... or for an e-mail, in a run-on turn: the reply is an e-mail exchange's, not a card's
+    run_on = "And the security code the last three digits on the back What email address should the confirmation go to"
+    from pipeline.redact.payment import exchanges
+    (x,) = exchanges([run_on, "jay dot smith at example dot com"], ["agent", "customer"], options())
+    assert x.email and x.answers == [1]
+    # a payment request asked last is answered with payment data, whatever the reply sounds like
+    asked = ["Is there anything else? And the security code, please?", "No, that's everything."]
+    assert _covered(asked, ["agent", "customer"])[1] != []
+    off = options(payment_window={"other_questions": []})
+    assert _covered(texts, ["agent", "customer"], off)[1] != []
+
+
+def test_a_run_on_reply_with_no_marks_keeps_its_asides_between_numbers() -> None:
+    reply = ("please four seven six seven five six o three hang on my glasses right four five eight nine oh eight six five "
+             "and when does the card expire it says 11 .27 and go on then from the start okay double seven oh")
+    spans = _covered(["Can I take the card number?", reply], ["agent", "customer"])[1]
+    for digits in ("four seven six seven five six o three", "four five eight nine oh eight six five", "11 .27",
+                   "double seven oh"):
+        assert _all_redacted(reply, digits, spans)
+    for aside in ("hang on my glasses right", "and go on then from the start okay"):
+        assert _none_redacted(reply, aside, spans)
+    # one digit alone is talk inside the clause, not a number that parts it
+    told = "4412 9981. Nothing got updated, so it's j dot roe at hotmail dot co dot uk and I've told two people that already."
+    assert _none_redacted(told, "and I've told two people that already",
+                          _covered(["And the account number, please?", told], ["agent", "customer"])[1])

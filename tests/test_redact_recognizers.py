@@ -170,6 +170,9 @@ def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     ("Hello, you're through to Greenway Benefits advice, quote, I'm speaking calls are recorded.", "I'm"),
     ("Good afternoon, you're through to Skylark Mobile, and as I speak calls are recorded.", "as I"),
     ("Good afternoon. You're through to Castle Gate payroll, still speaking. Calls are recorded.", "still"),  # "Bilal"
+    # ... or as words that make no name, where the greeting goes on at once ("Ayesha", "Beatrix")
+    ("Hello, you're through to Greenway Benefits advice. I ask you speaking calls are recorded.", "ask you"),
+    ("Good morning. They're through to Larks Holidays, dates are speaking, calls are recorded.", "dates are"),
 ])
 def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_they_became(greeting: str, name: str) -> None:
     assert name in [s for t, _, s in found([greeting, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) if t == 0]
@@ -233,3 +236,21 @@ def test_an_email_whose_at_was_heard_as_a_before_a_mail_provider_is_redacted() -
     text = "What email address should it go to? pardon underscore jang all one word a gmail dot com Let me spell that back"
     assert "pardon underscore jang all one word a gmail dot com" in spans_of([text], "EMAIL_ADDRESS", speakers=["agent"])
     assert spans_of(["Have a look at our help pages, it's all on sky dot com."], "EMAIL_ADDRESS", speakers=["agent"]) == []
+
+
+@pytest.mark.parametrize("speaker", ["agent", "customer"])
+def test_a_month_and_year_beside_birth_words_is_a_date_of_birth(speaker: str) -> None:
+    # mono: the customer's "third October ninety-two" merged into the agent's question, its day lost
+    text = "And your date of birth start October 92. Can you confirm your postcode for me?"
+    assert spans_of([text], "DATE_OF_BIRTH", speakers=[speaker]) == ["October 92"]
+    assert spans_of(["Your contract ends October 2025, is that okay?"], "DATE_OF_BIRTH", speakers=[speaker]) == []
+
+
+def test_an_email_heard_without_its_at_but_with_two_dots_is_an_email() -> None:
+    # "tariq dot chaudhry at protonmail dot com", volunteered, its "at" lost
+    text = "can you pass me that letter tie right park dot chilviet prote mill dot com i'd it ready"
+    assert spans_of(["Hi.", text], "EMAIL_ADDRESS", speakers=["agent", "customer"]) == [
+        "tie right park dot chilviet prote mill dot com"]
+    # one dot is a web address said aloud, and so is one that starts "www"
+    for web in ("It's all on our site, acme dot com, have a look.", "Try www dot acme dot com for the form."):
+        assert spans_of(["Hi.", web], "EMAIL_ADDRESS", speakers=["agent", "customer"]) == []

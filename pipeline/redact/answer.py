@@ -216,6 +216,8 @@ def _outward_at(tokens: list[re.Match], first: int, last: int) -> int | None:
 
 # Openings of a reply that come before its lead ("yes, it's ...").
 _FILLERS = {"yes", "yeah", "yep", "er", "erm", "um", "uh", "so", "well", "oh", "ok", "okay", "sure", "right"}
+# ... and what opens a reply as a sentence of its own before the value ("Yeah. Sorry. It's ...")
+_LEAD_FILLERS = _FILLERS | {"sorry", "hi", "hello"}
 # Question tags that end a read-back value ("... down as 15b tollgate mews, is that still right?").
 _TAG_VERBS = {"is", "isn't", "was", "does", "did", "right", "correct", "yeah"}
 _TAG_OBJECTS = {"that", "it", "this"}
@@ -416,6 +418,7 @@ _NON_ANSWERS = {"sorry", "pardon", "what", "yes", "yeah", "no", "hello", "hi", "
 # Words that start no name: a reply that goes on with one of them is about something else ("It's for my mum").
 _NOT_NAME_START = {"for", "about", "my", "his", "her", "our", "your", "their", "with", "to", "from", "calling", "ringing",
                    "phoning", "because", "regarding", "not", "no", "just", "actually", "gonna", "going", "here", "there"}
+_POSSESSIVES = {"my", "his", "her", "our", "your", "their"}
 _CLAUSE_RE = re.compile(r"(?:(?!\bthat's\b)[^.,!?;:])+", re.IGNORECASE)  # "Grace as is that's G for Golf ..."
 
 
@@ -434,7 +437,8 @@ def _garbled_name(text: str, options: AnswerWindowOptions) -> list[tuple[int, in
             continue  # "Yeah," - the name comes after
         whole_turn = not _TOKEN_RE.search(text[clause.end():])
         limit = max(options.name_reply_words, options.name_turn_words) if whole_turn else options.name_reply_words
-        if text[clause.end():clause.end() + 1] == "?" or len(tokens) - k > limit or words[k] in _NOT_NAME_START:
+        if text[clause.end():clause.end() + 1] == "?" or len(tokens) - k > limit or words[k] in _NOT_NAME_START \
+                or (k and words[k - 1] in _POSSESSIVES):  # "It's in my partner's name, really."
             return []
         return [(clause.start() + tokens[k].start(), clause.start() + tokens[-1].end())]
     return []
@@ -707,18 +711,31 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[in
     if not options.enabled or not options.reply_gap_types:
         return []
     order = list(options.cues)
+    wanted = set(options.reply_gap_types + options.reply_gap_head_types)
+    reask = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in options.reask_cues) + r")\b", re.I) \
+        if options.reask_cues else None
     out = []
+    asked: set[str] = set()  # what the requester asked for last
     for i, turn in enumerate(turns):
-        types = requested_types(turn.text, options) & set(options.reply_gap_types + options.reply_gap_head_types) \
-            if turn.speaker in options.requesters else set()
+        if turn.speaker not in options.requesters:
+            continue
+        types = requested_types(turn.text, options) & wanted
+        if not types and asked and reask is not None and reask.search(turn.text):
+            types = asked
+        asked = types
         reply = next((t for t in turns[i + 1:i + 3] if t.speaker != turn.speaker), None) if types else None
         if reply is None or not reply.words:
             continue
         words = reply.words
-        end = next((k for k, w in enumerate(words) if re.search(r"[.?!]$", w.text)), len(words) - 1)
+        start = 0
+        while True:  # past sentences of fillers only ("Yeah. Sorry. It's ...")
+            end = next((k for k in range(start, len(words)) if re.search(r"[.?!]$", words[k].text)), len(words) - 1)
+            first = next((k for k in range(start, end + 1) if _clean(words[k].text).strip() not in _LEAD_FILLERS), None)
+            if first is not None or end + 1 >= len(words) or words[end].text.endswith("?"):
+                break
+            start = end + 1
         if words[end].text.endswith("?"):
             continue  # "Sorry, who's asking?"
-        first = next((k for k in range(end + 1) if _clean(words[k].text).strip() not in _FILLERS), None)
         if first is not None and end - first + 1 > options.reply_gap_words and types & set(options.reply_gap_head_types):
             end = first + options.reply_gap_words - 1
             types &= set(options.reply_gap_head_types)

@@ -71,6 +71,9 @@ class AnswerWindowOptions(Options):
         default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): value-like next to a "
         "number in a reply to a request for one of digit_types ('a one for a one for nine six').")
     digit_types: list[str] = Field(default_factory=list, description="Types said as digits (see digit_homophones).")
+    reask_cues: list[str] = Field(
+        default_factory=list, description="A requester's turn with one of these asks again for what its last request "
+        "asked ('Sorry, you broke up. Could you say that once more?'): the reply to it is muted as that one's.")
     reply_gap_head_types: list[str] = Field(
         default_factory=list, description="For these types a longer first sentence has its first reply_gap_words "
         "words muted: the value opens the reply (an address runs on past them).")
@@ -304,6 +307,9 @@ class PaymentWindowOptions(Options):
         default_factory=lambda: ["and", "can", "could", "what", "what's", "so", "okay", "ok", "thanks", "thank", "lovely",
                                  "right", "great", "perfect", "yep", "yes", "got", "cheers", "brilliant"],
         description="Words an agent's own turn opens with.")
+    other_questions: list[str] = Field(
+        default_factory=list, description="A requester turn that ends on one of these questions after its payment "
+        "request is answered with that, not payment data ('Is there anything else I can help with today?').")
     stretched_word_s: float = Field(
         0.6, gt=0.0, le=5.0, description="Mono: words after a payment request in its own turn that take this long each "
         "or more, up to the turn's next value, hide a dropped answer and are muted in the audio.")

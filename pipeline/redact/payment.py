@@ -611,9 +611,17 @@ def exchanges(texts: list[str], speakers: list[str], options: RedactOptions,
             answers, _ = _answer_turns(texts, speakers, i, options, other_requests)
             types = [opts.default_type] if any(j in digit_turns for j in answers[:2]) else []
         email = not types and _asks_email(text, opts)
+        then = _last_ask(text, options) if types else None
+        if then == "email":
+            types, email = [], True
         if not types and not email:
             continue
         answers, end = _answer_turns(texts, speakers, i, options, other_requests)
+        if then == "other":
+            # The turn asks something else after its payment request, so the next turn answers that: in mono the
+            # payment answer was merged into this turn ("... the last three digits on the back. Yeah. Three, six,
+            # four. ... Is there anything else I can help with today?" - "No, that's everything.").
+            answers, end = [], None
         out.append(Exchange(i, types, email, answers, end))
         # The agent turn that ended a payment exchange may ask for its next part in words the transcriber
         # garbled ("lovely in the sorry the other bit now" - "okay oh seven three"): answered with digits
@@ -624,6 +632,24 @@ def exchanges(texts: list[str], speakers: list[str], options: RedactOptions,
             more, more_end = _answer_turns(texts, speakers, end, options, other_requests)
             out.append(Exchange(end, [opts.default_type], False, more, more_end))
     return out
+
+
+# Where a turn's last question begins: a sentence, or a question word written with a capital in a run-on turn.
+_LAST_ASK_RE = re.compile(r"(?<=[.?!])\s+|\s+(?=(?:What|What's|Which|Where|Who|How|Is|Are|Can|Could|Would|Do|Does|Did)\b)")
+
+
+def _last_ask(text: str, options: RedactOptions) -> str | None:
+    """What the turn's last part asks for when it is not payment data: "email", "other" (another
+    request, or one of `payment_window.other_questions`), or None."""
+    opts = options.payment_window
+    last = _LAST_ASK_RE.split(text.strip())[-1]
+    if request_types(last, opts, code_runs=options.code_runs):
+        return None
+    if _asks_email(last, opts):
+        return "email"
+    payment_types = set(opts.cues) | {opts.default_type}
+    other = last.rstrip().endswith("?") and any(q in last.lower() for q in opts.other_questions)
+    return "other" if other or requested_types(last, options.answer_window) - payment_types else None
 
 
 def payment_windows(texts: list[str], speakers: list[str], options: RedactOptions,
@@ -747,12 +773,15 @@ def payment_gaps(turns: list[Turn], options: RedactOptions,
 
 def _end_after_lead(turn: Turn, opts: PaymentWindowOptions) -> float:
     """Where an exchange's time ends in the agent turn that ends it: its start, or after its first few words
-    when an opener of the agent's own follows them (see `PaymentWindowOptions.end_lead_words`)."""
+    when an opener of the agent's own follows them (see `PaymentWindowOptions.end_lead_words`); and not
+    before the end of a word among those first few that is stretched over `aside_max_word_s` or more: in
+    mono it may lie over the answer's dropped tail ("Can I take an email address?" gave "take" the 2 s of the
+    customer's "and the three on the back are six four three")."""
     words = turn.words or []
-    for k, w in enumerate(words[:opts.end_lead_words + 1]):
-        if re.sub(r"[^a-z']", "", w.text.lower()) in opts.end_openers:
-            return w.start_s if k else turn.start_s
-    return turn.start_s
+    lead = words[:opts.end_lead_words + 1]
+    k = next((k for k, w in enumerate(lead) if re.sub(r"[^a-z']", "", w.text.lower()) in opts.end_openers), 0)
+    end = lead[k].start_s if k else turn.start_s
+    return max([end, *(w.end_s for w in lead if w.end_s - w.start_s >= opts.aside_max_word_s)])
 
 
 def non_payment_requests(texts: list[str], options: RedactOptions) -> list[set[str]]:
@@ -772,7 +801,7 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
     ("Sorry, the dog's going mad."): the local part of an address is plain words too."""
     opts = options.payment_window
     units = aside_units(text, options)
-    clauses = _clauses(text, span, opts, units)
+    clauses = _clauses(text, span, opts, units, _digit_spans(text, options))
 
     homophones = set(opts.digit_homophones)
 
@@ -843,7 +872,8 @@ def aside_units(text: str, options: RedactOptions) -> list:
             and not (len(r.units) == 1 and set(words_after(text, u.end, 1)) & units)]
 
 
-def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units: list) -> list[tuple[int, int]]:
+def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units: list,
+             digits: list[tuple[int, int, int]] = ()) -> list[tuple[int, int]]:
     """The clauses of a span, at punctuation; a question that opens a clause ("Do you want the expiry
     date now, go on, ...": the agent's words diarisation merged into the reply) is a clause of its own
     up to its first value. A capitalised opener mid-clause starts one too (a transcriber's sentence
@@ -857,7 +887,11 @@ def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units
         if openers:
             cuts += [a + q.start() for q in re.finditer(rf"(?<=\s)(?=(?:{openers})\b)", text[a:b], re.IGNORECASE)
                      if text[a + q.start()].isupper() or _after_unit(text, a + q.start(), units)]
-        cuts.append(b)
+        if digits and not re.search(r"[,.?!;]", text[a:b].rstrip(",.?!; ")):
+            # A transcriber's run-on with no mark at all ("five six o three hang on my glasses right four five"): the
+            # words between two numbers are a clause of their own.
+            cuts += [x for x in _edges([d for d in digits if a <= d[0] and d[1] <= b], text) if a < x < b]
+        cuts = sorted(set(cuts)) + [b]
         for x, y in zip(cuts, cuts[1:]):
             head = re.match(rf"\s*(?:{openers})\b", text[x:y], re.IGNORECASE) if openers else None
             first = min((u.start for u in units if x <= u.start < y), default=None)
@@ -868,6 +902,24 @@ def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units
                     continue
             out.append((x, y))
     return out
+
+
+def _digit_spans(text: str, options: RedactOptions) -> list[tuple[int, int, int]]:
+    """Where digits are said, any way ("oh" and "double" too; not letters): (start, end, digits)."""
+    return [(u.start, u.end, len(u.text)) for r in find_runs(text, options.code_runs) for u in r.units
+            if u.text == "" or u.text.isdigit()]
+
+
+def _edges(spans: list[tuple[int, int, int]], text: str) -> list[int]:
+    """Where each stretch of `spans` (sorted; parted by spaces alone) of two digits or more begins and
+    ends: one digit alone ("I've told two people") is talk."""
+    stretches: list[list[int]] = []  # [start, end, digits]
+    for a, b, n in spans:
+        if stretches and not text[stretches[-1][1]:a].strip():
+            stretches[-1][1:] = [b, stretches[-1][2] + n]
+        else:
+            stretches.append([a, b, n])
+    return [x for a, b, n in stretches if n >= 2 for x in (a, b)]
 
 
 def _after_unit(text: str, at: int, units: list) -> bool:

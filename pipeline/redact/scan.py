@@ -250,7 +250,6 @@ _NOT_NAME_BEFORE_SPEAKING = {"i'm", "i", "am", "you're", "you", "are", "who", "g
                              "roughly", "technically", "honestly", "personally", "now", "currently", "still",
                              "hello", "hi"}
 # tiny.en's "Clodagh speaking" -> "quote, I'm speaking", "Matthias" -> "as I", "Bilal speaking" -> "..., still speaking"
-_NAME_HEARD_AS = {"i", "i'm", "im", "as", "still", "now"}
 _SALUTATIONS = {"good morning", "good afternoon", "good evening", "morning", "afternoon", "evening"}
 
 
@@ -262,16 +261,19 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
         for m in _SPEAKING_RE.finditer(text):
             before = re.sub(r"[\s,]+$", "", text[:m.start()])  # "..., imaging, speaking.": the name between commas
             clause = re.split(r"[.,!?;:]", before)[-1]
-            toks = list(re.finditer(r"[A-Za-z'’-]+", clause))[-words:]
-            heard_as = [t for t in toks[-2:] if t.group(0).lower().replace("’", "'") in _NAME_HEARD_AS]
+            raw = list(re.finditer(r"[A-Za-z'’-]+", clause))[-words:]
+            toks = raw
             while toks and toks[0].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING:
                 toks = toks[1:]
-            if i == 0 and heard_as and (not toks or toks[-1].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING) \
-                    and heard_as[-1].end() == len(clause.rstrip()) \
+            if i == 0 and raw and (not toks or toks[-1].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING) \
+                    and raw[-1].end() == len(clause.rstrip()) and not before.endswith(">") \
                     and re.match(r"\W*(?:calls?|this call|how can|you're through|thanks? for calling)\b", text[m.end():], re.I):
-                # The first turn's "..., I'm speaking" / "and as I speak": the name heard as a pronoun (the
-                # lookahead already left "I'm speaking to you" alone); its time is the name's.
-                toks = heard_as
+                # The first turn's "..., I'm speaking" / "I ask you speaking. Calls are recorded": where the
+                # greeting goes on at once, the words before "speaking" are the name heard as pronouns or verbs
+                # (the lookahead already left "I'm speaking to you" alone); their time is the name's.
+                toks = heard_as = [t for t in raw if t.group(0).lower() not in {"hello", "hi", "yes"}]
+            else:
+                heard_as = []
             if toks and (toks == heard_as or toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING) \
                     and clause.strip().lower() not in _SALUTATIONS:  # "Good morning, speaking." names nobody
                 offset = len(before) - len(clause)

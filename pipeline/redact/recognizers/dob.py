@@ -32,6 +32,8 @@ class DateOfBirthRecognizer(TablePatternRecognizer):
         ("dob_born_year", r"(?<=\bborn (?:in )?)(?:19|20)\d{2}(?![ ]?\d)", 0.6),
         ("dob_day_month", rf"\b(?:the )?{_ORD},? (?:of )?{_MONTH}\b(?:[,.]? (?:in )?{_YEAR}(?![ ]?\d))?", 0.3),
         ("dob_month_day", rf"\b{_MONTH},? (?:the )?{_ORD}\b(?:[,.]? {_YEAR}(?![ ]?\d))?", 0.3),
+        # "date of birth start October 92": the day lost to the transcriber, the month and year left
+        ("dob_month_year", rf"\b{_MONTH},? (?:of )?(?:(?:19|20)\d{{2}}|'?\d{{2}})\b(?![ ./-]?\d)", 0.3),
         ("dob_ordinal_of_ordinal", rf"\b(?:the )?{_ORD} of the {_ORD}\b(?:,? {_YEAR}(?![ ]?\d))?", 0.3),
         ("dob_numeric", r"(?<!\d[ ./-]?)[0-3]?\d ?[/.-] ?[01]?\d ?[/.-] ?(?:19|20)?\d{2}(?![ ./-]?\d)", 0.3),
         ("dob_digits", r"(?<!\d[ ]?)(?:0[1-9]|[12]\d|3[01]) ?(?:0[1-9]|1[0-2]) ?(?:19|20)?\d{2}(?![ ]?\d)", 0.2),

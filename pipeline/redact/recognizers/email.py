@@ -55,5 +55,10 @@ class MisheardEmailRecognizer(TablePatternRecognizer):
         ("spoken_email_provider", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*(?:,? [A-Za-z0-9][\w'-]*){0,6},? (?:a|add|had|and|it) "
                                   r"(?:g ?mail|hotmail|outlook|yahoo|icloud|aol|btinternet|sky|virgin ?media|talktalk|live|msn"
                                   r"|proton ?mail|me)(?: ?\.| dot )(?:com|org|net|co(?:\.| dot )uk|uk)\b", 0.5),
+        # ... its "at" lost, two "dot"s left: one in the local part, one before the top-level domain ("tie right park
+        # dot chilviet prote mill dot com" for "tariq dot chaudhry at protonmail dot com"); a web address said aloud
+        # starts "www" or has no dot before its domain's.
+        ("spoken_dotted_email", r"(?<![\w@.-])(?!www\b)[A-Za-z0-9][\w'-]*(?: (?!www\b)[A-Za-z0-9][\w'-]*){0,2} dot [A-Za-z0-9][\w'-]*"
+                                r"(?: [A-Za-z0-9][\w'-]*){0,3} dot (?:com|net|org|co dot uk|org dot uk)\b", 0.5),
     ]
     CONTEXT = ["email", "e-mail", "mail", "emails", "emailed", "address", "send"]
