@@ -163,7 +163,7 @@ def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     ("Good morning. You're through to Harbor Side Bank, be for speaking. Calls are recorded.", "be for"),
     ("Hello, you're through to hire more rail tours. Julianne speaking, how can I help?", "Julianne"),
     ("Good afternoon, there's a feminine power, deaf speaking calls are recorded for quality.", "deaf"),
-    ("through to Cedar Mutual. I just speak calls are recorded for quality and training.", "just"),  # "speaking" cut short
+    ("through to Cedar Mutual. I just speak calls are recorded for quality and training.", "I just"),  # "Idris speaking"
     ("Good morning, for free to bright water, energy, imaging, speaking. Calls are recorded.", "imaging"),  # set off by commas
     ("Hello, you're through to Gantry out or morning speaking calls are recorded.", "or morning"),  # "Marnie" heard as a greeting word
     # the name heard as a pronoun: "Clodagh speaking", "Matthias speaking"

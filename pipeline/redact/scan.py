@@ -265,8 +265,7 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
             toks = raw
             while toks and toks[0].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING:
                 toks = toks[1:]
-            if i == 0 and raw and (not toks or toks[-1].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING) \
-                    and raw[-1].end() == len(clause.rstrip()) and not before.endswith(">") \
+            if i == 0 and raw and raw[-1].end() == len(clause.rstrip()) and not before.endswith(">") \
                     and re.match(r"\W*(?:calls?|this call|how can|you're through|thanks? for calling)\b", text[m.end():], re.I):
                 # The first turn's "..., I'm speaking" / "I ask you speaking. Calls are recorded": where the
                 # greeting goes on at once, the words before "speaking" are the name heard as pronouns or verbs
