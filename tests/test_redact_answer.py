@@ -499,6 +499,17 @@ def test_the_first_short_sentence_of_a_reply_to_a_name_or_postcode_request_is_mu
         assert reply_gaps(asked, options().answer_window) == []
 
 
+@pytest.mark.parametrize(("asked", "reply", "entity_type", "end"), [
+    ("Can you confirm the phone number we hold?", "Okey rate, 96 .49,", "PHONE_NUMBER", 3),
+    ("And your email, please?", "In branding in it. No. Sorry.", "EMAIL_ADDRESS", 3),
+])
+def test_the_first_short_sentence_of_a_reply_to_a_phone_or_email_request_is_muted_in_time(asked, reply, entity_type,
+                                                                                           end) -> None:
+    turns = [timed_turn(0, "agent", asked, start=0.0), timed_turn(1, "customer", reply, start=3.0)]
+    words = turns[1].words
+    assert reply_gaps(turns, options().answer_window) == [(0, entity_type, words[0].start_s, words[end].end_s)]
+
+
 def test_the_reply_to_a_request_asked_again_is_muted_past_its_filler_sentences() -> None:
     # "Gwen Llewellyn" heard as "When the low end?", then, asked again, as "Yeah. Sorry. It's going the low end."
     turns = [timed_turn(0, "agent", "Can I take your full name, please?", start=0.0),
