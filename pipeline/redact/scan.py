@@ -261,19 +261,17 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
         for m in _SPEAKING_RE.finditer(text):
             before = re.sub(r"[\s,]+$", "", text[:m.start()])  # "..., imaging, speaking.": the name between commas
             clause = re.split(r"[.,!?;:]", before)[-1]
-            raw = list(re.finditer(r"[A-Za-z'’-]+", clause))[-words:]
-            toks = raw
-            while toks and toks[0].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING:
-                toks = toks[1:]
-            if i == 0 and raw and raw[-1].end() == len(clause.rstrip()) and not before.endswith(">") \
-                    and re.match(r"\W*(?:calls?|this call|how can|you're through|thanks? for calling)\b", text[m.end():], re.I):
+            toks = list(re.finditer(r"[A-Za-z'’-]+", clause))[-words:]
+            goes_on = i == 0 and bool(toks) and toks[-1].end() == len(clause.rstrip()) and not before.endswith(">") and \
+                re.match(r"\W*(?:calls?|this call|how can|you're through|thanks? for calling)\b", text[m.end():], re.I)
+            if goes_on:
                 # The first turn's "..., I'm speaking" / "I ask you speaking. Calls are recorded": where the
-                # greeting goes on at once, the words before "speaking" are the name heard as pronouns or verbs
-                # (the lookahead already left "I'm speaking to you" alone); their time is the name's.
-                toks = heard_as = [t for t in raw if t.group(0).lower() not in {"hello", "hi", "yes"}]
-            else:
-                heard_as = []
-            if toks and (toks == heard_as or toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING) \
+                # greeting goes on at once, the words before "speaking" are the name, heard as pronouns or verbs
+                # too (the lookahead already left "I'm speaking to you" alone).
+                toks = [t for t in toks if t.group(0).lower() not in {"hello", "hi", "yes"}]
+            while not goes_on and toks and toks[0].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING:
+                toks = toks[1:]
+            if toks and (goes_on or toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING) \
                     and clause.strip().lower() not in _SALUTATIONS:  # "Good morning, speaking." names nobody
                 offset = len(before) - len(clause)
                 a, b = offset + toks[0].start(), offset + toks[-1].end()
