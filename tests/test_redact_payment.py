@@ -806,6 +806,10 @@ def test_mono_time_stretched_between_a_mid_turn_payment_request_and_the_next_val
     request_end = 5 * 0.3
     assert [(round(a, 2), round(b, 2)) for a, b in gaps(stretched)] == [(request_end, request_end + 3.0)]
     assert "Yeah right so" in stretched.turns[0].text  # the text keeps the words; only their time is muted
+    # stretched longer than an answer takes: its first answer_window.max_gap_s
+    long = redact_text([_stretched_mono_turn(text, "Yeah", "5", 6.0)], options(), analyzer(), KEY)
+    assert [(round(a, 2), round(b, 2)) for a, b in gaps(long)] == [
+        (request_end, request_end + options().answer_window.max_gap_s)]
     # Said at a normal pace, the words are what they seem: nothing is muted beyond the value.
     plain = redact_text([_stretched_mono_turn(text, "Yeah", "5", 0.9)], options(), analyzer(), KEY)
     assert gaps(plain) == []
@@ -1097,3 +1101,20 @@ def test_a_run_on_reply_with_no_marks_keeps_its_asides_between_numbers() -> None
     told = "4412 9981. Nothing got updated, so it's j dot roe at hotmail dot co dot uk and I've told two people that already."
     assert _none_redacted(told, "and I've told two people that already",
                           _covered(["And the account number, please?", told], ["agent", "customer"])[1])
+
+
+def test_mono_the_words_after_the_cue_of_a_turns_last_sentence_are_the_merged_answer() -> None:
+    from pipeline.redact import redact_text
+    from tests._redact_support import KEY, timed_turn
+
+    # "And the six-digit sort code?" - "double seven." merged into one turn, given to the customer
+    text = "How long will that take? I'm away next week. In the six digits or a code, double server."
+    turn = timed_turn(0, "customer", text)
+    gaps = [(f.start_s, f.end_s) for f in redact_text([turn], options(), analyzer(), KEY).findings
+            if f.recognizer == "payment_gap"]
+    assert any(a <= turn.words[-2].start_s and turn.words[-1].end_s <= b for a, b in gaps)
+    assert all(a >= turn.words[9].start_s for a, _ in gaps)  # from the cue on, not the talk before it
+    # a question after the cue is the request going on, not an answer
+    asked = timed_turn(0, "agent", "Thanks. And the long number on the card, when you're ready?")
+    assert not [f for f in redact_text([asked], options(), analyzer(), KEY).findings
+                if f.recognizer == "payment_gap" and f.start_s < asked.end_s]  # the reply's time after it, only

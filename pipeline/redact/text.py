@@ -302,13 +302,13 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
 def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | None]],
                            findings: list[PiiFinding], options: RedactOptions) -> list[tuple[int, str, float, float]]:
     """Mono only: a payment request in the middle of a turn (diarisation merged the two parties) and
-    the next value the turn holds: the time between them, at most `answer_window.max_gap_s`, when the
-    words in it take `payment_window.stretched_word_s` each or more; with no value after it in the
-    turn, the time up to the turn's next question (or its end), at most as long (its first
-    `max_gap_s`). The
-    transcriber may have dropped the answer and stretched the words beside it over its time
-    ("... and the security number. Yeah So that's zero two nine two": the customer's "oh two nine
-    two" lies under "Yeah So that's"). The text keeps those words; the audio does not."""
+    the next value the turn holds: the time between them (its first `answer_window.max_gap_s`), when
+    the words in it take `payment_window.stretched_word_s` each or more; with no value after it in the
+    turn, the time up to the turn's next question (or its end), as long at most. The transcriber may
+    have dropped the answer and stretched the words beside it over its time ("... and the security
+    number. Yeah So that's zero two nine two": the customer's "oh two nine two" lies under "Yeah So
+    that's"). A last sentence that goes on after its cue holds the answer (`_answer_after_cue`). The
+    text keeps those words; the audio does not."""
     opts = options.payment_window
     if not opts.enabled or not opts.mute_exchange or any(t.channel is not None for t in turns):
         return []
@@ -318,6 +318,8 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
         if not turn.words or not spans:
             continue
         sentences = list(re.finditer(r"[^.?!]+[.?!]+(?=\s+\S)|[^.?!]+[.?!]*$", turn.text))
+        if sentences and (tail := _answer_after_cue(turn, spans, sentences[-1], options)) is not None:
+            out.append((i, *tail))
         for n, m in enumerate(sentences[:-1]):
             types = request_types(m.group(0), opts)
             if not types:
@@ -332,8 +334,10 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
                 b = min(later)
                 between = sum(1 for w in turn.words[said[-1] + 1:] if w.start_s >= a and w.end_s <= b + 0.05)
                 # Only words stretched over more time than they take to say hide a dropped answer.
-                if 0.2 <= b - a <= options.answer_window.max_gap_s and (b - a) >= opts.stretched_word_s * max(1, between):
-                    out.append((i, types[0], a, b))
+                # (At most max_gap_s of it: "Been the bank account number, please. 4. 6. So that's <read-back>"
+                # held the customer's eight digits in the 4 s before "So".)
+                if 0.2 <= b - a and (b - a) >= opts.stretched_word_s * max(1, between):
+                    out.append((i, types[0], a, min(b, a + options.answer_window.max_gap_s)))
                 continue
             # No value follows in the turn: the reply was said over the words after the request, or
             # dropped ("... is the security code. If you have it to hand and then I can get it sorted.
@@ -351,6 +355,31 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
             if b is not None and b - a >= 0.2:
                 out.append((i, types[0], a, min(b, a + options.answer_window.max_gap_s)))
     return out
+
+
+# Words that end a request rather than answer it.
+_REQUEST_TAIL = {"please", "thanks", "thank", "you", "now", "then", "when", "you're", "youre", "ready", "if", "possible",
+                 "for", "me", "again", "as", "well", "too", "mate", "love"}
+
+
+def _answer_after_cue(turn: Turn, spans: list[tuple[int, int] | None], sentence: re.Match,
+                      options: RedactOptions) -> tuple[str, float, float] | None:
+    """Mono: a turn's last sentence that asks for payment data and goes on, after its cue, with a few words
+    and no question mark - the answer merged into the request ("In the six digits or a code, double
+    server." for "And the six-digit sort code?" - "double seven."): (type, start_s, end_s) of those words."""
+    opts = options.payment_window
+    text = sentence.group(0).rstrip()
+    types = request_types(text, opts)
+    cut = cue_offset(text, opts) if types and not text.endswith("?") else None
+    if cut is None:
+        return None
+    cut += sentence.start()
+    after = [k for k, sp in enumerate(spans) if sp is not None and sp[0] >= cut and sp[1] <= sentence.end()]
+    if len(after) > options.answer_window.reply_gap_words or \
+            all(re.sub(r"[^a-z']", "", turn.words[k].text.lower()) in _REQUEST_TAIL for k in after):
+        return None  # "... the security code please", "... the long number, when you're ready"
+    a, b = turn.words[after[0]].start_s, turn.words[after[-1]].end_s
+    return (types[0], a, b) if b - a >= 0.2 else None
 
 
 def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | None]], by_turn: dict[int, list[Detection]],
