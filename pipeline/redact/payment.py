@@ -360,15 +360,15 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
                   if not any(o.turn_index == d.turn_index and o.start <= d.start and d.end <= o.end for o in out)]
 
 
-def cue_offset(text: str, opts: PaymentWindowOptions, start: bool = False) -> int | None:
-    """Character offset just after (`start`: at the start of) the first payment cue of a turn (fuzzy,
-    as `request_types`); None: no cue."""
+def cue_offset(text: str, opts: PaymentWindowOptions, start: bool = False, last: bool = False) -> int | None:
+    """Character offset just after (`start`: at the start of) the first (`last`: the last) payment cue
+    of a turn (fuzzy, as `request_types`); None: no cue."""
     matches = list(_WORD_RE.finditer(text.lower().replace("’", "'")))
     words = [_DIGIT_WORDS.get(m.group(0), m.group(0)) for m in matches]
     ends = [(end, len(cue.split())) for cues in opts.cues.values() for cue in cues if (end := _cue_in(words, cue, opts))]
     if not ends:
         return None
-    end, n = min(ends)
+    end, n = max(ends) if last else min(ends)
     return matches[max(0, end - n)].start() if start else matches[end - 1].end()
 
 

@@ -17,6 +17,7 @@ from pipeline.redact.analyzer import Detection
 from pipeline.redact.answer import answer_gaps, mid_turn_answer_gaps, reply_gaps
 from pipeline.redact.normalise import normalise_value
 from pipeline.redact.payment import aside_units, cue_offset, payment_gaps, policy_speakers, request_types
+from pipeline.redact.runs import find_runs
 from pipeline.redact.scan import detect_call, merge_detections
 from pipeline.redact.keys import hmac_value
 from pipeline.redact.options import RedactOptions
@@ -357,27 +358,24 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
     return out
 
 
-# Words that end a request rather than answer it.
-_REQUEST_TAIL = {"please", "thanks", "thank", "you", "now", "then", "when", "you're", "youre", "ready", "if", "possible",
-                 "for", "me", "again", "as", "well", "too", "mate", "love"}
-
-
 def _answer_after_cue(turn: Turn, spans: list[tuple[int, int] | None], sentence: re.Match,
                       options: RedactOptions) -> tuple[str, float, float] | None:
-    """Mono: a turn's last sentence that asks for payment data and goes on, after its cue, with a few words
-    and no question mark - the answer merged into the request ("In the six digits or a code, double
-    server." for "And the six-digit sort code?" - "double seven."): (type, start_s, end_s) of those words."""
+    """Mono: a turn's last sentence that asks for payment data and goes on, after its last cue, with a few
+    words and no question mark, a digit among them however heard - the answer merged into the request
+    ("In the six digits or a code, double server." for "And the six-digit sort code?" - "double seven."):
+    (type, start_s, end_s) of those words. ("... the security code, the last three digits on the back." is
+    the request going on.)"""
     opts = options.payment_window
     text = sentence.group(0).rstrip()
     types = request_types(text, opts)
-    cut = cue_offset(text, opts) if types and not text.endswith("?") else None
-    if cut is None:
+    cut = cue_offset(text, opts, last=True) if types and not text.endswith("?") else None
+    heard = set(re.findall(r"[a-z']+", text[cut:].lower())) if cut is not None else set()
+    if cut is None or not (find_runs(text[cut:], options.code_runs) or heard & {*opts.digit_homophones, "double", "triple"}):
         return None
     cut += sentence.start()
     after = [k for k, sp in enumerate(spans) if sp is not None and sp[0] >= cut and sp[1] <= sentence.end()]
-    if len(after) > options.answer_window.reply_gap_words or \
-            all(re.sub(r"[^a-z']", "", turn.words[k].text.lower()) in _REQUEST_TAIL for k in after):
-        return None  # "... the security code please", "... the long number, when you're ready"
+    if not after or len(after) > options.answer_window.reply_gap_words:
+        return None
     a, b = turn.words[after[0]].start_s, turn.words[after[-1]].end_s
     return (types[0], a, b) if b - a >= 0.2 else None
 
