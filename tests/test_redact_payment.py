@@ -1118,3 +1118,15 @@ def test_mono_the_words_after_the_cue_of_a_turns_last_sentence_are_the_merged_an
     asked = timed_turn(0, "agent", "Thanks. And the long number on the card, when you're ready?")
     assert not [f for f in redact_text([asked], options(), analyzer(), KEY).findings
                 if f.recognizer == "payment_gap" and f.start_s < asked.end_s]  # the reply's time after it, only
+
+
+def test_a_payment_cue_inside_the_greeting_asks_for_nothing() -> None:
+    # mono: the whole opening merged into one agent turn; "Building Society" is a bank-account cue
+    turn = ("Good morning. You're through to Milstone Building Society, Bill speaking. Calls are recorded for quality and "
+            "training. How can I help? I think my card's been used. Can I take your full name, please? Jo Bloggs.")
+    spans = _covered([turn, "Thanks."], ["agent", "customer"])[0]
+    assert _none_redacted(turn, "Calls are recorded for quality and training", spans)
+    from pipeline.redact.payment import cue_offset
+
+    asked = "Good morning. You're through to Milstone Building Society. And the account number, please?"
+    assert asked[cue_offset(asked, options().payment_window, start=True):].startswith("account number")

@@ -360,12 +360,20 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
                   if not any(o.turn_index == d.turn_index and o.start <= d.start and d.end <= o.end for o in out)]
 
 
+# A turn's opening greeting, its sentence naming the organisation or the agent: a cue in it ("Building Society") asks
+# for nothing.
+_GREETING_RE = re.compile(r"(?:\s*[^.?!]*[.?!])?\s*[^.?!]*\b(?:through to|welcome to|speaking)\b[^.?!]*[.?!]?", re.I)
+
+
 def cue_offset(text: str, opts: PaymentWindowOptions, start: bool = False, last: bool = False) -> int | None:
     """Character offset just after (`start`: at the start of) the first (`last`: the last) payment cue
     of a turn (fuzzy, as `request_types`); None: no cue."""
     matches = list(_WORD_RE.finditer(text.lower().replace("’", "'")))
     words = [_DIGIT_WORDS.get(m.group(0), m.group(0)) for m in matches]
-    ends = [(end, len(cue.split())) for cues in opts.cues.values() for cue in cues if (end := _cue_in(words, cue, opts))]
+    greeting = _GREETING_RE.match(text)
+    skip = sum(1 for m in matches if greeting and m.end() <= greeting.end())  # "... Milstone Building Society, Bill speaking."
+    ends = [(skip + end, len(cue.split())) for cues in opts.cues.values() for cue in cues
+            if (end := _cue_in(words[skip:], cue, opts))]
     if not ends:
         return None
     end, n = max(ends) if last else min(ends)
