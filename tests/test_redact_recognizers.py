@@ -236,6 +236,9 @@ def test_an_email_whose_at_was_heard_as_a_before_a_mail_provider_is_redacted() -
     text = "What email address should it go to? pardon underscore jang all one word a gmail dot com Let me spell that back"
     assert "pardon underscore jang all one word a gmail dot com" in spans_of([text], "EMAIL_ADDRESS", speakers=["agent"])
     assert spans_of(["Have a look at our help pages, it's all on sky dot com."], "EMAIL_ADDRESS", speakers=["agent"]) == []
+    # ... or lost, after digits: mono merged the reply into the agent's turn
+    merged = "Can I take an email address? It's D .D. extrovert 37 -8, yahoo .co .uk Have you got your reference?"
+    assert "extrovert 37 -8, yahoo .co .uk" in spans_of([merged], "EMAIL_ADDRESS", speakers=["agent"])
 
 
 @pytest.mark.parametrize("speaker", ["agent", "customer"])

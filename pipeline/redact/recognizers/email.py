@@ -34,6 +34,11 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return offline_extractor()(domain).suffix != ""
 
 
+# A mail provider's domain, as a transcriber writes it ("gmail dot com", "yahoo .co .uk").
+_PROVIDER = (r"(?:g ?mail|hotmail|outlook|yahoo|icloud|aol|btinternet|sky|virgin ?media|talktalk|live|msn|proton ?mail|me)"
+             r"(?: ?\.| dot )(?:com|org|net|co(?: ?\.| dot )uk|uk)\b")
+
+
 class MisheardEmailRecognizer(TablePatternRecognizer):
     """An e-mail a transcriber ran together: its "at" lost, the domain's dot kept
     ("gsmith65atexample .org"). Weak alone (a web address looks the same): needs 'email' nearby."""
@@ -53,8 +58,11 @@ class MisheardEmailRecognizer(TablePatternRecognizer):
         # ... its "at" heard as "a" / "add" / "and" before a mail provider's name ("pardon underscore jang all one word
         # a gmail dot com"): the provider says what the rest is.
         ("spoken_email_provider", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*(?:,? [A-Za-z0-9][\w'-]*){0,6},? (?:a|add|had|and|it) "
-                                  r"(?:g ?mail|hotmail|outlook|yahoo|icloud|aol|btinternet|sky|virgin ?media|talktalk|live|msn"
-                                  r"|proton ?mail|me)(?: ?\.| dot )(?:com|org|net|co(?:\.| dot )uk|uk)\b", 0.5),
+                                  rf"{_PROVIDER}", 0.5),
+        # ... or lost, after a local part that ends in digits ("extrovert 37 -8, yahoo .co .uk"); words alone before a
+        # provider are talk ("it's all on sky dot com").
+        ("spoken_email_provider_digits", r"(?<![\w@.-])[A-Za-z][\w'-]*(?: [A-Za-z][\w'-]*){0,3},? -?\d+(?: -?\d+){0,3},? "
+                                         rf"{_PROVIDER}", 0.5),
         # ... its "at" lost, two "dot"s left: one in the local part, one before the top-level domain ("tie right park
         # dot chilviet prote mill dot com" for "tariq dot chaudhry at protonmail dot com"); a web address said aloud
         # starts "www" or has no dot before its domain's.
