@@ -34,9 +34,11 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return offline_extractor()(domain).suffix != ""
 
 
-# A mail provider's domain, as a transcriber writes it ("gmail dot com", "yahoo .co .uk").
-_PROVIDER = (r"(?:g ?mail|hotmail|outlook|yahoo|icloud|aol|btinternet|sky|virgin ?media|talktalk|live|msn|proton ?mail|me)"
-             r"(?: ?\.| dot )(?:com|org|net|co(?: ?\.| dot )uk|uk)\b")
+# A mail provider's domain, as a transcriber writes it ("gmail dot com", "yahoo .co.uk"; "yahoo .co .uk" where digits
+# end the local part - after words alone, the spaced form let the local part run back over talk).
+_PROVIDERS = r"(?:g ?mail|hotmail|outlook|yahoo|icloud|aol|btinternet|sky|virgin ?media|talktalk|live|msn|proton ?mail|me)"
+_PROVIDER = _PROVIDERS + r"(?: ?\.| dot )(?:com|org|net|co(?:\.| dot )uk|uk)\b"
+_PROVIDER_SPACED = _PROVIDERS + r"(?: ?\.| dot )(?:com|org|net|co(?: ?\.| dot )uk|uk)\b"
 
 
 class MisheardEmailRecognizer(TablePatternRecognizer):
@@ -62,7 +64,7 @@ class MisheardEmailRecognizer(TablePatternRecognizer):
         # ... or lost, after a local part that ends in digits ("extrovert 37 -8, yahoo .co .uk"); words alone before a
         # provider are talk ("it's all on sky dot com").
         ("spoken_email_provider_digits", r"(?<![\w@.-])[A-Za-z][\w'-]*(?: [A-Za-z][\w'-]*){0,3},? -?\d+(?: -?\d+){0,3},? "
-                                         rf"{_PROVIDER}", 0.5),
+                                         rf"{_PROVIDER_SPACED}", 0.5),
         # ... its "at" lost, two "dot"s left: one in the local part, one before the top-level domain ("tie right park
         # dot chilviet prote mill dot com" for "tariq dot chaudhry at protonmail dot com"); a web address said aloud
         # starts "www" or has no dot before its domain's.
