@@ -1130,3 +1130,6 @@ def test_a_payment_cue_inside_the_greeting_asks_for_nothing() -> None:
 
     asked = "Good morning. You're through to Milstone Building Society. And the account number, please?"
     assert asked[cue_offset(asked, options().payment_window, start=True):].startswith("account number")
+    # "speaking to" is no greeting: its cue asks
+    speaking = "Am I speaking to you about the card number? Read it out when you're ready."
+    assert speaking[cue_offset(speaking, options().payment_window, start=True):].startswith("card number")

@@ -362,7 +362,8 @@ def payment_findings(texts: list[str], speakers: list[str], options: RedactOptio
 
 # A turn's opening greeting, its sentence naming the organisation or the agent: a cue in it ("Building Society") asks
 # for nothing.
-_GREETING_RE = re.compile(r"(?:\s*[^.?!]*[.?!])?\s*[^.?!]*\b(?:through to|welcome to|speaking)\b[^.?!]*[.?!]?", re.I)
+_GREETING_RE = re.compile(r"(?:\s*[^.?!]*[.?!])?\s*[^.?!]*\b(?:through to|welcome to|speaking\b(?!\s+(?:to|with|about)\b))"
+                          r"[^.?!]*[.?!]?", re.I)
 
 
 def cue_offset(text: str, opts: PaymentWindowOptions, start: bool = False, last: bool = False) -> int | None:
