@@ -809,8 +809,9 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
     punctuation (a space after it: " .co" is a domain, not a full stop) and hold a full sentence
     ("Sorry, the dog's going mad."): the local part of an address is plain words too."""
     opts = options.payment_window
-    units = aside_units(text, options)
-    clauses = _clauses(text, span, opts, units, _digit_spans(text, options))
+    runs = find_runs(text, options.code_runs)
+    units = aside_units(text, options, runs)
+    clauses = _clauses(text, span, opts, units, _digit_spans(runs))
 
     homophones = set(opts.digit_homophones)
 
@@ -873,11 +874,13 @@ def _digit_like_homophone(text: str, opts: PaymentWindowOptions) -> bool:
     return False
 
 
-def aside_units(text: str, options: RedactOptions) -> list:
+def aside_units(text: str, options: RedactOptions, runs: list | None = None) -> list:
     """The code units that keep a clause from being an aside: a run's strong units, less a number
-    that counts something ("I've told three people", "for two weeks")."""
+    that counts something ("I've told three people", "for two weeks"). `runs`: the text's runs, when
+    the caller has found them already."""
     units = set(options.code_runs.unit_words)
-    return [u for r in find_runs(text, options.code_runs) for u in r.units if not u.weak
+    runs = find_runs(text, options.code_runs) if runs is None else runs
+    return [u for r in runs for u in r.units if not u.weak
             and not (len(r.units) == 1 and set(words_after(text, u.end, 1)) & units)]
 
 
@@ -913,9 +916,9 @@ def _clauses(text: str, span: tuple[int, int], opts: PaymentWindowOptions, units
     return out
 
 
-def _digit_spans(text: str, options: RedactOptions) -> list[tuple[int, int, int]]:
-    """Where digits are said, any way ("oh" and "double" too; not letters): (start, end, digits)."""
-    return [(u.start, u.end, len(u.text)) for r in find_runs(text, options.code_runs) for u in r.units
+def _digit_spans(runs: list) -> list[tuple[int, int, int]]:
+    """Where a text's runs say digits, any way ("oh" and "double" too; not letters): (start, end, digits)."""
+    return [(u.start, u.end, len(u.text)) for r in runs for u in r.units
             if u.text == "" or u.text.isdigit()]
 
 
