@@ -447,13 +447,17 @@ def test_a_name_asked_for_beside_another_item_is_the_first_clause_of_the_reply_a
 @pytest.mark.parametrize(("text", "value"), [
     ("Before you ask, my full name is all the way from AI or I've got it in front of me.", "all the way from"),
     ("Yes, my full name's Grace Oyelaran-Pike.", "Grace Oyelaran-Pike"),
+    # "is" heard as "as"; the words up to the next "I've" ("Ruairi Balogun")
+    ("before you ask my full name as the urey ballagine I've got it in front of me.", "the urey ballagine"),
 ])
 def test_the_words_after_my_full_name_is_are_the_name_whatever_they_became(text: str, value: str) -> None:
     assert value in " ".join(spans_of(["Hello, how can I help?", text], "PERSON", speakers=["agent", "customer"]))
 
 
-def test_my_full_name_is_on_the_account_names_nobody() -> None:
-    assert spans_of(["Hello.", "My full name is on the account already."], "PERSON", speakers=["agent", "customer"]) == []
+@pytest.mark.parametrize("text", ["My full name is on the account already.", "Is that my full name as it appears on the card?",
+                                  "Put my full name as well, please."])
+def test_my_full_name_is_on_the_account_names_nobody(text: str) -> None:
+    assert spans_of(["Hello.", text], "PERSON", speakers=["agent", "customer"]) == []
 
 
 @pytest.mark.parametrize(("question", "reply", "value", "kept"), [
@@ -535,10 +539,41 @@ def test_the_head_of_a_long_first_sentence_of_a_reply_to_an_address_request_is_m
     words = turns[1].words
     assert [(i, t, a, b) for i, t, a, b in reply_gaps(turns, opts)] == [
         (0, "STREET_ADDRESS", words[0].start_s, words[opts.reply_gap_words - 1].end_s)]
-    # a long first sentence of a reply to a name request is still no reply: only the listed types take its head
-    asked = [timed_turn(0, "agent", "Can I take your full name?", start=0.0), turns[1]]
-    assert reply_gaps(asked, opts) == []
+    # only the listed types take its head: a reply to a phone request loses only its lead before a comma
+    asked = [timed_turn(0, "agent", "Can I take a contact number?", start=0.0), turns[1]]
+    assert reply_gaps(asked, opts) == [(0, "PHONE_NUMBER", words[0].start_s, words[2].end_s)]
     assert reply_gaps(turns, opts.model_copy(update={"reply_gap_head_types": []})) == []
+
+
+@pytest.mark.parametrize(("question", "reply", "entity_type"), [
+    # a reference broken by an aside ("Y S, sorry, the dog's going mad, one second, 8 4 8 3 0 7 4 0")
+    ("Can you read me the reference from the top of the letter?",
+     "Why have, sorry, the dog's going mad, one second, 8 .4 .8 .3 .0 .7 .4 .0.", "ACCOUNT_NUMBER"),
+    # a postcode begun again ("I V two, no, sorry, let me start that again. I V two, seven W B")
+    ("And the postcode?", "I need to, no, sorry, let me start that again. I need to, 8 -G -J,", "UK_POSTCODE"),
+])
+def test_the_lead_before_a_comma_of_a_long_reply_to_a_reference_or_postcode_request_is_muted_in_time(
+        question: str, reply: str, entity_type: str) -> None:
+    turns = [timed_turn(0, "agent", question, start=0.0), timed_turn(1, "customer", reply, start=4.0)]
+    opts = options().answer_window
+    words = turns[1].words
+    lead = next(k for k, w in enumerate(words) if w.text.endswith(","))
+    assert reply_gaps(turns, opts) == [(0, entity_type, words[0].start_s, words[lead].end_s)]
+    assert reply_gaps(turns, opts.model_copy(update={"reply_gap_lead_words": 0})) == []
+    # a longer lead is talk ("It's about my bill, and ...")
+    talk = "It is about my bill, and the reference is on the letter somewhere, hang on."
+    assert reply_gaps([turns[0], timed_turn(1, "customer", talk, start=4.0)], opts) == []
+
+
+def test_the_reply_to_a_date_of_birth_request_is_muted_in_time() -> None:
+    # "tenth May eighty-four" heard as "that may a before": no date rule reads it
+    turns = [timed_turn(0, "agent", "What's the date of birth on the account?", start=0.0),
+             timed_turn(1, "customer", "that may a before", start=3.0)]
+    opts = options().answer_window
+    words = turns[1].words
+    assert reply_gaps(turns, opts) == [(0, "DATE_OF_BIRTH", words[0].start_s, words[-1].end_s)]
+    without = [t for t in opts.reply_gap_types if t != "DATE_OF_BIRTH"]
+    assert reply_gaps(turns, opts.model_copy(update={"reply_gap_types": without})) == []
 
 
 def test_mono_the_rest_of_a_name_request_sentence_is_the_merged_reply() -> None:

@@ -173,6 +173,8 @@ def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     # ... or as words that make no name, where the greeting goes on at once ("Ayesha", "Beatrix")
     ("Hello, you're through to Greenway Benefits advice. I ask you speaking calls are recorded.", "ask you"),
     ("Good morning. They're through to Larks Holidays, dates are speaking, calls are recorded.", "dates are"),
+    # a lone greeting word after the organisation, the greeting going on at once ("Marnie speaking")
+    ("through the feminine power, morning speaking, calls are recorded for quality and training.", "morning"),
 ])
 def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_they_became(greeting: str, name: str) -> None:
     assert name in [s for t, _, s in found([greeting, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) if t == 0]
@@ -180,6 +182,7 @@ def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_
 
 @pytest.mark.parametrize("text", ["Hello, who am I speaking to today?", "Thanks. Am I speaking with the account holder?",
                                   "Good morning, speaking.", "Hi, yes I'm speaking, go on.",
+                                  "Morning, speaking, calls are recorded.", "Acme Energy, good morning, speaking, calls are recorded.",
                                   "Hello, can I speak to the account holder?"])
 def test_speaking_to_someone_names_nobody(text: str) -> None:
     assert found([text, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) == []

@@ -739,6 +739,12 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[in
         if first is not None and end - first + 1 > options.reply_gap_words and types & set(options.reply_gap_head_types):
             end = first + options.reply_gap_words - 1
             types &= set(options.reply_gap_head_types)
+        elif first is not None and end - first + 1 > options.reply_gap_words:
+            # The value first, then an aside or a fresh start after a comma ("Why have, sorry, the dog's going mad,
+            # ..." for "Y S, ..."; "I need to, no, sorry, let me start that again." for "I V two, ..."): its words.
+            comma = next((k for k in range(first, end) if words[k].text.endswith(",")), None)
+            if comma is not None and comma - first + 1 <= options.reply_gap_lead_words:
+                end = comma
         if first is None or end - first + 1 > options.reply_gap_words:
             continue
         if words[end].end_s - words[first].start_s >= 0.2:

@@ -271,8 +271,10 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
                 toks = [t for t in toks if t.group(0).lower() not in {"hello", "hi", "yes"}]
             while not goes_on and toks and toks[0].group(0).lower() in _NOT_NAME_BEFORE_SPEAKING:
                 toks = toks[1:]
-            if toks and (goes_on or toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING) \
-                    and clause.strip().lower() not in _SALUTATIONS:  # "Good morning, speaking." names nobody
+            # "Good morning, speaking." names nobody; a lone "morning" after the organisation, with the greeting going
+            # on, is the name heard as one ("through the feminine power, morning speaking, calls are recorded").
+            salutation = clause.strip().lower() in _SALUTATIONS and not (goes_on and len(toks) == 1 and before != clause)
+            if toks and (goes_on or toks[-1].group(0).lower() not in _NOT_NAME_BEFORE_SPEAKING) and not salutation:
                 offset = len(before) - len(clause)
                 a, b = offset + toks[0].start(), offset + toks[-1].end()
                 out.append(Detection("PERSON", i, a, b, 0.5, "GreetingName", text[a:b].lower()))

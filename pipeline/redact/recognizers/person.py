@@ -71,7 +71,11 @@ class LowerCaseIntroRecognizer(TablePatternRecognizer):
         # A declared full name is the next words whatever they became ("my full name is all the way from AI or
         # I've got it in front of me"): up to four, to a punctuation mark.
         ("full_name_any", r"(?<=\b(?:[Ff]ull name is|[Ff]ull name's) )(?!(?:on|in|under|the same|still|correct|right|as|spelt|spelled|not)\b)"
-                          r"[\w'’-]+(?: [\w'’-]+){0,3}", 0.55),
+                          r"[\w'’-]+(?: (?!(?:I|I've|I'm|I'll|and|so|it|it's|that|yeah)\b)[\w'’-]+){0,3}", 0.55),
+        # ... and "my full name is" heard as "my full name as" ("before you ask my full name as the urey ballagine"),
+        # not "as it appears" / "as on the card".
+        ("full_name_as", r"(?<=\b[Mm]y full name as )(?!(?:it|on|in|per|shown|written|printed|stated|above|before|well)\b)"
+                         r"[\w'’-]+(?: (?!(?:I|I've|I'm|I'll|and|so|it|it's|that|yeah)\b)[\w'’-]+){0,3}", 0.55),
     ]
     CONTEXT = ["name", "speaking", "calling"]
 
