@@ -551,18 +551,32 @@ def test_the_head_of_a_long_first_sentence_of_a_reply_to_an_address_request_is_m
      "Why have, sorry, the dog's going mad, one second, 8 .4 .8 .3 .0 .7 .4 .0.", "ACCOUNT_NUMBER"),
     # a postcode begun again ("I V two, no, sorry, let me start that again. I V two, seven W B")
     ("And the postcode?", "I need to, no, sorry, let me start that again. I need to, 8 -G -J,", "UK_POSTCODE"),
+    # no comma written: the aside's first word ends the lead ("E X sorry ...")
+    ("Can you read me the reference from the top of the letter?",
+     "Ex sorry the dog's going mad one second eight eight oh nine eight five nine", "ACCOUNT_NUMBER"),
 ])
 def test_the_lead_before_a_comma_of_a_long_reply_to_a_reference_or_postcode_request_is_muted_in_time(
         question: str, reply: str, entity_type: str) -> None:
     turns = [timed_turn(0, "agent", question, start=0.0), timed_turn(1, "customer", reply, start=4.0)]
     opts = options().answer_window
     words = turns[1].words
-    lead = next(k for k, w in enumerate(words) if w.text.endswith(","))
+    lead = next(k for k, w in enumerate(words) if w.text.endswith(",") or words[k + 1].text == "sorry")
     assert reply_gaps(turns, opts) == [(0, entity_type, words[0].start_s, words[lead].end_s)]
     assert reply_gaps(turns, opts.model_copy(update={"reply_gap_lead_words": 0})) == []
     # a longer lead is talk ("It's about my bill, and ...")
     talk = "It is about my bill, and the reference is on the letter somewhere, hang on."
     assert reply_gaps([turns[0], timed_turn(1, "customer", talk, start=4.0)], opts) == []
+
+
+def test_a_name_said_before_its_phonetic_spelling_is_muted_in_time() -> None:
+    # "Rhys Mahmoud, M for Mike, A for alpha, H for hotel ..." with no stop
+    reply = "We smack me turn in and for Mike for alpha H for hotel and for Mike offer Oscar"
+    turns = [timed_turn(0, "agent", "Can I take your full name, please?", start=0.0),
+             timed_turn(1, "customer", reply, start=4.0)]
+    opts, phonetic = options(), frozenset(options().code_runs.phonetic_alphabet)
+    words = turns[1].words
+    assert reply_gaps(turns, opts.answer_window, phonetic) == [(0, "PERSON", words[0].start_s, words[4].end_s)]
+    assert reply_gaps(turns, opts.answer_window) == []  # no alphabet, no spelling
 
 
 def test_the_reply_to_a_date_of_birth_request_is_muted_in_time() -> None:
@@ -655,3 +669,13 @@ def test_a_short_sentence_ending_on_a_street_word_in_an_address_reply_is_the_str
     assert spans_of(["And the first line of the address?", "Yes. It's the same way. Do you need anything else?"],
                     "STREET_ADDRESS", speakers=["agent", "customer"]) == []
     assert spans_of(["How can I help?", "Fernbank. Kingfisher way."], "STREET_ADDRESS", speakers=["agent", "customer"]) == []
+
+
+@pytest.mark.parametrize(("reply", "value"), [
+    ("Yes, it's I beat to seven wb", "seven wb"),  # "I V two, seven W B": the inward code's letters in lower case
+    ("Yes, it is the one by the church, at two pm I think.", None),  # a time's "pm" is no inward code
+    ("It's 5 kg, the parcel, not the postcode.", None),
+])
+def test_an_inward_codes_letters_heard_in_lower_case_after_its_digit_are_the_postcode(reply: str, value: str | None) -> None:
+    got = spans_of(["Thanks for holding. Could I take the postcode now?", reply], "UK_POSTCODE", speakers=["agent", "customer"])
+    assert (value in got) if value else not any(w in " ".join(got) for w in ("pm", "kg"))

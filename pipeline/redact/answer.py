@@ -128,6 +128,13 @@ def _clause_end(text: str, at: int) -> int:
     return at + m.start() if m else len(text)
 
 
+# Two-letter words and abbreviations that follow a number in talk ("two pm", "5 kg"): not an inward code's letters.
+_TWO_LETTER_WORDS = {"am", "an", "as", "at", "be", "by", "do", "go", "he", "hi", "if", "in", "is", "it", "me", "my", "no",
+                     "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "ye", "ya", "pm", "kg", "km", "cm", "mm",
+                     "ml", "mb", "gb", "kb", "st", "nd", "rd", "th", "ft", "hp", "kw", "uk", "tv", "pc", "id", "vs",
+                     "mr", "ms", "dr", "eh", "ah", "er", "um", "uh", "mo", "yo", "ta", "aw"}
+
+
 def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindowOptions) -> tuple[list[tuple[int, int]], int]:
     """(start, end) spans of the value-like groups in one reply turn, and the words it used."""
     tokens = list(_TOKEN_RE.finditer(text))[:budget]
@@ -137,6 +144,13 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
         # The first word of a reply to a name request is the name ("Arjun is Amy ..."), not a sentence opener.
         sentence_start = (not before or before[-1] in ".?!") and not (k == 0 and "PERSON" in types and _name_first(tokens))
         flags.append(_value_like(m.group(0), sentence_start, types))
+    if "UK_POSTCODE" in types:
+        for k in range(1, len(tokens)):
+            # An inward code's letters heard in lower case after its digit ("seven wb" for "7 W B").
+            tok = tokens[k].group(0)
+            if len(tok) == 2 and tok.isalpha() and tok.lower() not in _TWO_LETTER_WORDS and \
+                    (number_token(tokens[k - 1].group(0)) is not None or tokens[k - 1].group(0).isdigit()):
+                flags[k] = True
     if types & set(options.digit_types):
         homophones = set(options.digit_homophones)
         numbers = [number_token(m.group(0)) is not None or any(c.isdigit() for c in m.group(0)) for m in tokens]
@@ -699,7 +713,8 @@ def _request_tail(turn: Turn, words: list[str], last: int, end: int, entity_type
     return (a, b) if b - a >= 0.2 else None
 
 
-def reply_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[int, str, float, float]]:
+def reply_gaps(turns: list[Turn], options: AnswerWindowOptions,
+               phonetic: frozenset[str] = frozenset()) -> list[tuple[int, str, float, float]]:
     """The time of the first sentence of the reply to a request for a type in `reply_gap_types`, when it
     is short and no question: (request turn, requested type, start_s, end_s).
 
@@ -742,9 +757,17 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[in
         elif first is not None and end - first + 1 > options.reply_gap_words:
             # The value first, then an aside or a fresh start after a comma ("Why have, sorry, the dog's going mad,
             # ..." for "Y S, ..."; "I need to, no, sorry, let me start that again." for "I V two, ..."): its words.
-            comma = next((k for k in range(first, end) if words[k].text.endswith(",")), None)
-            if comma is not None and comma - first + 1 <= options.reply_gap_lead_words:
-                end = comma
+            breaks = set(options.reply_gap_lead_breaks)
+            lead = next((k for k in range(first, end) if words[k].text.endswith(",")
+                         or _clean(words[k + 1].text).strip() in breaks), None)
+            # A name said and then spelled with the phonetic alphabet ("We smack me turn in and for Mike for alpha
+            # ..." for "Rhys Mahmoud, M for Mike, A for alpha"): the words before its first "<letter> for <word>".
+            spelled = next((k - 2 for k in range(first + 2, end + 1) if _clean(words[k].text).strip() in phonetic
+                            and _clean(words[k - 1].text).strip() == "for"), None)
+            if spelled is not None and spelled > first and spelled - first <= options.reply_gap_words:
+                end = spelled - 1
+            elif lead is not None and lead - first + 1 <= options.reply_gap_lead_words:
+                end = lead
         if first is None or end - first + 1 > options.reply_gap_words:
             continue
         if words[end].end_s - words[first].start_s >= 0.2:

@@ -79,7 +79,11 @@ class AnswerWindowOptions(Options):
         "words muted: the value opens the reply (an address runs on past them).")
     reply_gap_lead_words: int = Field(
         0, ge=0, le=6, description="... and for the other reply_gap_types, a longer first sentence's words up to its first "
-        "comma, when this few: the value said before an aside or a fresh start ('Why have, sorry, the dog's ...'). 0: off.")
+        "comma (or the first of reply_gap_lead_breaks), when this few: the value said before an aside or a fresh start "
+        "('Why have, sorry, the dog's ...'). 0: off.")
+    reply_gap_lead_breaks: list[str] = Field(
+        default_factory=list, description="Words that open an aside or a fresh start, ending a reply's lead where the "
+        "transcriber wrote no comma ('Ex sorry the dog's going mad').")
     max_interjection_words: int = Field(3, ge=0, description="A longer turn of the requester ends the answer.")
     max_gap_words: int = Field(1, ge=0, le=3, description="Joining words ('of', 'and', 'dot') inside one value.")
     postcode_tail_words: int = Field(3, ge=0, le=4, description="Short words after an outward code taken as the inward code.")

@@ -253,7 +253,8 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
                 value_hmac=hmac_value(key, d.value),
             ))
             operators.append(options.operator(d.entity_type).type)
-    for i, entity_type, start_s, end_s in answer_gaps(turns, options.answer_window) + reply_gaps(turns, options.answer_window):
+    for i, entity_type, start_s, end_s in answer_gaps(turns, options.answer_window) + reply_gaps(
+            turns, options.answer_window, frozenset(options.code_runs.phonetic_alphabet)):
         # No characters: only the audio between a request and the next transcribed turn, or of a name's reply.
         findings.append(PiiFinding(
             entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
