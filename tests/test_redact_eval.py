@@ -81,6 +81,11 @@ def test_score_spans_definitions() -> None:
         ("Daniel Okafor", "PERSON", "thanks <PERSON>", False),
         ("d dot okafor seventy-eight at example dot com", "EMAIL_ADDRESS", "send it to example dot com", False),
         ("the third of September, nineteen seventy-eight", "DATE_OF_BIRTH", "born in 1978", True),
+        # a year in thousands is one code: heard whole it leaks, its digits apart in other talk do not
+        ("the eleventh of December, two thousand and five", "DATE_OF_BIRTH", "It's the 11th of December 2005.", True),
+        ("the eleventh of December, two thousand and five", "DATE_OF_BIRTH", "I've told 5 people, it's been 2 weeks", False),
+        ("plus four four, two oh, seven nine four six", "PHONE_NUMBER", "Plus <PHONE_NUMBER>, read it out to me", False),
+        ("plus four four, two oh, seven nine four six", "PHONE_NUMBER", "plus 44 20 7946", True),
     ],
 )
 def test_value_leaks_on_unaligned_text(value: str, entity: str, text: str, leaks: bool) -> None:

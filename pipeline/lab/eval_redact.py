@@ -57,6 +57,7 @@ _COMMON_IN_VALUES = {
     "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
     "twentieth", "thirtieth", "january", "february", "march", "april", "may", "june", "july", "august",
     "september", "october", "november", "december", "road", "street", "lane", "house", "flat", "close", "way",
+    "plus",  # "plus four four": the "+" of any international number
 }
 
 
@@ -164,6 +165,8 @@ def score_spans(calls: list[CallScript], redacted: dict[str, dict[int, list[tupl
 
 def _codes(text: str) -> list[str]:
     canonical = canonicalise(text).text
+    # A year said "two thousand and five" is one code, "2005", not two lone digits that any digit of the call matches.
+    canonical = re.sub(r"\b(\d) thousand(?: and)? (\d{1,2})\b", lambda m: f"{m[1]}0{int(m[2]):02d}", canonical)
     return [re.sub(r"[^0-9A-Za-z]", "", c).upper() for c in re.findall(r"[0-9A-Z](?:[0-9A-Z ]*[0-9A-Z])?", canonical)]
 
 
@@ -185,8 +188,8 @@ def value_leaks(value: str, entity_type: str, text: str) -> bool:
             return True
     text_codes = _codes(text)
     for code in _codes(value_words):
-        if not re.search(r"\d", code):
-            continue
+        if not re.search(r"\d", code) or len(code) < 2:
+            continue  # one digit alone ("flat 2") is in any call's talk
         window = min(4, len(code))
         pieces = {code[k:k + window] for k in range(len(code) - window + 1)}
         if any(p in c for c in text_codes for p in pieces):
