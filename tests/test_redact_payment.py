@@ -1133,3 +1133,29 @@ def test_a_payment_cue_inside_the_greeting_asks_for_nothing() -> None:
     # "speaking to" is no greeting: its cue asks
     speaking = "Am I speaking to you about the card number? Read it out when you're ready."
     assert speaking[cue_offset(speaking, options().payment_window, start=True):].startswith("card number")
+
+
+@pytest.mark.parametrize("mono", [False, True])
+def test_a_phone_number_begun_as_its_turn_ends_is_muted_on_to_the_next_words(mono: bool) -> None:
+    """ "No, I misread that. It's plus four four" and the turn ends: the rest of the number was said, and the
+    transcriber dropped it or gave it to the next turn, so the finding's time runs on (up to max_gap_s) to the
+    next words on the channel."""
+    from pipeline.redact import redact_text, redaction_key
+
+    reply = "It's oh seven seven double oh, nine double oh, five eight three. No, I misread that. It's plus four four"
+    turns = [_worded_turn(0, "agent", "And the contact number, please?", 0.0, None if mono else 0),
+             _worded_turn(1, "customer", reply, 3.0, None if mono else 1),
+             _worded_turn(2, "agent", "Lovely, thank you.", 12.0, None if mono else 0),
+             _worded_turn(3, "customer", "Thanks, bye.", 16.0, None if mono else 1)]
+    text = redact_text(turns, options(), analyzer(), redaction_key(True))
+    last = turns[1].words[-1]
+    begun = [f for f in text.findings if f.turn_index == 1 and f.char_end == len(reply)]
+    assert begun and begun[0].entity_type == "PHONE_NUMBER"
+    # mono: up to the agent's next word; stereo: the customer's channel is free for max_gap_s
+    assert begun[0].end_s == pytest.approx(12.0 if mono else last.end_s + options().answer_window.max_gap_s)
+    # a whole number ending its turn keeps the usual reach
+    whole = redact_text(turns[:1] + [_worded_turn(1, "customer", "It's oh seven seven double oh, nine double oh, five "
+                                                                 "eight three", 3.0, None if mono else 1)] + turns[2:],
+                        options(), analyzer(), redaction_key(True))
+    end = max(f.end_s for f in whole.findings if f.turn_index == 1 and f.entity_type == "PHONE_NUMBER")
+    assert end < whole.turns[1].end_s + 0.5

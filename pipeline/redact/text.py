@@ -118,15 +118,25 @@ def _redact_words(turn: Turn, found: list[Detection], spans, options: RedactOpti
     return out
 
 
-def _times(found: Detection, turn: Turn, spans, outer: tuple[float | None, float | None] = (None, None)
-           ) -> tuple[float | None, float | None]:
+def _cut_reach(found: Detection, options: RedactOptions) -> float:
+    """How far past its last word a number said as digits may run when it ends its turn: `answer_window.max_gap_s`
+    for one too short to be whole (a phone begun as "plus four four", the rest cut off or dropped by the
+    transcriber), else 0 (the usual reach)."""
+    whole = {"PHONE_NUMBER": 10, "CREDIT_CARD": 13, "UK_BANK_ACCOUNT": 8, "UK_SORT_CODE": 6}
+    digits = sum(c.isdigit() for c in found.value)
+    return options.answer_window.max_gap_s if found.entity_type in whole and digits < whole[found.entity_type] else 0.0
+
+
+def _times(found: Detection, turn: Turn, spans, outer: tuple[float | None, float | None] = (None, None),
+           cut_reach_s: float = 0.0) -> tuple[float | None, float | None]:
     """Time span of a finding from the words it overlaps; None when it cannot be placed.
 
     Transcriber word times are approximate (Whisper gives some words no duration at all), so
     the span reaches into the silence beside it: up to the neighbouring words' edges, at most
     `_REACH_S` (or `_REACH_SHORT_S` next to a word shorter than 0.1 s). At the turn's edges the
     neighbours are `outer`: the end of the last word before the turn and the start of the first
-    after it on the same channel (mono: the other party's words too), when known.
+    after it on the same channel (mono: the other party's words too), when known. A number cut short at the
+    turn's end reaches `cut_reach_s` past it, up to that first word after it (`_cut_reach`).
     """
     if not turn.words:
         return None, None
@@ -147,8 +157,9 @@ def _times(found: Detection, turn: Turn, spans, outer: tuple[float | None, float
     start = max(first.start_s - reach, min(first.start_s, floor))
     reach = _REACH_SHORT_S if last.end_s - last.start_s < 0.1 else _REACH_S
     ceiling = words[idx[-1] + 1].start_s if idx[-1] + 1 < len(words) else last.end_s + reach
-    if idx[-1] + 1 == len(words) and outer[1] is not None:
-        ceiling = min(ceiling, outer[1])
+    if idx[-1] + 1 == len(words):
+        reach = max(reach, cut_reach_s)
+        ceiling = last.end_s + reach if outer[1] is None else min(last.end_s + reach, outer[1])
     end = min(last.end_s + reach, max(last.end_s, ceiling))
     return max(0.0, start), end
 
@@ -246,7 +257,7 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
         words = _redact_words(turn, mine, spans, options) if turn.words else []
         new_turns.append(turn.model_copy(update={"text": text, "words": words}))
         for d in mine:
-            start_s, end_s = _times(d, turn, spans, _outer(turns, i))
+            start_s, end_s = _times(d, turn, spans, _outer(turns, i), _cut_reach(d, options))
             findings.append(PiiFinding(
                 entity_type=d.entity_type, turn_index=i, char_start=d.start, char_end=d.end, start_s=start_s,
                 end_s=end_s, recognizer=d.recognizer, score=round(min(max(d.score, 0.0), 1.0), 4),

@@ -20,6 +20,9 @@ class UkPhoneRecognizer(TablePatternRecognizer):
         # Part of a number (a transcriber cut it off, or the caller gave the last digits): six
         # to nine digits, only near "phone" / "number" / "mobile".
         ("uk_phone_partial", rf"(?<![\d+-])\d(?:{_S}\d){{5,8}}(?![\d-])", 0.15),
+        # A number begun as the turn ends ("No, I misread that. It's plus four four"): the rest was cut off or
+        # dropped by the transcriber, and its time runs on past the turn (text._times).
+        ("uk_phone_begun", rf"(?<![\d+-])(?:\+|plus ?)44{_S}?[.,!?]?\s*$", 0.5),
     ]
     CONTEXT = ["phone", "mobile", "number", "landline", "call", "ring", "contact", "text", "tel"]
 
