@@ -679,3 +679,24 @@ def test_a_short_sentence_ending_on_a_street_word_in_an_address_reply_is_the_str
 def test_an_inward_codes_letters_heard_in_lower_case_after_its_digit_are_the_postcode(reply: str, value: str | None) -> None:
     got = spans_of(["Thanks for holding. Could I take the postcode now?", reply], "UK_POSTCODE", speakers=["agent", "customer"])
     assert (value in got) if value else not any(w in " ".join(got) for w in ("pm", "kg"))
+
+
+@pytest.mark.parametrize(("reply", "gap"), [
+    ("That in the know what?", True),  # "Fatima Nowak" heard as a question
+    ("Sorry, who is asking?", False),
+    ("Is that for the joint account?", False),
+])
+def test_a_reply_to_a_name_request_with_a_question_mark_is_a_question_only_when_it_opens_like_one(
+        reply: str, gap: bool) -> None:
+    turns = [timed_turn(0, "agent", "Can I take your full name, please?", start=0.0),
+             timed_turn(1, "customer", reply, start=3.0)]
+    assert bool(reply_gaps(turns, options().answer_window)) is gap
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("It's in my partner's name, really. But the first line of the addresses, okravens, we're guard.", "okravens, we're guard"),
+    ("We wrote to both of the addresses last week.", None),
+])
+def test_the_first_line_of_the_address_is_run_together_declares_the_address(text: str, value: str | None) -> None:
+    got = spans_of(["Can I take the reference?", text], "STREET_ADDRESS", speakers=["agent", "customer"])
+    assert got == ([value] if value else [])

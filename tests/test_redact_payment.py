@@ -1159,3 +1159,19 @@ def test_a_phone_number_begun_as_its_turn_ends_is_muted_on_to_the_next_words(mon
                         options(), analyzer(), redaction_key(True))
     end = max(f.end_s for f in whole.findings if f.turn_index == 1 and f.entity_type == "PHONE_NUMBER")
     assert end < whole.turns[1].end_s + 0.5
+
+
+def test_three_oh_heard_as_three_though_is_a_digit_of_the_run() -> None:
+    # "oh nine, three oh, eight five" (a sort code) heard as "oh nine. Three, though. Eight, five."
+    text = "Okay, oh nine. Three, though. Eight, five."
+    assert [r.code for r in find_runs(text, options().code_runs)] == ["093085"]
+    assert found(["OK, so if you can just pop those through.", text], speakers=["agent", "customer"]) == [
+        (1, "UK_SORT_CODE", "oh nine. Three, though. Eight, five")]
+    assert find_runs("I'm away next week though, sorry.", options().code_runs) == []
+
+
+def test_an_expiry_request_heard_as_expired_on_the_card_opens_the_exchange() -> None:
+    assert request_types("D .A. expiried on the card.", options().payment_window) == ["CARD_EXPIRY"]
+    assert (1, "CARD_EXPIRY", "January 2027") in found(
+        ["D .A. expiried on the card.", "End of January 2027. Do you need the little code as well?"],
+        speakers=["agent", "customer"])

@@ -175,6 +175,8 @@ def test_an_uncommon_street_word_with_a_house_number(text: str) -> None:
     ("Good morning. They're through to Larks Holidays, dates are speaking, calls are recorded.", "dates are"),
     # a lone greeting word after the organisation, the greeting going on at once ("Marnie speaking")
     ("through the feminine power, morning speaking, calls are recorded for quality and training.", "morning"),
+    # the name heard as initials ("Eleri")
+    ("Hello, you're through to Greenway Benefits Advice, L .A. speaking. Calls are recorded.", "L .A"),
 ])
 def test_the_words_before_speaking_in_the_greeting_are_the_agents_name_whatever_they_became(greeting: str, name: str) -> None:
     assert name in [s for t, _, s in found([greeting, "Hi, yes."], "PERSON", speakers=["agent", "customer"]) if t == 0]
@@ -260,3 +262,17 @@ def test_an_email_heard_without_its_at_but_with_two_dots_is_an_email() -> None:
     # one dot is a web address said aloud, and so is one that starts "www"
     for web in ("It's all on our site, acme dot com, have a look.", "Try www dot acme dot com for the form."):
         assert spans_of(["Hi.", web], "EMAIL_ADDRESS", speakers=["agent", "customer"]) == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # a local part spelled with "under score", the domain still to come ("tariq_obys@...")
+    ("Evening is best on the landline. Tariq under score O by S.", "Tariq under score O by S"),
+    ("It's j underscore smith, at gmail.", "j underscore smith"),
+])
+def test_a_local_part_spelled_with_underscore_is_an_email_without_its_domain(text: str, value: str) -> None:
+    assert value in spans_of(["Have you got an evening number?", text], "EMAIL_ADDRESS", speakers=["agent", "customer"])
+
+
+def test_underscore_in_talk_is_no_email() -> None:
+    assert spans_of(["Hello.", "The underscore key on my keyboard is broken."], "EMAIL_ADDRESS",
+                    speakers=["agent", "customer"]) == []

@@ -339,6 +339,13 @@ def declared_addresses(text: str, options: AnswerWindowOptions, entity_type: str
         words = _words(tokens)
         for i in range(len(words)):
             n = max((_phrase_at(words, i, c) for c in cues), default=0)
+            if not n and entity_type == "STREET_ADDRESS" and words[i] == "addresses" \
+                    and words[max(0, i - 3):i] == ["line", "of", "the"]:
+                # "address is" run together ("But the first line of the addresses, okravens, we're guard.")
+                span = _value_span(sm.group(0), sm.start(), tokens, i + 1, options)
+                if span and not _covered(span, out):
+                    out.append(span)
+                continue
             if not n:
                 continue
             for j in range(i + n, min(i + n + options.declare_cue_gap + 1, len(words))):
@@ -622,6 +629,12 @@ def _asks_again(text: str, options: AnswerWindowOptions) -> bool:
     return any(f" {p} " in low for p in options.repeat_requests)
 
 
+# The first words of a reply that asks back rather than answers ("Who's asking?", "Is that for the account?").
+_QUESTION_OPENERS = {"who", "who's", "what", "what's", "why", "how", "which", "where", "when", "sorry", "pardon", "is",
+                     "are", "do", "does", "did", "can", "could", "would", "will", "should", "have", "has", "am", "was",
+                     "were", "shall", "may", "eh", "you", "whose", "whom"}
+
+
 def answer_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[int, str, float, float]]:
     """Untranscribed time right after a request: (request turn, requested type, start_s, end_s).
 
@@ -749,8 +762,9 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions,
             if first is not None or end + 1 >= len(words) or words[end].text.endswith("?"):
                 break
             start = end + 1
-        if words[end].text.endswith("?"):
-            continue  # "Sorry, who's asking?"
+        if words[end].text.endswith("?") and (first is None or _clean(words[first].text).strip() in _QUESTION_OPENERS):
+            continue  # "Sorry, who's asking?"; a value garbled into words with a question mark is still one
+            # ("That in the know what?" for "Fatima Nowak")
         if first is not None and end - first + 1 > options.reply_gap_words and types & set(options.reply_gap_head_types):
             end = first + options.reply_gap_words - 1
             types &= set(options.reply_gap_head_types)

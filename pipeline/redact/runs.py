@@ -151,6 +151,9 @@ def _unit_at(text: str, toks: list[_Tok], k: int, opts: CodeRunOptions) -> tuple
         return Unit(UNITS[low], tok.start, tok.end), 1
     if low in {"oh", "o"}:
         return Unit("0", tok.start, tok.end, weak=True), 1
+    if low == "though" and k > 0 and (toks[k - 1].text[0].isdigit() or toks[k - 1].text.lower() in UNITS) \
+            and re.fullmatch(r",?\s", text[toks[k - 1].end:tok.start]):
+        return Unit("0", tok.start, tok.end, weak=True), 1  # "three oh" heard as "three, though"
     if low in TEENS:
         return Unit(TEENS[low], tok.start, tok.end), 1
     if low in TENS:

@@ -260,7 +260,8 @@ def _greeting_names(texts: list[str], words: int) -> list[Detection]:
     for i, text in enumerate(texts[:2]):
         for m in _SPEAKING_RE.finditer(text):
             before = re.sub(r"[\s,]+$", "", text[:m.start()])  # "..., imaging, speaking.": the name between commas
-            clause = re.split(r"[.,!?;:]", before)[-1]
+            # A name heard as initials ("Eleri" as "L .A. speaking"): a single letter's dot ends no clause.
+            clause = re.split(r"(?<!\b[A-Z])(?<!\b[A-Z] )[.,!?;:]", before)[-1]
             toks = list(re.finditer(r"[A-Za-z'’-]+", clause))[-words:]
             goes_on = i == 0 and bool(toks) and toks[-1].end() == len(clause.rstrip()) and not before.endswith(">") and \
                 re.match(r"\W*(?:calls?|this call|how can|you're through|thanks? for calling)\b", text[m.end():], re.I)

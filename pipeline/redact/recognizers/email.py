@@ -70,5 +70,9 @@ class MisheardEmailRecognizer(TablePatternRecognizer):
         # starts "www" or has no dot before its domain's.
         ("spoken_dotted_email", r"(?<![\w@.-])(?!www\b)[A-Za-z0-9][\w'-]*(?: (?!www\b)[A-Za-z0-9][\w'-]*){0,2} dot [A-Za-z0-9][\w'-]*"
                                 r"(?: [A-Za-z0-9][\w'-]*){0,3} dot (?:com|net|org|co dot uk|org dot uk)\b", 0.5),
+        # A local part spelled with "underscore" (or "under score"), its domain said in another turn or not yet
+        # ("Tariq under score O by S." before the agent asks "And your email?"): nobody says "underscore" in talk.
+        ("underscore_local", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*,? (?:underscore|under score),? [A-Za-z0-9][\w'-]*"
+                             r"(?: [A-Za-z0-9][\w'-]*){0,2}?(?=[.,!?]|$| at\b)", 0.5),
     ]
     CONTEXT = ["email", "e-mail", "mail", "emails", "emailed", "address", "send"]
