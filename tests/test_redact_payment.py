@@ -1153,6 +1153,8 @@ def test_a_phone_number_begun_as_its_turn_ends_is_muted_on_to_the_next_words(mon
     assert begun and begun[0].entity_type == "PHONE_NUMBER"
     # mono: up to the agent's next word; stereo: the customer's channel is free for max_gap_s
     assert begun[0].end_s == pytest.approx(12.0 if mono else last.end_s + options().answer_window.max_gap_s)
+    off = redact_text(turns, options(payment_window={"whole_digits": {"PHONE_NUMBER": 0}}), analyzer(), redaction_key(True))
+    assert max(f.end_s for f in off.findings if f.turn_index == 1 and f.char_end == len(reply)) < last.end_s + 0.5
     # a whole number ending its turn keeps the usual reach
     whole = redact_text(turns[:1] + [_worded_turn(1, "customer", "It's oh seven seven double oh, nine double oh, five "
                                                                  "eight three", 3.0, None if mono else 1)] + turns[2:],

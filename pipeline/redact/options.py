@@ -323,6 +323,9 @@ class PaymentWindowOptions(Options):
     aside_max_word_s: float = Field(
         1.0, gt=0.0, le=10.0, description="A word of an aside kept in the audio takes less than this: one stretched "
         "longer may hide a dropped answer, and stays muted.")
+    whole_digits: dict[str, int] = Field(
+        default_factory=dict, description="Type -> digits of a whole value: one found with fewer at the end of its turn "
+        "was cut off, and its time reaches on up to answer_window.max_gap_s, to the next word on its channel.")
     max_window_s: float = Field(60.0, gt=0.0, le=600.0, description="An exchange muted that way is at most this long.")
     gap_keeps_asides: bool = Field(
         False, description="The exchange muted in time leaves out the asides the text keeps: a run of min_aside_words "

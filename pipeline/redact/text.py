@@ -119,12 +119,12 @@ def _redact_words(turn: Turn, found: list[Detection], spans, options: RedactOpti
 
 
 def _cut_reach(found: Detection, options: RedactOptions) -> float:
-    """How far past its last word a number said as digits may run when it ends its turn: `answer_window.max_gap_s`
-    for one too short to be whole (a phone begun as "plus four four", the rest cut off or dropped by the
-    transcriber), else 0 (the usual reach)."""
-    whole = {"PHONE_NUMBER": 10, "CREDIT_CARD": 13, "UK_BANK_ACCOUNT": 8, "UK_SORT_CODE": 6}
-    digits = sum(c.isdigit() for c in found.value)
-    return options.answer_window.max_gap_s if found.entity_type in whole and digits < whole[found.entity_type] else 0.0
+    """How far past its last word a number may run when it ends its turn: `answer_window.max_gap_s` for one with
+    fewer digits than `payment_window.whole_digits` gives its type (a phone begun as "plus four four", the rest
+    cut off or dropped by the transcriber), else 0 (the usual reach)."""
+    whole = options.payment_window.whole_digits.get(found.entity_type)
+    cut = whole is not None and sum(c.isdigit() for c in found.value) < whole
+    return options.answer_window.max_gap_s if cut else 0.0
 
 
 def _times(found: Detection, turn: Turn, spans, outer: tuple[float | None, float | None] = (None, None),
