@@ -91,6 +91,30 @@ def test_mono_a_reply_merged_into_the_request_turn_is_muted_in_time_and_kept_in_
     assert mid_turn_answer_gaps([turn.model_copy(update={"channel": 0})], options().answer_window, values=[]) == []
 
 
+def test_mono_a_mid_turn_request_answered_in_the_next_turn_leaves_the_agents_words_after_it() -> None:
+    text = "So what I need next is the account number. If you have it to hand, and then I can get that sorted."
+    turn = timed_turn(0, "agent", text).model_copy(update={"channel": None})
+    reply = timed_turn(1, "customer", "Yeah, two six one four.", start=turn.end_s + 0.3).model_copy(update={"channel": None})
+    a = turn.words[text.split().index("number.")].end_s
+    # the reply transcribed in the next turn, with a value in it: the rest of the request turn is the agent's
+    assert mid_turn_answer_gaps([turn, reply], options().answer_window, values=[(1, reply.start_s + 0.2)]) == []
+    # no value found there (garbled or dropped), or the next turn the agent's own: muted as before
+    for turns, values in (([turn, reply], []), ([turn, reply.model_copy(update={"speaker": "agent"})],
+                                                [(1, reply.start_s + 0.2)])):
+        got = mid_turn_answer_gaps(turns, options().answer_window, values=values)
+        assert [round(x, 2) for _, _, x, _ in got] == [round(a, 2)]
+
+
+def test_a_corrected_reply_gets_a_word_budget_of_its_own_after_the_correction() -> None:
+    # "oh seven seven oh oh, nine oh oh seven seven nine. Oh, hang on, no, I've misread that. It's ... four nine."
+    asked = "What's the best number to reach you on?"
+    reply = "All 7 7 0 0. Manual 7 7 9. Oh, hang on. No, I must read that. It's all 7 7 0 0. Manual 7 4 9."
+    assert "7 4 9" in spans_of([asked, reply])
+    # without a correction the budget (answer_window.max_words) still ends the window in a long reply
+    plain = options().model_copy(update={"answer_window": options().answer_window.model_copy(update={"correction_cues": []})})
+    assert "7 4 9" not in spans_of([asked, reply], opts=plain)
+
+
 def test_a_title_and_the_words_after_it_answer_a_name_request_in_any_case() -> None:
     reply = "It's ms chitty ramen before you ask my date of birth is the 22nd of December 2004."
     assert "ms chitty ramen" in _window("And the name on the account?", reply)

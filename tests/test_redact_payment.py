@@ -843,6 +843,32 @@ def test_mono_time_after_a_mid_turn_payment_request_no_value_answers_is_muted_up
     assert all(a >= alone.end_s for a, _ in gaps(redact_text([alone], options(), analyzer(), KEY)))
 
 
+def test_mono_a_payment_request_answered_in_its_own_sentence_or_handed_over_next_mutes_nothing_after_it() -> None:
+    from pipeline.redact import redact_text
+    from tests._redact_support import KEY
+
+    gaps = lambda out: [(f.start_s, f.end_s) for f in out.findings if f.recognizer == "payment_gap"]  # noqa: E731
+    # the customer's reply merged into the agent's turn, cue and all ("Last three, ..."), then the agent talking on
+    answered = ("Then the three digit code on the signature strip. Last three, six, six, six, oh. "
+                "I can see errors on the line. So I'll book an engineer. Is there anything else?")
+    turn = _stretched_mono_turn(answered, "Last", "I", 1.5)
+    assert gaps(redact_text([turn], options(), analyzer(), KEY)) == []
+    # the same sentence with no value in it is an open request: what follows it up to the next question is muted
+    unanswered = answered.replace("Last three, six, six, six, oh.", "Last three on the back.")
+    turn = _stretched_mono_turn(unanswered, "Last", "I", 1.5)
+    start = turn.words[unanswered.split().index("back.")].end_s
+    assert [round(a, 2) for a, _ in gaps(redact_text([turn], options(), analyzer(), KEY))] == [round(start, 2)]
+    # a short sentence that hands over ("Whenever you're ready ...") is the agent's: the reply comes after it
+    handed = "I can take that payment now. Whenever you're ready with a card."
+    turn = _stretched_mono_turn(handed, "Whenever", "card.", 1.2)
+    inside = lambda out: [(a, b) for a, b in gaps(out) if a < turn.end_s]  # noqa: E731 (after the turn: the exchange's own)
+    assert inside(redact_text([turn], options(), analyzer(), KEY)) == []
+    # ... and without the switch, its time is muted as before
+    plain = options().model_copy(update={"payment_window": options().payment_window.model_copy(update={"invitations": []})})
+    assert [round(a, 2) for a, _ in inside(redact_text([turn], plain, analyzer(), KEY))] == [
+        round(turn.words[5].end_s, 2)]
+
+
 @pytest.mark.parametrize(("texts", "value"), [
     # the first reply to an e-mail request, shorter than an aside, with a number: the local part garbled
     (["And your e -mail, please?", "Length is 902.", "OK. And the ref?", "That's guide .com."], (1, "Length is 902")),

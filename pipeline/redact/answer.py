@@ -136,8 +136,14 @@ _TWO_LETTER_WORDS = {"am", "an", "as", "at", "be", "by", "do", "go", "he", "hi",
 
 
 def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindowOptions) -> tuple[list[tuple[int, int]], int]:
-    """(start, end) spans of the value-like groups in one reply turn, and the words it used."""
-    tokens = list(_TOKEN_RE.finditer(text))[:budget]
+    """(start, end) spans of the value-like groups in one reply turn, and the words it used. A correction
+    ("Oh, hang on, no, I've misread that. It's ...") gives the words after its sentence a budget of their own:
+    the value said again comes after it."""
+    tokens = list(_TOKEN_RE.finditer(text))
+    fix = _correction_end(text, options)
+    if fix is not None:
+        budget = max(budget, sum(1 for m in tokens if m.end() <= fix) + options.max_words)
+    tokens = tokens[:budget]
     flags = []
     for k, m in enumerate(tokens):
         before = text[:m.start()].rstrip()
@@ -218,6 +224,15 @@ def _window_spans(text: str, types: set[str], budget: int, options: AnswerWindow
         limit = tokens[-1].end() if tokens else 0
         spans.extend(s for s in _led_addresses(text[:limit], options) if not _covered(s, spans))
     return spans, len(tokens)
+
+
+def _correction_end(text: str, options: AnswerWindowOptions) -> int | None:
+    """The end of the last sentence with one of `correction_cues` ("I've misread that."), or None."""
+    if not options.correction_cues:
+        return None
+    cue = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in options.correction_cues) + r")\b", re.I)
+    ends = [m.end() for m in re.finditer(r"[^.?!]+[.?!]*", text) if cue.search(m.group(0))]
+    return ends[-1] if ends else None
 
 
 def _outward_at(tokens: list[re.Match], first: int, last: int) -> int | None:
@@ -699,8 +714,8 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
                                      and words[last + 1] not in _NOT_VALUE_CAPS):
                 continue
             end = last if stop is None else stop
-            if end + 1 >= len(words):
-                continue
+            if end + 1 >= len(words) or (not any(k > end for k, _, _ in hits[n + 1:]) and _answered_next(turns, i, values)):
+                continue  # ... or the last request of the turn is answered in the next turn: what follows it is the agent's
             a = turn.words[end].end_s
             after = [turn.words[k].start_s for k, _, _ in hits[n + 1:] if k > end]
             b = min(after) if after else turn.end_s
@@ -710,6 +725,11 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
             if b - a >= 0.2:
                 out.append((i, entity_type, a, b))
     return out
+
+
+def _answered_next(turns: list[Turn], i: int, values: list[tuple[int, float]]) -> bool:
+    """Whether the turn after turn `i` is the other party's and holds a value: the reply, transcribed on its own."""
+    return i + 1 < len(turns) and turns[i + 1].speaker != turns[i].speaker and any(j == i + 1 for j, _ in values)
 
 
 def _request_tail(turn: Turn, words: list[str], last: int, end: int, entity_type: str,
@@ -726,15 +746,17 @@ def _request_tail(turn: Turn, words: list[str], last: int, end: int, entity_type
     return (a, b) if b - a >= 0.2 else None
 
 
-def reply_gaps(turns: list[Turn], options: AnswerWindowOptions,
-               phonetic: frozenset[str] = frozenset()) -> list[tuple[int, str, float, float]]:
+def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozenset[str] = frozenset(),
+               values: list[tuple[int, str, float]] = ()) -> list[tuple[int, str, float, float]]:
     """The time of the first sentence of the reply to a request for a type in `reply_gap_types`, when it
     is short and no question: (request turn, requested type, start_s, end_s).
 
     A name or a postcode the transcriber has never heard comes out as everyday words ("It's them as a
     mega -hero gate" for "Ms Emeka Harrowgate", "and one for ew." for "N one, three U W"), which no text
     rule can tell from talk, and a listener to the audio hears the value. The reply's first sentence is
-    the value almost always, so its time is muted; the text keeps its words.
+    the value almost always, so its time is muted; the text keeps its words. With `values` ((turn index,
+    entity type, start_s) of the call's findings), the words of `reply_lead_words` that open the sentence
+    before a value of the requested type found in it stay audible ("I was born on the <date>").
     """
     if not options.enabled or not options.reply_gap_types:
         return []
@@ -751,7 +773,9 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions,
         if not types and asked and reask is not None and reask.search(turn.text):
             types = asked
         asked = types
-        reply = next((t for t in turns[i + 1:i + 3] if t.speaker != turn.speaker), None) if types else None
+        j = next((k for k in range(i + 1, min(i + 3, len(turns))) if turns[k].speaker != turn.speaker), None) \
+            if types else None
+        reply = None if j is None else turns[j]
         if reply is None or not reply.words:
             continue
         words = reply.words
@@ -784,6 +808,10 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions,
                 end = lead
         if first is None or end - first + 1 > options.reply_gap_words:
             continue
+        found = [s for k, t, s in values if k == j and t in types and words[first].start_s <= s <= words[end].end_s]
+        while found and first < end and words[first].end_s <= min(found) \
+                and _clean(words[first].text).strip() in options.reply_lead_words:
+            first += 1
         if words[end].end_s - words[first].start_s >= 0.2:
             out.append((i, min(types, key=order.index), words[first].start_s, words[end].end_s))
     return out

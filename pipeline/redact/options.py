@@ -71,6 +71,9 @@ class AnswerWindowOptions(Options):
         default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): value-like next to a "
         "number in a reply to a request for one of digit_types ('a one for a one for nine six').")
     digit_types: list[str] = Field(default_factory=list, description="Types said as digits (see digit_homophones).")
+    correction_cues: list[str] = Field(
+        default_factory=list, description="A reply's sentence with one of these corrects the value ('I've misread "
+        "that'): the words after it get a max_words budget of their own.")
     reask_cues: list[str] = Field(
         default_factory=list, description="A requester's turn with one of these asks again for what its last request "
         "asked ('Sorry, you broke up. Could you say that once more?'): the reply to it is muted as that one's.")
@@ -81,6 +84,9 @@ class AnswerWindowOptions(Options):
         0, ge=0, le=6, description="... and for the other reply_gap_types, a longer first sentence's words up to its first "
         "comma (or the first of reply_gap_lead_breaks), when this few: the value said before an aside or a fresh start "
         "('Why have, sorry, the dog's ...'). 0: off.")
+    reply_lead_words: list[str] = Field(
+        default_factory=list, description="Words that open a reply before its value ('I was born on the', 'it's'): "
+        "kept audible in a reply gap when a value of the requested type is found right after them.")
     reply_gap_lead_breaks: list[str] = Field(
         default_factory=list, description="Words that open an aside or a fresh start, ending a reply's lead where the "
         "transcriber wrote no comma ('Ex sorry the dog's going mad').")
@@ -282,6 +288,9 @@ class PaymentWindowOptions(Options):
     lead_words: list[str] = Field(default_factory=list, description="Words before a value that from_value keeps.")
     digit_homophones: list[str] = Field(
         default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): from_value mutes them before a run.")
+    invitations: list[str] = Field(
+        default_factory=list, description="Mono: a short sentence with one of these right after a payment request in "
+        "the same turn hands over to the customer ('Whenever you're ready with the card.'): the reply follows it.")
     answer_sentence_words: int | None = Field(
         8, ge=1, le=30, description="The sentence after a payment request in the request's own turn (a mono turn "
         "holding the answer), this short and not a question, is redacted whatever it says. None: off.")
@@ -340,7 +349,7 @@ class PaymentWindowOptions(Options):
         return {k: [c.lower().strip() for c in v] for k, v in value.items()}
 
     @field_validator("request_phrases", "continuations", "lead_words", "email_cues", "email_words", "digit_homophones",
-                     "question_openers", "email_endings")
+                     "question_openers", "email_endings", "invitations")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.lower().strip() for v in value]

@@ -264,8 +264,9 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
                 value_hmac=hmac_value(key, d.value),
             ))
             operators.append(options.operator(d.entity_type).type)
+    found_values = [(f.turn_index, f.entity_type, f.start_s) for f in findings if f.char_end > f.char_start]
     for i, entity_type, start_s, end_s in answer_gaps(turns, options.answer_window) + reply_gaps(
-            turns, options.answer_window, frozenset(options.code_runs.phonetic_alphabet)):
+            turns, options.answer_window, frozenset(options.code_runs.phonetic_alphabet), found_values):
         # No characters: only the audio between a request and the next transcribed turn, or of a name's reply.
         findings.append(PiiFinding(
             entity_type=entity_type, turn_index=i, char_start=len(turns[i].text), char_end=len(turns[i].text),
@@ -335,7 +336,10 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
             out.append((i, *tail))
         for n, m in enumerate(sentences[:-1]):
             types = request_types(m.group(0), opts)
-            if not types:
+            if not types or _answered_in(m, i, findings, opts) or set(types) & set(request_types(sentences[n + 1].group(0), opts)):
+                # Answered in its own sentence ("Last three, six, six, six, oh." - the customer's reply, cue and all), or
+                # asked again at once ("I can take that payment now. Whenever you're ready with the card."): the reply
+                # comes after the sentence that asks last, and its own rules mute it.
                 continue
             said = [k for k, sp in enumerate(spans) if sp is not None and sp[1] <= m.end()]
             later = [f.start_s for f in findings if f.turn_index == i and f.char_start >= m.end() and f.start_s is not None
@@ -356,8 +360,13 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
             # dropped ("... is the security code. If you have it to hand and then I can get it sorted.
             # Can I take an email address?" held the customer's "one oh one"). Muted up to the next
             # question the turn asks, at most answer_window.max_gap_s: a reply follows its request.
-            ask = next((s for s in sentences[n + 1:] if s.group(0).rstrip().endswith("?")
-                        or request_types(s.group(0), opts)), None)
+            rest = sentences[n + 1:]
+            if _invites(rest[0], i, findings, opts):
+                # The next sentence hands over ("I can take that payment now. Whenever you're ready with a card."):
+                # the reply follows it.
+                over = [k for k, sp in enumerate(spans) if sp is not None and sp[1] <= rest[0].end()]
+                a, rest = max(a, turn.words[over[-1]].end_s), rest[1:]
+            ask = next((s for s in rest if s.group(0).rstrip().endswith("?") or request_types(s.group(0), opts)), None)
             # ... from its cue, when it names one ("If you have it to hand, and then I can get and the security
             # code, ...": the expiry asked for before lies under the words ahead of the next cue).
             cue = cue_offset(ask.group(0), opts, start=True) if ask is not None else None
@@ -368,6 +377,25 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
             if b is not None and b - a >= 0.2:
                 out.append((i, types[0], a, min(b, a + options.answer_window.max_gap_s)))
     return out
+
+
+def _answered_in(sentence: re.Match, turn_index: int, findings: list[PiiFinding], opts) -> bool:
+    """Whether a value of the turn lies in this sentence after its payment cue."""
+    at = sentence.start() + (cue_offset(sentence.group(0), opts) or 0)
+    return any(f.turn_index == turn_index and f.char_end > f.char_start and sentence.start() <= f.char_start
+               and at < f.char_end <= sentence.end() for f in findings)
+
+
+def _invites(sentence: re.Match, turn_index: int, findings: list[PiiFinding], opts) -> bool:
+    """A short sentence with one of `payment_window.invitations`, no value in it and no question: the agent
+    handing over to the customer."""
+    text = sentence.group(0)
+    low = " " + " ".join(re.findall(r"[a-z']+", text.lower().replace("’", "'"))) + " "
+    return (bool(opts.invitations) and not text.rstrip().endswith("?")
+            and len(low.split()) <= (opts.answer_sentence_words or 0)
+            and any(f" {p} " in low for p in opts.invitations)
+            and not any(f.turn_index == turn_index and f.char_end > f.char_start and sentence.start() <= f.char_start
+                        < sentence.end() for f in findings))
 
 
 def _answer_after_cue(turn: Turn, spans: list[tuple[int, int] | None], sentence: re.Match,
