@@ -538,6 +538,25 @@ def test_the_first_short_sentence_of_a_reply_to_a_phone_or_email_request_is_mute
     assert reply_gaps(turns, options().answer_window) == [(0, entity_type, words[0].start_s, words[end].end_s)]
 
 
+def test_a_reply_gap_keeps_the_lead_words_before_a_found_value_and_skips_a_read_back() -> None:
+    turns = [timed_turn(0, "agent", "What's the date of birth on the account?", start=0.0),
+             timed_turn(1, "customer", "I was born on the 14th October 56.", start=3.0)]
+    words = turns[1].words
+    date_at = words[5].start_s  # "14th"
+    gaps = reply_gaps(turns, options().answer_window)
+    assert [(a, b) for _, _, a, b in gaps] == [(words[0].start_s, words[-1].end_s)]
+    # the value found where it is: "I was born on the" is its lead
+    found = reply_gaps(turns, options().answer_window, values=[(1, "DATE_OF_BIRTH", date_at)])
+    assert [(a, b) for _, _, a, b in found] == [(date_at, words[-1].end_s)]
+    # a value of another type is no evidence of where the requested one is
+    assert reply_gaps(turns, options().answer_window, values=[(1, "PERSON", date_at)]) == gaps
+    # the agent reading the value back asks for a confirmation, not the value
+    back = [timed_turn(0, "agent", "And the date of birth, the 14th October 56?"),
+            timed_turn(1, "customer", "Spot on, yes.", start=6.0)]
+    assert reply_gaps(back, options().answer_window) != []
+    assert reply_gaps(back, options().answer_window, values=[(0, "DATE_OF_BIRTH", 2.0)]) == []
+
+
 def test_the_reply_to_a_request_asked_again_is_muted_past_its_filler_sentences() -> None:
     # "Gwen Llewellyn" heard as "When the low end?", then, asked again, as "Yeah. Sorry. It's going the low end."
     turns = [timed_turn(0, "agent", "Can I take your full name, please?", start=0.0),

@@ -95,6 +95,18 @@ def test_padding_after_a_finding_is_its_own_setting() -> None:
     assert [(round(a, 3), round(b, 3)) for a, b in redaction_spans([_typed("PERSON", 1.0, 1.5)], 0.3, 4.0)] == [(0.7, 1.8)]
 
 
+def test_padding_after_payment_data_is_its_own_setting() -> None:
+    is_payment = lambda f: f.entity_type == "CREDIT_CARD"  # noqa: E731
+    card = _typed("CREDIT_CARD", 1.0, 1.5, "CardNumberRecognizer")
+    kept = [(1.55, 1.9, 0)]  # the next word, beside the card: payment data's padding ignores it
+    spans = redaction_spans([card], 0.3, 4.0, kept=kept, overlap_s=0.1, full_padding=is_payment, padding_after_s=0.1,
+                            payment_after_s=0.1)
+    assert [(round(a, 3), round(b, 3)) for a, b in spans] == [(0.7, 1.6)]
+    # unset: payment data keeps padding_s after it too
+    assert [(round(a, 3), round(b, 3)) for a, b in redaction_spans(
+        [card], 0.3, 4.0, kept=kept, overlap_s=0.1, full_padding=is_payment, padding_after_s=0.1)] == [(0.7, 1.8)]
+
+
 def test_padding_stops_at_the_speech_past_a_pause_except_for_payment_data() -> None:
     # speech 0-1.0 s, a pause 1.0-1.3 s, speech again 1.3-2.0 s (the next word, its time given late)
     rng = np.random.default_rng(1)

@@ -238,7 +238,7 @@ def test_the_other_partys_words_beside_a_findings_reach_still_cover_their_speech
 
 # The neighbour limit and payment's full padding alone: the same padding after a finding as before it, no stop at a
 # pause, gaps padded too.
-_SYMMETRIC = {"padding_after_ms": None, "pause_stop_ms": None, "pad_gaps": True}
+_SYMMETRIC = {"padding_after_ms": None, "payment_padding_after_ms": None, "pause_stop_ms": None, "pad_gaps": True}
 
 
 def test_a_findings_padding_goes_into_silence_but_only_a_little_into_a_kept_word_beside_it() -> None:

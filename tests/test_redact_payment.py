@@ -423,6 +423,32 @@ def test_the_exchange_muted_in_time_leaves_out_the_asides_the_text_keeps_and_not
     assert len([f for f in off.findings if f.recognizer == "payment_gap"]) == 1
 
 
+@pytest.mark.parametrize("mono", [False, True])
+def test_a_confirmation_of_a_read_back_stays_audible_in_the_exchange(mono: bool) -> None:
+    from pipeline.redact import redact_text, redaction_key
+
+    ch = (lambda c: None) if mono else (lambda c: c)  # noqa: E731
+    texts = ["Can I take the long number on the card, please?", "Four five five six, seven seven one two.",
+             "So that's four five five six, seven seven one two. Is that right?", "That's it, yeah.",
+             "And the expiry date?", "Oh nine twenty eight.", "Thank you, that's all gone through for you."]
+    speakers = ["agent", "customer"] * 3 + ["agent"]
+    turns, t = [], 0.0
+    for k, (text, speaker) in enumerate(zip(texts, speakers)):
+        turns.append(_worded_turn(k, speaker, text, t, ch(0 if speaker == "agent" else 1)))
+        t = turns[-1].end_s + 0.4
+
+    def gaps(opts):
+        out = redact_text(turns, opts, analyzer(), redaction_key(True))
+        return [(f.start_s, f.end_s) for f in out.findings if f.recognizer == "payment_gap"]
+
+    yes = turns[3].words
+    assert not any(s < yes[-1].end_s and yes[0].start_s < e for s, e in gaps(options()))
+    # the digits around it stay muted, and without the words listed the confirmation is muted with them
+    assert any(s <= turns[1].words[0].start_s and turns[1].words[-1].end_s <= e for s, e in gaps(options()))
+    off = options(payment_window={"confirmation_words": []})
+    assert any(s <= yes[0].start_s and yes[-1].end_s <= e for s, e in gaps(off))
+
+
 def test_a_stretched_word_of_an_aside_stays_muted_in_the_exchange() -> None:
     from pipeline.redact import redact_text, redaction_key
 

@@ -756,7 +756,8 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
     rule can tell from talk, and a listener to the audio hears the value. The reply's first sentence is
     the value almost always, so its time is muted; the text keeps its words. With `values` ((turn index,
     entity type, start_s) of the call's findings), the words of `reply_lead_words` that open the sentence
-    before a value of the requested type found in it stay audible ("I was born on the <date>").
+    before a value of the requested type found in it stay audible ("I was born on the <date>"), and a request
+    that holds a value of its type (a read-back) has no reply gap: the reply confirms it.
     """
     if not options.enabled or not options.reply_gap_types:
         return []
@@ -773,6 +774,8 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         if not types and asked and reask is not None and reask.search(turn.text):
             types = asked
         asked = types
+        if any(k == i and t in types for k, t, _ in values):
+            continue  # a read-back ("I've got it down as <value>. Is that still right?"): the reply confirms it
         j = next((k for k in range(i + 1, min(i + 3, len(turns))) if turns[k].speaker != turn.speaker), None) \
             if types else None
         reply = None if j is None else turns[j]

@@ -119,7 +119,7 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
                     overlap_s: float = 0.0, turn_overlap_s: float | None = None,
                     full_padding: Callable[[PiiFinding], bool] | None = None,
                     pauses: Pauses | None = None, padding_after_s: float | None = None,
-                    pad_gaps: bool = True) -> list[tuple[float, float]]:
+                    pad_gaps: bool = True, payment_after_s: float | None = None) -> list[tuple[float, float]]:
     """Padded time spans of the findings, clipped to the recording, merged where they touch or
     lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses).
 
@@ -134,7 +134,8 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     other speaker, and the neighbour limit left card digits audible). Every other finding is padded
     `padding_after_s` after its end (None: `padding_s`; its time already reaches the next word), and with
     `pauses` (the channel's) its padding (not a gap's) stops at the speech past a pause beside it. Without
-    `pad_gaps`, a gap is muted over its own time only: its edges are other words' times.
+    `pad_gaps`, a gap is muted over its own time only: its edges are other words' times. A payment finding is
+    padded `payment_after_s` after its end (None: `padding_s`).
     """
     other_s = overlap_s if turn_overlap_s is None else turn_overlap_s
     spans = []
@@ -145,8 +146,9 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
         if not pad_gaps and f.recognizer in GAP_RECOGNIZERS:
             spans.append((f.start_s, f.end_s))
             continue
-        lo, hi = _padded(f, padding_s, None if full else kept, overlap_s, other_s, duration_s,
-                         padding_s if full or padding_after_s is None else padding_after_s)
+        after = (payment_after_s if payment_after_s is not None else padding_s) if full else (
+            padding_s if padding_after_s is None else padding_after_s)
+        lo, hi = _padded(f, padding_s, None if full else kept, overlap_s, other_s, duration_s, after)
         if pauses is not None and not full and f.recognizer not in GAP_RECOGNIZERS:
             lo, hi = pauses.clip(lo, f.start_s, f.end_s, hi)
         spans.append((lo, hi))
@@ -235,6 +237,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     other = None if options.audio.turn_overlap_ms is None else options.audio.turn_overlap_ms / 1000.0
     full = _value_of_payment if options.audio.payment_full_padding else None
     after = None if options.audio.padding_after_ms is None else options.audio.padding_after_ms / 1000.0
+    paid = None if options.audio.payment_padding_after_ms is None else options.audio.payment_padding_after_ms / 1000.0
 
     def pauses(c: int) -> Pauses | None:
         pause_ms = options.audio.pause_stop_ms
@@ -242,7 +245,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
 
     if n == 1 and kept is not None:
         return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full,
-                                pauses(0), after, options.audio.pad_gaps)]
+                                pauses(0), after, options.audio.pad_gaps, paid)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
@@ -259,7 +262,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     if kept is None:
         return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
     return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other, full, pauses(c),
-                            after, options.audio.pad_gaps)
+                            after, options.audio.pad_gaps, paid)
             for c, own in enumerate(by_channel)]
 
 

@@ -288,6 +288,9 @@ class PaymentWindowOptions(Options):
     lead_words: list[str] = Field(default_factory=list, description="Words before a value that from_value keeps.")
     digit_homophones: list[str] = Field(
         default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): from_value mutes them before a run.")
+    confirmation_words: list[str] = Field(
+        default_factory=list, description="A turn of these words only, answering the other party's question inside "
+        "a payment exchange ('That's it, yeah.' to a read-back), is kept in the audio like an aside.")
     invitations: list[str] = Field(
         default_factory=list, description="Mono: a short sentence with one of these right after a payment request in "
         "the same turn hands over to the customer ('Whenever you're ready with the card.'): the reply follows it.")
@@ -349,7 +352,7 @@ class PaymentWindowOptions(Options):
         return {k: [c.lower().strip() for c in v] for k, v in value.items()}
 
     @field_validator("request_phrases", "continuations", "lead_words", "email_cues", "email_words", "digit_homophones",
-                     "question_openers", "email_endings", "invitations")
+                     "question_openers", "email_endings", "invitations", "confirmation_words")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.lower().strip() for v in value]
@@ -380,6 +383,9 @@ class AudioOptions(Options):
     padding_after_ms: int | None = Field(
         None, ge=0, le=2000, description="Padding after the end of a finding that is not payment data (its time "
         "already reaches to the next word: text._times); None: padding_ms.")
+    payment_padding_after_ms: int | None = Field(
+        None, ge=0, le=2000, description="Padding after the end of a payment finding (its time, too, already reaches "
+        "to the next word); None: padding_ms.")
     pad_gaps: bool = Field(
         True, description="Pad an answer_gap / payment_gap like a finding; False: its own time only (its edges are "
         "the words around it, and the values in it carry their own padding).")

@@ -447,10 +447,18 @@ def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | No
             if plain:
                 run.append(k)
                 continue
-            if len(run) >= options.payment_window.min_aside_words:
+            if len(run) >= options.payment_window.min_aside_words or (len(run) == len(turn.words) and _confirms(turns, j, options)):
                 out.append((turn.words[run[0]].start_s, turn.words[run[-1]].end_s))
             run = []
     return out
+
+
+def _confirms(turns: list[Turn], j: int, options: RedactOptions) -> bool:
+    """A turn of `payment_window.confirmation_words` only, after a question of the other party ("..., is that
+    right?" - "That's it, yeah."): the answer to a read-back, kept like an aside."""
+    words = re.findall(r"[a-z']+", turns[j].text.lower().replace("’", "'"))
+    return (j > 0 and turns[j - 1].speaker != turns[j].speaker and turns[j - 1].text.rstrip().endswith("?")
+            and bool(words) and set(words) <= set(options.payment_window.confirmation_words))
 
 
 def _less(pieces: list[tuple[float, float]], cuts: list[tuple[float, float]]) -> list[tuple[float, float]]:
