@@ -14,7 +14,7 @@ from pipeline.redact.options import load_redact_options
 from pipeline.redact.payment import excluded, payment_findings, request_types
 from pipeline.redact.runs import find_runs
 from pipeline.redact.scan import detect_call
-from tests._redact_support import analyzer, found, options
+from tests._redact_support import analyzer, found, options, timed_turn
 
 _RUNS = load_redact_options().code_runs
 
@@ -893,6 +893,16 @@ def test_mono_a_payment_request_answered_in_its_own_sentence_or_handed_over_next
     plain = options().model_copy(update={"payment_window": options().payment_window.model_copy(update={"invitations": []})})
     assert [round(a, 2) for a, _ in inside(redact_text([turn], plain, analyzer(), KEY))] == [
         round(turn.words[5].end_s, 2)]
+    # the last request of the turn answered in the next turn, with a value: what follows it is the agent's
+    asked = "So what I need next is the account number. If you have it to hand, and then I can get that sorted."
+    turn = _stretched_mono_turn(asked, "If", "sorted.", 3.0)
+    nums = timed_turn(1, "customer", "Yeah, two six eight five, one one four two.", start=turn.end_s + 0.3)
+    nums = nums.model_copy(update={"channel": None})
+    within = lambda out: [(a, b) for a, b in gaps(out) if a < turn.end_s]  # noqa: E731
+    assert within(redact_text([turn, nums], options(), analyzer(), KEY)) == []
+    talk = nums.model_copy(update={"text": "Yeah, hang on a second.", "words": timed_turn(
+        1, "customer", "Yeah, hang on a second.", start=turn.end_s + 0.3).words})
+    assert within(redact_text([turn, talk], options(), analyzer(), KEY)) != []
 
 
 @pytest.mark.parametrize(("texts", "value"), [

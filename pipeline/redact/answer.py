@@ -25,7 +25,7 @@ from pipeline.redact.recognizers.address import STREET_WORDS
 from pipeline.redact.recognizers.person import NOT_NAMES
 from pipeline.schema import Turn
 
-__all__ = ["answer_windows", "answer_gaps", "declared_addresses", "mid_turn_answer_gaps", "reply_gaps", "requested_types", "closing_request",
+__all__ = ["answer_windows", "answer_gaps", "answered_in_next_turn", "declared_addresses", "mid_turn_answer_gaps", "reply_gaps", "requested_types", "closing_request",
            "spelled_names"]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
@@ -714,7 +714,7 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
                                      and words[last + 1] not in _NOT_VALUE_CAPS):
                 continue
             end = last if stop is None else stop
-            if end + 1 >= len(words) or (not any(k > end for k, _, _ in hits[n + 1:]) and _answered_next(turns, i, values)):
+            if end + 1 >= len(words) or (not any(k > end for k, _, _ in hits[n + 1:]) and answered_in_next_turn(turns, i, values)):
                 continue  # ... or the last request of the turn is answered in the next turn: what follows it is the agent's
             a = turn.words[end].end_s
             after = [turn.words[k].start_s for k, _, _ in hits[n + 1:] if k > end]
@@ -727,7 +727,7 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
     return out
 
 
-def _answered_next(turns: list[Turn], i: int, values: list[tuple[int, float]]) -> bool:
+def answered_in_next_turn(turns: list[Turn], i: int, values: list[tuple[int, float]]) -> bool:
     """Whether the turn after turn `i` is the other party's and holds a value: the reply, transcribed on its own."""
     return i + 1 < len(turns) and turns[i + 1].speaker != turns[i].speaker and any(j == i + 1 for j, _ in values)
 

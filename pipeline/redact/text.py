@@ -14,7 +14,7 @@ from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.redact.analyzer import Detection
-from pipeline.redact.answer import answer_gaps, mid_turn_answer_gaps, reply_gaps
+from pipeline.redact.answer import answer_gaps, answered_in_next_turn, mid_turn_answer_gaps, reply_gaps
 from pipeline.redact.normalise import normalise_value
 from pipeline.redact.payment import aside_units, cue_offset, payment_gaps, policy_speakers, request_types
 from pipeline.redact.runs import find_runs
@@ -367,6 +367,9 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
                 over = [k for k, sp in enumerate(spans) if sp is not None and sp[1] <= rest[0].end()]
                 a, rest = max(a, turn.words[over[-1]].end_s), rest[1:]
             ask = next((s for s in rest if s.group(0).rstrip().endswith("?") or request_types(s.group(0), opts)), None)
+            if ask is None and answered_in_next_turn(turns, i, [(f.turn_index, f.start_s) for f in findings
+                                                               if f.char_end > f.char_start]):
+                continue  # its last request, answered in the next turn: what follows it is the agent's
             # ... from its cue, when it names one ("If you have it to hand, and then I can get and the security
             # code, ...": the expiry asked for before lies under the words ahead of the next cue).
             cue = cue_offset(ask.group(0), opts, start=True) if ask is not None else None
