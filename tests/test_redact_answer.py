@@ -550,6 +550,14 @@ def test_a_reply_gap_keeps_the_lead_words_before_a_found_value_and_skips_a_read_
     assert [(a, b) for _, _, a, b in found] == [(date_at, words[-1].end_s)]
     # a value of another type is no evidence of where the requested one is
     assert reply_gaps(turns, options().answer_window, values=[(1, "PERSON", date_at)]) == gaps
+    # a first sentence of its own before the value, found after it, leads in; a short one may be the value's start
+    ref = [timed_turn(0, "agent", "Can you read me the reference from the top of the letter?"),
+           timed_turn(1, "customer", "Top right of the letter. It says reference R E 5 0 3 2 0 1 1.", start=5.0)]
+    later = [(1, "ACCOUNT_NUMBER", ref[1].words[8].start_s)]
+    assert reply_gaps(ref, options().answer_window) != []
+    assert reply_gaps(ref, options().answer_window, values=later) == []
+    short = [ref[0], timed_turn(1, "customer", "Are E. It's 5 0 3 2 0 1 1.", start=5.0)]
+    assert reply_gaps(short, options().answer_window, values=[(1, "ACCOUNT_NUMBER", short[1].words[3].start_s)]) != []
     # the agent reading the value back asks for a confirmation, not the value
     back = [timed_turn(0, "agent", "And the date of birth, the 14th October 56?"),
             timed_turn(1, "customer", "Spot on, yes.", start=6.0)]

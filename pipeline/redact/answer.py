@@ -756,7 +756,8 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
     rule can tell from talk, and a listener to the audio hears the value. The reply's first sentence is
     the value almost always, so its time is muted; the text keeps its words. With `values` ((turn index,
     entity type, start_s) of the call's findings), the words of `reply_lead_words` that open the sentence
-    before a value of the requested type found in it stay audible ("I was born on the <date>"), and a request
+    before a value of the requested type found in it stay audible ("I was born on the <date>"); a first sentence of
+    `reply_lead_sentence_words` or more with that value found only after it is a lead-in, no reply; and a request
     that holds a value of its type (a read-back) has no reply gap: the reply confirms it.
     """
     if not options.enabled or not options.reply_gap_types:
@@ -812,6 +813,9 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         if first is None or end - first + 1 > options.reply_gap_words:
             continue
         found = [s for k, t, s in values if k == j and t in types and words[first].start_s <= s <= words[end].end_s]
+        if not found and end - first + 1 >= options.reply_lead_sentence_words and any(
+                k == j and t in types and s >= words[end].end_s for k, t, s in values):
+            continue  # a sentence of its own before the value, found after it ("Top right of the letter. It says ...")
         while found and first < end and words[first].end_s <= min(found) \
                 and _clean(words[first].text).strip() in options.reply_lead_words:
             first += 1

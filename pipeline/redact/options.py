@@ -87,6 +87,10 @@ class AnswerWindowOptions(Options):
     reply_lead_words: list[str] = Field(
         default_factory=list, description="Words that open a reply before its value ('I was born on the', 'it's'): "
         "kept audible in a reply gap when a value of the requested type is found right after them.")
+    reply_lead_sentence_words: int = Field(
+        4, ge=1, le=20, description="A reply's first sentence this long or longer, with the requested value found only "
+        "after it, leads in ('Top right of the letter. It says reference ...'): no reply gap. Shorter, it may be the "
+        "value's start garbled ('Are E.' for 'R E').")
     reply_gap_lead_breaks: list[str] = Field(
         default_factory=list, description="Words that open an aside or a fresh start, ending a reply's lead where the "
         "transcriber wrote no comma ('Ex sorry the dog's going mad').")
