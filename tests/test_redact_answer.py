@@ -558,6 +558,10 @@ def test_a_reply_gap_keeps_the_lead_words_before_a_found_value_and_skips_a_read_
     assert reply_gaps(ref, options().answer_window, values=later) == []
     short = [ref[0], timed_turn(1, "customer", "Are E. It's 5 0 3 2 0 1 1.", start=5.0)]
     assert reply_gaps(short, options().answer_window, values=[(1, "ACCOUNT_NUMBER", short[1].words[3].start_s)]) != []
+    # a name said and then spelled: the first sentence is the name garbled, whatever its length
+    name = [timed_turn(0, "agent", "Can I take your full name, please?"),
+            timed_turn(1, "customer", "It's quite a man's son. That's M E N S A H.", start=5.0)]
+    assert reply_gaps(name, options().answer_window, values=[(1, "PERSON", name[1].words[7].start_s)]) != []
     # the agent reading the value back asks for a confirmation, not the value
     back = [timed_turn(0, "agent", "And the date of birth, the 14th October 56?"),
             timed_turn(1, "customer", "Spot on, yes.", start=6.0)]

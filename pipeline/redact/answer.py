@@ -813,8 +813,10 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         if first is None or end - first + 1 > options.reply_gap_words:
             continue
         found = [s for k, t, s in values if k == j and t in types and words[first].start_s <= s <= words[end].end_s]
-        if not found and end - first + 1 >= options.reply_lead_sentence_words and any(
-                k == j and t in types and s >= words[end].end_s for k, t, s in values):
+        if not found and end - first + 1 >= options.reply_lead_sentence_words and types <= set(
+                options.reply_lead_sentence_types) and not any(
+                _value_like(w.text.strip(".,?!"), k == first, types) for k, w in enumerate(words[first:end + 1], first)
+                if w.text.strip(".,?!")) and any(k == j and t in types and s >= words[end].end_s for k, t, s in values):
             continue  # a sentence of its own before the value, found after it ("Top right of the letter. It says ...")
         while found and first < end and words[first].end_s <= min(found) \
                 and _clean(words[first].text).strip() in options.reply_lead_words:

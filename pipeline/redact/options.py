@@ -91,6 +91,9 @@ class AnswerWindowOptions(Options):
         4, ge=1, le=20, description="A reply's first sentence this long or longer, with the requested value found only "
         "after it, leads in ('Top right of the letter. It says reference ...'): no reply gap. Shorter, it may be the "
         "value's start garbled ('Are E.' for 'R E').")
+    reply_lead_sentence_types: list[str] = Field(
+        default_factory=list, description="... for these requested types only, and a sentence with no value-like word: a "
+        "name or an e-mail said and then spelled ('It's quite a man's son. That's M E N S A H.') opens with the value.")
     reply_gap_lead_breaks: list[str] = Field(
         default_factory=list, description="Words that open an aside or a fresh start, ending a reply's lead where the "
         "transcriber wrote no comma ('Ex sorry the dog's going mad').")
