@@ -105,6 +105,16 @@ def test_mono_a_mid_turn_request_answered_in_the_next_turn_leaves_the_agents_wor
         assert [round(x, 2) for _, _, x, _ in got] == [round(a, 2)]
 
 
+def test_mono_a_value_after_the_cue_in_its_own_sentence_ends_the_request() -> None:
+    # a read-back merged with its confirmation and the agent's next words: nothing after it is the reply
+    text = ("I've got the first line of the address down as 83a Hollinsend Road. Is that still right? "
+            "Yes, that's still correct. I'll send a replacement by next-day delivery.")
+    turn = timed_turn(0, "agent", text).model_copy(update={"channel": None})
+    value_at = turn.words[text.split().index("83a")].start_s
+    assert mid_turn_answer_gaps([turn], options().answer_window, values=[]) != []
+    assert mid_turn_answer_gaps([turn], options().answer_window, values=[(0, value_at)]) == []
+
+
 def test_a_corrected_reply_gets_a_word_budget_of_its_own_after_the_correction() -> None:
     # "oh seven seven oh oh, nine oh oh seven seven nine. Oh, hang on, no, I've misread that. It's ... four nine."
     asked = "What's the best number to reach you on?"

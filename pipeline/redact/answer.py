@@ -716,6 +716,8 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
             end = last if stop is None else stop
             if end + 1 >= len(words) or (not any(k > end for k, _, _ in hits[n + 1:]) and answered_in_next_turn(turns, i, values)):
                 continue  # ... or the last request of the turn is answered in the next turn: what follows it is the agent's
+            if any(j == i and turn.words[last].end_s <= s < turn.words[end].end_s for j, s in values):
+                continue  # a value after the cue in its own sentence: read back ("... down as <value>. Is that right?") or given
             a = turn.words[end].end_s
             after = [turn.words[k].start_s for k, _, _ in hits[n + 1:] if k > end]
             b = min(after) if after else turn.end_s
