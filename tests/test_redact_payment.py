@@ -1176,6 +1176,10 @@ def test_mono_the_words_after_the_cue_of_a_turns_last_sentence_are_the_merged_an
             if f.recognizer == "payment_gap"]
     assert any(a <= turn.words[-2].start_s and turn.words[-1].end_s <= b for a, b in gaps)
     assert all(a >= turn.words[9].start_s for a, _ in gaps)  # from the cue on, not the talk before it
+    # one word that may be a digit is no answer: the customer saying why they called
+    why = timed_turn(0, "customer", "Hello. I want to set up a direct debit for my council tax.")
+    assert not [f for f in redact_text([why], options(), analyzer(), KEY).findings
+                if f.recognizer == "payment_gap" and f.start_s < why.end_s]
     # a question after the cue is the request going on, not an answer
     asked = timed_turn(0, "agent", "Thanks. And the long number on the card, when you're ready?")
     assert not [f for f in redact_text([asked], options(), analyzer(), KEY).findings

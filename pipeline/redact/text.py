@@ -412,8 +412,11 @@ def _answer_after_cue(turn: Turn, spans: list[tuple[int, int] | None], sentence:
     text = sentence.group(0).rstrip()
     types = request_types(text, opts)
     cut = cue_offset(text, opts, last=True) if types and not text.endswith("?") else None
-    heard = set(re.findall(r"[a-z']+", text[cut:].lower())) if cut is not None else set()
-    if cut is None or not (find_runs(text[cut:], options.code_runs) or heard & {*opts.digit_homophones, "double", "triple"}):
+    heard = re.findall(r"[a-z']+", text[cut:].lower()) if cut is not None else []
+    # One word that may be a digit is no answer ("... set up a direct debit for my council tax."): a run, a "double",
+    # or two of them.
+    digits = [w for w in heard if w in {*opts.digit_homophones, "double", "triple"}]
+    if cut is None or not (find_runs(text[cut:], options.code_runs) or {"double", "triple"} & set(digits) or len(digits) >= 2):
         return None
     cut += sentence.start()
     after = [k for k, sp in enumerate(spans) if sp is not None and sp[0] >= cut and sp[1] <= sentence.end()]
