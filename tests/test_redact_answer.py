@@ -568,6 +568,10 @@ def test_a_reply_gap_keeps_the_lead_words_before_a_found_value_and_skips_a_read_
     assert reply_gaps(ref, options().answer_window, values=later) == []
     short = [ref[0], timed_turn(1, "customer", "Are E. It's 5 0 3 2 0 1 1.", start=5.0)]
     assert reply_gaps(short, options().answer_window, values=[(1, "ACCOUNT_NUMBER", short[1].words[3].start_s)]) != []
+    # ... nor one whose first words come before an aside: the value said first ("He and me, sorry, someone's at the
+    # door." for "P N E, sorry, ...")
+    aside = [ref[0], timed_turn(1, "customer", "He and me, sorry, someone's at the door. Okay, 827 205 5.", start=5.0)]
+    assert reply_gaps(aside, options().answer_window, values=[(1, "ACCOUNT_NUMBER", aside[1].words[9].start_s)]) != []
     # a name said and then spelled: the first sentence is the name garbled, whatever its length
     name = [timed_turn(0, "agent", "Can I take your full name, please?"),
             timed_turn(1, "customer", "It's quite a man's son. That's M E N S A H.", start=5.0)]

@@ -729,6 +729,13 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
     return out
 
 
+def _lead_end(words: list, first: int, end: int, options: AnswerWindowOptions) -> int | None:
+    """The last word of a reply's lead: before its first comma or `reply_gap_lead_breaks` word (None: none)."""
+    breaks = set(options.reply_gap_lead_breaks)
+    return next((k for k in range(first, end) if words[k].text.endswith(",") or _clean(words[k + 1].text).strip() in breaks),
+                None)
+
+
 def answered_in_next_turn(turns: list[Turn], i: int, values: list[tuple[int, float]]) -> bool:
     """Whether the turn after turn `i` is the other party's and holds a value: the reply, transcribed on its own."""
     return i + 1 < len(turns) and turns[i + 1].speaker != turns[i].speaker and any(j == i + 1 for j, _ in values)
@@ -801,9 +808,7 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         elif first is not None and end - first + 1 > options.reply_gap_words:
             # The value first, then an aside or a fresh start after a comma ("Why have, sorry, the dog's going mad,
             # ..." for "Y S, ..."; "I need to, no, sorry, let me start that again." for "I V two, ..."): its words.
-            breaks = set(options.reply_gap_lead_breaks)
-            lead = next((k for k in range(first, end) if words[k].text.endswith(",")
-                         or _clean(words[k + 1].text).strip() in breaks), None)
+            lead = _lead_end(words, first, end, options)
             # A name said and then spelled with the phonetic alphabet ("We smack me turn in and for Mike for alpha
             # ..." for "Rhys Mahmoud, M for Mike, A for alpha"): the words before its first "<letter> for <word>".
             spelled = next((k - 2 for k in range(first + 2, end + 1) if _clean(words[k].text).strip() in phonetic
@@ -815,8 +820,10 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         if first is None or end - first + 1 > options.reply_gap_words:
             continue
         found = [s for k, t, s in values if k == j and t in types and words[first].start_s <= s <= words[end].end_s]
+        lead = _lead_end(words, first, end, options)
         if not found and end - first + 1 >= options.reply_lead_sentence_words and types <= set(
-                options.reply_lead_sentence_types) and not any(
+                options.reply_lead_sentence_types) and (lead is None or lead - first + 1 > options.reply_gap_lead_words) \
+                and not any(
                 _value_like(w.text.strip(".,?!"), k == first, types) for k, w in enumerate(words[first:end + 1], first)
                 if w.text.strip(".,?!")) and any(k == j and t in types and s >= words[end].end_s for k, t, s in values):
             continue  # a sentence of its own before the value, found after it ("Top right of the letter. It says ...")
