@@ -86,6 +86,9 @@ def test_score_spans_definitions() -> None:
         ("the eleventh of December, two thousand and five", "DATE_OF_BIRTH", "I've told 5 people, it's been 2 weeks", False),
         ("plus four four, two oh, seven nine four six", "PHONE_NUMBER", "Plus <PHONE_NUMBER>, read it out to me", False),
         ("plus four four, two oh, seven nine four six", "PHONE_NUMBER", "plus 44 20 7946", True),
+        # a domain said on its own: its last labels are in every address, its provider is not
+        ("gmail dot com", "EMAIL_ADDRESS", "Can I take an email address? .com. That happened sometime.", False),
+        ("gmail dot com", "EMAIL_ADDRESS", "it's gmail.com", True),
     ],
 )
 def test_value_leaks_on_unaligned_text(value: str, entity: str, text: str, leaks: bool) -> None:

@@ -58,6 +58,7 @@ _COMMON_IN_VALUES = {
     "twentieth", "thirtieth", "january", "february", "march", "april", "may", "june", "july", "august",
     "september", "october", "november", "december", "road", "street", "lane", "house", "flat", "close", "way",
     "plus",  # "plus four four": the "+" of any international number
+    "com", "co", "uk", "org", "net", "io", "ie",  # the last labels of any e-mail's domain ("... gmail dot com" heard ".com")
 }
 
 
