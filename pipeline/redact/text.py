@@ -336,10 +336,8 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
             out.append((i, *tail))
         for n, m in enumerate(sentences[:-1]):
             types = request_types(m.group(0), opts)
-            if not types or _answered_in(m, i, findings, opts) or set(types) & set(request_types(sentences[n + 1].group(0), opts)):
-                # Answered in its own sentence ("Last three, six, six, six, oh." - the customer's reply, cue and all), or
-                # asked again at once ("I can take that payment now. Whenever you're ready with the card."): the reply
-                # comes after the sentence that asks last, and its own rules mute it.
+            if not types or _answered_in(m, i, findings, opts):
+                # Answered in its own sentence ("Last three, six, six, six, oh." - the customer's reply, cue and all).
                 continue
             said = [k for k, sp in enumerate(spans) if sp is not None and sp[1] <= m.end()]
             later = [f.start_s for f in findings if f.turn_index == i and f.char_start >= m.end() and f.start_s is not None
