@@ -326,6 +326,7 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
     opts = options.payment_window
     if not opts.enabled or not opts.mute_exchange or any(t.channel is not None for t in turns):
         return []
+    values = [(f.turn_index, f.start_s) for f in findings if f.char_end > f.char_start]
     out = []
     for i, turn in enumerate(turns):
         spans = aligned.get(i) or []
@@ -365,8 +366,7 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
                 over = [k for k, sp in enumerate(spans) if sp is not None and sp[1] <= rest[0].end()]
                 a, rest = max(a, turn.words[over[-1]].end_s), rest[1:]
             ask = next((s for s in rest if s.group(0).rstrip().endswith("?") or request_types(s.group(0), opts)), None)
-            if ask is None and answered_in_next_turn(turns, i, [(f.turn_index, f.start_s) for f in findings
-                                                               if f.char_end > f.char_start]):
+            if ask is None and answered_in_next_turn(turns, i, values):
                 continue  # its last request, answered in the next turn: what follows it is the agent's
             # ... from its cue, when it names one ("If you have it to hand, and then I can get and the security
             # code, ...": the expiry asked for before lies under the words ahead of the next cue).
@@ -380,11 +380,15 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
     return out
 
 
+def _value_in(sentence: re.Match, turn_index: int, findings: list[PiiFinding], after: int = 0) -> bool:
+    """Whether a value of the turn starts in this sentence and ends past character `after` of the turn."""
+    return any(f.turn_index == turn_index and f.char_end > max(after, f.char_start)
+               and sentence.start() <= f.char_start < sentence.end() for f in findings)
+
+
 def _answered_in(sentence: re.Match, turn_index: int, findings: list[PiiFinding], opts) -> bool:
     """Whether a value of the turn lies in this sentence after its payment cue."""
-    at = sentence.start() + (cue_offset(sentence.group(0), opts) or 0)
-    return any(f.turn_index == turn_index and f.char_end > f.char_start and sentence.start() <= f.char_start
-               and at < f.char_end <= sentence.end() for f in findings)
+    return _value_in(sentence, turn_index, findings, sentence.start() + (cue_offset(sentence.group(0), opts) or 0))
 
 
 def _invites(sentence: re.Match, turn_index: int, findings: list[PiiFinding], opts) -> bool:
@@ -394,9 +398,7 @@ def _invites(sentence: re.Match, turn_index: int, findings: list[PiiFinding], op
     low = " " + " ".join(re.findall(r"[a-z']+", text.lower().replace("’", "'"))) + " "
     return (bool(opts.invitations) and not text.rstrip().endswith("?")
             and len(low.split()) <= (opts.answer_sentence_words or 0)
-            and any(f" {p} " in low for p in opts.invitations)
-            and not any(f.turn_index == turn_index and f.char_end > f.char_start and sentence.start() <= f.char_start
-                        < sentence.end() for f in findings))
+            and any(f" {p} " in low for p in opts.invitations) and not _value_in(sentence, turn_index, findings))
 
 
 def _answer_after_cue(turn: Turn, spans: list[tuple[int, int] | None], sentence: re.Match,
