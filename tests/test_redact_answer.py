@@ -106,8 +106,9 @@ def test_mono_a_mid_turn_request_answered_in_the_next_turn_leaves_the_agents_wor
 
 
 def test_mono_a_value_after_the_cue_in_its_own_sentence_ends_the_request() -> None:
-    # a read-back merged with its confirmation and the agent's next words: nothing after it is the reply
-    text = ("I've got the first line of the address down as 83a Hollinsend Road. Is that still right? "
+    # a read-back merged with its confirmation and the agent's next words: nothing after it is the reply (asked as a
+    # question: a statement with the cue inside it is no request at all, see the scour-mobile test below)
+    text = ("Can I check the first line of the address, I've got 83a Hollinsend Road? "
             "Yes, that's still correct. I'll send a replacement by next-day delivery.")
     turn = timed_turn(0, "agent", text).model_copy(update={"channel": None})
     value_at = turn.words[text.split().index("83a")].start_s
@@ -769,3 +770,60 @@ def test_a_reply_to_a_name_request_with_a_question_mark_is_a_question_only_when_
 def test_the_first_line_of_the_address_is_run_together_declares_the_address(text: str, value: str | None) -> None:
     got = spans_of(["Can I take the reference?", text], "STREET_ADDRESS", speakers=["agent", "customer"])
     assert got == ([value] if value else [])
+
+
+def test_a_turn_that_ends_on_a_closing_question_opens_no_window_gap_or_reply_gap() -> None:
+    # mono: the read-back's "spot on" merged into the agent's turn, which then asks whether there is anything else
+    agent = ("Let me spell that back, Y L A N Z, at the domain you said. Spot on. I'll correct the estimate for you. "
+             "Is there anything else I can help with today?")
+    turns = [timed_turn(0, "agent", agent), timed_turn(1, "customer", "No. That's everything.", start=12.0)]
+    turns[0] = turns[0].model_copy(update={"end_s": 11.0})
+    opts = options().answer_window
+    texts, speakers = [t.text for t in turns], ["agent", "customer"]
+    assert [d for d in answer_windows(texts, speakers, opts) if d.turn_index == 1] == []
+    assert answer_gaps(turns, opts) == [] and reply_gaps(turns, opts) == []
+    # without the rule the reply is taken for the name the read-back spelled
+    off = opts.model_copy(update={"closing_questions": []})
+    assert [d for d in answer_windows(texts, speakers, off) if d.turn_index == 1] != []
+    assert reply_gaps(turns, off) != [] and answer_gaps(turns, off) != []
+    # a request that is the turn's last sentence still opens them
+    asked = [timed_turn(0, "agent", "Anything else? Can I take your full name, please?"), turns[1]]
+    assert reply_gaps(asked, opts) != []
+
+
+def test_a_reply_that_opens_with_a_wh_question_is_the_agent_asking_not_the_reply() -> None:
+    # mono: the agent's next question written at the head of the customer's turn
+    turns = [timed_turn(0, "agent", "Can I take your full name, please?"),
+             timed_turn(1, "customer", "Where's the property? The first line.", start=3.0)]
+    assert reply_gaps(turns, options().answer_window) == []
+    garbled = [turns[0], timed_turn(1, "customer", "Well, the property?", start=3.0)]
+    assert reply_gaps(garbled, options().answer_window) != []  # a value garbled into words with a question mark
+
+
+def test_a_lead_clause_before_an_address_found_later_in_the_sentence_is_no_reply_gap() -> None:
+    reply = "It's in my partner's name, really, but the first line of the address is Flat 25, Alder Court."
+    turns = [timed_turn(0, "agent", "Can you give me the first line of the address?"),
+             timed_turn(1, "customer", reply, start=4.0)]
+    words = turns[1].words
+    at = [(1, "STREET_ADDRESS", words[reply.split().index("Flat")].start_s)]
+    opts = options().answer_window
+    assert reply_gaps(turns, opts, values=at) == []
+    assert reply_gaps(turns, opts) != []  # no address found: the head is muted as it was
+    off = opts.model_copy(update={"reply_lead_sentence_types": []})
+    assert reply_gaps(turns, off, values=at) != []
+    # a short lead, or one with a value-like word in it, may be the value itself
+    short = [turns[0], timed_turn(1, "customer", "Forty nine, sorry, the first line is 49 Cairnfield Place.", start=4.0)]
+    assert reply_gaps(short, opts, values=[(1, "STREET_ADDRESS", short[1].words[7].start_s)]) != []
+    named = [turns[0], timed_turn(1, "customer", "The Granary at Weaver's Wharf, then it's 4 Mill Lane.", start=4.0)]
+    assert reply_gaps(named, opts, values=[(1, "STREET_ADDRESS", named[1].words[7].start_s)]) != []
+
+
+def test_mono_a_cue_word_inside_a_statement_that_goes_on_is_no_mid_turn_request() -> None:
+    # the organisation "Skylark Mobile" heard as "scour mobile": "mobile" asks for a phone only at a sentence's end
+    text = ("Good morning, you're free to scour mobile more speaking calls are recorded for quality and training. "
+            "How can I help?")
+    turn = timed_turn(0, "agent", text).model_copy(update={"channel": None})
+    assert mid_turn_answer_gaps([turn], options().answer_window, values=[]) == []
+    asked = timed_turn(0, "agent", "Thanks. And a contact mobile. Yeah, it's oh seven seven. Lovely, thanks.").model_copy(
+        update={"channel": None})
+    assert [t for _, t, _, _ in mid_turn_answer_gaps([asked], options().answer_window, values=[])] == ["PHONE_NUMBER"]

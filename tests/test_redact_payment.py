@@ -1243,3 +1243,13 @@ def test_an_expiry_request_heard_as_expired_on_the_card_opens_the_exchange() -> 
     assert (1, "CARD_EXPIRY", "January 2027") in found(
         ["D .A. expiried on the card.", "End of January 2027. Do you need the little code as well?"],
         speakers=["agent", "customer"])
+
+
+def test_a_number_of_working_days_after_a_code_is_no_read_back() -> None:
+    texts = ["And the last four of the account?", "three, eight, four, three.",
+             "Usually 3 -5 working days. You can use the app in the meantime."]
+    assert [t for t, _, _ in found(texts)] == [1]
+    opts = options()
+    units = [w for w in opts.code_runs.unit_words if "working" not in w and "business" not in w]
+    without = opts.model_copy(update={"code_runs": opts.code_runs.model_copy(update={"unit_words": units})})
+    assert (2, "3 -5") in [(t, s) for t, _, s in found(texts, opts=without)]

@@ -250,3 +250,19 @@ def test_a_findings_reach_at_a_turn_edge_stops_at_the_words_of_the_turn_before_o
     # stereo: the agent's words are on the other channel (crosstalk is coverage's business): the full reach
     assert person.start_s == pytest.approx(10.0 if mono else 9.8)
     assert person.end_s == pytest.approx(10.9)
+
+
+def test_the_organisations_name_as_the_transcriber_heard_it_in_the_opening_is_no_person() -> None:
+    # "Fenland Power" heard as "Finland's power", "Oakridge" as "Oak": close to the sidecar's words, in the agent's opening
+    for heard, org in (("Finland's power", "Fenland Power"), ("Oak", "Oakridge Insurance")):
+        opening = f"Good morning, you're through to {heard}. Bethan speaking. Calls are recorded."
+        turns = [Turn(index=0, speaker="agent", start_s=None, end_s=None, text=opening)]
+        out = redact_text(turns, options(), analyzer(), KEY, keep_words=(org,)).turns[0].text
+        assert heard.split()[0] in out and "Bethan" not in out
+    # ... never later in the call, where a name like the organisation's is a person's
+    later = [Turn(index=0, speaker="agent", start_s=None, end_s=None, text="Good morning, Fenland Power, how can I help?"),
+             Turn(index=1, speaker="customer", start_s=None, end_s=None, text="Hi, it's about my account."),
+             Turn(index=2, speaker="agent", start_s=None, end_s=None, text="Who am I speaking to?"),
+             Turn(index=3, speaker="customer", start_s=None, end_s=None, text="It's Mr Finlan Powell.")]
+    out = redact_text(later, options(), analyzer(), KEY, keep_words=("Fenland Power",)).turns[3].text
+    assert "Finlan" not in out and "Powell" not in out

@@ -92,6 +92,13 @@ def closing_request(text: str, options: AnswerWindowOptions) -> set[str]:
     return requested_types(last, options) if _asking(last, options) else set()
 
 
+def hands_back(text: str, options: AnswerWindowOptions) -> bool:
+    """Whether a turn's last sentence holds a closing question ("Is there anything else I can help with?"): the
+    reply answers it, not a request earlier in the turn."""
+    last = _clean((_sentences(text) or [""])[-1])
+    return any(f" {_clean(q).strip()} " in last for q in options.closing_questions)
+
+
 def _value_like(tok: str, sentence_start: bool, types: set[str]) -> bool:
     low = tok.lower().replace("’", "'")
     if any(ch.isdigit() for ch in tok) or number_token(tok) is not None or low in _REPEATS:
@@ -532,7 +539,7 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             out.append(Detection(entity_type, i, start, end, options.score, "answer_window",
                                  normalise_value(text[start:end], entity_type)))
         budget, replies = options.max_words, 0
-        for j in range(i + 1, len(texts)):
+        for j in range(i + 1, len(texts) if not hands_back(text, options) else i + 1):
             if unknown:
                 if requested_types(texts[j], options) or replies >= options.max_turns or budget <= 0:
                     break
@@ -647,7 +654,7 @@ def _asks_again(text: str, options: AnswerWindowOptions) -> bool:
 # The first words of a reply that asks back rather than answers ("Who's asking?", "Is that for the account?").
 _QUESTION_OPENERS = {"who", "who's", "what", "what's", "why", "how", "which", "where", "when", "sorry", "pardon", "is",
                      "are", "do", "does", "did", "can", "could", "would", "will", "should", "have", "has", "am", "was",
-                     "were", "shall", "may", "eh", "you", "whose", "whom"}
+                     "were", "shall", "may", "eh", "you", "whose", "whom", "where's", "how's", "when's", "why's"}
 
 
 def answer_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[int, str, float, float]]:
@@ -666,7 +673,7 @@ def answer_gaps(turns: list[Turn], options: AnswerWindowOptions) -> list[tuple[i
         if turn.speaker not in options.requesters or turn.end_s is None:
             continue
         types = requested_types(turn.text, options)
-        if not types:
+        if not types or hands_back(turn.text, options):
             continue
         # The next transcribed speech after the request, a reply begun over its end included.
         starts = [max(t.start_s, turn.end_s) for k, t in enumerate(turns)
@@ -707,6 +714,9 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
             # sentence begun at once, with a capital, is taken for one ("... on the account It's doctor ...").
             bound = min([k for k, _, _ in hits[n + 1:] if k > last] + [len(words)])
             stop = next((k for k in range(last, bound) if re.search(r"[.?!]$", turn.words[k].text)), None)
+            if stop is not None and entity_type not in requested_types(
+                    " ".join(w.text for w in turn.words[_sentence_start(turn, last):stop + 1]), options):
+                continue  # a cue word in a statement that goes on past it ("you're through to Skylark Mobile, ...")
             tail = None if stop is None else _request_tail(turn, words, last, stop, entity_type, options)
             if tail is not None and not any(j == i and tail[0] <= s < tail[1] for j, s in values):
                 out.append((i, entity_type, *tail))
@@ -729,11 +739,37 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
     return out
 
 
+def _sentence_start(turn: Turn, k: int) -> int:
+    """The index of the first word of the sentence holding word k of a turn."""
+    return next((j + 1 for j in range(k - 1, -1, -1) if re.search(r"[.?!]$", turn.words[j].text)), 0)
+
+
 def _lead_end(words: list, first: int, end: int, options: AnswerWindowOptions) -> int | None:
     """The last word of a reply's lead: before its first comma or `reply_gap_lead_breaks` word (None: none)."""
     breaks = set(options.reply_gap_lead_breaks)
     return next((k for k in range(first, end) if words[k].text.endswith(",") or _clean(words[k + 1].text).strip() in breaks),
                 None)
+
+
+def _leads_in(words: list, first: int, end: int, types: set[str], found: list[float],
+              options: AnswerWindowOptions) -> bool:
+    """Whether a reply's words from `first` lead in to a value of the requested type found later in it (`found`:
+    its findings' start times): at least `reply_lead_sentence_words` words of its first sentence (ending at `end`)
+    and no value-like word come before the value, found after that sentence or inside one longer than
+    `reply_gap_words` ("Top right of the letter. It says reference ...", "It's in my partner's name really, but the
+    first line of the address is <address>"). Not when the first words come before an aside (the value garbled, then
+    "sorry, ..."), nor for types outside `reply_lead_sentence_types`."""
+    later = [s for s in found if s >= words[first].end_s]
+    if not later or not types <= set(options.reply_lead_sentence_types):
+        return False
+    if min(later) < words[end].end_s and end - first + 1 <= options.reply_gap_words:
+        return False  # a short sentence holding the value: muted from the value on ("I was born on the <date>")
+    before = [k for k in range(first, len(words)) if words[k].end_s <= min(later)]
+    lead = _lead_end(words, first, end, options)
+    return (len([k for k in before if k <= end]) >= options.reply_lead_sentence_words
+            and (lead is None or lead - first + 1 > options.reply_gap_lead_words)
+            and not any(_value_like(words[k].text.strip(".,?!"), k == first or words[k - 1].text.endswith((".", "?", "!")),
+                                    types) for k in before if words[k].text.strip(".,?!")))
 
 
 def answered_in_next_turn(turns: list[Turn], i: int, values: list[tuple[int, float]]) -> bool:
@@ -784,7 +820,7 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         if not types and asked and reask is not None and reask.search(turn.text):
             types = asked
         asked = types
-        if any(k == i and t in types for k, t, _ in values):
+        if any(k == i and t in types for k, t, _ in values) or hands_back(turn.text, options):
             continue  # a read-back ("I've got it down as <value>. Is that still right?"): the reply confirms it
         j = next((k for k in range(i + 1, min(i + 3, len(turns))) if turns[k].speaker != turn.speaker), None) \
             if types else None
@@ -802,6 +838,9 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         if words[end].text.endswith("?") and (first is None or _clean(words[first].text).strip() in _QUESTION_OPENERS):
             continue  # "Sorry, who's asking?"; a value garbled into words with a question mark is still one
             # ("That in the know what?" for "Fatima Nowak")
+        if first is not None and _leads_in(words, first, end, types, [s for k, t, s in values if k == j and t in types],
+                                           options):
+            continue
         if first is not None and end - first + 1 > options.reply_gap_words and types & set(options.reply_gap_head_types):
             end = first + options.reply_gap_words - 1
             types &= set(options.reply_gap_head_types)
@@ -820,13 +859,6 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         if first is None or end - first + 1 > options.reply_gap_words:
             continue
         found = [s for k, t, s in values if k == j and t in types and words[first].start_s <= s <= words[end].end_s]
-        lead = _lead_end(words, first, end, options)
-        if not found and end - first + 1 >= options.reply_lead_sentence_words and types <= set(
-                options.reply_lead_sentence_types) and (lead is None or lead - first + 1 > options.reply_gap_lead_words) \
-                and not any(
-                _value_like(w.text.strip(".,?!"), k == first, types) for k, w in enumerate(words[first:end + 1], first)
-                if w.text.strip(".,?!")) and any(k == j and t in types and s >= words[end].end_s for k, t, s in values):
-            continue  # a sentence of its own before the value, found after it ("Top right of the letter. It says ...")
         while found and first < end and words[first].end_s <= min(found) \
                 and _clean(words[first].text).strip() in options.reply_lead_words:
             first += 1

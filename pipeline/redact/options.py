@@ -94,6 +94,10 @@ class AnswerWindowOptions(Options):
     reply_lead_sentence_types: list[str] = Field(
         default_factory=list, description="... for these requested types only, and a sentence with no value-like word: a "
         "name or an e-mail said and then spelled ('It's quite a man's son. That's M E N S A H.') opens with the value.")
+    closing_questions: list[str] = Field(
+        default_factory=list, description="A requester's turn whose last sentence holds one of these ('is there anything "
+        "else') hands the floor back: what follows answers that question, not an earlier request in the turn (a "
+        "read-back), so it opens no answer window, reply gap or answer gap.")
     reply_gap_lead_breaks: list[str] = Field(
         default_factory=list, description="Words that open an aside or a fresh start, ending a reply's lead where the "
         "transcriber wrote no comma ('Ex sorry the dog's going mad').")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from difflib import SequenceMatcher
 from dataclasses import replace
 from datetime import date
 
@@ -412,9 +413,14 @@ def _context_start(speakers: list[str], i: int, other_turns: int, limit: int = 6
     return start
 
 
-def _not_a_person(text: str, keep: set[str]) -> bool:
-    tokens = [t.casefold() for t in re.findall(r"[A-Za-z][A-Za-z'’-]*", text)]
-    return bool(tokens) and all(t in keep or t.removesuffix("'s") in keep for t in tokens)
+def _not_a_person(text: str, keep: set[str], heard_as: set[str] = frozenset()) -> bool:
+    """Whether every word of a PERSON finding is a kept word - or, for `heard_as` (the organisation's own words,
+    in the opening), one the transcriber may have made of it: its start ("Oak" for "Oakridge", 3+ letters) or a
+    close spelling ("Finland's" for "Fenland", "Copperley's" for "Copperleaf")."""
+    tokens = [t.casefold().removesuffix("'s").removesuffix("’s") for t in re.findall(r"[A-Za-z][A-Za-z'’-]*", text)]
+    return bool(tokens) and all(t in keep or any(
+        (len(t) >= 3 and w.startswith(t)) or (len(t) >= 4 and SequenceMatcher(None, t, w).ratio() >= 0.75)
+        for w in heard_as) for t in tokens)
 
 
 def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
@@ -446,10 +452,15 @@ def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
     orgs = organisation_names(texts, speakers, options)
     keep = {w.casefold() for phrase in (*options.allow_list, *keep_words, *orgs)
             for w in re.findall(r"[A-Za-z'’-]+", phrase)}
+    # The organisation's name from the metadata as the transcriber heard it in the opening ("you're through to
+    # Finland's power" for Fenland Power): no name, so the words around it stay audible.
+    heard_as = {w.casefold() for phrase in keep_words for w in re.findall(r"[A-Za-z]{3,}", phrase)}
     if keep:
         found = [d for d in found
                  if not ((d.entity_type == "PERSON" or d.recognizer == "answer_window")
-                         and _not_a_person(texts[d.turn_index][d.start:d.end], keep))]
+                         and _not_a_person(texts[d.turn_index][d.start:d.end], keep,
+                                           heard_as if d.turn_index < OPENING_TURNS and speakers[d.turn_index] == "agent"
+                                           else frozenset()))]
     if options.greeting_name_words and "PERSON" in options.entities:
         found.extend(_greeting_names(texts, options.greeting_name_words))
         found.extend(_closing_names(texts, speakers, keep, options.greeting_name_words + 2))
