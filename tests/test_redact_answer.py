@@ -827,3 +827,15 @@ def test_mono_a_cue_word_inside_a_statement_that_goes_on_is_no_mid_turn_request(
     asked = timed_turn(0, "agent", "Thanks. And a contact mobile. Yeah, it's oh seven seven. Lovely, thanks.").model_copy(
         update={"channel": None})
     assert [t for _, t, _, _ in mid_turn_answer_gaps([asked], options().answer_window, values=[])] == ["PHONE_NUMBER"]
+
+
+def test_a_reply_begun_before_the_request_was_said_answers_something_else() -> None:
+    # stereo: the agent's channel runs a read-back's "Is that still right?" into the next request; the customer's
+    # "Yes, that's still correct." came between them, before the request
+    agent = timed_turn(0, "agent", "Is that still right? And the house number and street?", start=0.0)
+    asked_at = agent.words[4].start_s
+    early = timed_turn(1, "customer", "Yes, that's still correct.", start=asked_at - 0.3)
+    late = timed_turn(1, "customer", "Yes, that's still correct.", start=agent.words[-1].end_s + 0.3)
+    opts = options().answer_window
+    assert reply_gaps([agent, early], opts) == []
+    assert reply_gaps([agent, late], opts) != []

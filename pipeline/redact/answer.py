@@ -739,6 +739,17 @@ def mid_turn_answer_gaps(turns: list[Turn], options: AnswerWindowOptions,
     return out
 
 
+def _asked_at(turn: Turn, types: set[str], reask: re.Pattern | None, options: AnswerWindowOptions) -> float:
+    """When the last sentence of a turn that asks for one of `types` (or asks again) begins; the turn's start when
+    none does or the turn has no word times."""
+    starts = [k for k in range(len(turn.words)) if k == 0 or re.search(r"[.?!]$", turn.words[k - 1].text)]
+    for a, b in reversed(list(zip(starts, starts[1:] + [len(turn.words)]))):
+        sentence = " ".join(w.text for w in turn.words[a:b])
+        if requested_types(sentence, options) & types or (reask is not None and reask.search(sentence)):
+            return turn.words[a].start_s
+    return turn.words[0].start_s if turn.words else float("-inf")
+
+
 def _sentence_start(turn: Turn, k: int) -> int:
     """The index of the first word of the sentence holding word k of a turn."""
     return next((j + 1 for j in range(k - 1, -1, -1) if re.search(r"[.?!]$", turn.words[j].text)), 0)
@@ -825,8 +836,8 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         j = next((k for k in range(i + 1, min(i + 3, len(turns))) if turns[k].speaker != turn.speaker), None) \
             if types else None
         reply = None if j is None else turns[j]
-        if reply is None or not reply.words:
-            continue
+        if reply is None or not reply.words or reply.words[0].start_s < _asked_at(turn, types, reask, options):
+            continue  # stereo: a reply begun before the request was said answers something before it
         words = reply.words
         start = 0
         while True:  # past sentences of fillers only ("Yeah. Sorry. It's ...")
