@@ -839,3 +839,14 @@ def test_a_reply_begun_before_the_request_was_said_answers_something_else() -> N
     opts = options().answer_window
     assert reply_gaps([agent, early], opts) == []
     assert reply_gaps([agent, late], opts) != []
+
+
+def test_a_reply_after_the_requester_talked_on_in_a_turn_of_its_own_is_no_reply_gap() -> None:
+    asked = timed_turn(0, "agent", "Can I take an email address?", start=0.0)
+    back = timed_turn(1, "agent", "Let me spell that back, D Y L A N, at the domain you said.", start=6.0)
+    spot = timed_turn(2, "customer", "Spot on.", start=11.0)
+    opts = options().answer_window
+    spelled = [(1, "PERSON", back.words[5].start_s)]  # the read-back's letters, found: it asks for a confirmation
+    assert reply_gaps([asked, back, spot], opts, values=spelled) == []
+    # an interjection of the requester's ("Mm-hm.") between the request and the reply does not end it
+    assert reply_gaps([asked, timed_turn(1, "agent", "Mm-hm.", start=6.0), spot], opts) != []

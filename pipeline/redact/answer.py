@@ -835,6 +835,9 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
             continue  # a read-back ("I've got it down as <value>. Is that still right?"): the reply confirms it
         j = next((k for k in range(i + 1, min(i + 3, len(turns))) if turns[k].speaker != turn.speaker), None) \
             if types else None
+        if j is not None and any(len(_TOKEN_RE.findall(turns[k].text)) > options.max_interjection_words
+                                 for k in range(i + 1, j)):
+            continue  # the requester went on talking (a read-back, the next step): what follows answers that
         reply = None if j is None else turns[j]
         if reply is None or not reply.words or reply.words[0].start_s < _asked_at(turn, types, reask, options):
             continue  # stereo: a reply begun before the request was said answers something before it
