@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
-from difflib import SequenceMatcher
 from dataclasses import replace
 from datetime import date
+from difflib import SequenceMatcher
 
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
@@ -415,12 +415,11 @@ def _context_start(speakers: list[str], i: int, other_turns: int, limit: int = 6
 
 def _not_a_person(text: str, keep: set[str], heard_as: set[str] = frozenset()) -> bool:
     """Whether every word of a PERSON finding is a kept word - or, for `heard_as` (the organisation's own words,
-    in the opening), one the transcriber may have made of it: its start ("Oak" for "Oakridge", 3+ letters) or a
-    close spelling ("Finland's" for "Fenland", "Copperley's" for "Copperleaf")."""
+    in the opening), one the transcriber may have made of it: its start ("Blue" for "Bluewake") or a close spelling
+    ("Finland's" for "Fenland", "Copperley's" for "Copperleaf"), of four letters or more ("Sam" at Samsung is a name)."""
     tokens = [t.casefold().removesuffix("'s").removesuffix("’s") for t in re.findall(r"[A-Za-z][A-Za-z'’-]*", text)]
-    return bool(tokens) and all(t in keep or any(
-        (len(t) >= 3 and w.startswith(t)) or (len(t) >= 4 and SequenceMatcher(None, t, w).ratio() >= 0.75)
-        for w in heard_as) for t in tokens)
+    return bool(tokens) and all(t in keep or (len(t) >= 4 and any(
+        w.startswith(t) or SequenceMatcher(None, t, w).ratio() >= 0.75 for w in heard_as)) for t in tokens)
 
 
 def detect_call(texts: list[str], speakers: list[str], analyzer: AnalyzerEngine,
