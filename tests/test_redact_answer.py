@@ -789,6 +789,13 @@ def test_a_turn_that_ends_on_a_closing_question_opens_no_window_gap_or_reply_gap
     # a request that is the turn's last sentence still opens them
     asked = [timed_turn(0, "agent", "Anything else? Can I take your full name, please?"), turns[1]]
     assert reply_gaps(asked, opts) != []
+    # stereo: a reply begun before the closing question was asked answers the request before it, value-like words
+    # and all ("... the security code. If you have it to hand. <reply: 'Yeah, for O9.'> ... Is there anything else?")
+    code = timed_turn(0, "agent", "What I need next is the account reference. Usually three to five working days. "
+                                  "Is there anything else I can help with today?")
+    reply = timed_turn(1, "customer", "Yeah, R 40 9.", start=code.words[8].start_s)
+    assert reply_gaps([code, reply], opts) != []
+    assert [d for d in answer_windows([code.text, reply.text], speakers, opts) if d.turn_index == 1] != []
 
 
 def test_a_reply_that_opens_with_a_wh_question_is_the_agent_asking_not_the_reply() -> None:

@@ -539,7 +539,8 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             out.append(Detection(entity_type, i, start, end, options.score, "answer_window",
                                  normalise_value(text[start:end], entity_type)))
         budget, replies = options.max_words, 0
-        for j in range(i + 1, len(texts) if not hands_back(text, options) else i + 1):
+        closes = hands_back(text, options)
+        for j in range(i + 1, len(texts)):
             if unknown:
                 if requested_types(texts[j], options) or replies >= options.max_turns or budget <= 0:
                     break
@@ -557,7 +558,9 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             spans, used = _window_spans(texts[j], types, budget, options)
             # A name asked for with something else ("... the full name. ... The first line?") is still the
             # reply's first clause; "Yeah," alone is no reply yet.
-            names = _garbled_name(texts[j], options) if "PERSON" in types and replies == 0 else []
+            # ... unless the turn ends on a closing question: "No, that's everything." answers that. (Its value-like
+            # words still count: in stereo the agent's channel runs on past a reply given in the middle of it.)
+            names = _garbled_name(texts[j], options) if "PERSON" in types and replies == 0 and not closes else []
             if "PERSON" in types:
                 names = names + _titled_names(texts[j])
             budget -= used
@@ -750,6 +753,11 @@ def _asked_at(turn: Turn, types: set[str], reask: re.Pattern | None, options: An
     return turn.words[0].start_s if turn.words else float("-inf")
 
 
+def _sentence_start_s(turn: Turn, k: int) -> float:
+    """When the sentence holding word k of a turn begins."""
+    return turn.words[_sentence_start(turn, k % len(turn.words))].start_s
+
+
 def _sentence_start(turn: Turn, k: int) -> int:
     """The index of the first word of the sentence holding word k of a turn."""
     return next((j + 1 for j in range(k - 1, -1, -1) if re.search(r"[.?!]$", turn.words[j].text)), 0)
@@ -831,7 +839,7 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         if not types and asked and reask is not None and reask.search(turn.text):
             types = asked
         asked = types
-        if any(k == i and t in types for k, t, _ in values) or hands_back(turn.text, options):
+        if any(k == i and t in types for k, t, _ in values):
             continue  # a read-back ("I've got it down as <value>. Is that still right?"): the reply confirms it
         j = next((k for k in range(i + 1, min(i + 3, len(turns))) if turns[k].speaker != turn.speaker), None) \
             if types else None
@@ -841,6 +849,8 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         reply = None if j is None else turns[j]
         if reply is None or not reply.words or reply.words[0].start_s < _asked_at(turn, types, reask, options):
             continue  # stereo: a reply begun before the request was said answers something before it
+        if hands_back(turn.text, options) and turn.words and reply.words[0].start_s >= _sentence_start_s(turn, -1):
+            continue  # the turn ended on a closing question, asked before this reply: the reply answers that
         words = reply.words
         start = 0
         while True:  # past sentences of fillers only ("Yeah. Sorry. It's ...")

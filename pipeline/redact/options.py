@@ -97,7 +97,8 @@ class AnswerWindowOptions(Options):
     closing_questions: list[str] = Field(
         default_factory=list, description="A requester's turn whose last sentence holds one of these ('is there anything "
         "else') hands the floor back: what follows answers that question, not an earlier request in the turn (a "
-        "read-back), so it opens no answer window, reply gap or answer gap.")
+        "read-back), so its reply's first clause is no garbled name and no reply gap or answer gap follows. A reply "
+        "begun before that question was asked (stereo: the agent's channel runs on past it) keeps its reply gap.")
     reply_gap_lead_breaks: list[str] = Field(
         default_factory=list, description="Words that open an aside or a fresh start, ending a reply's lead where the "
         "transcriber wrote no comma ('Ex sorry the dog's going mad').")
