@@ -1253,3 +1253,27 @@ def test_a_number_of_working_days_after_a_code_is_no_read_back() -> None:
     units = [w for w in opts.code_runs.unit_words if "working" not in w and "business" not in w]
     without = opts.model_copy(update={"code_runs": opts.code_runs.model_copy(update={"unit_words": units})})
     assert (2, "3 -5") in [(t, s) for t, _, s in found(texts, opts=without)]
+
+
+def test_mono_a_payment_request_sentence_that_runs_on_past_its_cue_is_muted_from_the_cue() -> None:
+    from pipeline.redact import redact_text
+    from tests._redact_support import KEY
+
+    # "four oh nine" heard as "for all night" inside the agent's run-on sentence; the turn's only later value is a name
+    text = ("What's the expiry date? 0, 4, 31. OK. So what I need from you next is the security code if you have it to "
+            "hand and then I can get it sorted for all night Usually three to five working days. You can use the app "
+            "in the meantime. Is there anything else I can help with today? Thanks for calling, Mrs Whitfield.")
+    turn = timed_turn(0, "agent", text, word_s=0.2).model_copy(update={"channel": None})
+    words = text.split()
+    cue_end, hidden = turn.words[words.index("code")].end_s, turn.words[words.index("night")].end_s
+    out = redact_text([turn], options(), analyzer(), KEY)
+    assert any(f.entity_type == "PERSON" for f in out.findings)  # the name the gap must not be taken for the reply
+    gaps = [(f.start_s, f.end_s) for f in out.findings if f.recognizer == "payment_gap"]
+    assert any(a <= cue_end + 1e-6 and b >= hidden for a, b in gaps)
+    # a request sentence that ends soon after its cue is muted from its end, as before
+    short = text.replace("if you have it to hand and then I can get it sorted for all night Usually three to five "
+                         "working days.", "please.")
+    turn = timed_turn(0, "agent", short, word_s=0.2).model_copy(update={"channel": None})
+    end = turn.words[short.split().index("please.")].end_s
+    starts = [f.start_s for f in redact_text([turn], options(), analyzer(), KEY).findings if f.recognizer == "payment_gap"]
+    assert starts and min(starts) >= end - 1e-6

@@ -313,6 +313,9 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
     return new_turns, [findings[k] for k in order], [operators[k] for k in order], reasons
 
 
+_WORDED_TYPES = frozenset({"PERSON", "EMAIL_ADDRESS", "STREET_ADDRESS"})
+
+
 def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | None]],
                            findings: list[PiiFinding], options: RedactOptions) -> list[tuple[int, str, float, float]]:
     """Mono only: a payment request in the middle of a turn (diarisation merged the two parties) and
@@ -341,8 +344,10 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
                 # Answered in its own sentence ("Last three, six, six, six, oh." - the customer's reply, cue and all).
                 continue
             said = [k for k, sp in enumerate(spans) if sp is not None and sp[1] <= m.end()]
+            # A value, not the time of a gap after the turn, nor a name or an address: no payment answer however
+            # heard ("... the security code if you have it to hand ... Thanks for calling, Mr Whitfield.")
             later = [f.start_s for f in findings if f.turn_index == i and f.char_start >= m.end() and f.start_s is not None
-                     and f.char_end > f.char_start]  # a value, not the time of a gap after the turn
+                     and f.char_end > f.char_start and f.entity_type not in _WORDED_TYPES]
             if not said:
                 continue
             a = turn.words[said[-1]].end_s
@@ -359,6 +364,14 @@ def _mid_turn_request_gaps(turns: list[Turn], aligned: dict[int, list[tuple[int,
             # dropped ("... is the security code. If you have it to hand and then I can get it sorted.
             # Can I take an email address?" held the customer's "one oh one"). Muted up to the next
             # question the turn asks, at most answer_window.max_gap_s: a reply follows its request.
+            cut = cue_offset(m.group(0), opts, last=True)
+            on = [k for k, sp in enumerate(spans) if sp is not None and cut is not None
+                  and sp[0] >= m.start() + cut and sp[1] <= m.end()]
+            if len(on) > (opts.answer_sentence_words or 0):
+                # The sentence runs on past its cue (no stop written: "... is the security code if you have it to hand
+                # and then I can get it sorted for all night Usually three to five working days." held "four oh
+                # nine"): the reply may lie in it, so the time runs from the cue.
+                a = turn.words[on[0] - 1].end_s if on[0] > 0 else a
             rest = sentences[n + 1:]
             if _invites(rest[0], i, findings, opts):
                 # The next sentence hands over ("I can take that payment now. Whenever you're ready with a card."):
