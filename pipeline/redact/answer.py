@@ -753,11 +753,6 @@ def _asked_at(turn: Turn, types: set[str], reask: re.Pattern | None, options: An
     return turn.words[0].start_s if turn.words else float("-inf")
 
 
-def _sentence_start_s(turn: Turn, k: int) -> float:
-    """When the sentence holding word k of a turn begins."""
-    return turn.words[_sentence_start(turn, k % len(turn.words))].start_s
-
-
 def _sentence_start(turn: Turn, k: int) -> int:
     """The index of the first word of the sentence holding word k of a turn."""
     return next((j + 1 for j in range(k - 1, -1, -1) if re.search(r"[.?!]$", turn.words[j].text)), 0)
@@ -849,7 +844,8 @@ def reply_gaps(turns: list[Turn], options: AnswerWindowOptions, phonetic: frozen
         reply = None if j is None else turns[j]
         if reply is None or not reply.words or reply.words[0].start_s < _asked_at(turn, types, reask, options):
             continue  # stereo: a reply begun before the request was said answers something before it
-        if hands_back(turn.text, options) and turn.words and reply.words[0].start_s >= _sentence_start_s(turn, -1):
+        if hands_back(turn.text, options) and turn.words \
+                and reply.words[0].start_s >= turn.words[_sentence_start(turn, len(turn.words) - 1)].start_s:
             continue  # the turn ended on a closing question, asked before this reply: the reply answers that
         words = reply.words
         start = 0
