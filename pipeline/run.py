@@ -73,6 +73,7 @@ if TYPE_CHECKING:  # each of these modules imports torch, Presidio or spaCy: loa
     from pipeline.detect import DetectModels
     from pipeline.diarise import Diarisation, Diariser
     from pipeline.redact import AudioRedaction, TextRedaction
+    from pipeline.redact.align import Aligner
     from pipeline.store import Store
 
 __all__ = ["ERASED_PATH", "Models", "Processed", "StageProbe", "OutcomeHook", "CallOutcome", "RunSummary", "process_input",
@@ -132,6 +133,12 @@ class Models:
         from pipeline.redact import load_analyzer
 
         return self._get("analyzer", lambda: load_analyzer(self.settings.redact, self.settings.core.models))
+
+    @property
+    def aligner(self) -> Aligner | None:
+        from pipeline.redact import load_aligner
+
+        return self._get("aligner", lambda: load_aligner(self.settings.redact.audio.align, self.settings.core.models))
 
     @property
     def redaction_key(self) -> bytes:
@@ -373,7 +380,7 @@ def process_input(
     audio_red = None
     if recording is not None and core.output.redacted_audio:
         audio_red = _timed(timings, "redact_audio", probe, redact_audio, recording, text_red.findings, settings.redact,
-                           turns)
+                           turns, models.aligner)
     stages.append("redact")
     flags = []
     if text_red.flagged or (audio_red is not None and audio_red.flagged):

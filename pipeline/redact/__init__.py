@@ -4,7 +4,8 @@ hash-chained audit log.
     options  = load_redact_options()                 # configs/redaction.yaml (+ site overrides)
     analyzer = load_analyzer(options)                # once per process (spaCy via the manifest)
     text     = redact_text(turns, options, analyzer, redaction_key(), keep_words=(organisation,))
-    audio    = redact_audio(recording, text.findings, options)   # audio.audio is None -> flagged
+    aligner  = load_aligner(options.audio.align)      # once per worker; None unless audio.align.enabled
+    audio    = redact_audio(recording, text.findings, options, turns, aligner)   # audio.audio None -> flagged
     write_redacted_audio(audio.audio, audio.sample_rate, out / call_id / "audio.redacted.wav")
     append_call(log_path, call_id, text, audio)      # hash-chained audit records
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from pipeline.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from pipeline.redact.align import load_aligner
     from pipeline.redact.analyzer import Detection, load_analyzer
     from pipeline.redact.audio import AudioRedaction, redact_audio, write_redacted_audio
     from pipeline.redact.audit import anchor_log, append_call, find_value, repair_log, report, verify_log
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "Detection": "analyzer",
     "load_analyzer": "analyzer",
+    "load_aligner": "align",
     "detect_call": "scan",
     "AudioRedaction": "audio",
     "redact_audio": "audio",

@@ -17,6 +17,7 @@ import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import StageError
+from pipeline.redact.align import Aligner, aligned_edges
 from pipeline.redact.coverage import (ChannelLevel, UnalignedStretch, channel_level, frame_levels, level_gap_reason,
                                       uncovered_speech)
 from pipeline.redact.options import PAYMENT_TYPES, CoverageOptions, RedactOptions
@@ -119,7 +120,8 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
                     overlap_s: float = 0.0, turn_overlap_s: float | None = None,
                     full_padding: Callable[[PiiFinding], bool] | None = None,
                     pauses: Pauses | None = None, padding_after_s: float | None = None,
-                    pad_gaps: bool = True, payment_after_s: float | None = None) -> list[tuple[float, float]]:
+                    pad_gaps: bool = True, payment_after_s: float | None = None,
+                    aligned: dict[int, tuple[float, float]] | None = None) -> list[tuple[float, float]]:
     """Padded time spans of the findings, clipped to the recording, merged where they touch or
     lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses).
 
@@ -135,12 +137,17 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     `padding_after_s` after its end (None: `padding_s`; its time already reaches the next word), and with
     `pauses` (the channel's) its padding (not a gap's) stops at the speech past a pause beside it. Without
     `pad_gaps`, a gap is muted over its own time only: its edges are other words' times. A payment finding is
-    padded `payment_after_s` after its end (None: `padding_s`).
+    padded `payment_after_s` after its end (None: `padding_s`). A finding in `aligned` (by `id`: its
+    span from `align.aligned_edges`, already padded) is muted over that span joined with its own time.
     """
     other_s = overlap_s if turn_overlap_s is None else turn_overlap_s
     spans = []
     for f in findings:
         if f.start_s is None or f.end_s is None:
+            continue
+        if aligned and id(f) in aligned:
+            a, b = aligned[id(f)]
+            spans.append((max(0.0, min(f.start_s, a)), min(duration_s, max(f.end_s, b))))
             continue
         full = full_padding is not None and full_padding(f)
         if not pad_gaps and f.recognizer in GAP_RECOGNIZERS:
@@ -219,7 +226,8 @@ def kept_word_spans(turns: list[Turn], n_channels: int, findings: list[PiiFindin
 
 
 def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], turns: list[Turn] | None,
-                           options: RedactOptions, every: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+                           options: RedactOptions, every: list[tuple[float, float]],
+                           aligned: dict[int, tuple[float, float]] | None = None) -> list[list[tuple[float, float]]]:
     """Per channel, the padded spans muted for the findings.
 
     With `audio.finding_channels: own` (and coverage on), a finding in a stereo call is muted in
@@ -245,7 +253,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
 
     if n == 1 and kept is not None:
         return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full,
-                                pauses(0), after, options.audio.pad_gaps, paid)]
+                                pauses(0), after, options.audio.pad_gaps, paid, aligned)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
@@ -262,12 +270,12 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
     if kept is None:
         return [redaction_spans(own, pad, recording.duration_s, gap) for own in by_channel]
     return [redaction_spans(own, pad, recording.duration_s, gap, kept[c], overlap / 1000.0, other, full, pauses(c),
-                            after, options.audio.pad_gaps, paid)
+                            after, options.audio.pad_gaps, paid, aligned)
             for c, own in enumerate(by_channel)]
 
 
 def redact_audio(recording: Recording, findings: list[PiiFinding], options: RedactOptions,
-                 turns: list[Turn] | None = None) -> AudioRedaction:
+                 turns: list[Turn] | None = None, aligner: Aligner | None = None) -> AudioRedaction:
     """Silence (or tone) every finding's time span, plus padding, in every channel; and mute, in
     each channel, the speech no kept word of that channel covers.
 
@@ -277,6 +285,8 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
         options: the redaction policy (audio.mode, audio.padding_ms, tone settings, audio.coverage).
         turns: the call's turns with their unredacted, timed words (stereo: each with its
             channel). None with coverage on: coverage cannot be computed, so no audio is claimed.
+        aligner: from `align.load_aligner`, with `audio.align.enabled`: the findings' words are
+            aligned and padded by `audio.align.padding_ms` (pipeline/redact/align.py). None: padding_ms.
 
     Returns:
         AudioRedaction: the redacted copy, or audio=None and flagged=True when any finding
@@ -300,7 +310,14 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
         return withheld("some turns have no time; speech coverage cannot be checked, no redacted audio produced")
     spans = redaction_spans(findings, options.audio.padding_ms / 1000.0, recording.duration_s,
                             options.audio.merge_gap_ms / 1000.0)
-    channel_spans = _finding_channel_spans(recording, findings, turns, options, spans)
+    aligned = None
+    if aligner is not None and options.audio.align.enabled and turns and (
+            recording.n_channels > 1 or options.audio.align.mono):
+        pad_s = options.audio.align.padding_ms / 1000.0
+        edges = aligned_edges(aligner, recording, turns, findings, options.audio.align, skip=lambda f: (
+            f.recognizer in GAP_RECOGNIZERS or (not options.audio.align.payment and is_payment_finding(f))))
+        aligned = {id(findings[i]): (a - pad_s, b + pad_s) for i, (a, b) in edges.items()}
+    channel_spans = _finding_channel_spans(recording, findings, turns, options, spans, aligned)
     if recording.n_channels == 1:
         spans = channel_spans[0]
     audio = recording.audio.copy()

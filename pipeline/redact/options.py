@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pipeline.config import Options, configs_dir, load_yaml_model
 from pipeline.schema import PII_TYPES
 
-__all__ = ["PAYMENT_TYPES", "OperatorOptions", "AccountPattern", "AudioOptions", "CoverageOptions", "AnswerWindowOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
+__all__ = ["PAYMENT_TYPES", "OperatorOptions", "AccountPattern", "AlignOptions", "AudioOptions", "CoverageOptions", "AnswerWindowOptions", "RetentionOptions", "RedactOptions", "load_redact_options"]
 
 
 class OperatorOptions(Options):
@@ -370,6 +370,26 @@ class PaymentWindowOptions(Options):
         return [v.lower().strip() for v in value]
 
 
+class AlignOptions(Options):
+    """Value edges from a forced alignment (pipeline/redact/align.py): padding only where the words are placed."""
+
+    enabled: bool = Field(False, description="Align the words of turns holding a finding; False: padding_ms only.")
+    model: str = Field("pocketsphinx-en-us", description="The aligner's model, a name in models/manifest.yaml.")
+    padding_ms: int = Field(80, ge=0, le=2000, description="Added around a finding's aligned words (instead of "
+                            "audio.padding_ms); the mute never shrinks below the finding's own time span.")
+    payment: bool = Field(False, description="Payment findings too; False: they keep audio.padding_ms.")
+    mono: bool = Field(False, description="Mono recordings too; False: stereo (a party per channel) only.")
+    context_ms: int = Field(300, ge=0, le=2000, description="Audio aligned beyond a turn's first and last word.")
+    max_shift_ms: int = Field(400, ge=0, le=5000, description="An aligned edge further than this from the "
+                              "transcriber's is not trusted: that finding keeps audio.padding_ms.")
+    edge_ms: int = Field(100, ge=0, le=2000, description="... nor a finding aligned this close to the aligned "
+                         "window's edge (its speech may have begun outside the window).")
+    min_word_ms: int = Field(30, ge=0, le=1000, description="A finding's word aligned shorter than this is not trusted.")
+    max_word_s: float = Field(1.5, gt=0, le=10.0, description="... nor one aligned longer than this.")
+    max_turn_s: float = Field(60.0, gt=0, le=3600.0, description="Longer turns are not aligned (the search grows "
+                              "with the audio's length times the words').")
+
+
 class AudioOptions(Options):
     mode: Literal["silence", "tone"] = "silence"
     padding_ms: int = Field(200, ge=0, le=2000, description="Added before and after each finding's time span.")
@@ -406,6 +426,7 @@ class AudioOptions(Options):
         "channel's speech resumes after a pause this long (frames under the channel's speech threshold, "
         "audio.coverage) beside the finding: the speech after the pause is the next word, timed late. None: off.")
     coverage: CoverageOptions = CoverageOptions()
+    align: AlignOptions = AlignOptions()
 
 
 class RetentionOptions(Options):

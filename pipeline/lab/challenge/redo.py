@@ -39,12 +39,13 @@ def redo_redaction(audio_dir: Path, asr_dir: Path, out_dir: Path, *, config: Pat
     """
     from pipeline.errors import InputError
     from pipeline.ingest import InputItem, ingest
-    from pipeline.redact import load_analyzer, redact_audio, redact_text, redaction_key, write_redacted_audio
+    from pipeline.redact import load_aligner, load_analyzer, redact_audio, redact_text, redaction_key, write_redacted_audio
     from pipeline.schema import Turn
     from pipeline.settings import load_settings
 
     settings = load_settings(config)
     analyzer = load_analyzer(settings.redact, settings.core.models)
+    aligner = load_aligner(settings.redact.audio.align, settings.core.models)
     key = redaction_key(True)  # lab data only: the HMACs are thrown away
     dumps = sorted(Path(asr_dir).glob("*.turns.json"))
     if not dumps:
@@ -61,7 +62,7 @@ def redo_redaction(audio_dir: Path, asr_dir: Path, out_dir: Path, *, config: Pat
         turns = [Turn.model_validate(t) for t in dump["turns"]]
         keep = (dump["organisation"],) if dump.get("organisation") else ()
         text = redact_text(turns, settings.redact, analyzer, key, keep_words=keep)
-        audio = redact_audio(recording, text.findings, settings.redact, turns)
+        audio = redact_audio(recording, text.findings, settings.redact, turns, aligner)
         folder = Path(out_dir) / cid
         folder.mkdir(parents=True, exist_ok=True)
         wav = folder / "audio.redacted.wav"
