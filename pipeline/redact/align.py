@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def _number_words(digits: str) -> list[str]:
 
 def spoken_tokens(word: str) -> list[str]:
     """The lower-case words a transcribed word was said as, for the aligner's dictionary: "M86." is
-    m, eight, six; "E5," is e, five; "it's" stays one word."""
+    m, eighty, six; "E5," is e, five; "it's" stays one word."""
     out: list[str] = []
     for piece in _PIECE_RE.findall(word.lower().replace("’", "'")):
         if piece.isdigit():
@@ -87,10 +88,13 @@ def _letter_phones(token: str) -> str:
 
 @dataclass
 class Aligner:
-    """A loaded PocketSphinx decoder (one per worker: not thread-safe)."""
+    """A loaded PocketSphinx decoder. A worker's task threads share it (pipeline/run.py): the
+    decoder is not thread-safe, so one alignment runs at a time. Words it lacked are added to its
+    dictionary in memory only (never written out)."""
 
     decoder: object
-    added: set[str]
+    added: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _known(self, token: str) -> bool:
         if token in self.added or self.decoder.lookup_word(token) is not None:
@@ -105,6 +109,10 @@ class Aligner:
     def align(self, samples: np.ndarray, sample_rate: int, words: list[str]) -> list[tuple[float, float] | None]:
         """(start, end) seconds, from the start of `samples`, of each of `words` (None: a word with
         nothing to say, or the whole alignment failed)."""
+        with self.lock:
+            return self._align(samples, sample_rate, words)
+
+    def _align(self, samples: np.ndarray, sample_rate: int, words: list[str]) -> list[tuple[float, float] | None]:
         tokens = [[t for t in spoken_tokens(w) if self._known(t)] for w in words]
         flat = [t for ts in tokens for t in ts]
         if not flat or samples.size < sample_rate * 0.1:
@@ -156,7 +164,7 @@ def load_aligner(options: AlignOptions, models: ModelsOptions | None = None) -> 
 
     decoder = Decoder(hmm=str(model_dir / "en-us"), dict=str(model_dir / "cmudict-en-us.dict"), lm=None,
                       samprate=_ALIGN_RATE, bestpath=False, loglevel="FATAL")
-    return Aligner(decoder=decoder, added=set())
+    return Aligner(decoder=decoder)
 
 
 def aligned_edges(aligner: Aligner, recording: Recording, turns: list[Turn], findings: list[PiiFinding],
