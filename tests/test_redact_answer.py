@@ -57,6 +57,18 @@ def test_cue_needs_a_request_and_may_carry_a_suffix() -> None:
     assert requested_types("We moved our postcode checker online last year.", opts) == set()
 
 
+def test_a_cue_the_transcriber_split_with_a_question_mark_still_asks() -> None:
+    """tiny.en heard "Could I take the postcode now?" as "Could I take the post? Good now.": the cue
+    starts in the question and runs on into the next sentence."""
+    opts = options().answer_window
+    assert requested_types("Thanks for holding. Could I take the post? Good now.", opts) == {"UK_POSTCODE"}
+    # a cue that lies wholly in the next sentence is that sentence's, and a statement asks nothing
+    assert requested_types("Is that everything? Post good news on the forum.", opts) == set()
+    texts = ["Thanks for holding. Could I take the post? Good now.", "Yes. It's in one, 90 -way."]
+    spans = answer_windows(texts, ["agent", "customer"], opts)
+    assert any(d.turn_index == 1 and "one" in texts[1][d.start:d.end] for d in spans)
+
+
 def test_untranscribed_gap_after_a_request_is_silenced() -> None:
     turns = [timed_turn(0, "agent", "Can I take your name and date of birth", start=0.0),
              timed_turn(1, "agent", "and your tenancy reference?", start=6.0),

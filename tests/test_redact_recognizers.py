@@ -237,6 +237,16 @@ def test_an_email_said_with_at_and_a_domain_the_normaliser_could_not_join() -> N
         ["Can I take a number?", commas], "EMAIL_ADDRESS", speakers=["agent", "customer"])
 
 
+def test_an_email_with_a_spoken_hyphen_written_as_a_dash_is_redacted_unasked() -> None:
+    """The transcriber writes "hyphen" as a "-" glued to the next word; said during a hold, before
+    anyone asked, nothing but its shape gives it away."""
+    text = "Mom, can you pass me that letter? Right, in grid -hicomvaticoria at b -tempernich .com. Got it, ready?"
+    got = spans_of(["Bear with me.", text], "EMAIL_ADDRESS", speakers=["agent", "customer"])
+    assert len(got) == 1 and got[0].endswith("in grid -hicomvaticoria at b -tempernich .com")
+    assert spans_of(["Bear with me.", "Right, in grid -seven, got it ready."], "EMAIL_ADDRESS",
+                    speakers=["agent", "customer"]) == []
+
+
 def test_an_email_whose_at_was_heard_as_a_before_a_mail_provider_is_redacted() -> None:
     text = "What email address should it go to? pardon underscore jang all one word a gmail dot com Let me spell that back"
     assert "pardon underscore jang all one word a gmail dot com" in spans_of([text], "EMAIL_ADDRESS", speakers=["agent"])

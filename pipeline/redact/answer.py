@@ -66,15 +66,23 @@ def requested_types(text: str, options: AnswerWindowOptions) -> set[str]:
     """Entity types a turn asks for: a cue inside a question, a sentence with a request phrase,
     or one that starts with 'and' ("And the postcode." - a transcriber drops question marks)."""
     out: set[str] = set()
-    for sentence in _sentences(text):
+    sentences = _sentences(text)
+    for k, sentence in enumerate(sentences):
         low = _clean(sentence)
         asking = _asking(sentence, options)
+        # A question mark the transcriber put inside a cue ("Could I take the post? Good now." for "postcode
+        # now"): a cue that starts in the question may run on into the next sentence.
+        if sentence.rstrip().endswith("?") and k + 1 < len(sentences):
+            low_on = _clean(sentence + " " + sentences[k + 1])
+        else:
+            low_on = low
         # A cue among the turn's last words asks too: the agent stops right after naming the item.
         tail = " " + " ".join(_clean(text).split()[-options.cue_at_end_words:]) + " "
         for entity_type, cues in options.cues.items():
             # The cue's last word may carry a suffix: a transcriber writes "you're addressed" for "your address".
             patterns = [re.compile(rf" {re.escape(_clean(c).strip())}[a-z]{{0,3}} ") for c in cues]
-            if any(p.search(low) and (asking or p.search(tail)) for p in patterns):
+            if any((p.search(low) or ((m := p.search(low_on)) and m.start() < len(low) - 1)) and (asking or p.search(tail))
+                   for p in patterns):
                 out.add(entity_type)
     return out
 

@@ -55,7 +55,9 @@ class MisheardEmailRecognizer(TablePatternRecognizer):
         # B -tontonet .com"): the words of one sentence before "at" are the local part. A web address said
         # the same way ("a look at bt .com") loses a few words: cheap beside an address heard.
         # Commas may part its words ("Ramuandat korashi, all one word, at virginmedia .com").
-        ("spoken_email", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*(?:,? [A-Za-z0-9][\w'-]*){0,6},? at [A-Za-z0-9][\w-]*"
+        # A word after the first may start with the transcriber's "-" for a spoken "hyphen" ("in grid -hicomvaticoria at
+        # b -tempernich .com").
+        ("spoken_email", r"(?<![\w@.-])[A-Za-z0-9][\w'-]*(?:,? -?[A-Za-z0-9][\w'-]*){0,6},? at [A-Za-z0-9][\w-]*"
                          r"(?: -?[A-Za-z0-9][\w-]*){0,2} ?\.(?:com|org|net|co\.uk|org\.uk|uk|io|ie|info)\b", 0.5),
         # ... its "at" heard as "a" / "add" / "and" before a mail provider's name ("pardon underscore jang all one word
         # a gmail dot com"): the provider says what the rest is.
