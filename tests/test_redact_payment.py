@@ -1277,3 +1277,20 @@ def test_mono_a_payment_request_sentence_that_runs_on_past_its_cue_is_muted_from
     end = turn.words[short.split().index("please.")].end_s
     starts = [f.start_s for f in redact_text([turn], options(), analyzer(), KEY).findings if f.recognizer == "payment_gap"]
     assert starts and min(starts) >= end - 1e-6
+
+
+def test_a_payment_value_asked_for_again_is_muted_in_the_next_reply() -> None:
+    """Mono merged the customer's first answer into the agent's turn, which ends asking to hear it
+    again: the reply repeats the security code, written as no code at all ("6 '5\"" for "six five five")."""
+    texts = ["Then the 3 -digit code on the signature strip. 6 -5 -5. Sorry, you broke up a bit there. "
+             "Could you say that once more?", "Yeah, sorry. It's 6 '5\".", "That happens sometimes."]
+    speakers = ["agent", "customer", "agent"]
+    opts = options()
+    got = [(d.turn_index, texts[d.turn_index][d.start:d.end]) for d in payment_findings(texts, speakers, opts)
+           if d.recognizer == "payment_window"]
+    assert [t for t, _ in got] == [1]
+    assert "6" in got[0][1] and "sorry" not in got[0][1].lower()
+    # Asked again with no payment request before it, nothing opens.
+    plain = ["Sorry, you broke up a bit there. Could you say that once more?", "I said it's the boiler again.",
+             "Right."]
+    assert not [d for d in payment_findings(plain, speakers, opts) if d.recognizer == "payment_window"]

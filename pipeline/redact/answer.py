@@ -25,7 +25,7 @@ from pipeline.redact.recognizers.address import STREET_WORDS
 from pipeline.redact.recognizers.person import NOT_NAMES
 from pipeline.schema import Turn
 
-__all__ = ["answer_windows", "answer_gaps", "answered_in_next_turn", "declared_addresses", "mid_turn_answer_gaps", "reply_gaps", "requested_types", "closing_request",
+__all__ = ["answer_windows", "answer_gaps", "asks_again", "answered_in_next_turn", "declared_addresses", "mid_turn_answer_gaps", "reply_gaps", "requested_types", "closing_request",
            "spelled_names"]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
@@ -655,6 +655,11 @@ def _answer_in_own_turn(text: str, options: AnswerWindowOptions) -> list[tuple[i
         if values:
             out.append((nxt.start() + values[0].start(), nxt.start() + tokens[-1].end()))
     return out
+
+
+def asks_again(text: str, options: AnswerWindowOptions) -> bool:
+    """Whether `text` asks to hear something again (`answer_window.repeat_requests`: "say that once more")."""
+    return _asks_again(text, options)
 
 
 def _asks_again(text: str, options: AnswerWindowOptions) -> bool:

@@ -25,7 +25,7 @@ from difflib import SequenceMatcher
 from typing import NamedTuple
 
 from pipeline.redact.analyzer import Detection
-from pipeline.redact.answer import closing_request, requested_types
+from pipeline.redact.answer import asks_again, closing_request, requested_types
 from pipeline.redact.normalise import normalise_value, number_token
 from pipeline.redact.options import CodeRunOptions, PaymentWindowOptions, RedactOptions
 from pipeline.redact.recognizers.bank import luhn_check
@@ -613,7 +613,7 @@ def exchanges(texts: list[str], speakers: list[str], options: RedactOptions,
         if speakers[i] == "customer" or (speakers[i] != "agent" and not request_types(text, opts, code_runs=runs)
                                          and not _asks_email(text, opts)):
             continue
-        types = request_types(text, opts, code_runs=runs)
+        types = request_types(text, opts, code_runs=runs) or _asked_again_for(text, options)
         if not types and _request_like(text, opts) and not (other_requests and other_requests[i]):
             if digit_turns is None:
                 digit_turns = _digit_heavy(texts, speakers, code_run_findings(texts, speakers, options), opts)
@@ -641,6 +641,19 @@ def exchanges(texts: list[str], speakers: list[str], options: RedactOptions,
             more, more_end = _answer_turns(texts, speakers, end, options, other_requests)
             out.append(Exchange(end, [opts.default_type], False, more, more_end))
     return out
+
+
+def _asked_again_for(text: str, options: RedactOptions) -> list[str]:
+    """The payment types a turn asks for once more: its request, then sentences that ask to hear it again
+    (mono merged the customer's first answer in: "Then the 3 -digit code on the signature strip. 6 -5 -5.
+    Sorry, you broke up a bit there. Could you say that once more?"). Empty when it asks nothing again."""
+    sentences = [s for s in re.findall(r"[^.?!]*[.?!]?", text) if s.strip()]
+    k = len(sentences)
+    while k > 0 and asks_again(sentences[k - 1], options.answer_window):
+        k -= 1
+    if k == len(sentences) or k == 0:
+        return []
+    return request_types("".join(sentences[:k]), options.payment_window, code_runs=options.code_runs)
 
 
 # Where a turn's last question begins: a sentence, or a question word written with a capital in a run-on turn.
