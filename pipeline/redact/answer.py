@@ -555,7 +555,7 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
             elif speakers[j] == speakers[i]:
                 if requested_types(texts[j], options):
                     break
-                if _asks_again(texts[j], options):
+                if asks_again(texts[j], options):
                     budget, replies = options.max_words, 0  # "You broke up, could you say that once more?": answered anew
                     continue
                 if len(_TOKEN_RE.findall(texts[j])) > options.max_interjection_words:
@@ -659,10 +659,6 @@ def _answer_in_own_turn(text: str, options: AnswerWindowOptions) -> list[tuple[i
 
 def asks_again(text: str, options: AnswerWindowOptions) -> bool:
     """Whether `text` asks to hear something again (`answer_window.repeat_requests`: "say that once more")."""
-    return _asks_again(text, options)
-
-
-def _asks_again(text: str, options: AnswerWindowOptions) -> bool:
     low = " " + " ".join(w.lower() for w in _TOKEN_RE.findall(text)) + " "
     return any(f" {p} " in low for p in options.repeat_requests)
 
