@@ -93,18 +93,15 @@ class Aligner:
     dictionary in memory only (never written out)."""
 
     decoder: object
-    added: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _known(self, token: str) -> bool:
-        if token in self.added or self.decoder.lookup_word(token) is not None:
+        if self.decoder.lookup_word(token) is not None:
             return True
         phones = _letter_phones(token)
-        if not phones:
-            return False
-        self.decoder.add_word(token, phones, False)
-        self.added.add(token)
-        return True
+        if phones:
+            self.decoder.add_word(token, phones, False)
+        return bool(phones)
 
     def align(self, samples: np.ndarray, sample_rate: int, words: list[str]) -> list[tuple[float, float] | None]:
         """(start, end) seconds, from the start of `samples`, of each of `words` (None: a word with
@@ -160,7 +157,6 @@ def load_aligner(options: AlignOptions, models: ModelsOptions | None = None) -> 
     from pocketsphinx import Decoder
 
     model_dir = resolve_model(options.model, models).path
-    from pocketsphinx import Decoder
 
     decoder = Decoder(hmm=str(model_dir / "en-us"), dict=str(model_dir / "cmudict-en-us.dict"), lm=None,
                       samprate=_ALIGN_RATE, bestpath=False, loglevel="FATAL")
