@@ -10,10 +10,13 @@ from pipeline.lab.eval_outputs import (
     FRAME_S,
     SAMPLE_RATE,
     CallRedactionScore,
+    count_near,
+    heard_text,
     muted_frames,
     score_call,
     summarise,
 )
+from pipeline.lab.eval_redact import value_leaks
 from pipeline.lab.scripts import CallScript
 from pipeline.lab.truth import CallTruth, TruthTurn
 
@@ -169,3 +172,26 @@ def test_muted_speech_is_attributed_to_the_finding_its_padding_and_coverage_by_d
     assert pad.total_s == pytest.approx(2 * (0.8 - 0.35), abs=0.15)
     assert pad.near_s == pytest.approx(pad.total_s, abs=0.05)
     assert set(wide.causes) == {"code_run:pad"}
+
+
+def test_a_value_heard_only_far_from_its_time_counts_anywhere_but_not_near():
+    """The strict figure counts a value's word heard anywhere in the call ("old" of "The Old Forge" in "the old
+    bank" a minute later); the near figure only what was heard within `near_s` of the value's time."""
+    values = [("The Old Forge", "STREET_ADDRESS"), ("4111 1111 1111 1111", "CREDIT_CARD")]
+    spans = [(10.0, 11.0), (30.0, 33.0)]
+    segments = [[(0.0, 8.0, "Hello, thanks for calling."), (70.0, 74.0, "I went to the old bank.")],
+                [(29.0, 34.0, "It's four one one one, one one.")]]
+    assert count_near(values, spans, segments, near_s=5.0) == {"CREDIT_CARD": 1}
+    assert count_near(values, spans, segments, near_s=60.0) == {"STREET_ADDRESS": 1, "CREDIT_CARD": 1}
+    # the same segments scored as one text, as the headline figure is
+    assert all(value_leaks(v, t, heard_text(segments)) for v, t in values)
+
+
+def test_summary_reports_the_near_figure_beside_the_strict_one():
+    a = CallRedactionScore(call_id="a", labelled={"CREDIT_CARD": 1, "STREET_ADDRESS": 1}, text_leaked={},
+                           relisten_leaked={"CREDIT_CARD": 1, "STREET_ADDRESS": 1},
+                           relisten_near_leaked={"CREDIT_CARD": 1})
+    s = summarise([a], relisten_model="base")
+    assert s.relisten["leaked"] == 2
+    assert s.relisten_near["leaked"] == 1 and s.relisten_near["payment"] == 1
+    assert s.relisten_near["recall"] == pytest.approx(0.5)

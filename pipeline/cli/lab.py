@@ -165,6 +165,10 @@ def _print_redaction(r: dict) -> None:
                   f"({h['leaked']} of {h['labelled']} audible); payment values audible {p['audible']} "
                   f"of {p['labelled']} in {p['calls_with_payment_audible']} calls, card expiry audible "
                   f"{p['card_expiry_audible']}; audio withheld in {r['audio_withheld']} calls")
+    n = r.get("relisten_near")
+    if n is not None:
+        out.print(f"  heard near the value's own time: recall {pct(n['recall'])} ({n['leaked']} of "
+                  f"{n['labelled']}; payment {n['payment']})")
     e = r.get("exposed")
     if e is not None:
         out.print(f"values left audible by time (at least half a value's estimated speech unmuted, every call): "

@@ -9,7 +9,10 @@ Figures, per entity type and overall (reports name types and call ids, never a v
   heard as loud as any other) and transcribed again by a DIFFERENT Whisper model from the
   pipeline's (default `base`, loaded through pipeline.transcribe, so its hashes are checked),
   plain faster-whisper with NO VAD filter; a value leaks when `value_leaks` finds it in that text.
-  Audio that was withheld is heard as nothing (and counted apart);
+  Audio that was withheld is heard as nothing (and counted apart). Found ANYWHERE in the call's
+  re-listened text is the headline (strict: "old" of "The Old Forge" heard in "the old bank"
+  counts); found NEAR ITS TIME counts only the re-listened segments within `near_s` of the value's
+  estimated time (`value_spans`), so a common word said a minute away is not the value heard;
 - payment data audible: the re-listen leaks of CREDIT_CARD, CARD_SECURITY_CODE, UK_SORT_CODE and
   UK_BANK_ACCOUNT (PCI DSS: never retained), CARD_EXPIRY listed apart;
 - over-redaction in text: non-PII words of the script that the transcriber heard and redaction
@@ -43,7 +46,7 @@ from pipeline.lab.scripts import CallScript
 from pipeline.lab.truth import CallTruth
 
 __all__ = ["PAYMENT_TYPES", "Relistener", "CallRedactionScore", "RedactionFigures", "score_call", "score_outputs", "summarise",
-           "muted_frames", "nonpii_speech_frames", "value_spans", "loud_frames", "exposed_values"]
+           "muted_frames", "nonpii_speech_frames", "value_spans", "loud_frames", "exposed_values", "count_near", "heard_text"]
 
 PAYMENT_TYPES = ("CREDIT_CARD", "CARD_SECURITY_CODE", "UK_SORT_CODE", "UK_BANK_ACCOUNT")
 SAMPLE_RATE = 16_000
@@ -63,6 +66,8 @@ class CallRedactionScore(_Frozen):
     text_leaked: dict[str, int] = Field(description="Values with an identifying part left in the redacted text.")
     relisten_leaked: dict[str, int] | None = Field(
         None, description="Values heard again in the re-listened redacted audio; None when not measured.")
+    relisten_near_leaked: dict[str, int] | None = Field(
+        None, description="Values heard in a re-listened segment near the value's own estimated time.")
     audio_withheld: bool = Field(False, description="No redacted audio was written (heard as nothing).")
     text_words: tuple[int, int] | None = Field(
         None, description="(non-PII script words heard by the transcriber, of those removed by redaction).")
@@ -96,16 +101,38 @@ class Relistener:
 
     def hear(self, audio: np.ndarray) -> str:
         """Each channel of (channels, samples) 16 kHz audio, peak-normalised, transcribed with no VAD."""
-        texts = []
+        return heard_text(self.hear_segments(audio))
+
+    def hear_segments(self, audio: np.ndarray) -> list[list[tuple[float, float, str]]]:
+        """As `hear`, per channel: its segments' (start_s, end_s, text)."""
+        out = []
         for channel in np.atleast_2d(audio):
             peak = float(np.max(np.abs(channel))) if channel.size else 0.0
             if peak < 1e-6:  # digital silence: nothing to hear (and Whisper would invent text)
+                out.append([])
                 continue
             segments, _ = self.handle.model.transcribe(
                 (channel / peak).astype(np.float32), language="en", vad_filter=False, beam_size=5,
                 condition_on_previous_text=False)
-            texts.append(" ".join(s.text.strip() for s in segments))  # materialised here, not later
-        return "\n".join(texts)
+            out.append([(s.start, s.end, s.text.strip()) for s in segments])  # materialised here, not later
+        return out
+
+
+def heard_text(segments: list[list[tuple[float, float, str]]]) -> str:
+    """The re-listened text of a call, one line per channel that was heard."""
+    return "\n".join(" ".join(t for _, _, t in channel) for channel in segments if channel)
+
+
+def count_near(values: list[tuple[str, str]], spans: list[tuple[float, float]],
+               segments: list[list[tuple[float, float, str]]], near_s: float) -> dict[str, int]:
+    """Values per entity type found by `value_leaks` in the re-listened segments (any channel: crosstalk
+    is heard too) that overlap the value's estimated time (`spans`, in `values` order) widened by `near_s`."""
+    leaked: dict[str, int] = {}
+    for (value, entity_type), (t0, t1) in zip(values, spans, strict=True):
+        text = " ".join(t for channel in segments for a, b, t in channel if a < t1 + near_s and b > t0 - near_s)
+        if text and value_leaks(value, entity_type, text):
+            leaked[entity_type] = leaked.get(entity_type, 0) + 1
+    return leaked
 
 
 def _count(values: list[tuple[str, str]], text: str | None) -> dict[str, int]:
@@ -222,7 +249,7 @@ def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: st
                original_audio: np.ndarray | None = None, redacted_audio: np.ndarray | None = None,
                audio_withheld: bool = False, relistener: Relistener | None = None,
                margin_s: float = 0.35, spoken_length: Callable[[str], int] = len,
-               exposed_share: float = 0.5) -> CallRedactionScore:
+               exposed_share: float = 0.5, near_s: float = 5.0) -> CallRedactionScore:
     """Score one call's redacted outputs (see the module docstring).
 
     Args:
@@ -238,6 +265,7 @@ def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: st
         margin_s: widening of each value's estimated time span.
         spoken_length: length of a text as spoken (see `nonpii_speech_frames`).
         exposed_share: see `exposed_values`.
+        near_s: how far from a value's estimated time a re-listened segment still counts as near it.
     """
     import time
 
@@ -246,11 +274,16 @@ def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: st
     for _, entity_type in values:
         labelled[entity_type] = labelled.get(entity_type, 0) + 1
     text_leaked = _count(values, _PLACEHOLDER.sub(" ", redacted_text))
-    relisten_leaked, spent = None, 0.0
+    relisten_leaked = relisten_near = None
+    spent = 0.0
     if relistener is not None and (redacted_audio is not None or audio_withheld):
         began = time.perf_counter()
-        heard = relistener.hear(redacted_audio) if redacted_audio is not None else ""
-        relisten_leaked = _count(values, heard)
+        segments = relistener.hear_segments(redacted_audio) if redacted_audio is not None else []
+        relisten_leaked = _count(values, heard_text(segments))
+        if truth is not None:
+            channels = np.atleast_2d(redacted_audio).shape[0] if redacted_audio is not None else 1
+            spans = [(t0, t1) for _, t0, t1, _ in value_spans(script, truth, channels, spoken_length)]
+            relisten_near = count_near(values, spans, segments, near_s)
         spent = time.perf_counter() - began
     text_words = None
     if unredacted_text is not None:
@@ -266,7 +299,8 @@ def score_call(script: CallScript, truth: CallTruth | None, *, redacted_text: st
         exposed = exposed_values(script, truth, loud_frames(original_audio, n_frames), muted,
                                  exposed_share=exposed_share, spoken_length=spoken_length)
     return CallRedactionScore(call_id=script.call_id, labelled=labelled, text_leaked=text_leaked,
-                              relisten_leaked=relisten_leaked, audio_withheld=audio_withheld,
+                              relisten_leaked=relisten_leaked, relisten_near_leaked=relisten_near,
+                              audio_withheld=audio_withheld,
                               text_words=text_words, audio_speech_s=audio_speech, pii_speech_s=pii_speech,
                               relisten_s=round(spent, 2), exposed=exposed)
 
@@ -290,6 +324,7 @@ class RedactionFigures(_Frozen):
 
     transcript: dict
     relisten: dict | None
+    relisten_near: dict | None = None
     payment_audible: dict | None
     over_redaction: dict
     calls: int
@@ -306,6 +341,8 @@ def summarise(scores: list[CallRedactionScore], *, relisten_model: str | None, m
     text_leaked: dict[str, int] = {}
     heard: dict[str, int] = {}
     heard_labelled: dict[str, int] = {}
+    near: dict[str, int] = {}
+    near_labelled: dict[str, int] = {}
     payment_calls = 0
     for s in scores:
         _add(labelled, s.labelled)
@@ -314,7 +351,12 @@ def summarise(scores: list[CallRedactionScore], *, relisten_model: str | None, m
             _add(heard_labelled, s.labelled)
             _add(heard, s.relisten_leaked)
             payment_calls += any(s.relisten_leaked.get(t) for t in PAYMENT_TYPES)
+        if s.relisten_near_leaked is not None:
+            _add(near_labelled, s.labelled)
+            _add(near, s.relisten_near_leaked)
     relisten = _recall(heard_labelled, heard) if heard_labelled else None
+    relisten_near = {**_recall(near_labelled, near), "payment": sum(near.get(t, 0) for t in PAYMENT_TYPES)} \
+        if near_labelled else None
     payment = None
     if heard_labelled:
         payment = {
@@ -351,7 +393,8 @@ def summarise(scores: list[CallRedactionScore], *, relisten_model: str | None, m
                    "payment": sum(by_type.get(t, 0) for t in PAYMENT_TYPES),
                    "payment_labelled": sum(timed_labelled.get(t, 0) for t in PAYMENT_TYPES),
                    "calls_with_payment_exposed": sum(any(s.exposed.get(t) for t in PAYMENT_TYPES) for s in timed)}
-    return RedactionFigures(transcript=_recall(labelled, text_leaked), relisten=relisten, payment_audible=payment,
+    return RedactionFigures(transcript=_recall(labelled, text_leaked), relisten=relisten, relisten_near=relisten_near,
+                            payment_audible=payment,
                             over_redaction=over, calls=len(scores), audio_withheld=sum(s.audio_withheld for s in scores),
                             relisten_model=relisten_model, margin_s=margin_s, exposed=exposed)
 
