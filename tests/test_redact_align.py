@@ -155,3 +155,55 @@ def test_mono_and_payment_keep_the_padding_unless_asked(spoken):
     stereo = _recording(audio)
     plain = redact_audio(stereo, [card], _opts(False), [stereo_turn])
     assert np.array_equal(redact_audio(stereo, [card], _opts(True), [stereo_turn], aligner).audio, plain.audio)
+
+
+def _mono_turns(times: list[tuple[float, float]], value_shift: float, late_s: float, probability: float = 0.9,
+                first: str | None = None) -> tuple[list[Turn], PiiFinding]:
+    """Mono: "my name is Harriet Okonkwo" (the customer's, timed `value_shift` off) and "and I live in
+    Leeds" (the other party's next turn), whose first word the transcriber timed `late_s` late; the
+    finding's time reaches up to that word, as `text._times` makes it."""
+    words = [Word(start_s=a + value_shift, end_s=b + value_shift, text=w, probability=0.9)
+             for w, (a, b) in zip(WORDS[:5], times[:5])]
+    nxt = [Word(start_s=a + late_s if k == 0 else a, end_s=b, text=first if k == 0 and first else w,
+                probability=probability if k == 0 else 0.9)
+           for k, (w, (a, b)) in enumerate(zip(WORDS[5:], times[5:]))]
+    turns = [Turn(index=0, speaker="customer", start_s=words[0].start_s, end_s=words[-1].end_s,
+                  text=" ".join(w.text for w in words), words=words),
+             Turn(index=1, speaker="agent", start_s=nxt[0].start_s, end_s=nxt[-1].end_s,
+                  text=" ".join(w.text for w in nxt), words=nxt)]
+    finding = PiiFinding(entity_type="PERSON", turn_index=0, char_start=0, char_end=1, start_s=words[3].start_s,
+                         end_s=nxt[0].start_s, recognizer="SpacyRecognizer", score=0.85, value_hmac="0" * 64)
+    return turns, finding
+
+
+@pytest.mark.parametrize("value_shift", [-0.1, 0.0, 0.1])
+def test_mono_a_mute_stops_where_the_next_turns_first_word_begins(spoken, value_shift):
+    """The transcriber timed the next turn's first word 0.15 s late and the finding reached up to it: the
+    mute (with its padding after) ran into "and". Stopped where the aligner places "and", the word stays and
+    the value is muted."""
+    audio, times = spoken
+    mono = _recording(audio, channels=1)
+    turns, finding = _mono_turns(times, value_shift, late_s=0.15)
+    aligner = load_aligner(_opts(True).audio.align)
+    on = options(audio={"align": {"enabled": True, "next_word": True}})
+    off = options(audio={"align": {"enabled": True, "next_word": False}})
+    stopped = redact_audio(mono, [finding], on, turns, aligner)
+    plain = redact_audio(mono, [finding], off, turns, aligner)
+    value, after = (times[3][0], times[4][1]), times[5]
+    assert _kept_share(stopped, *value, audio) == 0.0
+    assert _kept_share(stopped, *after, audio) >= 0.85
+    assert _kept_share(plain, *after, audio) < 0.6
+
+
+@pytest.mark.parametrize(("first", "probability"), [("for", 0.9), ("and", 0.3), ("4", 0.9)])
+def test_mono_a_next_word_that_may_be_the_value_does_not_stop_the_mute(spoken, first, probability):
+    """A word heard for a digit, a digit, or a word the transcriber was unsure of may be the value's
+    tail: the mute is as without the rule."""
+    audio, times = spoken
+    mono = _recording(audio, channels=1)
+    turns, finding = _mono_turns(times, 0.0, late_s=0.15, probability=probability, first=first)
+    aligner = load_aligner(_opts(True).audio.align)
+    on = options(audio={"align": {"enabled": True, "next_word": True}})
+    off = options(audio={"align": {"enabled": True, "next_word": False}})
+    assert np.array_equal(redact_audio(mono, [finding], on, turns, aligner).audio,
+                          redact_audio(mono, [finding], off, turns, aligner).audio)

@@ -1073,6 +1073,18 @@ def test_the_exchange_goes_on_over_a_stretched_word_that_opens_the_agent_turn_en
     assert [g.end_s for g in payment_gaps([ask, plain], options()) if g.request == 0] == [8.0]
 
 
+def test_the_rest_of_a_chunk_diarised_to_the_other_party_is_redacted_when_the_speaker_goes_on_to_another_value() -> None:
+    # Mono gave the middle of a sort code to the agent, and the customer's next turn opens with a garbled word
+    # ("Count" for "account") before the account number: the chunk is not read on, but the agent's digits straight
+    # after the customer's are still the value's. Two turns on, digits are the agent's own (an echo's rule).
+    texts = ["Where would you like the refund to go?", "Shortcut 2 .6.", "Now for? 3 .1.", "Count 7 .0. 4 .4. 2 .8 .6 .5.",
+             "Lovely, thank you."]
+    spans = _covered(texts, ["agent", "customer", "agent", "customer", "agent"])
+    assert _all_redacted(texts[1], "2 .6", spans[1]) and _all_redacted(texts[2], "3 .1", spans[2])
+    far = ["Where would you like the refund to go?", "Shortcut 2 .6.", "Lovely.", "Count me in, 3 .1?"]
+    assert _none_redacted(far[3], "3 .1", _covered(far, ["agent", "customer", "agent", "agent"])[3])
+
+
 def test_a_chunk_of_two_digits_diarised_to_the_agent_inside_an_exchange_is_redacted() -> None:
     texts = ["In the six digits or code?", "Brito.", "Yep. Two, three.", "Six, six. Do you want the account number now?",
              "Thanks, that's two, three items on the order then."]

@@ -32,7 +32,7 @@ from pipeline.models import resolve_model
 from pipeline.redact.options import AlignOptions
 from pipeline.schema import PiiFinding, Recording, Turn
 
-__all__ = ["Aligner", "load_aligner", "aligned_edges", "spoken_tokens"]
+__all__ = ["Aligner", "load_aligner", "aligned_edges", "word_onsets", "spoken_tokens"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,42 +163,52 @@ def load_aligner(options: AlignOptions, models: ModelsOptions | None = None) -> 
     return Aligner(decoder=decoder)
 
 
+def _aligned_turn(aligner: Aligner, recording: Recording, turn: Turn, options: AlignOptions
+                  ) -> tuple[float, float, list[tuple[float, float] | None]] | None:
+    """(window start, window end, each word's aligned span in seconds of the recording) for one turn,
+    aligned on its channel (mono: the one channel) over its words' time plus `context_ms` each side;
+    None when the turn has no words, is longer than `max_turn_s` or has no channel here."""
+    if not turn.words or turn.end_s - turn.start_s > options.max_turn_s:
+        return None
+    channel = 0 if recording.n_channels == 1 or turn.channel is None else turn.channel
+    if not 0 <= channel < recording.n_channels:
+        return None
+    sr, ctx = recording.sample_rate, options.context_ms / 1000.0
+    t0 = max(0.0, turn.words[0].start_s - ctx)
+    t1 = min(recording.duration_s, turn.words[-1].end_s + ctx)
+    placed = aligner.align(recording.audio[channel, int(t0 * sr):int(t1 * sr)], sr, [w.text for w in turn.words])
+    return t0, t1, [None if p is None else (t0 + p[0], t0 + p[1]) for p in placed]
+
+
 def aligned_edges(aligner: Aligner, recording: Recording, turns: list[Turn], findings: list[PiiFinding],
                   options: AlignOptions, skip=lambda f: False) -> dict[int, tuple[float, float]]:
     """Per finding (by its index in `findings`), the aligned (start, end) of the words it covers.
 
-    Each turn holding a finding is aligned on its channel (mono: the one channel) over its words'
-    time plus `context_ms` each side; a finding covers the turn's words whose middle lies in its time.
-    Left out (the ordinary padding then stands): findings `skip` answers True for, findings with no
-    word, or whose words did not all align, or are aligned shorter than `min_word_ms` or longer
-    than `max_word_s`, or whose aligned edge lies more than `max_shift_ms` from the transcriber's or
-    within `edge_ms` of the aligned window's edge.
+    Each turn holding a finding is aligned (`_aligned_turn`); a finding covers the turn's words whose
+    middle lies in its time. Left out (the ordinary padding then stands): findings `skip` answers True
+    for, findings with no word, or whose words did not all align, or are aligned shorter than
+    `min_word_ms` or longer than `max_word_s`, or whose aligned edge lies more than `max_shift_ms` from
+    the transcriber's or within `edge_ms` of the aligned window's edge.
     """
     out: dict[int, tuple[float, float]] = {}
     by_turn: dict[int, list[int]] = {}
     for i, f in enumerate(findings):
         if f.start_s is not None and f.end_s is not None and 0 <= f.turn_index < len(turns) and not skip(f):
             by_turn.setdefault(f.turn_index, []).append(i)
-    sr, ctx = recording.sample_rate, options.context_ms / 1000.0
-    shift, shortest = options.max_shift_ms / 1000.0, options.min_word_ms / 1000.0
-    edge = options.edge_ms / 1000.0
+    shift, edge = options.max_shift_ms / 1000.0, options.edge_ms / 1000.0
     for t, indices in by_turn.items():
         turn = turns[t]
-        if not turn.words or turn.end_s - turn.start_s > options.max_turn_s:
+        done = _aligned_turn(aligner, recording, turn, options)
+        if done is None:
             continue
-        channel = 0 if recording.n_channels == 1 or turn.channel is None else turn.channel
-        if not 0 <= channel < recording.n_channels:
-            continue
-        t0 = max(0.0, turn.words[0].start_s - ctx)
-        t1 = min(recording.duration_s, turn.words[-1].end_s + ctx)
-        placed = aligner.align(recording.audio[channel, int(t0 * sr):int(t1 * sr)], sr, [w.text for w in turn.words])
+        t0, t1, placed = done
         for i in indices:
             f = findings[i]
             mine = [(w, p) for w, p in zip(turn.words, placed) if f.start_s <= (w.start_s + w.end_s) / 2 <= f.end_s]
             if not mine or any(p is None for _, p in mine):
                 continue
-            spans = [(t0 + a, t0 + b) for _, (a, b) in mine]
-            if any(b - a < shortest or b - a > options.max_word_s for a, b in spans):
+            spans = [p for _, p in mine]
+            if not all(_plausible(a, b, options) for a, b in spans):
                 continue
             a, b = spans[0][0], spans[-1][1]
             if abs(a - mine[0][0].start_s) > shift or abs(b - mine[-1][0].end_s) > shift:
@@ -208,4 +218,30 @@ def aligned_edges(aligner: Aligner, recording: Recording, turns: list[Turn], fin
             if (t0 > 0.0 and a - t0 < edge) or (t1 < recording.duration_s and t1 - b < edge):
                 continue
             out[i] = (a, b)
+    return out
+
+
+def _plausible(a: float, b: float, options: AlignOptions) -> bool:
+    return options.min_word_ms / 1000.0 <= b - a <= options.max_word_s
+
+
+def word_onsets(aligner: Aligner, recording: Recording, turns: list[Turn], wanted: set[tuple[int, int]],
+                options: AlignOptions) -> dict[tuple[int, int], float]:
+    """Per (turn index, word index) in `wanted`, where that word begins as aligned (`_aligned_turn`,
+    each turn once). Left out (not trusted): a word not aligned, aligned implausibly short or long,
+    more than `max_shift_ms` from the transcriber's start, or within `edge_ms` of the window's start
+    (it may have begun before the window)."""
+    out: dict[tuple[int, int], float] = {}
+    shift, edge = options.max_shift_ms / 1000.0, options.edge_ms / 1000.0
+    for t in sorted({t for t, _ in wanted}):
+        done = _aligned_turn(aligner, recording, turns[t], options) if 0 <= t < len(turns) else None
+        if done is None:
+            continue
+        t0, _, placed = done
+        for k in sorted(k for u, k in wanted if u == t and 0 <= k < len(placed)):
+            if placed[k] is None:
+                continue
+            a, b = placed[k]
+            if _plausible(a, b, options) and abs(a - turns[t].words[k].start_s) <= shift and (t0 == 0.0 or a - t0 >= edge):
+                out[(t, k)] = a
     return out

@@ -17,7 +17,7 @@ import soundfile as sf
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import StageError
-from pipeline.redact.align import Aligner, aligned_edges
+from pipeline.redact.align import Aligner, aligned_edges, word_onsets
 from pipeline.redact.coverage import (ChannelLevel, UnalignedStretch, channel_level, frame_levels, level_gap_reason,
                                       uncovered_speech)
 from pipeline.redact.options import PAYMENT_TYPES, CoverageOptions, RedactOptions
@@ -121,7 +121,8 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
                     full_padding: Callable[[PiiFinding], bool] | None = None,
                     pauses: Pauses | None = None, padding_after_s: float | None = None,
                     pad_gaps: bool = True, payment_after_s: float | None = None,
-                    aligned: dict[int, tuple[float, float]] | None = None) -> list[tuple[float, float]]:
+                    aligned: dict[int, tuple[float, float]] | None = None,
+                    stops: dict[int, tuple[float, float]] | None = None) -> list[tuple[float, float]]:
     """Padded time spans of the findings, clipped to the recording, merged where they touch or
     lie less than `merge_gap_s` apart (a value read in chunks leaks nothing in its pauses).
 
@@ -139,6 +140,8 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
     `pad_gaps`, a gap is muted over its own time only: its edges are other words' times. A payment finding is
     padded `payment_after_s` after its end (None: `padding_s`). A finding in `aligned` (by `id`: its
     span from `align.aligned_edges`, already padded) is muted over that span joined with its own time.
+    A finding in `stops` (by `id`: (stop, floor), `next_word_stops`) ends at `stop` at the latest, but not
+    before `floor`.
     """
     other_s = overlap_s if turn_overlap_s is None else turn_overlap_s
     spans = []
@@ -147,17 +150,19 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
             continue
         if aligned and id(f) in aligned:
             a, b = aligned[id(f)]
-            spans.append((max(0.0, min(f.start_s, a)), min(duration_s, max(f.end_s, b))))
-            continue
-        full = full_padding is not None and full_padding(f)
-        if not pad_gaps and f.recognizer in GAP_RECOGNIZERS:
-            spans.append((f.start_s, f.end_s))
-            continue
-        after = (payment_after_s if payment_after_s is not None else padding_s) if full else (
-            padding_s if padding_after_s is None else padding_after_s)
-        lo, hi = _padded(f, padding_s, None if full else kept, overlap_s, other_s, duration_s, after)
-        if pauses is not None and not full and f.recognizer not in GAP_RECOGNIZERS:
-            lo, hi = pauses.clip(lo, f.start_s, f.end_s, hi)
+            lo, hi = max(0.0, min(f.start_s, a)), min(duration_s, max(f.end_s, b))
+        elif not pad_gaps and f.recognizer in GAP_RECOGNIZERS:
+            lo, hi = f.start_s, f.end_s
+        else:
+            full = full_padding is not None and full_padding(f)
+            after = (payment_after_s if payment_after_s is not None else padding_s) if full else (
+                padding_s if padding_after_s is None else padding_after_s)
+            lo, hi = _padded(f, padding_s, None if full else kept, overlap_s, other_s, duration_s, after)
+            if pauses is not None and not full and f.recognizer not in GAP_RECOGNIZERS:
+                lo, hi = pauses.clip(lo, f.start_s, f.end_s, hi)
+        if stops and id(f) in stops:
+            stop, floor = stops[id(f)]
+            hi = max(min(hi, floor), min(hi, stop))
         spans.append((lo, hi))
     spans.sort()
     merged: list[tuple[float, float]] = []
@@ -225,9 +230,61 @@ def kept_word_spans(turns: list[Turn], n_channels: int, findings: list[PiiFindin
     return out
 
 
+def next_word_stops(aligner: Aligner, recording: Recording, turns: list[Turn], findings: list[PiiFinding],
+                    options: RedactOptions) -> dict[int, tuple[float, float]]:
+    """Mono: per finding (by `id`), (stop, floor) - its mute stops where the next word after it begins, as
+    aligned (`align.word_onsets`), but not before `floor`: a gap's start, or the end of the finding's
+    own words as the transcriber timed them.
+
+    The transcriber times a turn's first word up to ~0.5 s late, and a finding's time reaches up to
+    it (`text._times`), so a value's mute ran on into the other party's "Okay. The expiry?". The next
+    word is the word after the finding's last in its turn, or at its turn's end (and for a gap) the
+    first word of the first other turn to begin between `floor` and the finding's end plus
+    `audio.padding_ms`; it counts only when no finding covers it and it is plain talk the transcriber was
+    sure of: no digit, not a word heard for a digit (`digit_homophones`), a probability of at least
+    `align.next_word_probability` - a value's tail written as other words ("E .B. Care of the old place"
+    for "Sea View, Cairnfield Place"), or its digits given to the other party's turn, are the value, not
+    the next word.
+    """
+    pad, shift = options.audio.padding_ms / 1000.0, options.audio.align.max_shift_ms / 1000.0
+    homophones = set(options.payment_window.digit_homophones) | set(options.answer_window.digit_homophones)
+    covered = [(f.start_s, f.end_s) for f in findings if f.recognizer not in GAP_RECOGNIZERS]
+    chosen: dict[int, tuple[tuple[int, int], float]] = {}
+    for f in findings:
+        if f.start_s is None or f.end_s is None:
+            continue
+        nxt = None
+        if f.recognizer in GAP_RECOGNIZERS:
+            # A gap may mute a reply's first sentence whose words are kept (answer_window.reply_gap_types): only the
+            # turn it runs up to may end it.
+            floor = max(f.start_s, f.end_s - shift)
+        else:
+            own = turns[f.turn_index].words if 0 <= f.turn_index < len(turns) else []
+            mine = [k for k, w in enumerate(own) if f.start_s <= (w.start_s + w.end_s) / 2 <= f.end_s]
+            if not mine:
+                continue
+            floor = max(own[k].end_s for k in mine)
+            nxt = (f.turn_index, mine[-1] + 1) if mine[-1] + 1 < len(own) else None
+        if nxt is None:
+            after = [(t.words[0].start_s, j) for j, t in enumerate(turns)
+                     if t.words and j != f.turn_index and floor <= t.words[0].start_s <= f.end_s + pad]
+            if not after:
+                continue
+            nxt = (min(after)[1], 0)
+        w = turns[nxt[0]].words[nxt[1]]
+        word = w.text.strip(".,?!;:'\"").lower()
+        if not word.isalpha() or word in homophones or w.probability < options.audio.align.next_word_probability \
+                or any(a < w.end_s and w.start_s < b for a, b in covered):
+            continue
+        chosen[id(f)] = (nxt, floor)
+    onsets = word_onsets(aligner, recording, turns, {k for k, _ in chosen.values()}, options.audio.align)
+    return {i: (onsets[k], floor) for i, (k, floor) in chosen.items() if k in onsets}
+
+
 def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], turns: list[Turn] | None,
                            options: RedactOptions, every: list[tuple[float, float]],
-                           aligned: dict[int, tuple[float, float]] | None = None) -> list[list[tuple[float, float]]]:
+                           aligned: dict[int, tuple[float, float]] | None = None,
+                           stops: dict[int, tuple[float, float]] | None = None) -> list[list[tuple[float, float]]]:
     """Per channel, the padded spans muted for the findings.
 
     With `audio.finding_channels: own` (and coverage on), a finding in a stereo call is muted in
@@ -253,7 +310,7 @@ def _finding_channel_spans(recording: Recording, findings: list[PiiFinding], tur
 
     if n == 1 and kept is not None:
         return [redaction_spans(findings, pad, recording.duration_s, gap, kept[0], overlap / 1000.0, other, full,
-                                pauses(0), after, options.audio.pad_gaps, paid, aligned)]
+                                pauses(0), after, options.audio.pad_gaps, paid, aligned, stops)]
     if n == 1 or options.audio.finding_channels == "all" or not options.audio.coverage.enabled or turns is None:
         return [every] * n
     by_channel: list[list[PiiFinding]] = [[] for _ in range(n)]
@@ -317,7 +374,11 @@ def redact_audio(recording: Recording, findings: list[PiiFinding], options: Reda
         edges = aligned_edges(aligner, recording, turns, findings, options.audio.align, skip=lambda f: (
             f.recognizer in GAP_RECOGNIZERS or (not options.audio.align.payment and is_payment_finding(f))))
         aligned = {id(findings[i]): (a - pad_s, b + pad_s) for i, (a, b) in edges.items()}
-    channel_spans = _finding_channel_spans(recording, findings, turns, options, spans, aligned)
+    stops = None
+    if aligner is not None and options.audio.align.enabled and options.audio.align.next_word and turns \
+            and recording.n_channels == 1:
+        stops = next_word_stops(aligner, recording, turns, findings, options)
+    channel_spans = _finding_channel_spans(recording, findings, turns, options, spans, aligned, stops)
     if recording.n_channels == 1:
         spans = channel_spans[0]
     audio = recording.audio.copy()

@@ -388,6 +388,10 @@ class AlignOptions(Options):
     max_word_s: float = Field(1.5, gt=0, le=10.0, description="... nor one aligned longer than this.")
     max_turn_s: float = Field(60.0, gt=0, le=3600.0, description="Longer turns are not aligned (the search grows "
                               "with the audio's length times the words').")
+    next_word: bool = Field(False, description="Mono: a finding's or a gap's mute stops where the next word begins as "
+                            "aligned, never before the finding's own words end as transcribed.")
+    next_word_probability: float = Field(0.5, ge=0, le=1, description="... when the transcriber gave that word at "
+                                         "least this probability (a value's tail garbled into words is not sure).")
 
 
 class AudioOptions(Options):

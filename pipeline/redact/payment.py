@@ -130,13 +130,22 @@ def _chains(texts: list[str], speakers: list[str], runs: list[list[Run]], opts: 
                 current = [(i, mine[-1])] if mine[-1].at_end and len(mine) > 1 else []
         else:
             if current:
-                chains.append(current)
+                # The other party's digits after the speaker's own chunk are the rest of it, given to that party by
+                # mono diarisation, even when the speaker goes on to something else ("Torco 1 .1." - "How for? 9 .0."
+                # - "Count 5 .0. 8 ..." for "Sort code one one, oh four, nine oh, account five oh eight ...").
+                chains.append(current + _next_turn_only(between, last_turn))
             current = [(i, mine[-1])] if mine and mine[-1].at_end else []
         between = []
         last_turn = i
     if current:
-        chains.append(current)
+        chains.append(current + _next_turn_only(between, last_turn))
     return [c for c in chains if len(c) > 1]
+
+
+def _next_turn_only(between: list[tuple[int, Run]], turn: int) -> list[tuple[int, Run]]:
+    """The other party's digits that go with a chunk the speaker did not go on with: those of the very next
+    turn only (two turns on, "Was that B one?" asks about it)."""
+    return [(i, r) for i, r in between if i == turn + 1]
 
 
 def code_run_findings(texts: list[str], speakers: list[str], options: RedactOptions) -> list[Detection]:
