@@ -212,7 +212,9 @@ def test_a_clause_after_the_card_number_that_may_be_the_security_code_garbled_is
     spans = _covered(texts, ["agent", "customer", "agent"])[1]
     assert _all_redacted(texts[1], "agree with the that could hold for over", spans)
     for reply, kept in (("Okay, 4149 2783 8076 2, sorry, the dog is going mad here.", "the dog is going mad here"),
-                        ("Okay, 4149 2783 8076 2. I need to change my address too.", "I need to change my address too")):
+                        ("Okay, 4149 2783 8076 2. I need to change my address too.", "I need to change my address too"),
+                        # run on from the digits with no mark: "to" here is talk, not a digit heard as a word
+                        ("4149 2783 8076 2 I need to change my address. I've just moved.", "I need to change my address")):
         aside = ["I can take that payment now.", reply, "Fifteen pounds, and the fare difference is nothing on that date."]
         assert _none_redacted(reply, kept, _covered(aside, ["agent", "customer", "agent"])[1])
 

@@ -300,6 +300,9 @@ class PaymentWindowOptions(Options):
     lead_words: list[str] = Field(default_factory=list, description="Words before a value that from_value keeps.")
     digit_homophones: list[str] = Field(
         default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): from_value mutes them before a run.")
+    talk_homophones: list[str] = Field(
+        default_factory=list, description="Of digit_homophones, those so common in talk ('to') that after a value they "
+        "keep a clause from being an aside only when said like a digit (alone, or beside a number or another such word).")
     confirmation_words: list[str] = Field(
         default_factory=list, description="A turn of these words only, answering the other party's question inside "
         "a payment exchange ('That's it, yeah.' to a read-back), is kept in the audio like an aside.")
@@ -364,6 +367,7 @@ class PaymentWindowOptions(Options):
         return {k: [c.lower().strip() for c in v] for k, v in value.items()}
 
     @field_validator("request_phrases", "continuations", "lead_words", "email_cues", "email_words", "digit_homophones",
+                     "talk_homophones",
                      "question_openers", "email_endings", "invitations", "confirmation_words")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:

@@ -835,15 +835,16 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
     units = aside_units(text, options, runs)
     clauses = _clauses(text, span, opts, units, _digit_spans(runs))
 
-    homophones = set(opts.digit_homophones)
+    homophones = set(opts.digit_homophones) - set(opts.talk_homophones)
 
     def plain(a: int, b: int) -> bool:
         if any(u.start < b and a < u.end for u in units):
             return False
-        # After a value in the same sentence, a clause with a word that sounds like a digit may be the next
-        # value garbled ("..., 7, 16, expiry, 0, 7, 27, and agree with the that could hold for over.").
-        if any(u.end <= a and not re.search(r"[.?!](?:\s|$)", text[u.end:a]) for u in units) \
-                and set(_WORD_RE.findall(text[a:b].lower())) & homophones:
+        # After a value in the same sentence, a clause with a word that sounds like a digit may be the next value
+        # garbled ("..., 7, 16, expiry, 0, 7, 27, and agree with the that could hold for over."); "to" only when said
+        # like one ("I need to change my address" is talk).
+        if any(u.end <= a and not re.search(r"[.?!](?:\s|$)", text[u.end:a]) for u in units) and (
+                set(_WORD_RE.findall(text[a:b].lower())) & homophones or _digit_like_homophone(text[a:b], opts)):
             return False
         return not email or (not _has_email_word(text[a:b], opts) and re.search(r"[,.?!;]$", text[a:b].rstrip()) is not None
                              and (b >= len(text) or text[b].isspace()))
