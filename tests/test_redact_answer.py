@@ -359,6 +359,7 @@ def test_a_date_of_birth_read_back_in_words_is_redacted(said: str) -> None:
     ("It's the second of February, 1959.", "the second of February, 1959"),
     ("It's the 3rd of July 1893.", "the 3rd of July 1893"),  # "nineteen" heard as "eighteen"
     ("So that's the 4th of June. 1977. Is that right?", "the 4th of June. 1977"),  # a transcriber's full stop
+    ("2nd, March 61.", "2nd, March 61"),  # a transcriber's comma between the day and the month
 ])
 def test_a_full_date_long_ago_is_a_date_of_birth_whatever_the_words_around_it(text: str, value: str) -> None:
     assert spans_of(["Okay.", text], "DATE_OF_BIRTH", speakers=["agent", "customer"]) == [value]

@@ -186,7 +186,7 @@ _ORDINAL_DAY = {w: k + 1 for k, w in enumerate(_ORDINALS)} | {"thirtieth": 30} |
 _DAY = r"(?:\d{1,2}(?:st|nd|rd|th)?|" + "|".join(sorted(map(re.escape, _ORDINAL_DAY), key=len, reverse=True)) + ")"
 _MONTH = r"(?:" + "|".join(m for m in _MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
 _WORDED_DATE_RE = re.compile(
-    rf"\b(?:(?:the\s+)?(?P<d1>{_DAY})\s+(?:of\s+)?)?(?P<m>{_MONTH})\b(?:\s+(?:the\s+)?(?P<d2>{_DAY}))?(?P<sep>[,.]?)\s+"
+    rf"\b(?:(?:the\s+)?(?P<d1>{_DAY}),?\s+(?:of\s+)?)?(?P<m>{_MONTH})\b(?:\s+(?:the\s+)?(?P<d2>{_DAY}))?(?P<sep>[,.]?)\s+"
     r"(?P<y>\d{4}|2 thousand(?:,? (?:and )?\d{1,2})?|\d{2})\b", re.IGNORECASE)
 _NUMERIC_DATE_RE = re.compile(r"\b(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{2}|\d{4})\b")
 
