@@ -152,6 +152,8 @@ def test_a_title_and_the_words_after_it_answer_a_name_request_in_any_case() -> N
     ("my postcode is S W one A one A A and I live there", "S W one A one A A"),
     ("Our postcode is changing next year so I'll ring back.", None),            # no digit: talk about it
     ("The postcode is on the letter, I think.", None),
+    # "two" written as "to": the digit the first words must hold ("N E two, four B F")
+    ("So the postcode you want is any to for be F.", "any to for be F"),
 ])
 def test_a_postcode_stated_in_the_sentence_of_its_cue_is_redacted(text: str, value: str | None) -> None:
     got = [text[a:b] for a, b in declared_addresses(text, options().answer_window, "UK_POSTCODE")]

@@ -383,7 +383,8 @@ def declared_addresses(text: str, options: AnswerWindowOptions, entity_type: str
                 if m:
                     span = _value_span(sm.group(0), sm.start(), tokens, j + m, options)
                     if span and entity_type == "UK_POSTCODE" and not any(
-                            any(ch.isdigit() for ch in w) or number_token(w) for w in words[j + m:j + m + 3]):
+                            any(ch.isdigit() for ch in w) or number_token(w) or w in options.postcode_digit_words
+                            for w in words[j + m:j + m + 3]):
                         span = None  # a postcode has a digit in its first words ("... is changing next year")
                     elif span and span[1] >= sm.start() + len(sm.group(0).rstrip(" .?!")):
                         span = _to_confirmation(span, sentences[si + 1:], words[j + m:], options)

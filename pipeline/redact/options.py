@@ -71,6 +71,9 @@ class AnswerWindowOptions(Options):
         default_factory=list, description="Words a transcriber writes for a digit ('for', 'to'): value-like next to a "
         "number in a reply to a request for one of digit_types ('a one for a one for nine six').")
     digit_types: list[str] = Field(default_factory=list, description="Types said as digits (see digit_homophones).")
+    postcode_digit_words: list[str] = Field(
+        default_factory=list, description="Words a transcriber writes for a digit that count as the digit a declared "
+        "postcode must have in its first words ('the post code you want is I'd be to to be D').")
     correction_cues: list[str] = Field(
         default_factory=list, description="A reply's sentence with one of these corrects the value ('I've misread "
         "that'): the words after it get a max_words budget of their own.")
