@@ -111,6 +111,21 @@ def test_mono_words_cover_the_one_channel_whatever_their_turn_channel() -> None:
     assert out.unaligned == []
 
 
+def test_a_word_stretched_over_seconds_does_not_cover_the_speech_in_its_middle() -> None:
+    """tiny.en gave "the" the 2.7 s of a number it dropped: the word covers its ends, not the bursts between."""
+    audio = np.zeros((1, 6 * SR))
+    _burst(audio, 0, 0.5, 0.8, LOUD)                   # the word itself, at its start
+    for k, start in enumerate((1.4, 2.0, 2.6)):        # the dropped digits, apart
+        _burst(audio, 0, start, start + 0.35, LOUD, seed=k + 1)
+    stretched = [_turn(0, None, [(0.5, 3.4)])]
+    out = redact_audio(_recording(audio), [], options(), stretched)
+    assert out.unaligned and all(s.start_s >= 1.0 for s in out.unaligned)
+    assert _rms(_span(out.audio, 0, 1.4, 1.75)) == 0.0 and _rms(_span(out.audio, 0, 2.0, 2.35)) == 0.0
+    assert _rms(_span(out.audio, 0, 0.5, 0.8)) > 0.0   # its own start is kept
+    lenient = redact_audio(_recording(audio), [], options(audio={"coverage": {"max_word_s": None}}), stretched)
+    assert lenient.unaligned == []
+
+
 def test_a_redacted_word_covers_nothing() -> None:
     audio = np.zeros((1, 3 * SR))
     _burst(audio, 0, 1.0, 2.0, LOUD)

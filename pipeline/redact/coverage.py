@@ -93,7 +93,8 @@ def channel_level(channel: int, levels_db: np.ndarray, options: CoverageOptions)
 
 
 def word_spans(turns: list[Turn], n_channels: int, redacted: list[tuple[float, float]] | list[tuple[float, float, int | None]],
-               padding_s: float, other_inset_s: float = 0.0) -> dict[int, list[tuple[float, float]]]:
+               padding_s: float, other_inset_s: float = 0.0, max_word_s: float | None = None
+               ) -> dict[int, list[tuple[float, float]]]:
     """Per channel, the padded time spans of the kept words.
 
     A word is kept unless its time overlaps a redacted span (a finding's own, unpadded: the
@@ -103,7 +104,8 @@ def word_spans(turns: list[Turn], n_channels: int, redacted: list[tuple[float, f
     the value (crosstalk) is covered by nothing, but the rest of a word overlapping the value's
     edge, and its words beside the value, are covered, though a finding's time reaches into the
     silence around its words (`text._times`). In stereo a word covers only its turn's channel (a turn without one covers
-    none); in mono every word covers the one channel.
+    none); in mono every word covers the one channel. A word timed longer than `max_word_s` covers only a third of
+    that at each end: its middle may be speech the transcriber dropped.
     """
     spans: dict[int, list[tuple[float, float]]] = {c: [] for c in range(n_channels)}
     for turn in turns:
@@ -124,7 +126,13 @@ def word_spans(turns: list[Turn], n_channels: int, redacted: list[tuple[float, f
             if any(w.start_s < b and a < w.end_s for a, b in against) or any(
                     a <= w.start_s <= b for a, b in against if w.end_s - w.start_s < _INSTANT_S):
                 continue
-            spans[channel].extend(_minus((max(0.0, w.start_s - padding_s), w.end_s + padding_s), crosstalk))
+            if max_word_s is not None and w.end_s - w.start_s > max_word_s:
+                edge = max_word_s / 3
+                pieces = [(max(0.0, w.start_s - padding_s), w.start_s + edge), (w.end_s - edge, w.end_s + padding_s)]
+            else:
+                pieces = [(max(0.0, w.start_s - padding_s), w.end_s + padding_s)]
+            for piece in pieces:
+                spans[channel].extend(_minus(piece, crosstalk))
     return spans
 
 
@@ -200,7 +208,7 @@ def uncovered_speech(audio: np.ndarray, sample_rate: int, turns: list[Turn],
     by_level = options.crosstalk_margin_db is not None and audio.shape[0] > 1
     covers = word_spans(turns, audio.shape[0], against, options.word_padding_ms / 1000,
                         # with levels, the other party's words are judged frame by frame below
-                        float("inf") if by_level else options.other_channel_inset_ms / 1000)
+                        float("inf") if by_level else options.other_channel_inset_ms / 1000, options.max_word_s)
     all_db = [frame_levels(audio[channel], frame) for channel in range(audio.shape[0])]
     levels: list[ChannelLevel] = []
     stretches: list[UnalignedStretch] = []

@@ -181,6 +181,10 @@ class CoverageOptions(Options):
         "party's words cover nothing inside the finding's time less other_channel_inset_ms at each end.")
     crosstalk_window_ms: int = Field(
         200, ge=0, le=2000, description="Echo delay allowed for when comparing a frame with the finding's channel.")
+    max_word_s: float | None = Field(
+        None, gt=0, le=10.0, description="A kept word timed longer than this covers only a third of it at each end (plus "
+        "word_padding_ms): a word stretched over seconds hides speech the transcriber dropped (tiny.en gave 'the' the "
+        "2.7 s of a national insurance number). None: a word covers all its time.")
     snap_ms: int = Field(
         0, ge=0, le=2000, description="A run of uncovered speech at most this long, between a kept word's cover and "
         "silence (or another kept word), is that word's own onset or ending (its time is off): covered. Never one "
