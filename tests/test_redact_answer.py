@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.redact.answer import (answer_gaps, answer_windows, declared_addresses, mid_turn_answer_gaps,
+from pipeline.redact.answer import (answer_gaps, answer_windows, declared_addresses, declared_emails, mid_turn_answer_gaps,
                                    reply_gaps, requested_types, spelled_names)
 from pipeline.redact.audio import redaction_spans
 from pipeline.redact.normalise import canonicalise
@@ -872,3 +872,21 @@ def test_a_reply_after_the_requester_talked_on_in_a_turn_of_its_own_is_no_reply_
     assert reply_gaps([asked, back, spot], opts, values=spelled) == []
     # an interjection of the requester's ("Mm-hm.") between the request and the reply does not end it
     assert reply_gaps([asked, timed_turn(1, "agent", "Mm-hm.", start=6.0), spot], opts) != []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    # volunteered, its "is" heard as a full stop, its "at" as "on", its domain over a second sentence
+    ("Before you ask, my email addresses. Kay dot rule on B -47it. Yeah, who dot -co -dot -uk. I've got it here.",
+     "Kay dot rule on B -47it. Yeah, who dot -co -dot -uk"),
+    ("The email address you want is sam dot reed at gmail dot com and the phone is the same.",
+     "sam dot reed at gmail dot com"),
+    ("My email is the same. I'm at work now.", None),               # one e-mail word: no address
+    ("Which email should the confirmation go to", None),            # a request, not a statement of one
+    ("I'll send the email to you now at the end of the day.", None),
+])
+def test_an_email_stated_after_its_cue_is_redacted(text: str, value: str | None) -> None:
+    got = [text[a:b] for a, b in declared_emails(text, options().answer_window)]
+    assert got == ([value] if value else [])
+    if value:  # and the policy redacts it, though nothing asked for an e-mail
+        assert any(i == 1 and s == value for i, _, s in found(["Thanks, that's all I need.", text],
+                                                                 speakers=["agent", "customer"]))

@@ -25,7 +25,7 @@ from pipeline.redact.recognizers.address import STREET_WORDS
 from pipeline.redact.recognizers.person import NOT_NAMES
 from pipeline.schema import Turn
 
-__all__ = ["answer_windows", "answer_gaps", "asks_again", "answered_in_next_turn", "declared_addresses", "mid_turn_answer_gaps", "reply_gaps", "requested_types", "closing_request",
+__all__ = ["answer_windows", "answer_gaps", "asks_again", "answered_in_next_turn", "declared_addresses", "declared_emails", "mid_turn_answer_gaps", "reply_gaps", "requested_types", "closing_request",
            "spelled_names"]
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
@@ -394,6 +394,54 @@ def declared_addresses(text: str, options: AnswerWindowOptions, entity_type: str
     return out
 
 
+def declared_emails(text: str, options: AnswerWindowOptions) -> list[tuple[int, int]]:
+    """An e-mail volunteered in a statement of its cue, by either party ("Before you ask, my email addresses. He dot
+    trial on E -92it. Yeah, he dot -co -dot -uk. I've got it in front of me."): from after the cue (and a link
+    word) to the end of the last of the sentences straight after it that hold `declare_email_words`, when they
+    hold two of those at least - "my email is the same. I'm at work now." declares nothing."""
+    cues = options.cues.get("EMAIL_ADDRESS", [])
+    marks = set(options.declare_email_words)
+    sentences = [sm for sm in _SENTENCE_RE.finditer(text) if sm.group(0).strip()]
+    out: list[tuple[int, int]] = []
+    for si, sm in enumerate(sentences):
+        if sm.group(0).rstrip().endswith("?") or (out and sm.start() < out[-1][1]):
+            continue
+        tokens = list(_TOKEN_RE.finditer(sm.group(0)))
+        words = _words(tokens)
+        at = next((i + n for i in range(len(words)) if (n := max((_phrase_at(words, i, c) for c in cues), default=0))),
+                  None)
+        if at is None:
+            continue
+        # "... the email address you want is X": a link a few words on; or the cue ends its sentence ("my email
+        # addresses." - a transcriber's stop where "is" was said). "Which email should it go to" declares nothing.
+        link = next((j + m for j in range(at, min(at + options.declare_cue_gap + 1, len(words)))
+                     if (m := max((_phrase_at(words, j, k) for k in options.declare_links), default=0))), None)
+        if link is None and len(words) - at > 1:
+            continue
+        at = len(words) if link is None else link
+        pieces = ([(sm.start() + tokens[at].start(), sm.end())] if at < len(tokens) else []) + \
+            [(s.start(), s.end()) for s in sentences[si + 1:]]
+        start, end, seen = None, None, 0
+        for a, b in pieces:
+            toks = list(re.finditer(r"[A-Za-z0-9]+", text[a:b]))
+            found = [m for m in toks if m.group(0).lower() in marks]
+            if not found:
+                break
+            start = a + toks[0].start() if start is None else start
+            # The last sentence ends at its last e-mail word, or the word a joiner ("dot", "at") needs after it:
+            # "... at gmail dot com and the phone is the same" keeps its talk.
+            last = found[-1]
+            after = [m for m in toks if m.start() > last.start()]
+            tail = after[0] if after and last.group(0).lower() in _EMAIL_JOINERS else last
+            end, seen = a + tail.end(), seen + len(found)
+        if start is not None and seen >= 2:
+            out.append((start, end))
+    return out
+
+
+_EMAIL_JOINERS = {"at", "dot", "underscore", "hyphen"}
+
+
 def _to_confirmation(span: tuple[int, int], after: list[re.Match], value: list[str],
                      options: AnswerWindowOptions) -> tuple[int, int]:
     """A declared address read back for confirmation goes on over a transcriber's false full
@@ -587,6 +635,7 @@ def answer_windows(texts: list[str], speakers: list[str], options: AnswerWindowO
     for j, text in enumerate(texts):
         for entity_type, spans in (("STREET_ADDRESS", declared_addresses(text, options)),
                                    ("UK_POSTCODE", declared_addresses(text, options, "UK_POSTCODE")),
+                                   ("EMAIL_ADDRESS", declared_emails(text, options)),
                                    ("PERSON", spelled_names(text, options))):
             for start, end in spans:
                 out.append(Detection(entity_type, j, start, end, options.score, "answer_window",

@@ -127,6 +127,9 @@ class AnswerWindowOptions(Options):
     )
     declare_cue_gap: int = Field(3, ge=0, le=6, description="Words allowed between the address cue and its link word.")
     declare_max_words: int = Field(8, ge=1, le=16, description="Words taken as a declared or led address value, at most.")
+    declare_email_words: list[str] = Field(
+        default_factory=list, description="Words of a spoken e-mail: an e-mail cue in a statement ('Before you ask, my "
+        "email address is ...') followed by sentences holding two of these or more declares one (`declared_emails`).")
     address_answer_leads: list[str] = Field(
         default_factory=list,
         description="Openings of an address reply whose rest of sentence is the value, in any case ('it's', 'i live at').",
