@@ -754,6 +754,10 @@ def test_a_short_sentence_ending_on_a_street_word_in_an_address_reply_is_the_str
     assert spans_of(["And the first line of the address?", "Yes. It's the same way. Do you need anything else?"],
                     "STREET_ADDRESS", speakers=["agent", "customer"]) == []
     assert spans_of(["How can I help?", "Fernbank. Kingfisher way."], "STREET_ADDRESS", speakers=["agent", "customer"]) == []
+    # a garbled street name over several plain words ("Cairnfield Place" as "Care of the old place")
+    got = spans_of(["What's the house number and street?", "It's E .B. Carry on the mill place."], "STREET_ADDRESS",
+                   speakers=["agent", "customer"])
+    assert any("Carry on the mill place" in g for g in got)
 
 
 @pytest.mark.parametrize(("reply", "value"), [

@@ -335,14 +335,15 @@ def _led_addresses(text: str, options: AnswerWindowOptions) -> list[tuple[int, i
 
 
 def _street_sentences(sentences: list[re.Match], options: AnswerWindowOptions) -> list[tuple[int, int]]:
-    """In a reply to an address request, a short sentence that ends on a street word, and the short
-    sentence before it (a house name): "Fernbank. Kingfisher way." - a transcriber's full stops make each
-    word a sentence start, which no name rule reads as a name."""
+    """In a reply to an address request, a sentence of at most `declare_max_words` that ends on a street word,
+    and the short sentence before it (a house name): "Fernbank. Kingfisher way." - a transcriber's full stops
+    make each word a sentence start, which no name rule reads as a name; "E .B. Care of the old place." - a
+    garbled street name runs over several plain words."""
     out = []
     for si, sm in enumerate(sentences):
         tokens = list(_TOKEN_RE.finditer(sm.group(0)))
         words = _words(tokens)
-        if not 2 <= len(words) <= options.continuation_words + 1 or sm.group(0).rstrip().endswith("?") \
+        if not 2 <= len(words) <= options.declare_max_words or sm.group(0).rstrip().endswith("?") \
                 or not _STREET_WORD_RE.fullmatch(tokens[-1].group(0)) or words[0] in _FILLERS | _LEAD_STOP | _PRONOUNS:
             continue
         start = sm.start() + tokens[0].start()
