@@ -162,7 +162,7 @@ def redaction_spans(findings: list[PiiFinding], padding_s: float, duration_s: fl
                 lo, hi = pauses.clip(lo, f.start_s, f.end_s, hi)
         if stops and id(f) in stops:
             stop, floor = stops[id(f)]
-            hi = max(min(hi, floor), min(hi, stop))
+            hi = min(hi, max(floor, stop))
         spans.append((lo, hi))
     spans.sort()
     merged: list[tuple[float, float]] = []
