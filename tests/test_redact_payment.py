@@ -1061,6 +1061,20 @@ def test_the_exchange_goes_on_over_the_answers_tail_that_opens_the_agent_turn_en
     assert [g.end_s for g in payment_gaps([ask, end], off) if g.request == 0] == [8.0]
 
 
+def test_the_exchange_goes_on_over_a_short_first_sentence_of_the_answer_given_to_the_agent() -> None:
+    from pipeline.redact.payment import payment_gaps
+    from tests._redact_support import timed_turn
+
+    # mono: the code said again ("it's oh four oh") written as the opening of the agent's next turn
+    ask = timed_turn(0, "agent", "And the security code, the three digits on the back?", start=0.0)
+    end = timed_turn(1, "agent", "It's all for all. Usually three to five working days.", start=8.0)
+    assert [g.end_s for g in payment_gaps([ask, end], options()) if g.request == 0] == [end.words[4].start_s]
+    # the agent's own short sentence, or one with no digit in it, ends the exchange at its start
+    for own in ("Okay, thanks for that. Usually three to five working days.", "All sorted now. Usually three days."):
+        turn = timed_turn(1, "agent", own, start=8.0)
+        assert [g.end_s for g in payment_gaps([ask, turn], options()) if g.request == 0] == [8.0]
+
+
 def test_the_exchange_goes_on_over_a_stretched_word_that_opens_the_agent_turn_ending_it() -> None:
     from pipeline.redact.payment import payment_gaps
     from tests._redact_support import timed_turn

@@ -807,11 +807,20 @@ def _end_after_lead(turn: Turn, opts: PaymentWindowOptions) -> float:
     when an opener of the agent's own follows them (see `PaymentWindowOptions.end_lead_words`); and not
     before the end of a word among those first few that is stretched over `aside_max_word_s` or more: in
     mono it may lie over the answer's dropped tail ("Can I take an email address?" gave "take" the 2 s of the
-    customer's "and the three on the back are six four three")."""
+    customer's "and the three on the back are six four three"); nor before the end of a first sentence of those
+    few words with a digit or a word heard for one in it, and no opener ("It's all for all.")."""
     words = turn.words or []
     lead = words[:opts.end_lead_words + 1]
-    k = next((k for k, w in enumerate(lead) if re.sub(r"[^a-z']", "", w.text.lower()) in opts.end_openers), 0)
+    clean = [re.sub(r"[^a-z0-9']", "", w.text.lower()) for w in lead]
+    k = next((k for k, w in enumerate(clean) if w in opts.end_openers), 0)
     end = lead[k].start_s if k else turn.start_s
+    # A first sentence this short with a digit, or a word heard for one, and no opener of the agent's is the answer
+    # said again given to the agent ("It's all for all. Usually three to five working days." for "... it's oh four
+    # oh." - "Usually three to five ..."): the time goes on to the next sentence.
+    stop = next((n for n, w in enumerate(lead) if w.text.rstrip().endswith((".", "!"))), None)
+    if stop is not None and stop + 1 < len(words) and clean[0] not in opts.end_openers and any(
+            any(ch.isdigit() for ch in w) or w in opts.digit_homophones for w in clean[:stop + 1]):
+        end = max(end, words[stop + 1].start_s)
     return max([end, *(w.end_s for w in lead if w.end_s - w.start_s >= opts.aside_max_word_s)])
 
 
