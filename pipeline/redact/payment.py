@@ -748,7 +748,6 @@ class PaymentGap(NamedTuple):
     start_s: float
     end_s: float
     answers: list[int]
-    ends: int | None = None  # the agent turn that ends the exchange, when one does
 
 
 def policy_speakers(turns: list[Turn], options: RedactOptions) -> list[str]:
@@ -799,7 +798,7 @@ def payment_gaps(turns: list[Turn], options: RedactOptions,
             end = max(ends) if ends else min([start + options.answer_window.max_gap_s, *later])
         end = min(end, start + opts.max_window_s)
         if end - start >= 0.2:
-            out.append(PaymentGap(x.request, x.types[0], start, end, x.answers, x.end))
+            out.append(PaymentGap(x.request, x.types[0], start, end, x.answers))
     return out
 
 

@@ -288,8 +288,7 @@ def _apply(turns: list[Turn], found: list[Detection], options: RedactOptions, ke
             continue
         pieces = [(start_s, gap.end_s)]
         if options.payment_window.gap_keeps_asides:
-            pieces = _less(pieces, _aside_times(turns, aligned, by_turn, options, gap.request, start_s, gap.end_s,
-                                                gap.ends))
+            pieces = _less(pieces, _aside_times(turns, aligned, by_turn, options, gap.request, start_s, gap.end_s))
         for a, b in pieces:
             if b - a < 0.05:
                 continue
@@ -441,20 +440,17 @@ def _answer_after_cue(turn: Turn, spans: list[tuple[int, int] | None], sentence:
 
 
 def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | None]], by_turn: dict[int, list[Detection]],
-                 options: RedactOptions, request: int, start_s: float, end_s: float,
-                 ends: int | None = None) -> list[tuple[float, float]]:
+                 options: RedactOptions, request: int, start_s: float, end_s: float) -> list[tuple[float, float]]:
     """The time of the asides inside a payment exchange: runs of `min_aside_words` or more aligned
     words of one turn that no finding covers and that hold no code unit ("Do you want the card
     number now?", "sorry, the dog's going mad, one second"), in a channel the exchange mutes (the
     requester's channel is not muted; mono: every turn). The text keeps them; so may the audio:
     the words around them - the digits - stay muted, and a finding's padding reaches only a
-    little into a kept word (`audio.neighbour_overlap_ms`). The opening of the turn that ends the exchange (`ends`)
-    lies inside it only when `payment._end_after_lead` took it for the answer's tail: no aside."""
+    little into a kept word (`audio.neighbour_overlap_ms`)."""
     requester = turns[request].channel
     out: list[tuple[float, float]] = []
     for j, turn in enumerate(turns):
-        if not turn.words or turn.start_s is None or turn.end_s is None or turn.end_s <= start_s or turn.start_s >= end_s \
-                or j == ends:
+        if not turn.words or turn.start_s is None or turn.end_s is None or turn.end_s <= start_s or turn.start_s >= end_s:
             continue
         if requester is not None and turn.channel == requester:
             continue
