@@ -1075,6 +1075,18 @@ def test_the_exchange_goes_on_over_a_short_first_sentence_of_the_answer_given_to
         assert [g.end_s for g in payment_gaps([ask, turn], options()) if g.request == 0] == [8.0]
 
 
+def test_the_answers_tail_at_the_start_of_the_turn_ending_the_exchange_is_muted_not_kept_as_an_aside() -> None:
+    from pipeline.redact import redact_text, redaction_key
+
+    turns = [_worded_turn(0, "agent", "And the security code, the three digits on the back?", 0.0, None),
+             _worded_turn(1, "customer", "Yeah, sorry.", 4.0, None),
+             _worded_turn(2, "agent", "It's all for all. Usually three to five working days.", 6.0, None)]
+    tail = turns[2].words[:4]
+    text = redact_text(turns, options(), analyzer(), redaction_key(True))
+    gaps = [(f.start_s, f.end_s) for f in text.findings if f.recognizer == "payment_gap"]
+    assert any(s <= tail[0].start_s and tail[-1].end_s <= e for s, e in gaps)
+
+
 def test_the_exchange_goes_on_over_a_stretched_word_that_opens_the_agent_turn_ending_it() -> None:
     from pipeline.redact.payment import payment_gaps
     from tests._redact_support import timed_turn

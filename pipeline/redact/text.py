@@ -446,8 +446,10 @@ def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | No
     number now?", "sorry, the dog's going mad, one second"), in a channel the exchange mutes (the
     requester's channel is not muted; mono: every turn). The text keeps them; so may the audio:
     the words around them - the digits - stay muted, and a finding's padding reaches only a
-    little into a kept word (`audio.neighbour_overlap_ms`)."""
+    little into a kept word (`audio.neighbour_overlap_ms`). A word heard for a digit (`digit_homophones`, less
+    `talk_homophones`) is no aside's: "It's all for all." opening the agent's next turn was "it's oh four oh"."""
     requester = turns[request].channel
+    homophones = set(options.payment_window.digit_homophones) - set(options.payment_window.talk_homophones)
     out: list[tuple[float, float]] = []
     for j, turn in enumerate(turns):
         if not turn.words or turn.start_s is None or turn.end_s is None or turn.end_s <= start_s or turn.start_s >= end_s:
@@ -460,9 +462,11 @@ def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | No
         for k, span in enumerate(list(aligned.get(j, [])) + [None]):
             # A word stretched over more time than it takes to say may hide a dropped answer (tiny.en wrote
             # "then the 3-digit code" and gave "the" the 1.9 s of a card expiry): it stays muted.
+            # ... and a word heard for a digit ("It's all for all." for "it's oh four oh") may be the answer itself.
             plain = span is not None and not any(span[0] < d.end and d.start < span[1] for d in found) and \
                 not any(span[0] < b and a < span[1] for a, b in units) and \
-                turn.words[k].end_s - turn.words[k].start_s < options.payment_window.aside_max_word_s
+                turn.words[k].end_s - turn.words[k].start_s < options.payment_window.aside_max_word_s and \
+                re.sub(r"[^a-z']", "", turn.words[k].text.lower()) not in homophones
             if plain:
                 run.append(k)
                 continue
