@@ -383,6 +383,11 @@ class PaymentWindowOptions(Options):
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.lower().strip() for v in value]
 
+    @property
+    def digit_words(self) -> set[str]:
+        """Words heard for a digit wherever they are said: `digit_homophones` less `talk_homophones`."""
+        return set(self.digit_homophones) - set(self.talk_homophones)
+
 
 class AlignOptions(Options):
     """Value edges from a forced alignment (pipeline/redact/align.py): padding only where the words are placed."""

@@ -844,7 +844,7 @@ def _without_asides(text: str, span: tuple[int, int], options: RedactOptions, em
     units = aside_units(text, options, runs)
     clauses = _clauses(text, span, opts, units, _digit_spans(runs))
 
-    homophones = set(opts.digit_homophones) - set(opts.talk_homophones)
+    homophones = opts.digit_words
 
     def plain(a: int, b: int) -> bool:
         if any(u.start < b and a < u.end for u in units):

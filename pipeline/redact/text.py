@@ -449,7 +449,7 @@ def _aside_times(turns: list[Turn], aligned: dict[int, list[tuple[int, int] | No
     little into a kept word (`audio.neighbour_overlap_ms`). A word heard for a digit (`digit_homophones`, less
     `talk_homophones`) is no aside's: "It's all for all." opening the agent's next turn was "it's oh four oh"."""
     requester = turns[request].channel
-    homophones = set(options.payment_window.digit_homophones) - set(options.payment_window.talk_homophones)
+    homophones = options.payment_window.digit_words
     out: list[tuple[float, float]] = []
     for j, turn in enumerate(turns):
         if not turn.words or turn.start_s is None or turn.end_s is None or turn.end_s <= start_s or turn.start_s >= end_s:
